@@ -1,0 +1,66 @@
+//! The textbook lower bounds on the distribution time, as pure functions of a checked
+//! scenario (Kurose & Ross, Computer Networking, section 2.5):
+//!
+//! - client-server: `D_cs >= max(N F / u_s, F / d_min)`;
+//! - peer-to-peer: `D_p2p >= max(F / u_s, F / d_min, N F / (u_s + sum u_i))`.
+
+use crate::scenario::Scenario;
+
+/// Both bounds for one scenario, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bounds {
+    /// Client-server bound D_cs.
+    pub d_cs: f64,
+    /// Peer-to-peer bound D_p2p.
+    pub d_p2p: f64,
+}
+
+/// `max(N F / u_s, F / d_min)`.
+pub fn d_cs(n: f64, file: f64, u_s: f64, d_min: f64) -> f64 {
+    (n * file / u_s).max(file / d_min)
+}
+
+/// `max(F / u_s, F / d_min, N F / (u_s + sum u_i))`.
+pub fn d_p2p(n: f64, file: f64, u_s: f64, d_min: f64, sum_u: f64) -> f64 {
+    (file / u_s).max(file / d_min).max(n * file / (u_s + sum_u))
+}
+
+/// Both bounds for a scenario (all peers counted, all capacities in bytes/s).
+pub fn bounds(s: &Scenario) -> Bounds {
+    let n = s.peers() as f64;
+    let f = s.file_bytes as f64;
+    Bounds {
+        d_cs: d_cs(n, f, s.server_upload, s.min_download()),
+        d_p2p: d_p2p(n, f, s.server_upload, s.min_download(), s.sum_peer_upload()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kurose_ross_table() {
+        // Kurose & Ross: F/u = 1 hour, u_s = 10 u, downloads not binding.
+        // D_cs = N F/(10 u) = N/10 h; D_p2p = max(F/u_s, N F/(10u + N u)) = max(0.1, N/(10+N)) h.
+        let (u, f) = (1.0, 3600.0);
+        for (n, cs_h, p2p_h) in [
+            (5.0, 0.5, 1.0 / 3.0),
+            (10.0, 1.0, 0.5),
+            (20.0, 2.0, 2.0 / 3.0),
+            (30.0, 3.0, 0.75),
+            (35.0, 3.5, 7.0 / 9.0),
+        ] {
+            assert!((d_cs(n, f, 10.0 * u, f64::INFINITY) / 3600.0 - cs_h).abs() < 1e-12);
+            let p = d_p2p(n, f, 10.0 * u, f64::INFINITY, n * u) / 3600.0;
+            assert!((p - p2p_h).abs() < 1e-12, "N={n}: {p} vs {p2p_h}");
+        }
+    }
+
+    #[test]
+    fn download_limited() {
+        // F = 100, d_min = 1: F/d_min = 100 dominates N F/u_s = 2 * 100 / 1000 = 0.2.
+        assert_eq!(d_cs(2.0, 100.0, 1000.0, 1.0), 100.0);
+        assert_eq!(d_p2p(2.0, 100.0, 1000.0, 1.0, 0.0), 100.0);
+    }
+}

@@ -1,0 +1,19 @@
+//! swarmsim: a discrete-event simulator of peer-to-peer file distribution.
+//!
+//! One server and N peers, each with its own upload and download capacity, distribute
+//! one file cut into chunks. The crate runs the chunk exchange in virtual time under a
+//! protocol (client-server, BitTorrent, an optimal scheduler) and sets the measured
+//! distribution time beside the textbook lower bounds (see [`bounds`]).
+//!
+//! Layers, data flowing down only: [`scenario`] (TOML to a checked config) ->
+//! [`model`] (swarm and protocols) -> [`network`] (bandwidth models) and [`engine`]
+//! (time, events, RNG); [`output`] writes results.
+#![warn(missing_docs)]
+
+pub mod bounds;
+pub mod cli;
+pub mod engine;
+pub mod model;
+pub mod network;
+pub mod output;
+pub mod scenario;

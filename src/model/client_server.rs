@@ -1,0 +1,24 @@
+//! Protocol `client-server`: the server sends every chunk to every peer.
+
+use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+
+/// The server serves every peer at once, each peer's chunks in order, one chunk in
+/// flight per peer; peers never upload. Under max-min sharing the server's capacity
+/// is split fairly among the peers, each capped by its download capacity.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientServer;
+
+impl Protocol for ClientServer {
+    fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
+        sim.start_transfer(SERVER, node_of(p), 0);
+    }
+
+    fn on_transfer_done(&mut self, sim: &mut Sim, t: Transfer) {
+        let next = t.chunk + 1;
+        if next < sim.chunks {
+            sim.start_transfer(SERVER, t.dst, next);
+        } else {
+            sim.complete(peer_of(t.dst));
+        }
+    }
+}

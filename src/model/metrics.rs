@@ -1,0 +1,187 @@
+//! What a run measures: per-peer records and the run's summary.
+
+use super::Sim;
+use crate::bounds::Bounds;
+use crate::engine::Time;
+use crate::scenario::Scenario;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every peer has the whole file.
+    Completed,
+    /// Nothing left to happen, yet some peer lacks part of the file.
+    Stalled,
+    /// The time horizon ended the run first.
+    Horizon,
+}
+
+impl RunStatus {
+    /// Name used in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Completed => "completed",
+            RunStatus::Stalled => "stalled",
+            RunStatus::Horizon => "horizon",
+        }
+    }
+}
+
+/// What happened to one peer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerRecord {
+    /// Index of the peer's class in the scenario.
+    pub class: u32,
+    /// When the peer joined.
+    pub arrival: Time,
+    /// When it had the whole file, if it did.
+    pub completion: Option<Time>,
+    /// Bytes received, including wasted ones.
+    pub bytes_downloaded: f64,
+    /// Bytes received from the server.
+    pub bytes_from_server: f64,
+    /// Bytes received from other peers.
+    pub bytes_from_peers: f64,
+    /// Bytes sent to other peers.
+    pub bytes_uploaded: f64,
+    /// Bytes received in transfers that were cancelled (endgame duplicates).
+    pub bytes_wasted: f64,
+}
+
+impl PeerRecord {
+    /// A record for a peer of class `class` arriving at `arrival`.
+    pub fn new(class: u32, arrival: Time) -> PeerRecord {
+        PeerRecord {
+            class,
+            arrival,
+            completion: None,
+            bytes_downloaded: 0.0,
+            bytes_from_server: 0.0,
+            bytes_from_peers: 0.0,
+            bytes_uploaded: 0.0,
+            bytes_wasted: 0.0,
+        }
+    }
+}
+
+/// The one-row summary of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Protocol name.
+    pub protocol: &'static str,
+    /// Bandwidth model name.
+    pub network_model: &'static str,
+    /// RNG seed.
+    pub seed: u64,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Number of peers N.
+    pub peers: u64,
+    /// File size F.
+    pub file_bytes: u64,
+    /// Chunk size.
+    pub chunk_bytes: u64,
+    /// Number of chunks.
+    pub chunks: u64,
+    /// u_s.
+    pub server_upload_bytes_per_s: f64,
+    /// d_min.
+    pub min_download_bytes_per_s: f64,
+    /// sum of u_i.
+    pub sum_peer_upload_bytes_per_s: f64,
+    /// The two bounds.
+    pub bounds: Bounds,
+    /// Last completion minus first arrival (NaN unless completed).
+    pub distribution_time_s: f64,
+    /// Mean over completed peers of completion minus arrival.
+    pub mean_completion_s: f64,
+    /// Distribution time over the bound of the protocol's architecture.
+    pub bound_ratio: f64,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time at the end of the run.
+    pub end_time_s: f64,
+    /// Peers that completed.
+    pub completed_peers: u64,
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// The one-row summary.
+    pub summary: Summary,
+    /// One record per peer.
+    pub peers: Vec<PeerRecord>,
+    /// Class names, indexed by [`PeerRecord::class`].
+    pub class_names: Vec<String>,
+    /// Upload and download capacity of each peer, bytes per second.
+    pub capacities: Vec<(f64, f64)>,
+}
+
+impl RunResult {
+    /// Builds the result from a finished kernel.
+    pub fn collect(
+        s: &Scenario,
+        b: &Bounds,
+        sim: &Sim,
+        status: RunStatus,
+        events: u64,
+    ) -> RunResult {
+        let first_arrival = sim
+            .peers
+            .iter()
+            .map(|p| p.arrival)
+            .min()
+            .unwrap_or(Time::ZERO);
+        let done: Vec<&PeerRecord> = sim
+            .peers
+            .iter()
+            .filter(|p| p.completion.is_some())
+            .collect();
+        let last = done.iter().filter_map(|p| p.completion).max();
+        let distribution_time_s = match (status, last) {
+            (RunStatus::Completed, Some(l)) => l.secs_since(first_arrival),
+            _ => f64::NAN,
+        };
+        let mean_completion_s = if done.is_empty() {
+            f64::NAN
+        } else {
+            done.iter()
+                .map(|p| p.completion.expect("filtered").secs_since(p.arrival))
+                .sum::<f64>()
+                / done.len() as f64
+        };
+        let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
+        let graph = sim.network().graph();
+        RunResult {
+            summary: Summary {
+                scenario: s.name.clone(),
+                protocol: s.protocol.name(),
+                network_model: s.network.name(),
+                seed: s.seed,
+                status,
+                peers: s.peers(),
+                file_bytes: s.file_bytes,
+                chunk_bytes: s.chunk_bytes,
+                chunks: s.chunks(),
+                server_upload_bytes_per_s: s.server_upload,
+                min_download_bytes_per_s: s.min_download(),
+                sum_peer_upload_bytes_per_s: s.sum_peer_upload(),
+                bounds: *b,
+                distribution_time_s,
+                mean_completion_s,
+                bound_ratio: distribution_time_s / bound,
+                events,
+                end_time_s: sim.now.as_secs_f64(),
+                completed_peers: done.len() as u64,
+            },
+            peers: sim.peers.clone(),
+            class_names: s.classes.iter().map(|c| c.name.clone()).collect(),
+            capacities: (1..graph.up.len())
+                .map(|n| (graph.up[n], graph.down[n]))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Tests of the kernel and the client-server protocol.
+
+use super::*;
+use crate::network::ModelKind;
+use crate::scenario::PeerClass;
+use proptest::prelude::*;
+
+fn scenario(
+    file: u64,
+    chunk: u64,
+    u_s: f64,
+    classes: Vec<(u64, f64)>,
+    model: ModelKind,
+) -> Scenario {
+    Scenario {
+        name: "t".into(),
+        seed: 1,
+        file_bytes: file,
+        chunk_bytes: chunk,
+        server_upload: u_s,
+        classes: classes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (count, download))| PeerClass {
+                name: format!("c{i}"),
+                count,
+                upload: 1000.0,
+                download,
+            })
+            .collect(),
+        protocol: ProtocolKind::ClientServer,
+        network: model,
+    }
+}
+
+/// Random heterogeneous client-server scenarios: 1-4 classes of 1-12 peers, download
+/// capacities spread over two orders of magnitude around u_s / N (so either term of
+/// D_cs may dominate), chunk sizes that do and do not divide the file.
+fn cs_case() -> impl Strategy<Value = Scenario> {
+    (
+        1_000u64..200_000,
+        1u64..60,
+        1e3f64..1e6,
+        prop::collection::vec((1u64..12, 0.01f64..3.0), 1..4),
+    )
+        .prop_map(|(file, chunks, u_s, cls)| {
+            let chunk = file.div_ceil(chunks).max(1);
+            let n: u64 = cls.iter().map(|c| c.0).sum();
+            let classes = cls
+                .into_iter()
+                .map(|(count, f)| (count, f * u_s / n as f64))
+                .collect();
+            scenario(file, chunk, u_s, classes, ModelKind::MaxMin)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(250))]
+
+    /// Client-server under max-min attains D_cs = max(N F/u_s, F/d_min) exactly.
+    ///
+    /// Proof. Every peer has one flow from the server; progressive filling gives peer i
+    /// the rate min(d_i, L) for a common level L, so a peer with a larger d_i is never
+    /// slower and the peer with d_min finishes last. Case 1: L >= d_min at t = 0. The
+    /// d_min peer gets d_min for as long as it downloads (L only rises as peers
+    /// leave), so it finishes at F/d_min; the server sent N F bytes by then at rate at
+    /// most u_s, so F/d_min >= N F/u_s and the time is the max. Case 2: L < d_min at
+    /// t = 0. Then every d_i > L, all peers get the same rate L = u_s/N, progress in
+    /// lockstep and finish together at N F/u_s with the server saturated throughout;
+    /// and F/d_min < F/L = N F/u_s. Chunk boundaries change nothing: each peer's next
+    /// chunk starts the instant the previous one ends. Integer nanoseconds round each
+    /// chunk's end up by less than 1 ns, hence the tolerance of 2 ns per chunk.
+    #[test]
+    fn client_server_attains_d_cs(s in cs_case()) {
+        let r = simulate(&s);
+        prop_assert_eq!(r.summary.status, RunStatus::Completed);
+        let d = r.summary.distribution_time_s;
+        let bound = r.summary.bounds.d_cs;
+        let tol = 1e-9 * bound + 2e-9 * s.chunks() as f64;
+        prop_assert!((d - bound).abs() <= tol, "measured {} vs D_cs {} (tol {})", d, bound, tol);
+        // Every byte accounted for: each peer downloaded exactly F from the server.
+        for p in &r.peers {
+            prop_assert_eq!(p.bytes_downloaded, s.file_bytes as f64);
+            prop_assert_eq!(p.bytes_from_server, s.file_bytes as f64);
+        }
+    }
+
+    /// The fast model never beats the bound (it never exceeds a capacity), and equals
+    /// it when downloads do not bind.
+    #[test]
+    fn fast_client_server_never_beats_d_cs(mut s in cs_case()) {
+        s.network = ModelKind::Fast;
+        let r = simulate(&s);
+        let d = r.summary.distribution_time_s;
+        prop_assert!(d >= r.summary.bounds.d_cs * (1.0 - 1e-9));
+    }
+}
+
+#[test]
+fn kurose_ross_client_server_hand_example() {
+    // 30 peers, F = 450 MB, u_s = 1.25 MB/s, d = 10 MB/s: D_cs = 30 * 450e6 / 1.25e6
+    // = 10800 s (3 h, the Kurose & Ross table's N = 30 entry).
+    let s = scenario(
+        450_000_000,
+        262_144,
+        1.25e6,
+        vec![(30, 10e6)],
+        ModelKind::MaxMin,
+    );
+    let r = simulate(&s);
+    assert!((r.summary.distribution_time_s - 10800.0).abs() < 1e-9 * 10800.0 + 2e-9 * 1717.0);
+    assert!((r.summary.bound_ratio - 1.0).abs() < 1e-9);
+}

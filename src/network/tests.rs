@@ -1,0 +1,203 @@
+//! Tests of the bandwidth models against an independent checker of max-min fairness.
+
+use super::*;
+use proptest::prelude::*;
+
+const REL: f64 = 1e-9;
+
+/// Sum of the rates through a constraint.
+fn load(g: &FlowGraph, c: Constraint) -> f64 {
+    g.flows_of(c).iter().map(|&f| g.flow(f).rate).sum()
+}
+
+/// No node sends or receives above its capacity.
+fn assert_feasible(g: &FlowGraph) {
+    for n in 0..g.up.len() as u32 {
+        for c in [Constraint::up(n), Constraint::down(n)] {
+            let cap = g.capacity(c);
+            assert!(
+                load(g, c) <= cap * (1.0 + REL) + 1e-9,
+                "constraint {c:?} carries {} > capacity {cap}",
+                load(g, c)
+            );
+        }
+    }
+}
+
+/// The textbook characterisation of max-min fairness (Bertsekas & Gallager, Data
+/// Networks, 6.5): an allocation is max-min fair iff it is feasible and every flow has
+/// a bottleneck, a saturated constraint on which no other flow has a larger rate.
+/// This checker is independent of the progressive-filling code it checks.
+fn assert_max_min_fair(g: &FlowGraph) {
+    assert_feasible(g);
+    for (id, f) in g.flows.iter().enumerate() {
+        let Some(f) = f else { continue };
+        let has_bottleneck = [Constraint::up(f.src), Constraint::down(f.dst)]
+            .into_iter()
+            .any(|c| {
+                let cap = g.capacity(c);
+                let saturated = load(g, c) >= cap * (1.0 - REL) - 1e-9;
+                let largest = g
+                    .flows_of(c)
+                    .iter()
+                    .all(|&o| g.flow(o).rate <= f.rate * (1.0 + REL) + 1e-12);
+                saturated && largest
+            });
+        assert!(has_bottleneck, "flow {id} ({f:?}) has no bottleneck");
+    }
+}
+
+fn rates(net: &Network) -> Vec<Option<f64>> {
+    net.graph()
+        .flows
+        .iter()
+        .map(|f| f.as_ref().map(|f| f.rate))
+        .collect()
+}
+
+/// A random scenario: node capacities, then a sequence of flow additions (src, dst)
+/// and removals (index into the list of live flows).
+#[derive(Debug, Clone)]
+struct Case {
+    up: Vec<f64>,
+    down: Vec<f64>,
+    ops: Vec<(bool, u32, u32)>,
+}
+
+fn case(max_nodes: usize, unlimited_down: bool) -> impl Strategy<Value = Case> {
+    (2..max_nodes).prop_flat_map(move |n| {
+        let caps = prop::collection::vec(1.0f64..100.0, n);
+        let downs = prop::collection::vec(
+            if unlimited_down {
+                Just(f64::INFINITY).boxed()
+            } else {
+                prop_oneof![1.0f64..100.0, Just(f64::INFINITY)].boxed()
+            },
+            n,
+        );
+        let ops =
+            prop::collection::vec((prop::bool::weighted(0.7), 0..n as u32, 0..n as u32), 1..60);
+        (caps, downs, ops).prop_map(|(up, down, ops)| Case { up, down, ops })
+    })
+}
+
+/// Replays a case on a network, rebalancing after every operation, and calls `check`
+/// after each rebalance.
+fn replay(c: &Case, kind: ModelKind, mut check: impl FnMut(&Network)) -> Network {
+    let mut net = Network::new(c.up.clone(), c.down.clone(), kind.build(c.up.len()));
+    let mut live: Vec<FlowId> = Vec::new();
+    for (i, &(add, a, b)) in c.ops.iter().enumerate() {
+        let now = Time(i as u64 * 1000);
+        if add || live.is_empty() {
+            if a == b {
+                continue;
+            }
+            live.push(net.add_flow(now, a, b, 1e6));
+        } else {
+            let f = live.swap_remove(a as usize % live.len());
+            net.remove_flow(now, f);
+        }
+        net.rebalance(now);
+        check(&net);
+    }
+    net
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Incremental max-min after every add and remove is max-min fair by the checker.
+    #[test]
+    fn max_min_is_max_min_fair(c in case(12, false)) {
+        replay(&c, ModelKind::MaxMin, |net| assert_max_min_fair(net.graph()));
+    }
+
+    /// The incremental computation equals a from-scratch one (every constraint
+    /// touched) on the same final flow set.
+    #[test]
+    fn incremental_equals_from_scratch(c in case(12, false)) {
+        let net = replay(&c, ModelKind::MaxMin, |_| {});
+        let g = net.graph();
+        let mut fresh = MaxMinFair::new(g.up.len());
+        let all: Vec<Constraint> = (0..2 * g.up.len() as u32).map(Constraint).collect();
+        let mut out = Vec::new();
+        fresh.reallocate(g, &all, &mut out);
+        for (f, r) in out {
+            let old = g.flow(f).rate;
+            prop_assert!((old - r).abs() <= REL * r.max(1.0), "flow {f}: {old} vs {r}");
+        }
+    }
+
+    /// The fast model never exceeds a capacity.
+    #[test]
+    fn fast_is_feasible(c in case(12, false)) {
+        replay(&c, ModelKind::Fast, |net| assert_feasible(net.graph()));
+    }
+
+    /// With no binding download capacity both models give every uploader's flows an
+    /// equal share of its upload: they must agree exactly.
+    #[test]
+    fn fast_equals_max_min_without_download_limits(c in case(12, true)) {
+        let a = replay(&c, ModelKind::MaxMin, |_| {});
+        let b = replay(&c, ModelKind::Fast, |_| {});
+        for (x, y) in rates(&a).into_iter().zip(rates(&b)) {
+            match (x, y) {
+                (Some(x), Some(y)) => prop_assert!((x - y).abs() <= REL * x.max(1.0)),
+                (None, None) => {}
+                _ => prop_assert!(false, "flow sets differ"),
+            }
+        }
+    }
+}
+
+#[test]
+fn hand_worked_max_min_example() {
+    // Server (node 0) upload 10 sends to peers 1 (download 2) and 2 (download 100);
+    // peer 1 (upload 3) sends to peer 2. Progressive filling: peer 1's download
+    // saturates first at share 2; then the server's remaining 8 go to peer 2
+    // (its download carries 8 + 3 = 11 <= 100); peer 1's upload gives peer 2 all 3.
+    let mut net = Network::new(
+        vec![10.0, 3.0, 1.0],
+        vec![f64::INFINITY, 2.0, 100.0],
+        ModelKind::MaxMin.build(3),
+    );
+    let a = net.add_flow(Time(0), 0, 1, 1.0);
+    let b = net.add_flow(Time(0), 0, 2, 1.0);
+    let c = net.add_flow(Time(0), 1, 2, 1.0);
+    net.rebalance(Time(0));
+    let g = net.graph();
+    assert_eq!(g.flow(a).rate, 2.0);
+    assert_eq!(g.flow(b).rate, 8.0);
+    assert_eq!(g.flow(c).rate, 3.0);
+    // Fast model: server splits 10 into 5 + 5, peer 1's download caps the first at 2
+    // and the 3 left over are not redistributed.
+    let mut fast = Network::new(
+        vec![10.0, 3.0, 1.0],
+        vec![f64::INFINITY, 2.0, 100.0],
+        ModelKind::Fast.build(3),
+    );
+    let a = fast.add_flow(Time(0), 0, 1, 1.0);
+    let b = fast.add_flow(Time(0), 0, 2, 1.0);
+    fast.rebalance(Time(0));
+    assert_eq!(fast.graph().flow(a).rate, 2.0);
+    assert_eq!(fast.graph().flow(b).rate, 5.0);
+}
+
+#[test]
+fn completion_time_follows_rate_changes() {
+    // 100 bytes at 10 B/s for 5 s leaves 50 bytes; a second flow halves the rate to
+    // 5 B/s, so the first finishes 10 s later, at 15 s.
+    let mut net = Network::new(
+        vec![10.0, 0.0, 0.0],
+        vec![f64::INFINITY; 3],
+        ModelKind::MaxMin.build(3),
+    );
+    let a = net.add_flow(Time(0), 0, 1, 100.0);
+    net.rebalance(Time(0));
+    assert_eq!(net.completion_time(a), Some(Time(10_000_000_000)));
+    let five = Time(5_000_000_000);
+    net.add_flow(five, 0, 2, 100.0);
+    assert!(net.rebalance(five).contains(&a));
+    assert_eq!(net.completion_time(a), Some(Time(15_000_000_000)));
+    assert_eq!(net.delivered(a, five), 50.0);
+}

@@ -1,0 +1,140 @@
+//! Writing results: CSV files, written atomically (a temporary file in the same
+//! folder, then a rename), so a crash never leaves half a file behind.
+//!
+//! Numbers are written with Rust's shortest round-trip formatting, so the same run
+//! gives byte-identical files. A missing value (for example the distribution time of
+//! a run that did not complete) is an empty field.
+
+use crate::model::{RunResult, Summary};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// One CSV field: a number, or empty when it is NaN.
+pub fn num(x: f64) -> String {
+    if x.is_nan() {
+        String::new()
+    } else {
+        format!("{x}")
+    }
+}
+
+/// The columns of `summary.csv`, in order, for one run. `wall_s` is the only column
+/// that depends on the machine.
+pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> {
+    vec![
+        ("scenario", s.scenario.clone()),
+        ("protocol", s.protocol.to_string()),
+        ("network_model", s.network_model.to_string()),
+        ("seed", s.seed.to_string()),
+        ("status", s.status.name().to_string()),
+        ("peers", s.peers.to_string()),
+        ("file_bytes", s.file_bytes.to_string()),
+        ("chunk_bytes", s.chunk_bytes.to_string()),
+        ("chunks", s.chunks.to_string()),
+        (
+            "server_upload_bytes_per_s",
+            num(s.server_upload_bytes_per_s),
+        ),
+        ("min_download_bytes_per_s", num(s.min_download_bytes_per_s)),
+        (
+            "sum_peer_upload_bytes_per_s",
+            num(s.sum_peer_upload_bytes_per_s),
+        ),
+        ("d_cs_bound_s", num(s.bounds.d_cs)),
+        ("d_p2p_bound_s", num(s.bounds.d_p2p)),
+        ("distribution_time_s", num(s.distribution_time_s)),
+        ("mean_completion_s", num(s.mean_completion_s)),
+        ("bound_ratio", num(s.bound_ratio)),
+        ("completed_peers", s.completed_peers.to_string()),
+        ("end_time_s", num(s.end_time_s)),
+        ("events", s.events.to_string()),
+        ("wall_s", num(wall_s)),
+    ]
+}
+
+/// The header and rows of `peers.csv`.
+pub fn peer_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "scenario",
+        "seed",
+        "peer",
+        "class",
+        "upload_bytes_per_s",
+        "download_bytes_per_s",
+        "arrival_s",
+        "completion_s",
+        "bytes_downloaded",
+        "bytes_uploaded",
+        "bytes_from_server",
+        "bytes_from_peers",
+        "bytes_wasted",
+    ];
+    let rows = r
+        .peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (up, down) = r.capacities[i];
+            vec![
+                r.summary.scenario.clone(),
+                r.summary.seed.to_string(),
+                i.to_string(),
+                r.class_names[p.class as usize].clone(),
+                num(up),
+                num(down),
+                num(p.arrival.as_secs_f64()),
+                p.completion
+                    .map(|c| num(c.as_secs_f64()))
+                    .unwrap_or_default(),
+                num(p.bytes_downloaded),
+                num(p.bytes_uploaded),
+                num(p.bytes_from_server),
+                num(p.bytes_from_peers),
+                num(p.bytes_wasted),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Writes a CSV file atomically: all rows to a temporary file, then a rename.
+pub fn write_csv_atomic<S: AsRef<str>>(
+    path: &Path,
+    header: &[&str],
+    rows: &[Vec<S>],
+) -> Result<()> {
+    let tmp = tmp_path(path);
+    {
+        let mut w = csv::Writer::from_path(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        w.write_record(header)?;
+        for row in rows {
+            w.write_record(row.iter().map(|s| s.as_ref()))?;
+        }
+        w.flush()
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+}
+
+/// The temporary name used while `path` is being written.
+pub fn tmp_path(path: &Path) -> std::path::PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Writes `summary.csv` and `peers.csv` of one run into `dir` (created if needed).
+pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+    let cols = summary_columns(&r.summary, wall_s);
+    let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
+    let row: Vec<String> = cols.into_iter().map(|c| c.1).collect();
+    write_csv_atomic(&dir.join("summary.csv"), &header, &[row])?;
+    let (header, rows) = peer_rows(r);
+    write_csv_atomic(&dir.join("peers.csv"), &header, &rows)
+}

@@ -1,0 +1,557 @@
+//! Scenario files: TOML text -> raw tree (with `--set` overrides applied) -> checked
+//! [`Scenario`]. After [`Scenario::from_toml`] returns, every value is known to be
+//! valid; nothing downstream re-validates.
+//!
+//! This module reads files and reports errors as values; it never prints and never
+//! panics on user input.
+
+mod error;
+pub mod units;
+
+pub use error::ScenarioError;
+
+use crate::network::ModelKind;
+use std::path::Path;
+use toml::{Table, Value};
+
+/// Largest number of peers a scenario may have.
+pub const MAX_PEERS: u64 = 10_000_000;
+/// Largest number of chunks a file may be cut into.
+pub const MAX_CHUNKS: u64 = 10_000_000;
+
+/// The protocol that distributes the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtocolKind {
+    /// The server sends every chunk to every peer; peers never upload.
+    ClientServer,
+}
+
+impl ProtocolKind {
+    /// Name used in scenario files and outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProtocolKind::ClientServer => "client-server",
+        }
+    }
+
+    /// True for protocols in which peers upload (their bound is `D_p2p`).
+    pub fn is_p2p(self) -> bool {
+        !matches!(self, ProtocolKind::ClientServer)
+    }
+}
+
+/// One class of identical peers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerClass {
+    /// Class name (`class0`, `class1`, ... unless the scenario names it).
+    pub name: String,
+    /// Number of peers in the class (at least 1).
+    pub count: u64,
+    /// Upload capacity, bytes per second (finite, may be 0).
+    pub upload: f64,
+    /// Download capacity, bytes per second (positive, may be infinite).
+    pub download: f64,
+}
+
+/// A checked scenario: every field present and valid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Scenario name, used in outputs and the default output folder.
+    pub name: String,
+    /// Seed of the simulation's RNG.
+    pub seed: u64,
+    /// File size F in bytes.
+    pub file_bytes: u64,
+    /// Chunk size in bytes (the last chunk may be shorter).
+    pub chunk_bytes: u64,
+    /// Server upload capacity u_s, bytes per second.
+    pub server_upload: f64,
+    /// Peer classes, in file order.
+    pub classes: Vec<PeerClass>,
+    /// The distribution protocol.
+    pub protocol: ProtocolKind,
+    /// The bandwidth model.
+    pub network: ModelKind,
+}
+
+impl Scenario {
+    /// Total number of peers N.
+    pub fn peers(&self) -> u64 {
+        self.classes.iter().map(|c| c.count).sum()
+    }
+
+    /// Number of chunks, `ceil(F / chunk)`.
+    pub fn chunks(&self) -> u64 {
+        self.file_bytes.div_ceil(self.chunk_bytes)
+    }
+
+    /// Size in bytes of chunk `i` (only the last one can be shorter).
+    pub fn chunk_size(&self, i: u64) -> u64 {
+        let start = i * self.chunk_bytes;
+        (self.file_bytes - start).min(self.chunk_bytes)
+    }
+
+    /// Smallest peer download capacity d_min, bytes per second.
+    pub fn min_download(&self) -> f64 {
+        self.classes
+            .iter()
+            .map(|c| c.download)
+            .fold(f64::INFINITY, f64::min)
+    }
+
+    /// Sum of all peers' upload capacities, bytes per second.
+    pub fn sum_peer_upload(&self) -> f64 {
+        self.classes.iter().map(|c| c.count as f64 * c.upload).sum()
+    }
+
+    /// Reads, overrides and checks a scenario file. `overrides` are `KEY=VALUE`
+    /// strings as given to `--set`; `seed` replaces the file's seed.
+    pub fn load(
+        path: &Path,
+        overrides: &[String],
+        seed: Option<u64>,
+    ) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            field: None,
+            value: None,
+            message: format!("cannot read the scenario file: {e}"),
+        })?;
+        let mut s = Scenario::from_toml(&text, &file, overrides)?;
+        if let Some(seed) = seed {
+            s.seed = seed;
+        }
+        Ok(s)
+    }
+
+    /// Parses and checks scenario text; `file` names it in errors.
+    pub fn from_toml(
+        text: &str,
+        file: &str,
+        overrides: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let mut root: Table = text.parse().map_err(|e: toml::de::Error| ScenarioError {
+            file: file.to_string(),
+            field: None,
+            value: None,
+            message: format!("not valid TOML: {}", e.to_string().trim_end()),
+        })?;
+        let mut origin = file.to_string();
+        for o in overrides {
+            apply_override(&mut root, o).map_err(|message| ScenarioError {
+                file: file.to_string(),
+                field: None,
+                value: None,
+                message: format!("--set {o}: {message}"),
+            })?;
+        }
+        if !overrides.is_empty() {
+            origin = format!("{file} (with --set {})", overrides.join(" --set "));
+        }
+        Checker { file: origin }.scenario(&root)
+    }
+}
+
+/// Applies one `KEY=VALUE` override to the raw tree. The value is read as a TOML
+/// value if it is one (`50`, `true`, `"text"`), otherwise as a string.
+pub fn apply_override(root: &mut Table, kv: &str) -> Result<(), String> {
+    let (key, raw) = kv
+        .split_once('=')
+        .ok_or("expected KEY=VALUE, e.g. peers.0.count=50")?;
+    let key = key.trim();
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    let value = parse_override_value(raw.trim());
+    let parts: Vec<&str> = key.split('.').collect();
+    set_path(root, &parts, value, key)
+}
+
+/// Reads `--set` text as a TOML value when it is one, else as a plain string.
+pub fn parse_override_value(raw: &str) -> Value {
+    match format!("v = {raw}").parse::<Table>() {
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(raw.to_string())),
+        Err(_) => Value::String(raw.to_string()),
+    }
+}
+
+fn set_path(table: &mut Table, parts: &[&str], value: Value, key: &str) -> Result<(), String> {
+    let (first, rest) = parts.split_first().ok_or("the key is empty")?;
+    if rest.is_empty() {
+        table.insert(first.to_string(), value);
+        return Ok(());
+    }
+    let entry = table
+        .entry(first.to_string())
+        .or_insert_with(|| Value::Table(Table::new()));
+    set_in_value(entry, rest, value, key)
+}
+
+fn set_in_value(v: &mut Value, parts: &[&str], value: Value, key: &str) -> Result<(), String> {
+    match v {
+        Value::Table(t) => set_path(t, parts, value, key),
+        Value::Array(a) => {
+            let (idx, rest) = parts.split_first().ok_or("the key is empty")?;
+            let i: usize = idx.parse().map_err(|_| {
+                format!("`{idx}` in `{key}` must be an index into a list (0, 1, ...)")
+            })?;
+            let len = a.len();
+            let elem = a.get_mut(i).ok_or_else(|| {
+                format!("index {i} in `{key}` is out of range: the list has {len} entries")
+            })?;
+            if rest.is_empty() {
+                *elem = value;
+                Ok(())
+            } else {
+                set_in_value(elem, rest, value, key)
+            }
+        }
+        _ => Err(format!(
+            "`{key}` goes inside a value that is neither a table nor a list"
+        )),
+    }
+}
+
+/// Turns the raw TOML tree into a [`Scenario`], naming field and value on error.
+struct Checker {
+    file: String,
+}
+
+type Res<T> = Result<T, ScenarioError>;
+
+impl Checker {
+    fn err(&self, field: &str, value: Option<&Value>, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: self.file.clone(),
+            field: Some(field.to_string()),
+            value: value.map(show),
+            message: message.into(),
+        }
+    }
+
+    /// Rejects any key of `table` not in `allowed`.
+    fn only(&self, table: &Table, prefix: &str, allowed: &[&str]) -> Res<()> {
+        for key in table.keys() {
+            if !allowed.contains(&key.as_str()) {
+                let field = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                return Err(self.err(
+                    &field,
+                    None,
+                    format!("unknown field; accepted here: {}", allowed.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn table<'a>(&self, root: &'a Table, key: &str, field: &str) -> Res<Option<&'a Table>> {
+        match root.get(key) {
+            None => Ok(None),
+            Some(Value::Table(t)) => Ok(Some(t)),
+            Some(v) => Err(self.err(field, Some(v), "expected a table")),
+        }
+    }
+
+    fn required<'a>(&self, t: &'a Table, key: &str, field: &str, what: &str) -> Res<&'a Value> {
+        t.get(key)
+            .ok_or_else(|| self.err(field, None, format!("missing; expected {what}")))
+    }
+
+    fn string(&self, v: &Value, field: &str, what: &str) -> Res<String> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            _ => Err(self.err(field, Some(v), format!("expected {what}"))),
+        }
+    }
+
+    fn quantity(
+        &self,
+        v: &Value,
+        field: &str,
+        parse: fn(&str) -> Result<f64, String>,
+        example: &str,
+        units: &str,
+    ) -> Res<f64> {
+        let expected = format!("a string with a unit such as \"{example}\" (units: {units})");
+        match v {
+            Value::String(s) => {
+                parse(s).map_err(|p| self.err(field, Some(v), format!("{p}; expected {expected}")))
+            }
+            Value::Integer(_) | Value::Float(_) => Err(self.err(
+                field,
+                Some(v),
+                format!("a bare number has no unit; expected {expected}"),
+            )),
+            _ => Err(self.err(field, Some(v), format!("expected {expected}"))),
+        }
+    }
+
+    fn size(&self, v: &Value, field: &str) -> Res<u64> {
+        let b = self.quantity(v, field, units::parse_size, "100 MiB", units::SIZE_UNITS)?;
+        if b.fract() != 0.0 {
+            return Err(self.err(field, Some(v), "not a whole number of bytes"));
+        }
+        if !(1.0..=(1u64 << 62) as f64).contains(&b) {
+            return Err(self.err(field, Some(v), "expected a size from 1 B to 4 EiB"));
+        }
+        Ok(b as u64)
+    }
+
+    fn rate(&self, v: &Value, field: &str, allow_zero: bool, allow_unlimited: bool) -> Res<f64> {
+        let r = self.quantity(v, field, units::parse_rate, "10 Mbit/s", units::RATE_UNITS)?;
+        if r.is_infinite() && !allow_unlimited {
+            return Err(self.err(field, Some(v), "must be a finite rate, not `unlimited`"));
+        }
+        if r < 0.0 || (r == 0.0 && !allow_zero) {
+            let what = if allow_zero {
+                "zero or more"
+            } else {
+                "more than zero"
+            };
+            return Err(self.err(field, Some(v), format!("must be {what}")));
+        }
+        Ok(r)
+    }
+
+    fn integer(&self, v: &Value, field: &str, min: i64, max: i64) -> Res<i64> {
+        match v {
+            Value::Integer(i) if (min..=max).contains(i) => Ok(*i),
+            Value::Integer(_) => Err(self.err(
+                field,
+                Some(v),
+                format!("out of range; expected a whole number from {min} to {max}"),
+            )),
+            _ => Err(self.err(
+                field,
+                Some(v),
+                format!("expected a whole number from {min} to {max}"),
+            )),
+        }
+    }
+
+    fn choice<T: Copy>(&self, v: &Value, field: &str, options: &[(&str, T)]) -> Res<T> {
+        let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+        let expected = format!("expected one of {}", names.join(", "));
+        match v {
+            Value::String(s) => options
+                .iter()
+                .find(|(n, _)| n == s)
+                .map(|(_, t)| *t)
+                .ok_or_else(|| self.err(field, Some(v), expected)),
+            _ => Err(self.err(field, Some(v), expected)),
+        }
+    }
+
+    fn scenario(&self, root: &Table) -> Res<Scenario> {
+        self.only(
+            root,
+            "",
+            &[
+                "name", "seed", "file", "server", "peers", "protocol", "network",
+            ],
+        )?;
+        let name = self.string(
+            self.required(root, "name", "name", "a name such as \"my-swarm\"")?,
+            "name",
+            "a name such as \"my-swarm\"",
+        )?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            || name.starts_with('.')
+        {
+            return Err(self.err(
+                "name",
+                root.get("name"),
+                "expected letters, digits, `-`, `_` or `.` (it names the output folder)",
+            ));
+        }
+        let seed = match root.get("seed") {
+            None => 1,
+            Some(v) => self.integer(v, "seed", 0, i64::MAX)? as u64,
+        };
+
+        let file = self.table(root, "file", "file")?.ok_or_else(|| {
+            self.err("file", None, "missing; expected a [file] table with `size`")
+        })?;
+        self.only(file, "file", &["size", "chunk"])?;
+        let file_bytes = self.size(
+            self.required(file, "size", "file.size", "a size such as \"100 MiB\"")?,
+            "file.size",
+        )?;
+        let chunk_bytes = match file.get("chunk") {
+            None => 256 * 1024,
+            Some(v) => self.size(v, "file.chunk")?,
+        };
+        if chunk_bytes > file_bytes {
+            return Err(self.err(
+                "file.chunk",
+                file.get("chunk"),
+                format!("the chunk is larger than the file ({file_bytes} B); expected at most the file size"),
+            ));
+        }
+        let chunks = file_bytes.div_ceil(chunk_bytes);
+        if chunks > MAX_CHUNKS {
+            return Err(self.err(
+                "file.chunk",
+                file.get("chunk"),
+                format!("the file would have {chunks} chunks; at most {MAX_CHUNKS} are supported, use larger chunks"),
+            ));
+        }
+
+        let server = self.table(root, "server", "server")?.ok_or_else(|| {
+            self.err(
+                "server",
+                None,
+                "missing; expected a [server] table with `upload`",
+            )
+        })?;
+        self.only(server, "server", &["upload"])?;
+        let server_upload = self.rate(
+            self.required(
+                server,
+                "upload",
+                "server.upload",
+                "a rate such as \"10 Mbit/s\"",
+            )?,
+            "server.upload",
+            false,
+            false,
+        )?;
+
+        let peers = match root.get("peers") {
+            None => {
+                return Err(self.err(
+                    "peers",
+                    None,
+                    "missing; expected at least one [[peers]] table",
+                ));
+            }
+            Some(Value::Array(a)) => a,
+            Some(v) => {
+                return Err(self.err("peers", Some(v), "expected a list of [[peers]] tables"));
+            }
+        };
+        if peers.is_empty() {
+            return Err(self.err(
+                "peers",
+                None,
+                "empty; expected at least one [[peers]] table",
+            ));
+        }
+        let mut classes = Vec::new();
+        let mut total = 0u64;
+        for (i, p) in peers.iter().enumerate() {
+            let f = |k: &str| format!("peers.{i}.{k}");
+            let Value::Table(t) = p else {
+                return Err(self.err(&format!("peers.{i}"), Some(p), "expected a [[peers]] table"));
+            };
+            self.only(
+                t,
+                &format!("peers.{i}"),
+                &["name", "count", "upload", "download"],
+            )?;
+            let name = match t.get("name") {
+                None => format!("class{i}"),
+                Some(v) => self.string(v, &f("name"), "a class name")?,
+            };
+            let count = self.integer(
+                self.required(t, "count", &f("count"), "a number of peers, at least 1")?,
+                &f("count"),
+                1,
+                MAX_PEERS as i64,
+            )? as u64;
+            let upload = self.rate(
+                self.required(t, "upload", &f("upload"), "a rate such as \"1 Mbit/s\"")?,
+                &f("upload"),
+                true,
+                false,
+            )?;
+            let download = self.rate(
+                self.required(
+                    t,
+                    "download",
+                    &f("download"),
+                    "a rate such as \"10 Mbit/s\" or \"unlimited\"",
+                )?,
+                &f("download"),
+                false,
+                true,
+            )?;
+            total += count;
+            if total > MAX_PEERS {
+                return Err(self.err(
+                    &f("count"),
+                    t.get("count"),
+                    format!("more than {MAX_PEERS} peers in all"),
+                ));
+            }
+            classes.push(PeerClass {
+                name,
+                count,
+                upload,
+                download,
+            });
+        }
+
+        let protocol = match self.table(root, "protocol", "protocol")? {
+            None => ProtocolKind::ClientServer,
+            Some(t) => {
+                self.only(t, "protocol", &["kind"])?;
+                match t.get("kind") {
+                    None => ProtocolKind::ClientServer,
+                    Some(v) => self.choice(
+                        v,
+                        "protocol.kind",
+                        &[("client-server", ProtocolKind::ClientServer)],
+                    )?,
+                }
+            }
+        };
+        let network = match self.table(root, "network", "network")? {
+            None => ModelKind::MaxMin,
+            Some(t) => {
+                self.only(t, "network", &["model"])?;
+                match t.get("model") {
+                    None => ModelKind::MaxMin,
+                    Some(v) => self.choice(
+                        v,
+                        "network.model",
+                        &[("max-min", ModelKind::MaxMin), ("fast", ModelKind::Fast)],
+                    )?,
+                }
+            }
+        };
+        Ok(Scenario {
+            name,
+            seed,
+            file_bytes,
+            chunk_bytes,
+            server_upload,
+            classes,
+            protocol,
+            network,
+        })
+    }
+}
+
+/// A value as the user wrote it, for error messages.
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Table(_) => "a table".into(),
+        Value::Array(_) => "a list".into(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
