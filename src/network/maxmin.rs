@@ -31,9 +31,14 @@ pub struct MaxMinFair {
     heap: BinaryHeap<Reverse<(Share, u32)>>,
 }
 
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
+#[derive(Clone, Copy, PartialEq)]
 struct Share(f64);
 impl Eq for Share {}
+impl PartialOrd for Share {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 impl Ord for Share {
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.total_cmp(&other.0)

@@ -60,7 +60,7 @@ impl Constraint {
     }
     /// True for an upload constraint.
     pub fn is_up(self) -> bool {
-        self.0 % 2 == 0
+        self.0.is_multiple_of(2)
     }
 }
 

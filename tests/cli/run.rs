@@ -1,0 +1,107 @@
+//! `swarmsim run`: outputs, determinism, overrides.
+
+use super::*;
+
+const SMALL: &str = r#"
+name = "small"
+seed = 3
+[file]
+size = "10 MB"
+chunk = "1 MB"
+[server]
+upload = "8 Mbit/s"
+[[peers]]
+count = 4
+upload = "1 Mbit/s"
+download = "unlimited"
+[[peers]]
+name = "slow"
+count = 2
+upload = "1 Mbit/s"
+download = "2 Mbit/s"
+"#;
+
+#[test]
+fn run_writes_summary_and_peers_and_is_deterministic() {
+    let d = scratch(SMALL);
+    let a = run_in(d.path(), &["run", "scenario.toml", "--out", "a"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let b = run_in(d.path(), &["run", "scenario.toml", "--out", "b"]);
+    assert!(b.status.success());
+    for f in ["summary.csv", "peers.csv"] {
+        let x = std::fs::read_to_string(d.path().join("a").join(f)).unwrap();
+        let y = std::fs::read_to_string(d.path().join("b").join(f)).unwrap();
+        assert_eq!(
+            without_wall(&x),
+            without_wall(&y),
+            "{f} differs between two runs"
+        );
+    }
+    let summary = std::fs::read_to_string(d.path().join("a/summary.csv")).unwrap();
+    let header = summary.lines().next().unwrap();
+    for col in [
+        "scenario",
+        "protocol",
+        "network_model",
+        "seed",
+        "peers",
+        "file_bytes",
+        "chunk_bytes",
+        "chunks",
+        "server_upload_bytes_per_s",
+        "min_download_bytes_per_s",
+        "sum_peer_upload_bytes_per_s",
+        "d_cs_bound_s",
+        "d_p2p_bound_s",
+        "distribution_time_s",
+        "mean_completion_s",
+        "bound_ratio",
+        "events",
+        "wall_s",
+    ] {
+        assert!(
+            header.split(',').any(|h| h == col),
+            "summary.csv lacks {col}"
+        );
+    }
+    // N F/u_s = 6 * 10e6 / 1e6 = 60 s; F/d_min = 10e6 / 0.25e6 = 40 s: D_cs = 60 s.
+    let row: Vec<&str> = summary.lines().nth(1).unwrap().split(',').collect();
+    let col = |name: &str| row[header.split(',').position(|h| h == name).unwrap()];
+    assert_eq!(col("d_cs_bound_s"), "60");
+    let t: f64 = col("distribution_time_s").parse().unwrap();
+    assert!((t - 60.0).abs() < 1e-6, "{t}");
+    let peers = std::fs::read_to_string(d.path().join("a/peers.csv")).unwrap();
+    assert_eq!(peers.lines().count(), 1 + 6, "one row per peer");
+    assert!(peers.lines().nth(6).unwrap().contains(",slow,"));
+    // The human summary names the bound and the ratio.
+    assert!(stdout(&a).contains("= 1.0000 x D_cs"), "{}", stdout(&a));
+}
+
+#[test]
+fn default_output_folder_is_results_name() {
+    let d = scratch(SMALL);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--seed", "9"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = std::fs::read_to_string(d.path().join("results/small/summary.csv")).unwrap();
+    assert!(
+        s.lines().nth(1).unwrap().contains(",9,"),
+        "--seed replaces the seed: {s}"
+    );
+}
+
+#[test]
+fn shipped_scenarios_check() {
+    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let o = run_in(&root(), &["check", p.to_str().unwrap()]);
+            assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(
+                text.starts_with("# Question:"),
+                "{} must open with its question",
+                p.display()
+            );
+        }
+    }
+}
