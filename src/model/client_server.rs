@@ -1,6 +1,7 @@
 //! Protocol `client-server`: the server sends every chunk to every peer.
 
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+use crate::network::FlowId;
 
 /// The server serves every peer at once, each peer's chunks in order, one chunk in
 /// flight per peer; peers never upload. Under max-min sharing the server's capacity
@@ -13,7 +14,8 @@ impl Protocol for ClientServer {
         sim.start_transfer(SERVER, node_of(p), 0);
     }
 
-    fn on_transfer_done(&mut self, sim: &mut Sim, t: Transfer) {
+    fn on_transfer_done(&mut self, sim: &mut Sim, _f: FlowId, t: Transfer) {
+        sim.record_chunk(peer_of(t.dst));
         let next = t.chunk + 1;
         if next < sim.chunks {
             sim.start_transfer(SERVER, t.dst, next);

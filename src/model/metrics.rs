@@ -36,6 +36,10 @@ pub struct PeerRecord {
     pub arrival: Time,
     /// When it had the whole file, if it did.
     pub completion: Option<Time>,
+    /// When its first chunk arrived.
+    pub first_chunk: Option<Time>,
+    /// When it left the swarm, if it did.
+    pub departure: Option<Time>,
     /// Bytes received, including wasted ones.
     pub bytes_downloaded: f64,
     /// Bytes received from the server.
@@ -55,6 +59,8 @@ impl PeerRecord {
             class,
             arrival,
             completion: None,
+            first_chunk: None,
+            departure: None,
             bytes_downloaded: 0.0,
             bytes_from_server: 0.0,
             bytes_from_peers: 0.0,
@@ -105,6 +111,16 @@ pub struct Summary {
     pub end_time_s: f64,
     /// Peers that completed.
     pub completed_peers: u64,
+    /// Median over completed peers of completion minus arrival.
+    pub median_completion_s: f64,
+    /// 95th percentile (nearest rank) over completed peers of completion minus arrival.
+    pub p95_completion_s: f64,
+    /// Distribution time over D_p2p, whatever the protocol.
+    pub p2p_bound_ratio: f64,
+    /// Largest number of simultaneous uploads of any peer.
+    pub max_peer_uploads: u32,
+    /// Why the run stopped early (empty when completed).
+    pub note: String,
 }
 
 /// Everything a run produced.
@@ -118,6 +134,8 @@ pub struct RunResult {
     pub class_names: Vec<String>,
     /// Upload and download capacity of each peer, bytes per second.
     pub capacities: Vec<(f64, f64)>,
+    /// The time series.
+    pub samples: Vec<super::Sample>,
 }
 
 impl RunResult {
@@ -145,13 +163,30 @@ impl RunResult {
             (RunStatus::Completed, Some(l)) => l.secs_since(first_arrival),
             _ => f64::NAN,
         };
-        let mean_completion_s = if done.is_empty() {
+        let mut times: Vec<f64> = done
+            .iter()
+            .map(|p| p.completion.expect("filtered").secs_since(p.arrival))
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let mean_completion_s = if times.is_empty() {
             f64::NAN
         } else {
-            done.iter()
-                .map(|p| p.completion.expect("filtered").secs_since(p.arrival))
-                .sum::<f64>()
-                / done.len() as f64
+            times.iter().sum::<f64>() / times.len() as f64
+        };
+        let median_completion_s = percentile(&times, 0.5);
+        let p95_completion_s = percentile(&times, 0.95);
+        let note = match status {
+            RunStatus::Completed => String::new(),
+            RunStatus::Horizon => format!(
+                "the horizon max_time = {} s ended the run with {} of {} peers complete",
+                s.max_time,
+                done.len(),
+                sim.peers.len()
+            ),
+            RunStatus::Stalled => sim
+                .halt_reason()
+                .unwrap_or("no event left to run, yet some peer lacks part of the file")
+                .to_string(),
         };
         let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
         let graph = sim.network().graph();
@@ -176,12 +211,43 @@ impl RunResult {
                 events,
                 end_time_s: sim.now.as_secs_f64(),
                 completed_peers: done.len() as u64,
+                median_completion_s,
+                p95_completion_s,
+                p2p_bound_ratio: distribution_time_s / b.d_p2p,
+                max_peer_uploads: sim.max_peer_uploads(),
+                note,
             },
+            samples: sim.samples.clone(),
             peers: sim.peers.clone(),
             class_names: s.classes.iter().map(|c| c.name.clone()).collect(),
             capacities: (1..graph.up.len())
                 .map(|n| (graph.up[n], graph.down[n]))
                 .collect(),
         }
+    }
+}
+
+/// Nearest-rank percentile of sorted values (NaN if empty): the value at rank
+/// `ceil(q * n)` (1-based).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        // Values 1..=20: median rank ceil(10) = 10 -> 10; p95 rank ceil(19) = 19 -> 19.
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 10.0);
+        assert_eq!(percentile(&v, 0.95), 19.0);
+        assert_eq!(percentile(&[7.0], 0.95), 7.0);
+        assert!(percentile(&[], 0.5).is_nan());
     }
 }

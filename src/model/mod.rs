@@ -7,16 +7,19 @@
 //! [`Protocol`]. The model never reads the wall clock, prints or touches files: it
 //! returns a [`RunResult`].
 
+pub mod bittorrent;
 mod client_server;
 mod metrics;
 
+pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
 pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, Network, NodeId};
-use crate::scenario::{ProtocolKind, Scenario};
+use crate::scenario::{Arrival, ProtocolKind, Scenario};
+use rand_distr::{Distribution, Exp};
 
 /// The server's node id. Peer `p` (0-based) is node `p + 1`.
 pub const SERVER: NodeId = 0;
@@ -49,13 +52,41 @@ pub enum Event {
     Arrival(u32),
     /// The flow finished delivering its bytes.
     FlowDone(FlowId),
-    /// A protocol timer: `peer` and a protocol-defined `kind`.
+    /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
+    /// protocol-defined arguments.
     Timer {
         /// The peer the timer belongs to.
         peer: u32,
         /// Protocol-defined meaning.
         kind: u32,
+        /// First argument.
+        a: u32,
+        /// Second argument.
+        b: u32,
     },
+    /// Time to add a row to the time series.
+    Sample,
+}
+
+/// One row of the time series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Virtual time, seconds.
+    pub time_s: f64,
+    /// Present peers without the whole file.
+    pub leechers: u64,
+    /// Present peers with the whole file.
+    pub seeds: u64,
+    /// Active transfers.
+    pub active_flows: u64,
+    /// Sum of upload rates over sum of upload capacities of the nodes present
+    /// (server included).
+    pub upload_utilisation: f64,
+    /// Copies of the rarest chunk among present peers (server excluded), if the
+    /// protocol tracks it.
+    pub rarest_copies: Option<u32>,
+    /// Mean number of chunks held by a leecher (NaN with no leecher).
+    pub mean_chunks_per_leecher: f64,
 }
 
 /// A protocol: reacts to arrivals, finished transfers and its own timers by starting
@@ -63,10 +94,14 @@ pub enum Event {
 pub trait Protocol {
     /// Peer `p` has joined.
     fn on_arrival(&mut self, sim: &mut Sim, p: u32);
-    /// A transfer finished; its bytes are already counted in the metrics.
-    fn on_transfer_done(&mut self, sim: &mut Sim, t: Transfer);
+    /// Flow `f` finished; its bytes are already counted in the metrics.
+    fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer);
     /// A timer set with [`Sim::set_timer`] fired.
-    fn on_timer(&mut self, _sim: &mut Sim, _peer: u32, _kind: u32) {}
+    fn on_timer(&mut self, _sim: &mut Sim, _peer: u32, _kind: u32, _a: u32, _b: u32) {}
+    /// Copies of the rarest chunk among present peers, for the time series.
+    fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
+        None
+    }
 }
 
 /// The simulation kernel shared by all protocols.
@@ -89,22 +124,37 @@ pub struct Sim {
     scratch: Vec<FlowId>,
     events: u64,
     completed: u64,
+    present: Vec<bool>,
+    chunks_held: Vec<u32>,
+    n_present: u64,
+    n_seeds_present: u64,
+    up_present: f64,
+    leecher_chunks: u64,
+    sample_interval: Time,
+    max_peer_uploads: u32,
+    halted: Option<String>,
+    n_arrived: u64,
+    /// The time series, one row per sample interval.
+    pub samples: Vec<Sample>,
 }
 
 impl Sim {
-    /// A kernel for the scenario: nodes with their capacities, peers' arrival times.
+    /// A kernel for the scenario: nodes with their capacities and the peers'
+    /// arrivals (drawn from the simulation's RNG, class by class, in file order).
     pub fn new(s: &Scenario) -> Sim {
         let n = s.peers() as usize;
+        let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
         let mut down = Vec::with_capacity(n + 1);
         up.push(s.server_upload);
         down.push(f64::INFINITY);
         let mut peers = Vec::with_capacity(n);
         for (ci, c) in s.classes.iter().enumerate() {
-            for _ in 0..c.count {
+            let times = arrival_times(&c.arrival, c.count, &mut rng);
+            for t in times {
                 up.push(c.upload);
                 down.push(c.download);
-                peers.push(PeerRecord::new(ci as u32, Time::ZERO));
+                peers.push(PeerRecord::new(ci as u32, t));
             }
         }
         let net = Network::new(up, down, s.network.build(n + 1));
@@ -112,9 +162,11 @@ impl Sim {
         for (p, rec) in peers.iter().enumerate() {
             queue.schedule(rec.arrival, Event::Arrival(p as u32));
         }
+        let sample_interval = Time::from_secs_ceil(s.sample_interval).unwrap_or(Time::MAX);
+        queue.schedule(Time::ZERO, Event::Sample);
         Sim {
             now: Time::ZERO,
-            rng: rng_from_seed(s.seed),
+            rng,
             peers,
             chunk_bytes: s.chunk_bytes,
             file_bytes: s.file_bytes,
@@ -125,6 +177,17 @@ impl Sim {
             scratch: Vec::new(),
             events: 0,
             completed: 0,
+            present: vec![false; n],
+            chunks_held: vec![0; n],
+            n_present: 0,
+            n_seeds_present: 0,
+            up_present: 0.0,
+            leecher_chunks: 0,
+            sample_interval,
+            max_peer_uploads: 0,
+            halted: None,
+            n_arrived: 0,
+            samples: Vec::new(),
         }
     }
 
@@ -142,7 +205,23 @@ impl Sim {
     /// Starts transferring chunk `chunk` from `src` to `dst`.
     pub fn start_transfer(&mut self, src: NodeId, dst: NodeId, chunk: u32) -> FlowId {
         let bytes = self.chunk_size(chunk) as f64;
+        self.start_transfer_bytes(src, dst, chunk, bytes)
+    }
+
+    /// Starts transferring the last `bytes` bytes of chunk `chunk` (the rest of a
+    /// partly received chunk) from `src` to `dst`.
+    pub fn start_transfer_bytes(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        chunk: u32,
+        bytes: f64,
+    ) -> FlowId {
         let id = self.net.add_flow(self.now, src, dst, bytes);
+        if src != SERVER {
+            let up = self.net.graph().out_flows[src as usize].len() as u32;
+            self.max_peer_uploads = self.max_peer_uploads.max(up);
+        }
         let meta = (Transfer { src, dst, chunk }, None);
         if id as usize == self.flow_meta.len() {
             self.flow_meta.push(meta);
@@ -152,17 +231,51 @@ impl Sim {
         id
     }
 
-    /// Cancels a transfer in progress; the bytes it delivered are counted as
-    /// downloaded and uploaded (and as wasted) and returned.
-    pub fn cancel_transfer(&mut self, id: FlowId) -> f64 {
+    /// Cancels a transfer in progress and returns the bytes it delivered, which are
+    /// counted as downloaded and uploaded, and also as wasted if `wasted`.
+    pub fn cancel_transfer(&mut self, id: FlowId, wasted: bool) -> f64 {
         let delivered = self.net.remove_flow(self.now, id);
         let (t, ev) = self.flow_meta[id as usize];
         if let Some(ev) = ev {
             self.queue.cancel(ev);
         }
         self.account(t, delivered);
-        self.peers[peer_of(t.dst) as usize].bytes_wasted += delivered;
+        if wasted {
+            self.peers[peer_of(t.dst) as usize].bytes_wasted += delivered;
+        }
         delivered
+    }
+
+    /// Stops the run after the current event: nothing can progress any more.
+    pub fn halt(&mut self, why: String) {
+        self.halted = Some(why);
+    }
+
+    /// Why the run was halted, if it was.
+    pub fn halt_reason(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
+    /// Number of peers that have arrived so far.
+    pub fn arrived(&self) -> u64 {
+        self.n_arrived
+    }
+
+    /// Largest number of simultaneous uploads any peer (not the server) had.
+    pub fn max_peer_uploads(&self) -> u32 {
+        self.max_peer_uploads
+    }
+
+    /// Records that peer `p` now holds one more chunk (for the metrics).
+    pub fn record_chunk(&mut self, p: u32) {
+        self.chunks_held[p as usize] += 1;
+        if self.present[p as usize] && self.peers[p as usize].completion.is_none() {
+            self.leecher_chunks += 1;
+        }
+        let rec = &mut self.peers[p as usize];
+        if rec.first_chunk.is_none() {
+            rec.first_chunk = Some(self.now);
+        }
     }
 
     /// Marks peer `p` complete at the current time.
@@ -171,11 +284,54 @@ impl Sim {
         debug_assert!(rec.completion.is_none());
         rec.completion = Some(self.now);
         self.completed += 1;
+        if self.present[p as usize] {
+            self.n_seeds_present += 1;
+            self.leecher_chunks -= self.chunks_held[p as usize] as u64;
+        }
     }
 
-    /// Sets a timer for the protocol at time `at`.
-    pub fn set_timer(&mut self, at: Time, peer: u32, kind: u32) -> EventId {
-        self.queue.schedule(at, Event::Timer { peer, kind })
+    /// Marks peer `p` present (called by the kernel on arrival).
+    fn arrive(&mut self, p: u32) {
+        self.present[p as usize] = true;
+        self.n_present += 1;
+        self.n_arrived += 1;
+        self.up_present += self.net.graph().up[node_of(p) as usize];
+    }
+
+    /// Peer `p` leaves the swarm now. The protocol must have cancelled its transfers.
+    pub fn depart(&mut self, p: u32) {
+        if !std::mem::replace(&mut self.present[p as usize], false) {
+            return;
+        }
+        self.n_present -= 1;
+        self.up_present -= self.net.graph().up[node_of(p) as usize];
+        if self.peers[p as usize].completion.is_some() {
+            self.n_seeds_present -= 1;
+        } else {
+            self.leecher_chunks -= self.chunks_held[p as usize] as u64;
+        }
+        self.peers[p as usize].departure = Some(self.now);
+    }
+
+    /// True while peer `p` is in the swarm.
+    pub fn is_present(&self, p: u32) -> bool {
+        self.present[p as usize]
+    }
+
+    /// Sets a timer (or a delayed message) for the protocol at time `at`.
+    pub fn set_timer(&mut self, at: Time, peer: u32, kind: u32, a: u32, b: u32) -> EventId {
+        self.queue.schedule(at, Event::Timer { peer, kind, a, b })
+    }
+
+    /// `now + seconds`, saturating at the end of virtual time.
+    pub fn after(&self, seconds: f64) -> Time {
+        let d = Time::from_secs_ceil(seconds).unwrap_or(Time::MAX);
+        self.now.checked_add(d).unwrap_or(Time::MAX)
+    }
+
+    /// The transfer a flow carries.
+    pub fn transfer(&self, f: FlowId) -> Transfer {
+        self.flow_meta[f as usize].0
     }
 
     /// Cancels a timer; returns false if it already fired.
@@ -222,36 +378,70 @@ impl Sim {
         self.scratch = changed;
     }
 
-    /// Runs the event loop with `protocol` until no event is left or time passes
-    /// `horizon`.
+    fn sample(&mut self, protocol: &dyn Protocol) {
+        let leechers = self.n_present - self.n_seeds_present;
+        let cap = self.up_present + self.net.graph().up[SERVER as usize];
+        self.samples.push(Sample {
+            time_s: self.now.as_secs_f64(),
+            leechers,
+            seeds: self.n_seeds_present,
+            active_flows: self.net.active_flows() as u64,
+            upload_utilisation: self.net.total_rate() / cap,
+            rarest_copies: protocol.rarest_copies(self),
+            mean_chunks_per_leecher: self.leecher_chunks as f64 / leechers as f64,
+        });
+    }
+
+    /// Runs the event loop with `protocol` until every peer has the file, no event is
+    /// left, or time passes `horizon`.
     pub fn run(&mut self, protocol: &mut dyn Protocol, horizon: Time) -> RunStatus {
+        let n = self.peers.len() as u64;
         while let Some(at) = self.queue.peek_time() {
+            if self.completed == n {
+                break;
+            }
             if at > horizon {
                 self.now = horizon;
+                self.sample(protocol);
                 return RunStatus::Horizon;
             }
             let (at, ev) = self.queue.pop().expect("peeked");
             self.now = at;
+            if ev == Event::Sample {
+                self.sample(protocol);
+                if let Some(next) = at.checked_add(self.sample_interval) {
+                    self.queue.schedule(next, Event::Sample);
+                }
+                continue;
+            }
             self.events += 1;
             match ev {
-                Event::Arrival(p) => protocol.on_arrival(self, p),
+                Event::Sample => unreachable!("handled above"),
+                Event::Arrival(p) => {
+                    self.arrive(p);
+                    protocol.on_arrival(self, p)
+                }
                 Event::FlowDone(f) => {
                     self.flow_meta[f as usize].1 = None;
+                    let size = self.net.graph().flow(f).size;
                     let bytes = self.net.remove_flow(self.now, f);
                     let t = self.flow_meta[f as usize].0;
                     // The flow delivered its whole size: integer-nanosecond rounding
                     // can leave a float residue, which is not a real byte.
-                    debug_assert!(
-                        (bytes - self.chunk_size(t.chunk) as f64).abs() < 1e-3 * bytes.max(1.0)
-                    );
-                    self.account(t, self.chunk_size(t.chunk) as f64);
-                    protocol.on_transfer_done(self, t);
+                    debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
+                    self.account(t, size);
+                    protocol.on_transfer_done(self, f, t);
                 }
-                Event::Timer { peer, kind } => protocol.on_timer(self, peer, kind),
+                Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
             }
             self.sync_flows();
+            if self.halted.is_some() {
+                self.sample(protocol);
+                return RunStatus::Stalled;
+            }
         }
-        if self.completed == self.peers.len() as u64 {
+        self.sample(protocol);
+        if self.completed == n {
             RunStatus::Completed
         } else {
             RunStatus::Stalled
@@ -259,11 +449,37 @@ impl Sim {
     }
 }
 
+/// Draws the arrival times of a class's `count` peers.
+fn arrival_times(a: &Arrival, count: u64, rng: &mut SimRng) -> Vec<Time> {
+    let secs: Vec<f64> = match a {
+        Arrival::Flash => vec![0.0; count as usize],
+        Arrival::Times(t) => t.clone(),
+        Arrival::Poisson { rate, start } => {
+            let exp = Exp::new(*rate).expect("rate checked positive");
+            let mut t = *start;
+            (0..count)
+                .map(|_| {
+                    t += exp.sample(rng);
+                    t
+                })
+                .collect()
+        }
+    };
+    secs.into_iter()
+        .map(|x| Time::from_secs_ceil(x).unwrap_or(Time::MAX))
+        .collect()
+}
+
 /// Simulates a scenario from start to end and returns its results.
 pub fn simulate(s: &Scenario) -> RunResult {
     let mut sim = Sim::new(s);
+    let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = match s.protocol {
-        ProtocolKind::ClientServer => sim.run(&mut ClientServer, Time::MAX),
+        ProtocolKind::ClientServer => sim.run(&mut ClientServer, horizon),
+        ProtocolKind::BitTorrent => {
+            let mut bt = BitTorrent::new(s, &mut sim);
+            sim.run(&mut bt, horizon)
+        }
     };
     RunResult::collect(s, &bounds(s), &sim, status, sim.events)
 }

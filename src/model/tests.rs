@@ -26,10 +26,16 @@ fn scenario(
                 count,
                 upload: 1000.0,
                 download,
+                arrival: crate::scenario::Arrival::Flash,
+                seeding: crate::scenario::Seeding::Never,
+                latency: 0.0,
             })
             .collect(),
         protocol: ProtocolKind::ClientServer,
         network: model,
+        bittorrent: Default::default(),
+        max_time: 1e9,
+        sample_interval: 10.0,
     }
 }
 

@@ -44,10 +44,15 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
         ("d_p2p_bound_s", num(s.bounds.d_p2p)),
         ("distribution_time_s", num(s.distribution_time_s)),
         ("mean_completion_s", num(s.mean_completion_s)),
+        ("median_completion_s", num(s.median_completion_s)),
+        ("p95_completion_s", num(s.p95_completion_s)),
         ("bound_ratio", num(s.bound_ratio)),
+        ("p2p_bound_ratio", num(s.p2p_bound_ratio)),
         ("completed_peers", s.completed_peers.to_string()),
+        ("max_peer_uploads", s.max_peer_uploads.to_string()),
         ("end_time_s", num(s.end_time_s)),
         ("events", s.events.to_string()),
+        ("note", s.note.clone()),
         ("wall_s", num(wall_s)),
     ]
 }
@@ -62,7 +67,9 @@ pub fn peer_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
         "upload_bytes_per_s",
         "download_bytes_per_s",
         "arrival_s",
+        "first_chunk_s",
         "completion_s",
+        "departure_s",
         "bytes_downloaded",
         "bytes_uploaded",
         "bytes_from_server",
@@ -83,14 +90,51 @@ pub fn peer_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
                 num(up),
                 num(down),
                 num(p.arrival.as_secs_f64()),
-                p.completion
-                    .map(|c| num(c.as_secs_f64()))
-                    .unwrap_or_default(),
+                opt_time(p.first_chunk),
+                opt_time(p.completion),
+                opt_time(p.departure),
                 num(p.bytes_downloaded),
                 num(p.bytes_uploaded),
                 num(p.bytes_from_server),
                 num(p.bytes_from_peers),
                 num(p.bytes_wasted),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+fn opt_time(t: Option<crate::engine::Time>) -> String {
+    t.map(|c| num(c.as_secs_f64())).unwrap_or_default()
+}
+
+/// The header and rows of `timeseries.csv`.
+pub fn timeseries_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "scenario",
+        "seed",
+        "time_s",
+        "leechers",
+        "seeds",
+        "active_flows",
+        "upload_utilisation",
+        "rarest_copies",
+        "mean_chunks_per_leecher",
+    ];
+    let rows = r
+        .samples
+        .iter()
+        .map(|x| {
+            vec![
+                r.summary.scenario.clone(),
+                r.summary.seed.to_string(),
+                num(x.time_s),
+                x.leechers.to_string(),
+                x.seeds.to_string(),
+                x.active_flows.to_string(),
+                num(x.upload_utilisation),
+                x.rarest_copies.map(|c| c.to_string()).unwrap_or_default(),
+                num(x.mean_chunks_per_leecher),
             ]
         })
         .collect();
@@ -127,7 +171,7 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Writes `summary.csv` and `peers.csv` of one run into `dir` (created if needed).
+/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir` (created if needed).
 pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create the folder {}", dir.display()))?;
@@ -136,5 +180,7 @@ pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<()> {
     let row: Vec<String> = cols.into_iter().map(|c| c.1).collect();
     write_csv_atomic(&dir.join("summary.csv"), &header, &[row])?;
     let (header, rows) = peer_rows(r);
-    write_csv_atomic(&dir.join("peers.csv"), &header, &rows)
+    write_csv_atomic(&dir.join("peers.csv"), &header, &rows)?;
+    let (header, rows) = timeseries_rows(r);
+    write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)
 }

@@ -6,9 +6,11 @@
 //! panics on user input.
 
 mod error;
+mod protocol;
 pub mod units;
 
 pub use error::ScenarioError;
+pub use protocol::{Arrival, BitTorrentConfig, ChokerKind, PickerKind, SeedChoker, Seeding};
 
 use crate::network::ModelKind;
 use std::path::Path;
@@ -24,6 +26,8 @@ pub const MAX_CHUNKS: u64 = 10_000_000;
 pub enum ProtocolKind {
     /// The server sends every chunk to every peer; peers never upload.
     ClientServer,
+    /// BitTorrent: tracker, rarest-first, tit-for-tat choking.
+    BitTorrent,
 }
 
 impl ProtocolKind {
@@ -31,6 +35,7 @@ impl ProtocolKind {
     pub fn name(self) -> &'static str {
         match self {
             ProtocolKind::ClientServer => "client-server",
+            ProtocolKind::BitTorrent => "bittorrent",
         }
     }
 
@@ -51,6 +56,12 @@ pub struct PeerClass {
     pub upload: f64,
     /// Download capacity, bytes per second (positive, may be infinite).
     pub download: f64,
+    /// How the class's peers arrive.
+    pub arrival: Arrival,
+    /// How long they seed after completing.
+    pub seeding: Seeding,
+    /// One-way latency of each peer's access link, seconds.
+    pub latency: f64,
 }
 
 /// A checked scenario: every field present and valid.
@@ -72,6 +83,12 @@ pub struct Scenario {
     pub protocol: ProtocolKind,
     /// The bandwidth model.
     pub network: ModelKind,
+    /// BitTorrent parameters (used by `bittorrent` only).
+    pub bittorrent: BitTorrentConfig,
+    /// Horizon: the run ends at this virtual time, seconds.
+    pub max_time: f64,
+    /// Interval between two rows of `timeseries.csv`, seconds.
+    pub sample_interval: f64,
 }
 
 impl Scenario {
@@ -354,7 +371,8 @@ impl Checker {
             root,
             "",
             &[
-                "name", "seed", "file", "server", "peers", "protocol", "network",
+                "name", "seed", "max_time", "file", "server", "peers", "protocol", "network",
+                "output",
             ],
         )?;
         let name = self.string(
@@ -457,7 +475,9 @@ impl Checker {
             self.only(
                 t,
                 &format!("peers.{i}"),
-                &["name", "count", "upload", "download"],
+                &[
+                    "name", "count", "upload", "download", "arrival", "seeding", "latency",
+                ],
             )?;
             let name = match t.get("name") {
                 None => format!("class{i}"),
@@ -494,25 +514,54 @@ impl Checker {
                     format!("more than {MAX_PEERS} peers in all"),
                 ));
             }
+            let arrival = self.arrival(t.get("arrival"), &f("arrival"), count)?;
+            let seeding = self.seeding(t.get("seeding"), &f("seeding"))?;
+            let latency = match t.get("latency") {
+                None => 0.0,
+                Some(v) => self.duration(v, &f("latency"), false)?,
+            };
             classes.push(PeerClass {
                 name,
                 count,
                 upload,
                 download,
+                arrival,
+                seeding,
+                latency,
             });
         }
 
-        let protocol = match self.table(root, "protocol", "protocol")? {
-            None => ProtocolKind::ClientServer,
+        let (protocol, bittorrent) = match self.table(root, "protocol", "protocol")? {
+            None => (ProtocolKind::ClientServer, BitTorrentConfig::default()),
             Some(t) => {
-                self.only(t, "protocol", &["kind"])?;
-                match t.get("kind") {
+                let mut allowed = vec!["kind"];
+                allowed.extend_from_slice(protocol::BT_FIELDS);
+                self.only(t, "protocol", &allowed)?;
+                let kind = match t.get("kind") {
                     None => ProtocolKind::ClientServer,
                     Some(v) => self.choice(
                         v,
                         "protocol.kind",
-                        &[("client-server", ProtocolKind::ClientServer)],
+                        &[
+                            ("client-server", ProtocolKind::ClientServer),
+                            ("bittorrent", ProtocolKind::BitTorrent),
+                        ],
                     )?,
+                };
+                (kind, self.bittorrent(t)?)
+            }
+        };
+        let max_time = match root.get("max_time") {
+            None => 365.0 * 86400.0,
+            Some(v) => self.duration(v, "max_time", true)?,
+        };
+        let sample_interval = match self.table(root, "output", "output")? {
+            None => 10.0,
+            Some(t) => {
+                self.only(t, "output", &["sample_interval"])?;
+                match t.get("sample_interval") {
+                    None => 10.0,
+                    Some(v) => self.duration(v, "output.sample_interval", true)?,
                 }
             }
         };
@@ -539,6 +588,9 @@ impl Checker {
             classes,
             protocol,
             network,
+            bittorrent,
+            max_time,
+            sample_interval,
         })
     }
 }

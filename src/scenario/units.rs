@@ -94,6 +94,22 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     Ok(v * per)
 }
 
+/// Accepted frequency units, shown in error messages.
+pub const FREQUENCY_UNITS: &str = "/s, /min, /h, /d (events per unit of time)";
+
+/// Parses a frequency such as `"2 /min"` or `"0.5/s"` into events per second.
+pub fn parse_frequency(text: &str) -> Result<f64, String> {
+    let (v, unit) = split(text)?;
+    let Some(per) = unit.strip_prefix('/') else {
+        return Err(format!(
+            "unknown frequency unit `{unit}` (a frequency is a number per time, like `2 /min`)"
+        ));
+    };
+    let secs =
+        duration_unit(per.trim()).ok_or_else(|| format!("unknown frequency unit `{unit}`"))?;
+    Ok(v / secs)
+}
+
 /// Parses a duration into seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let (v, unit) = split(text)?;
@@ -183,6 +199,14 @@ mod tests {
         assert_eq!(parse_rate("unlimited"), Ok(f64::INFINITY));
         assert!(parse_rate("10 Mbit").unwrap_err().contains("/s"));
         assert!(parse_rate("10").is_err());
+    }
+
+    #[test]
+    fn frequencies() {
+        // 120 per minute = 2 per second.
+        assert_eq!(parse_frequency("120 /min"), Ok(2.0));
+        assert_eq!(parse_frequency("0.5/s"), Ok(0.5));
+        assert!(parse_frequency("2 min").is_err());
     }
 
     #[test]

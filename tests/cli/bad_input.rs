@@ -45,7 +45,7 @@ fn missing_field() {
 #[test]
 fn unknown_field() {
     let t = GOOD.replace("count = 3", "count = 3\nuplaod = \"1 Mbit/s\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.uplaod`: unknown field; accepted here: name, count, upload, download");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.uplaod`: unknown field; accepted here: name, count, upload, download, arrival, seeding, latency");
 }
 
 #[test]

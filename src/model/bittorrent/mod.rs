@@ -1,0 +1,1095 @@
+//! Protocol `bittorrent`: tracker, bitfields and HAVEs, rarest-first piece selection,
+//! tit-for-tat choking with optimistic unchokes, endgame, churn.
+//!
+//! Data layout is sized for 100,000 peers: nodes and connections live in
+//! index-addressed arenas, bitfields are flat `u64` words, per-neighbour chunk
+//! availability is a flat `u16` array, and interest is a per-connection counter
+//! updated on each HAVE, so no event scans a neighbour's whole bitfield.
+//!
+//! Transfers: a request asks for a whole chunk (or the rest of a partly received
+//! one). A choke cancels the transfers in flight on that connection; the bytes
+//! received are kept, and the peer finishes a started chunk before starting another
+//! (strict priority), from whichever neighbour can send it.
+
+pub mod policy;
+
+use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+use crate::engine::Time;
+use crate::network::{FlowId, NodeId};
+use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
+use policy::{Candidate, Choker, PickContext, PiecePicker};
+use rand::Rng;
+use rand::seq::index;
+use rand_distr::{Distribution, Exp};
+
+const NONE: u32 = u32::MAX;
+/// Most rate-window buckets a connection keeps (rate window / rechoke interval).
+const MAX_BUCKETS: usize = 8;
+
+// Timer kinds.
+const RECHOKE: u32 = 0;
+const ANNOUNCE: u32 = 1;
+const DEPART: u32 = 2;
+const REQUEST: u32 = 3;
+const HAVE: u32 = 4;
+const WATCHDOG: u32 = 5;
+
+/// One endpoint's state on a connection.
+#[derive(Clone, Debug, Default)]
+struct Side {
+    /// This endpoint chokes the other.
+    choking: bool,
+    /// This endpoint's unchoke of the other is its optimistic one.
+    optimistic: bool,
+    /// Chunks the other endpoint has (as far as this one knows) that this one lacks.
+    wants: u32,
+    /// Requests this endpoint has outstanding to the other.
+    in_flight: u32,
+    /// Bytes received from the other, per rechoke period (a ring).
+    recv: [f32; MAX_BUCKETS],
+    /// Bytes sent to the other, per rechoke period (a ring).
+    sent: [f32; MAX_BUCKETS],
+}
+
+#[derive(Clone, Debug)]
+struct Conn {
+    ends: [NodeId; 2],
+    side: [Side; 2],
+    alive: bool,
+}
+
+impl Conn {
+    fn idx(&self, n: NodeId) -> usize {
+        if self.ends[0] == n { 0 } else { 1 }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Node {
+    conns: Vec<u32>,
+    have_count: u32,
+    pending_count: u32,
+    present: bool,
+    complete: bool,
+    free_rider: bool,
+    regular: u32,
+    optimistic: u32,
+    period: u32,
+    rechokes: u64,
+    cursor: u32,
+    announce_at: Option<Time>,
+    last_announce: Option<Time>,
+    latency: f64,
+    /// Transfers to this node in flight: (flow, chunk, connection).
+    downloads: Vec<(FlowId, u32, u32)>,
+    /// Partly received chunks: (chunk, bytes received).
+    partial: Vec<(u32, f64)>,
+}
+
+/// Counters and an optional trace, for tests and reports.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Rechokes performed (all nodes).
+    pub rechokes: u64,
+    /// Optimistic unchokes granted.
+    pub optimistic_unchokes: u64,
+    /// Transfers cancelled by a choke.
+    pub choke_cancels: u64,
+    /// Endgame duplicates cancelled.
+    pub endgame_cancels: u64,
+    /// If enabled: (time, node, what) of every rechoke ("rechoke") and optimistic
+    /// unchoke ("optimistic").
+    pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
+}
+
+/// The BitTorrent protocol over the simulation kernel.
+pub struct BitTorrent {
+    cfg: BitTorrentConfig,
+    chunks: u32,
+    words: usize,
+    buckets: usize,
+    optimistic_every: u64,
+    nodes: Vec<Node>,
+    have: Vec<u64>,
+    pending: Vec<u64>,
+    avail: Vec<u16>,
+    copies: Vec<u32>,
+    conns: Vec<Conn>,
+    free_conns: Vec<u32>,
+    tracker: Vec<NodeId>,
+    tracker_pos: Vec<u32>,
+    seeding: Vec<Seeding>,
+    picker: Box<dyn PiecePicker>,
+    leech_choker: Box<dyn Choker>,
+    seed_choker: Box<dyn Choker>,
+    scratch_words: Vec<u64>,
+    scratch_cands: Vec<Candidate>,
+    scratch_conns: Vec<u32>,
+    scratch_out: Vec<usize>,
+    completions_since_watchdog: u64,
+    /// Counters (and an optional trace of rechokes).
+    pub stats: Stats,
+}
+
+impl BitTorrent {
+    /// The protocol with the scenario's policies. Schedules the server's timers.
+    pub fn new(s: &Scenario, sim: &mut Sim) -> BitTorrent {
+        let c = &s.bittorrent;
+        BitTorrent::with_policies(
+            s,
+            sim,
+            policy::picker(c.picker, c.random_first),
+            policy::leech_choker(c.choker),
+            policy::seed_choker(c.seed_choker),
+        )
+    }
+
+    /// The protocol with user-supplied policies.
+    pub fn with_policies(
+        s: &Scenario,
+        sim: &mut Sim,
+        picker: Box<dyn PiecePicker>,
+        leech_choker: Box<dyn Choker>,
+        seed_choker: Box<dyn Choker>,
+    ) -> BitTorrent {
+        let cfg = s.bittorrent.clone();
+        let chunks = s.chunks() as u32;
+        let words = (chunks as usize).div_ceil(64);
+        let n = s.peers() as usize + 1;
+        let mut nodes = vec![
+            Node {
+                optimistic: NONE,
+                ..Node::default()
+            };
+            n
+        ];
+        let mut seeding = Vec::with_capacity(n);
+        seeding.push(Seeding::Never);
+        let mut i = 1;
+        for c in &s.classes {
+            for _ in 0..c.count {
+                nodes[i].free_rider = c.upload == 0.0;
+                nodes[i].latency = c.latency;
+                seeding.push(c.seeding);
+                i += 1;
+            }
+        }
+        let mut have = vec![0u64; n * words];
+        // The server has every chunk.
+        for c in 0..chunks as usize {
+            have[c / 64] |= 1 << (c % 64);
+        }
+        let server = &mut nodes[SERVER as usize];
+        server.present = true;
+        server.complete = true;
+        server.have_count = chunks;
+        let buckets = (cfg.rate_window / cfg.rechoke_interval)
+            .round()
+            .clamp(1.0, MAX_BUCKETS as f64) as usize;
+        let optimistic_every = (cfg.optimistic_interval / cfg.rechoke_interval)
+            .round()
+            .max(1.0) as u64;
+        let mut bt = BitTorrent {
+            chunks,
+            words,
+            buckets,
+            optimistic_every,
+            nodes,
+            have,
+            pending: vec![0u64; n * words],
+            avail: vec![0u16; n * chunks as usize],
+            copies: vec![0u32; chunks as usize],
+            conns: Vec::new(),
+            free_conns: Vec::new(),
+            tracker: vec![SERVER],
+            tracker_pos: vec![NONE; n],
+            seeding,
+            picker,
+            leech_choker,
+            seed_choker,
+            scratch_words: vec![0; words],
+            scratch_cands: Vec::new(),
+            scratch_conns: Vec::new(),
+            scratch_out: Vec::new(),
+            completions_since_watchdog: 0,
+            stats: Stats::default(),
+            cfg,
+        };
+        bt.tracker_pos[SERVER as usize] = 0;
+        let at = sim.after(bt.cfg.rechoke_interval);
+        sim.set_timer(at, NONE, RECHOKE, SERVER, 0);
+        let at = sim.after(bt.watchdog_period());
+        sim.set_timer(at, NONE, WATCHDOG, 0, 0);
+        bt
+    }
+
+    fn watchdog_period(&self) -> f64 {
+        (20.0 * self.cfg.rechoke_interval)
+            .max(2.0 * self.cfg.reannounce_interval)
+            .max(600.0)
+    }
+
+    fn has(&self, n: NodeId, c: u32) -> bool {
+        self.have[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+    }
+
+    fn is_pending(&self, n: NodeId, c: u32) -> bool {
+        self.pending[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+    }
+
+    fn set_bit(v: &mut [u64], words: usize, n: NodeId, c: u32, on: bool) {
+        let w = &mut v[n as usize * words + c as usize / 64];
+        if on {
+            *w |= 1 << (c % 64);
+        } else {
+            *w &= !(1 << (c % 64));
+        }
+    }
+
+    fn row(v: &[u64], words: usize, n: NodeId) -> &[u64] {
+        &v[n as usize * words..(n as usize + 1) * words]
+    }
+
+    fn other(&self, conn: u32, n: NodeId) -> NodeId {
+        let c = &self.conns[conn as usize];
+        if c.ends[0] == n { c.ends[1] } else { c.ends[0] }
+    }
+
+    fn side(&self, conn: u32, n: NodeId) -> &Side {
+        let c = &self.conns[conn as usize];
+        &c.side[c.idx(n)]
+    }
+
+    fn side_mut(&mut self, conn: u32, n: NodeId) -> &mut Side {
+        let c = &mut self.conns[conn as usize];
+        let i = c.idx(n);
+        &mut c.side[i]
+    }
+
+    /// Delay of a message from `a` to `b`: both access links' one-way latency.
+    fn delay(&self, a: NodeId, b: NodeId) -> f64 {
+        self.nodes[a as usize].latency + self.nodes[b as usize].latency
+    }
+
+    // ----- tracker and connections -----
+
+    fn announce(&mut self, sim: &mut Sim, n: NodeId) {
+        let node = &mut self.nodes[n as usize];
+        node.last_announce = Some(sim.now);
+        node.announce_at = None;
+        let len = self.tracker.len();
+        let want = (self.cfg.max_peers as usize).min(len);
+        let picked: Vec<NodeId> = index::sample(&mut sim.rng, len, want)
+            .into_iter()
+            .map(|i| self.tracker[i])
+            .collect();
+        for m in picked {
+            if self.nodes[n as usize].conns.len() >= self.cfg.max_connections as usize {
+                break;
+            }
+            if m == n
+                || self.nodes[m as usize].conns.len() >= self.cfg.max_connections as usize
+                || self.nodes[n as usize]
+                    .conns
+                    .iter()
+                    .any(|&c| self.other(c, n) == m)
+            {
+                continue;
+            }
+            self.connect(sim, n, m);
+        }
+        self.maybe_reannounce(sim, n);
+    }
+
+    /// Schedules an announce if `n` is a leecher with too few neighbours.
+    fn maybe_reannounce(&mut self, sim: &mut Sim, n: NodeId) {
+        let node = &self.nodes[n as usize];
+        if n == SERVER
+            || !node.present
+            || node.complete
+            || node.announce_at.is_some()
+            || node.conns.len() >= self.cfg.min_peers as usize
+        {
+            return;
+        }
+        let earliest = match node.last_announce {
+            Some(t) => {
+                let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
+                t.checked_add(d).unwrap_or(Time::MAX)
+            }
+            None => sim.now,
+        };
+        let at = earliest.max(sim.now);
+        self.nodes[n as usize].announce_at = Some(at);
+        sim.set_timer(at, peer_of(n), ANNOUNCE, n, 0);
+    }
+
+    fn connect(&mut self, sim: &mut Sim, a: NodeId, b: NodeId) {
+        let side = |me: NodeId, other: NodeId, bt: &BitTorrent| -> Side {
+            let mine = Self::row(&bt.have, bt.words, me);
+            let theirs = Self::row(&bt.have, bt.words, other);
+            let wants = mine
+                .iter()
+                .zip(theirs)
+                .map(|(m, t)| (t & !m).count_ones())
+                .sum();
+            Side {
+                choking: true,
+                wants,
+                ..Side::default()
+            }
+        };
+        let conn = Conn {
+            ends: [a, b],
+            side: [side(a, b, self), side(b, a, self)],
+            alive: true,
+        };
+        let id = match self.free_conns.pop() {
+            Some(id) => {
+                self.conns[id as usize] = conn;
+                id
+            }
+            None => {
+                self.conns.push(conn);
+                (self.conns.len() - 1) as u32
+            }
+        };
+        self.nodes[a as usize].conns.push(id);
+        self.nodes[b as usize].conns.push(id);
+        // Bitfield exchange.
+        self.add_avail(a, b, 1);
+        self.add_avail(b, a, 1);
+        for (me, other) in [(a, b), (b, a)] {
+            if self.side(id, me).wants > 0 {
+                self.became_interested(sim, me, other, id);
+            }
+        }
+    }
+
+    /// Adds (`sign` = 1) or removes (-1) `from`'s chunks to `to`'s availability.
+    fn add_avail(&mut self, to: NodeId, from: NodeId, sign: i32) {
+        if to == SERVER {
+            return;
+        }
+        let base = to as usize * self.chunks as usize;
+        let words = self.words;
+        for c in policy::ones(&self.have[from as usize * words..(from as usize + 1) * words]) {
+            let a = &mut self.avail[base + c as usize];
+            *a = (*a as i32 + sign) as u16;
+        }
+    }
+
+    fn disconnect(&mut self, sim: &mut Sim, id: u32) {
+        let [a, b] = self.conns[id as usize].ends;
+        // Cancel transfers in both directions (bytes received are wasted: the
+        // connection is gone mid-chunk and a departing peer's partial chunks die).
+        for (dl, ul) in [(a, b), (b, a)] {
+            let mut k = 0;
+            while k < self.nodes[dl as usize].downloads.len() {
+                let (f, c, cid) = self.nodes[dl as usize].downloads[k];
+                if cid == id {
+                    self.nodes[dl as usize].downloads.swap_remove(k);
+                    if f != NONE {
+                        sim.cancel_transfer(f, true);
+                    }
+                    self.unpend_if_idle(dl, c);
+                } else {
+                    k += 1;
+                }
+            }
+            let _ = ul;
+        }
+        self.add_avail(a, b, -1);
+        self.add_avail(b, a, -1);
+        for (me, other) in [(a, b), (b, a)] {
+            let s = self.side(id, me).clone();
+            if !s.choking && !s.optimistic {
+                self.nodes[me as usize].regular -= 1;
+            }
+            if self.nodes[me as usize].optimistic == id {
+                self.nodes[me as usize].optimistic = NONE;
+            }
+            let _ = other;
+        }
+        self.conns[id as usize].alive = false;
+        for n in [a, b] {
+            let list = &mut self.nodes[n as usize].conns;
+            if let Some(pos) = list.iter().position(|&c| c == id) {
+                list.swap_remove(pos);
+            }
+        }
+        self.free_conns.push(id);
+        for n in [a, b] {
+            if self.nodes[n as usize].present {
+                self.fill_slots(sim, n);
+                self.retry_all(sim, n);
+                self.maybe_reannounce(sim, n);
+            }
+        }
+    }
+
+    // ----- interest, choking, requests -----
+
+    fn slots(&self) -> u32 {
+        self.cfg.unchoke_slots
+    }
+
+    fn choker_for(&mut self, n: NodeId) -> &mut Box<dyn Choker> {
+        if self.nodes[n as usize].complete {
+            &mut self.seed_choker
+        } else {
+            &mut self.leech_choker
+        }
+    }
+
+    /// `dl` became interested in `ul` over `conn`.
+    fn became_interested(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) {
+        if self.side(conn, ul).choking {
+            let u = &self.nodes[ul as usize];
+            let unlimited = !self.choker_for_ref(ul).uses_optimistic();
+            if !u.free_rider && (unlimited || u.regular < self.slots()) {
+                self.unchoke(sim, ul, dl, conn, false);
+            }
+        } else {
+            self.try_request(sim, dl, conn);
+        }
+    }
+
+    fn choker_for_ref(&self, n: NodeId) -> &dyn Choker {
+        if self.nodes[n as usize].complete {
+            &*self.seed_choker
+        } else {
+            &*self.leech_choker
+        }
+    }
+
+    /// `dl` lost interest in `ul`: `ul` chokes it and gives the slot to another.
+    fn became_uninterested(&mut self, sim: &mut Sim, ul: NodeId, conn: u32) {
+        if !self.side(conn, ul).choking {
+            self.choke(sim, ul, conn);
+            self.fill_slots(sim, ul);
+        }
+    }
+
+    /// Unchokes interested neighbours of `n` while it has free regular slots (by the
+    /// rate they uploaded to `n`, then by node id).
+    fn fill_slots(&mut self, sim: &mut Sim, n: NodeId) {
+        if self.nodes[n as usize].free_rider || !self.nodes[n as usize].present {
+            return;
+        }
+        let unlimited = !self.choker_for_ref(n).uses_optimistic();
+        loop {
+            if !unlimited && self.nodes[n as usize].regular >= self.slots() {
+                return;
+            }
+            let mut best: Option<(f32, NodeId, u32)> = None;
+            for &c in &self.nodes[n as usize].conns {
+                let m = self.other(c, n);
+                let me = self.side(c, n);
+                if me.choking && self.side(c, m).wants > 0 {
+                    let r: f32 = me.recv.iter().sum();
+                    if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
+                        best = Some((r, m, c));
+                    }
+                }
+            }
+            match best {
+                Some((_, m, c)) => self.unchoke(sim, n, m, c, false),
+                None => return,
+            }
+        }
+    }
+
+    fn unchoke(&mut self, sim: &mut Sim, ul: NodeId, dl: NodeId, conn: u32, optimistic: bool) {
+        let s = self.side_mut(conn, ul);
+        debug_assert!(s.choking);
+        s.choking = false;
+        s.optimistic = optimistic;
+        if optimistic {
+            self.nodes[ul as usize].optimistic = conn;
+        } else {
+            self.nodes[ul as usize].regular += 1;
+        }
+        self.try_request(sim, dl, conn);
+    }
+
+    /// `ul` chokes the other end of `conn`; transfers on it stop, bytes are kept.
+    fn choke(&mut self, sim: &mut Sim, ul: NodeId, conn: u32) {
+        let dl = self.other(conn, ul);
+        let s = self.side_mut(conn, ul);
+        if s.choking {
+            return;
+        }
+        let was_optimistic = s.optimistic;
+        s.choking = true;
+        s.optimistic = false;
+        if was_optimistic {
+            self.nodes[ul as usize].optimistic = NONE;
+        } else {
+            self.nodes[ul as usize].regular -= 1;
+        }
+        let mut k = 0;
+        let mut retry = Vec::new();
+        while k < self.nodes[dl as usize].downloads.len() {
+            let (f, c, cid) = self.nodes[dl as usize].downloads[k];
+            if cid != conn {
+                k += 1;
+                continue;
+            }
+            self.nodes[dl as usize].downloads.swap_remove(k);
+            self.side_mut(conn, dl).in_flight -= 1;
+            if f == NONE {
+                self.unpend_if_idle(dl, c);
+                continue;
+            }
+            self.stats.choke_cancels += 1;
+            // Another transfer of the same chunk (an endgame duplicate) may be in
+            // flight. Progress on a chunk never goes backwards: the transfer that got
+            // further is kept as the partly received chunk, the other one's bytes
+            // are wasted.
+            let got = sim.network().delivered(f, sim.now);
+            let dup = self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .position(|&(f2, c2, _)| c2 == c && f2 != NONE);
+            match dup {
+                Some(j) => {
+                    let (f2, _, conn2) = self.nodes[dl as usize].downloads[j];
+                    if got > sim.network().delivered(f2, sim.now) {
+                        self.nodes[dl as usize].downloads.swap_remove(j);
+                        let other = sim.cancel_transfer(f2, true);
+                        let ul2 = self.other(conn2, dl);
+                        self.credit(conn2, ul2, dl, other);
+                        self.side_mut(conn2, dl).in_flight -= 1;
+                        retry.push(conn2);
+                        let got = sim.cancel_transfer(f, false);
+                        self.add_partial(dl, c, got);
+                        self.credit(conn, ul, dl, got);
+                        k = 0;
+                    } else {
+                        let got = sim.cancel_transfer(f, true);
+                        self.credit(conn, ul, dl, got);
+                    }
+                }
+                None => {
+                    let got = sim.cancel_transfer(f, false);
+                    self.add_partial(dl, c, got);
+                    self.credit(conn, ul, dl, got);
+                }
+            }
+            self.unpend_if_idle(dl, c);
+        }
+        if !retry.is_empty()
+            || self.nodes[dl as usize].downloads.len() < self.nodes[dl as usize].conns.len()
+        {
+            self.retry_all(sim, dl);
+        }
+    }
+
+    /// `n` requests on every connection whose other end unchokes it: used after
+    /// transfers to `n` were cancelled, so that the chunks they carried are asked
+    /// for elsewhere.
+    fn retry_all(&mut self, sim: &mut Sim, n: NodeId) {
+        if !self.nodes[n as usize].present || self.nodes[n as usize].complete || n == SERVER {
+            return;
+        }
+        let conns = std::mem::take(&mut self.nodes[n as usize].conns);
+        let list = conns.clone();
+        self.nodes[n as usize].conns = conns;
+        for c in list {
+            if self.conns[c as usize].alive && !self.side(c, self.other(c, n)).choking {
+                self.try_request(sim, n, c);
+            }
+        }
+    }
+
+    fn add_partial(&mut self, n: NodeId, c: u32, bytes: f64) {
+        if bytes <= 0.0 {
+            return;
+        }
+        let p = &mut self.nodes[n as usize].partial;
+        match p.iter_mut().find(|(pc, _)| *pc == c) {
+            Some((_, b)) => *b += bytes,
+            None => p.push((c, bytes)),
+        }
+    }
+
+    /// Clears `c`'s pending mark at `n` if no transfer of it is in flight to `n`.
+    fn unpend_if_idle(&mut self, n: NodeId, c: u32) {
+        if self.is_pending(n, c)
+            && !self.nodes[n as usize]
+                .downloads
+                .iter()
+                .any(|&(_, dc, _)| dc == c)
+        {
+            Self::set_bit(&mut self.pending, self.words, n, c, false);
+            self.nodes[n as usize].pending_count -= 1;
+        }
+    }
+
+    fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
+        let bu = self.nodes[ul as usize].period as usize % self.buckets;
+        let bd = self.nodes[dl as usize].period as usize % self.buckets;
+        self.side_mut(conn, ul).sent[bu] += bytes as f32;
+        self.side_mut(conn, dl).recv[bd] += bytes as f32;
+    }
+
+    /// `dl` requests chunks from the other end of `conn` while it may.
+    fn try_request(&mut self, sim: &mut Sim, dl: NodeId, conn: u32) {
+        let ul = self.other(conn, dl);
+        loop {
+            let node = &self.nodes[dl as usize];
+            if !node.present || node.complete || dl == SERVER {
+                return;
+            }
+            let s = self.side(conn, dl);
+            if s.in_flight >= self.cfg.requests_in_flight || self.side(conn, ul).choking {
+                return;
+            }
+            let Some(c) = self.choose_chunk(sim, dl, ul, conn) else {
+                return;
+            };
+            if !self.is_pending(dl, c) {
+                Self::set_bit(&mut self.pending, self.words, dl, c, true);
+                self.nodes[dl as usize].pending_count += 1;
+            }
+            self.side_mut(conn, dl).in_flight += 1;
+            let d = self.delay(dl, ul);
+            if d > 0.0 {
+                let at = sim.after(d);
+                sim.set_timer(at, peer_of(dl), REQUEST, conn, c);
+                // The chunk is reserved by the pending mark until the request lands.
+                self.nodes[dl as usize].downloads.push((NONE, c, conn));
+            } else {
+                self.start(sim, ul, dl, c, conn);
+            }
+        }
+    }
+
+    fn start(&mut self, sim: &mut Sim, ul: NodeId, dl: NodeId, c: u32, conn: u32) {
+        let got = self.nodes[dl as usize]
+            .partial
+            .iter()
+            .find(|(pc, _)| *pc == c)
+            .map_or(0.0, |p| p.1);
+        let bytes = (sim.chunk_size(c) as f64 - got).max(1e-9);
+        let f = sim.start_transfer_bytes(ul, dl, c, bytes);
+        self.nodes[dl as usize].downloads.push((f, c, conn));
+    }
+
+    /// Picks the next chunk `dl` asks of `ul`: a partly received chunk first (strict
+    /// priority), then the piece picker, then endgame duplicates.
+    fn choose_chunk(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) -> Option<u32> {
+        let w = self.words;
+        for &(c, _) in &self.nodes[dl as usize].partial {
+            if self.has(ul, c) && !self.is_pending(dl, c) {
+                return Some(c);
+            }
+        }
+        let (h_ul, h_dl, p_dl) = (
+            Self::row(&self.have, w, ul),
+            Self::row(&self.have, w, dl),
+            Self::row(&self.pending, w, dl),
+        );
+        let mut any = false;
+        for i in 0..w {
+            let x = h_ul[i] & !h_dl[i] & !p_dl[i];
+            self.scratch_words[i] = x;
+            any |= x != 0;
+        }
+        if any {
+            let base = dl as usize * self.chunks as usize;
+            let cx = PickContext {
+                candidates: &self.scratch_words,
+                local_avail: &self.avail[base..base + self.chunks as usize],
+                global_copies: &self.copies,
+                have_count: self.nodes[dl as usize].have_count,
+            };
+            return self.picker.pick(&cx, &mut sim.rng);
+        }
+        // Endgame: every missing chunk is requested; ask for one again from here.
+        let node = &self.nodes[dl as usize];
+        if !self.cfg.endgame || node.have_count + node.pending_count < self.chunks {
+            return None;
+        }
+        let mut n = 0u32;
+        let mut choice = None;
+        for i in 0..w {
+            let mut x = h_ul[i] & !h_dl[i] & p_dl[i];
+            while x != 0 {
+                let c = i as u32 * 64 + x.trailing_zeros();
+                x &= x - 1;
+                // At most one duplicate per chunk, never two on one connection.
+                let mut inflight = 0;
+                let mut here = false;
+                for &(_, dc, dconn) in &node.downloads {
+                    if dc == c {
+                        inflight += 1;
+                        here |= dconn == conn;
+                    }
+                }
+                if here || inflight >= 2 {
+                    continue;
+                }
+                n += 1;
+                if sim.rng.random_range(0..n) == 0 {
+                    choice = Some(c);
+                }
+            }
+        }
+        choice
+    }
+
+    // ----- chunk arrival -----
+
+    fn acquire(&mut self, sim: &mut Sim, n: NodeId, c: u32) {
+        Self::set_bit(&mut self.have, self.words, n, c, true);
+        if self.is_pending(n, c) {
+            Self::set_bit(&mut self.pending, self.words, n, c, false);
+            self.nodes[n as usize].pending_count -= 1;
+        }
+        let node = &mut self.nodes[n as usize];
+        node.have_count += 1;
+        node.partial.retain(|&(pc, _)| pc != c);
+        self.copies[c as usize] += 1;
+        self.completions_since_watchdog += 1;
+        sim.record_chunk(peer_of(n));
+        // Endgame: cancel the other transfers of this chunk to `n`.
+        let mut k = 0;
+        let mut freed = std::mem::take(&mut self.scratch_conns);
+        freed.clear();
+        while k < self.nodes[n as usize].downloads.len() {
+            let (f, dc, conn) = self.nodes[n as usize].downloads[k];
+            if dc == c {
+                self.nodes[n as usize].downloads.swap_remove(k);
+                if f != NONE {
+                    let got = sim.cancel_transfer(f, true);
+                    let ul = self.other(conn, n);
+                    self.credit(conn, ul, n, got);
+                    self.stats.endgame_cancels += 1;
+                }
+                self.side_mut(conn, n).in_flight -= 1;
+                freed.push(conn);
+            } else {
+                k += 1;
+            }
+        }
+        // Interest counters follow the true bitfields at once: neighbours that have
+        // `c` offer us one chunk less, neighbours that lack it can now want it from
+        // us. Their reaction (unchoke, request) waits for the HAVE message.
+        let conns = self.nodes[n as usize].conns.clone();
+        for &conn in &conns {
+            let m = self.other(conn, n);
+            if self.has(m, c) {
+                let s = self.side_mut(conn, n);
+                s.wants -= 1;
+                if s.wants == 0 {
+                    self.became_uninterested(sim, m, conn);
+                }
+            } else {
+                self.side_mut(conn, m).wants += 1;
+            }
+        }
+        // HAVE to every neighbour.
+        for &conn in &conns {
+            let m = self.other(conn, n);
+            let d = self.delay(n, m);
+            if d > 0.0 {
+                let at = sim.after(d);
+                // For HAVE messages the timer's `peer` field carries the receiving node.
+                sim.set_timer(at, m, HAVE, conn, c);
+            } else {
+                self.on_have(sim, m, n, conn, c);
+            }
+        }
+        if self.nodes[n as usize].have_count == self.chunks {
+            self.finish(sim, n);
+        } else {
+            for &conn in &freed {
+                self.try_request(sim, n, conn);
+            }
+        }
+        self.scratch_conns = freed;
+    }
+
+    /// `m` learns that `from` has chunk `c`: its availability count grows, and if it
+    /// wants something from `from` it asks to be unchoked or requests.
+    fn on_have(&mut self, sim: &mut Sim, m: NodeId, from: NodeId, conn: u32, c: u32) {
+        if m != SERVER {
+            self.avail[m as usize * self.chunks as usize + c as usize] += 1;
+        }
+        if !self.nodes[m as usize].present || self.has(m, c) || self.side(conn, m).wants == 0 {
+            return;
+        }
+        self.became_interested(sim, m, from, conn);
+    }
+
+    fn finish(&mut self, sim: &mut Sim, n: NodeId) {
+        self.nodes[n as usize].complete = true;
+        let p = peer_of(n);
+        sim.complete(p);
+        // A new seed chooses by the seed choker from now on; its leecher unchokes stay
+        // until the next rechoke.
+        let stay = match self.seeding[n as usize] {
+            Seeding::Never => None,
+            Seeding::Fixed(t) => Some(t),
+            Seeding::Exponential(mean) => Some(
+                Exp::new(1.0 / mean)
+                    .expect("mean checked positive")
+                    .sample(&mut sim.rng),
+            ),
+        };
+        if let Some(t) = stay {
+            let at = sim.after(t);
+            sim.set_timer(at, p, DEPART, n, 0);
+        }
+    }
+
+    fn depart(&mut self, sim: &mut Sim, n: NodeId) {
+        let node = &mut self.nodes[n as usize];
+        if !node.present {
+            return;
+        }
+        node.present = false;
+        // Off the tracker.
+        let pos = self.tracker_pos[n as usize] as usize;
+        let last = *self.tracker.last().expect("n is listed");
+        self.tracker.swap_remove(pos);
+        if last != n {
+            self.tracker_pos[last as usize] = pos as u32;
+        }
+        self.tracker_pos[n as usize] = NONE;
+        for c in policy::ones(Self::row(&self.have, self.words, n)).collect::<Vec<_>>() {
+            self.copies[c as usize] -= 1;
+        }
+        while let Some(&conn) = self.nodes[n as usize].conns.last() {
+            self.disconnect(sim, conn);
+        }
+        sim.depart(peer_of(n));
+    }
+
+    // ----- rechoke -----
+
+    fn rechoke(&mut self, sim: &mut Sim, n: NodeId) {
+        if !self.nodes[n as usize].present {
+            return;
+        }
+        self.stats.rechokes += 1;
+        if let Some(t) = &mut self.stats.trace {
+            t.push((sim.now, n, "rechoke"));
+        }
+        let window = self.cfg.rate_window;
+        let mut cands = std::mem::take(&mut self.scratch_cands);
+        let mut conns = std::mem::take(&mut self.scratch_conns);
+        let mut out = std::mem::take(&mut self.scratch_out);
+        cands.clear();
+        conns.clear();
+        out.clear();
+        for &c in &self.nodes[n as usize].conns {
+            let m = self.other(c, n);
+            if self.side(c, m).wants == 0 {
+                continue;
+            }
+            let s = self.side(c, n);
+            cands.push(Candidate {
+                neighbour: m,
+                recv_rate: s.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
+                sent_rate: s.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                unchoked: !s.choking,
+            });
+            conns.push(c);
+        }
+        let node = &self.nodes[n as usize];
+        let free_rider = node.free_rider;
+        let slots = self.slots() as usize;
+        let mut cursor = node.cursor;
+        let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
+        let choker = self.choker_for(n);
+        let uses_optimistic = choker.uses_optimistic();
+        if !free_rider {
+            choker.choose(&cands, slots, &mut cursor, &mut out);
+        }
+        self.nodes[n as usize].cursor = cursor;
+        self.nodes[n as usize].rechokes += 1;
+        let mut unchoke = vec![false; cands.len()];
+        for &i in &out {
+            unchoke[i] = true;
+        }
+        // Optimistic unchoke: keep the current one between optimistic rounds.
+        let mut opt = NONE;
+        if uses_optimistic && !free_rider {
+            let cur = self.nodes[n as usize].optimistic;
+            if !optimistic_round {
+                // Between optimistic rounds the optimistic unchoke stays while its
+                // peer is still interested and not among the regular unchokes.
+                if conns
+                    .iter()
+                    .position(|&c| c == cur)
+                    .is_some_and(|i| !unchoke[i])
+                {
+                    opt = cur;
+                }
+            } else {
+                let choked: Vec<usize> = (0..cands.len()).filter(|&i| !unchoke[i]).collect();
+                if !choked.is_empty() {
+                    let k = sim.rng.random_range(0..choked.len());
+                    opt = conns[choked[k]];
+                    self.stats.optimistic_unchokes += 1;
+                    if let Some(t) = &mut self.stats.trace {
+                        t.push((sim.now, n, "optimistic"));
+                    }
+                }
+            }
+        }
+        // Apply: choke first (frees slots), then unchoke.
+        let all: Vec<u32> = self.nodes[n as usize].conns.clone();
+        for &c in &all {
+            let pos = conns.iter().position(|&x| x == c);
+            let keep = pos.is_some_and(|i| unchoke[i]) || c == opt;
+            if !keep {
+                self.choke(sim, n, c);
+            } else if self.side(c, n).optimistic && c != opt {
+                // A former optimistic unchoke promoted to a regular one.
+                self.side_mut(c, n).optimistic = false;
+                self.nodes[n as usize].optimistic = NONE;
+                self.nodes[n as usize].regular += 1;
+            } else if c == opt && !self.side(c, n).choking && !self.side(c, n).optimistic {
+                // A regular unchoke that becomes the optimistic one.
+                self.side_mut(c, n).optimistic = true;
+                self.nodes[n as usize].regular -= 1;
+                self.nodes[n as usize].optimistic = c;
+            }
+        }
+        for &c in &all {
+            if !self.conns[c as usize].alive {
+                continue;
+            }
+            let pos = conns.iter().position(|&x| x == c);
+            let m = self.other(c, n);
+            if pos.is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
+                self.unchoke(sim, n, m, c, false);
+            } else if c == opt && self.side(c, n).choking {
+                self.unchoke(sim, n, m, c, true);
+            }
+        }
+        // Next rate period.
+        let node = &mut self.nodes[n as usize];
+        node.period += 1;
+        let b = node.period as usize % self.buckets;
+        for &c in &all {
+            let s = self.side_mut(c, n);
+            s.recv[b] = 0.0;
+            s.sent[b] = 0.0;
+        }
+        self.scratch_cands = cands;
+        self.scratch_conns = conns;
+        self.scratch_out = out;
+        let at = sim.after(self.cfg.rechoke_interval);
+        sim.set_timer(at, NONE, RECHOKE, n, 0);
+    }
+
+    fn watchdog(&mut self, sim: &mut Sim) {
+        let stuck = self.completions_since_watchdog == 0
+            && sim.network().active_flows() == 0
+            && sim.arrived() == sim.peers.len() as u64;
+        if stuck {
+            let missing = (0..self.chunks)
+                .filter(|&c| self.copies[c as usize] == 0)
+                .count();
+            sim.halt(format!(
+                "no chunk moved for {:.0} s and no transfer is in progress ({} chunks have no copy among peers)",
+                self.watchdog_period(),
+                missing
+            ));
+            return;
+        }
+        self.completions_since_watchdog = 0;
+        let at = sim.after(self.watchdog_period());
+        sim.set_timer(at, NONE, WATCHDOG, 0, 0);
+    }
+}
+
+impl Protocol for BitTorrent {
+    fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
+        let n = node_of(p);
+        self.nodes[n as usize].present = true;
+        self.tracker_pos[n as usize] = self.tracker.len() as u32;
+        self.announce(sim, n);
+        self.tracker.push(n);
+        let at = sim.after(self.cfg.rechoke_interval);
+        sim.set_timer(at, p, RECHOKE, n, 0);
+    }
+
+    fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
+        let dl = t.dst;
+        let pos = self.nodes[dl as usize]
+            .downloads
+            .iter()
+            .position(|&(df, _, _)| df == f)
+            .expect("a finished transfer is in its downloader's list");
+        let (_, c, conn) = self.nodes[dl as usize].downloads.swap_remove(pos);
+        let bytes = sim.chunk_size(c) as f64
+            - self.nodes[dl as usize]
+                .partial
+                .iter()
+                .find(|(pc, _)| *pc == c)
+                .map_or(0.0, |p| p.1);
+        self.credit(conn, t.src, dl, bytes);
+        self.side_mut(conn, dl).in_flight -= 1;
+        self.acquire(sim, dl, c);
+        if !self.nodes[dl as usize].complete && self.conns[conn as usize].alive {
+            self.try_request(sim, dl, conn);
+        }
+    }
+
+    fn on_timer(&mut self, sim: &mut Sim, _peer: u32, kind: u32, a: u32, b: u32) {
+        match kind {
+            RECHOKE => self.rechoke(sim, a),
+            ANNOUNCE => {
+                if self.nodes[a as usize].present && !self.nodes[a as usize].complete {
+                    self.announce(sim, a);
+                } else {
+                    self.nodes[a as usize].announce_at = None;
+                }
+            }
+            DEPART => self.depart(sim, a),
+            REQUEST => {
+                let (conn, c) = (a, b);
+                let dl = node_of(_peer);
+                let Some(pos) = self.nodes[dl as usize]
+                    .downloads
+                    .iter()
+                    .position(|&(f, dc, dconn)| f == NONE && dc == c && dconn == conn)
+                else {
+                    return; // cancelled meanwhile (connection closed or chunk arrived)
+                };
+                self.nodes[dl as usize].downloads.swap_remove(pos);
+                let ul = self.other(conn, dl);
+                if self.side(conn, ul).choking || self.has(dl, c) {
+                    self.side_mut(conn, dl).in_flight -= 1;
+                    self.unpend_if_idle(dl, c);
+                    self.retry_all(sim, dl);
+                } else {
+                    self.start(sim, ul, dl, c, conn);
+                }
+            }
+            HAVE => {
+                let (conn, c, to) = (a, b, _peer);
+                let k = &self.conns[conn as usize];
+                if k.alive && k.ends.contains(&to) {
+                    let from = self.other(conn, to);
+                    self.on_have(sim, to, from, conn, c);
+                }
+            }
+            WATCHDOG => self.watchdog(sim),
+            _ => unreachable!("unknown timer kind {kind}"),
+        }
+    }
+
+    fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
+        self.copies.iter().copied().min()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,321 @@
+//! Pluggable BitTorrent policies: piece pickers and chokers.
+//!
+//! A user can implement [`PiecePicker`] or [`Choker`] and hand it to
+//! [`super::BitTorrent::with_policies`].
+
+use crate::engine::SimRng;
+use crate::network::NodeId;
+use crate::scenario::{ChokerKind, PickerKind, SeedChoker};
+use rand::Rng;
+
+/// Iterates over the indices of the set bits of a bitset stored as `u64` words.
+pub fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    words.iter().enumerate().flat_map(|(i, &w)| {
+        let mut w = w;
+        std::iter::from_fn(move || {
+            if w == 0 {
+                return None;
+            }
+            let b = w.trailing_zeros();
+            w &= w - 1;
+            Some(i as u32 * 64 + b)
+        })
+    })
+}
+
+/// What a piece picker sees when a peer may request a chunk from a neighbour.
+pub struct PickContext<'a> {
+    /// Bitset of the chunks it may request: the neighbour has them, the peer lacks
+    /// them and has not requested them yet.
+    pub candidates: &'a [u64],
+    /// For each chunk, how many of the peer's neighbours have it.
+    pub local_avail: &'a [u16],
+    /// For each chunk, how many present peers have it (an oracle).
+    pub global_copies: &'a [u32],
+    /// Chunks the peer already has.
+    pub have_count: u32,
+}
+
+/// Chooses which chunk to request next.
+pub trait PiecePicker: Send {
+    /// A chunk among `cx.candidates` (never empty when called), or `None` to request
+    /// nothing.
+    fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32>;
+}
+
+/// Uniform choice among the candidates.
+fn random_one(c: &[u64], rng: &mut SimRng) -> Option<u32> {
+    let n: u32 = c.iter().map(|w| w.count_ones()).sum();
+    if n == 0 {
+        return None;
+    }
+    let k = rng.random_range(0..n);
+    ones(c).nth(k as usize)
+}
+
+/// The candidate minimising `key`, ties broken uniformly at random (reservoir
+/// sampling, so the choice depends only on the RNG stream).
+fn argmin_random(c: &[u64], rng: &mut SimRng, key: impl Fn(u32) -> u32) -> Option<u32> {
+    let mut best = None;
+    let mut best_key = u32::MAX;
+    let mut ties = 0u32;
+    for i in ones(c) {
+        let k = key(i);
+        if k < best_key {
+            best_key = k;
+            best = Some(i);
+            ties = 1;
+        } else if k == best_key {
+            ties += 1;
+            if rng.random_range(0..ties) == 0 {
+                best = Some(i);
+            }
+        }
+    }
+    best
+}
+
+/// Random first (the first `random_first` chunks), then rarest among neighbours.
+pub struct RarestFirst {
+    /// Chunks picked at random before rarest-first starts.
+    pub random_first: u32,
+}
+
+impl PiecePicker for RarestFirst {
+    fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32> {
+        if cx.have_count < self.random_first {
+            random_one(cx.candidates, rng)
+        } else {
+            argmin_random(cx.candidates, rng, |i| cx.local_avail[i as usize] as u32)
+        }
+    }
+}
+
+/// Uniformly random chunk.
+pub struct RandomPicker;
+
+impl PiecePicker for RandomPicker {
+    fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32> {
+        random_one(cx.candidates, rng)
+    }
+}
+
+/// Lowest index first (as a streaming client would).
+pub struct Sequential;
+
+impl PiecePicker for Sequential {
+    fn pick(&mut self, cx: &PickContext, _rng: &mut SimRng) -> Option<u32> {
+        ones(cx.candidates).next()
+    }
+}
+
+/// Rarest over the whole swarm: an oracle, for comparison.
+pub struct GlobalRarest;
+
+impl PiecePicker for GlobalRarest {
+    fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32> {
+        argmin_random(cx.candidates, rng, |i| cx.global_copies[i as usize])
+    }
+}
+
+/// The shipped picker of a given kind.
+pub fn picker(kind: PickerKind, random_first: u32) -> Box<dyn PiecePicker> {
+    match kind {
+        PickerKind::RarestFirst => Box::new(RarestFirst { random_first }),
+        PickerKind::Random => Box::new(RandomPicker),
+        PickerKind::Sequential => Box::new(Sequential),
+        PickerKind::GlobalRarest => Box::new(GlobalRarest),
+    }
+}
+
+/// A neighbour interested in what a node has, as a choker sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    /// The neighbour.
+    pub neighbour: NodeId,
+    /// Rate at which it uploaded to us over the rate window, bytes/s.
+    pub recv_rate: f64,
+    /// Rate at which it took our uploads over the rate window, bytes/s.
+    pub sent_rate: f64,
+    /// Whether we unchoke it now.
+    pub unchoked: bool,
+}
+
+/// Chooses the regular unchokes of a node at a rechoke.
+pub trait Choker: Send {
+    /// Pushes into `out` the indices into `cands` to unchoke (at most `slots`,
+    /// unless the choker unchokes everyone). `cursor` is per-node state the choker
+    /// may keep between calls.
+    fn choose(&mut self, cands: &[Candidate], slots: usize, cursor: &mut u32, out: &mut Vec<usize>);
+
+    /// Whether an optimistic unchoke is added on top of the regular ones.
+    fn uses_optimistic(&self) -> bool {
+        true
+    }
+}
+
+/// Sorts candidate indices by a rate, highest first; ties keep the current unchokes
+/// first, then neighbour order (deterministic).
+fn top_by(
+    cands: &[Candidate],
+    slots: usize,
+    out: &mut Vec<usize>,
+    rate: impl Fn(&Candidate) -> f64,
+) {
+    let mut idx: Vec<usize> = (0..cands.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let (x, y) = (&cands[a], &cands[b]);
+        rate(y)
+            .total_cmp(&rate(x))
+            .then(y.unchoked.cmp(&x.unchoked))
+            .then(x.neighbour.cmp(&y.neighbour))
+    });
+    out.extend(idx.into_iter().take(slots));
+}
+
+/// Tit-for-tat: the neighbours that uploaded to us fastest.
+pub struct TitForTat;
+
+impl Choker for TitForTat {
+    fn choose(&mut self, cands: &[Candidate], slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+        top_by(cands, slots, out, |c| c.recv_rate);
+    }
+}
+
+/// For seeds: the neighbours that took our uploads fastest.
+pub struct Fastest;
+
+impl Choker for Fastest {
+    fn choose(&mut self, cands: &[Candidate], slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+        top_by(cands, slots, out, |c| c.sent_rate);
+    }
+}
+
+/// Every interested neighbour.
+pub struct UnchokeAll;
+
+impl Choker for UnchokeAll {
+    fn choose(&mut self, cands: &[Candidate], _slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+        out.extend(0..cands.len());
+    }
+
+    fn uses_optimistic(&self) -> bool {
+        false
+    }
+}
+
+/// Interested neighbours take turns in order of node id, `slots` at a time.
+pub struct RoundRobin;
+
+impl Choker for RoundRobin {
+    fn choose(
+        &mut self,
+        cands: &[Candidate],
+        slots: usize,
+        cursor: &mut u32,
+        out: &mut Vec<usize>,
+    ) {
+        let mut idx: Vec<usize> = (0..cands.len()).collect();
+        idx.sort_by_key(|&i| cands[i].neighbour);
+        let start = idx
+            .iter()
+            .position(|&i| cands[i].neighbour > *cursor)
+            .unwrap_or(0);
+        let take = slots.min(idx.len());
+        for k in 0..take {
+            out.push(idx[(start + k) % idx.len()]);
+        }
+        if let Some(&last) = out.last() {
+            *cursor = cands[last].neighbour;
+        }
+    }
+
+    fn uses_optimistic(&self) -> bool {
+        false
+    }
+}
+
+/// The shipped leecher choker of a given kind.
+pub fn leech_choker(kind: ChokerKind) -> Box<dyn Choker> {
+    match kind {
+        ChokerKind::TitForTat => Box::new(TitForTat),
+        ChokerKind::UnchokeAll => Box::new(UnchokeAll),
+        ChokerKind::RoundRobin => Box::new(RoundRobin),
+    }
+}
+
+/// The shipped seed choker of a given kind.
+pub fn seed_choker(kind: SeedChoker) -> Box<dyn Choker> {
+    match kind {
+        SeedChoker::Fastest => Box::new(Fastest),
+        SeedChoker::RoundRobin => Box::new(RoundRobin),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng_from_seed;
+
+    #[test]
+    fn ones_lists_set_bits() {
+        let w = [0b1010u64, 1 << 63];
+        assert_eq!(ones(&w).collect::<Vec<_>>(), vec![1, 3, 127]);
+    }
+
+    #[test]
+    fn rarest_first_picks_a_rarest_chunk() {
+        // Candidates 2, 5, 9; availability 3, 1, 1: the pick must be 5 or 9.
+        let cand = [(1u64 << 2) | (1 << 5) | (1 << 9)];
+        let mut avail = vec![0u16; 64];
+        avail[2] = 3;
+        avail[5] = 1;
+        avail[9] = 1;
+        let copies = vec![0u32; 64];
+        let cx = PickContext {
+            candidates: &cand,
+            local_avail: &avail,
+            global_copies: &copies,
+            have_count: 10,
+        };
+        let mut rng = rng_from_seed(1);
+        let mut seen = [0; 64];
+        for _ in 0..200 {
+            let c = RarestFirst { random_first: 4 }.pick(&cx, &mut rng).unwrap();
+            seen[c as usize] += 1;
+        }
+        assert_eq!(seen[2], 0);
+        // Both tied chunks are chosen (each with probability 1/2: P(never) = 2^-200).
+        assert!(seen[5] > 0 && seen[9] > 0);
+        assert_eq!(Sequential.pick(&cx, &mut rng), Some(2));
+    }
+
+    #[test]
+    fn chokers() {
+        let c = |n, r, s, u| Candidate {
+            neighbour: n,
+            recv_rate: r,
+            sent_rate: s,
+            unchoked: u,
+        };
+        let cands = [
+            c(1, 5.0, 0.0, false),
+            c(2, 9.0, 1.0, false),
+            c(3, 7.0, 3.0, true),
+            c(4, 1.0, 2.0, false),
+        ];
+        let mut out = Vec::new();
+        TitForTat.choose(&cands, 2, &mut 0, &mut out);
+        assert_eq!(out, vec![1, 2], "recv rates 9 and 7 are the top two");
+        out.clear();
+        Fastest.choose(&cands, 2, &mut 0, &mut out);
+        assert_eq!(out, vec![2, 3], "sent rates 3 and 2 are the top two");
+        out.clear();
+        let mut cursor = 0;
+        RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
+        assert_eq!(out, vec![0, 1, 2]);
+        out.clear();
+        RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
+        assert_eq!(out, vec![3, 0, 1], "turns continue after neighbour 3");
+    }
+}

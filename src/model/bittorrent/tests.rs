@@ -1,0 +1,315 @@
+//! Tests of the BitTorrent protocol: invariants on random swarms and the behaviour of
+//! each policy.
+
+use super::*;
+use crate::bounds::bounds;
+use crate::model::{RunResult, RunStatus, simulate};
+use crate::network::ModelKind;
+use crate::scenario::{Arrival, ChokerKind, PeerClass, PickerKind, ProtocolKind, SeedChoker};
+use proptest::prelude::*;
+
+/// A class of `count` peers with upload `up` and download `down` (bytes/s).
+fn class(count: u64, up: f64, down: f64) -> PeerClass {
+    PeerClass {
+        name: format!("c{count}"),
+        count,
+        upload: up,
+        download: down,
+        arrival: Arrival::Flash,
+        seeding: Seeding::Never,
+        latency: 0.0,
+    }
+}
+
+fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
+    Scenario {
+        name: "bt".into(),
+        seed: 5,
+        file_bytes: file,
+        chunk_bytes: chunk,
+        server_upload: u_s,
+        classes,
+        protocol: ProtocolKind::BitTorrent,
+        network: ModelKind::MaxMin,
+        bittorrent: BitTorrentConfig::default(),
+        max_time: 2e5,
+        sample_interval: 10.0,
+    }
+}
+
+/// Every byte accounted for: total downloaded = N F + wasted, and total downloaded =
+/// total uploaded by peers + total sent by the server.
+fn assert_bytes_conserved(s: &Scenario, r: &RunResult) {
+    let n = s.peers() as f64;
+    let f = s.file_bytes as f64;
+    let down: f64 = r.peers.iter().map(|p| p.bytes_downloaded).sum();
+    let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
+    let up: f64 = r.peers.iter().map(|p| p.bytes_uploaded).sum();
+    let server: f64 = r.peers.iter().map(|p| p.bytes_from_server).sum();
+    let tol = 1e-6 * n * f;
+    assert!(
+        (down - (n * f + wasted)).abs() <= tol,
+        "downloaded {down} != N F {} + wasted {wasted}",
+        n * f
+    );
+    assert!(
+        (down - (up + server)).abs() <= tol,
+        "downloaded {down} != uploaded {up} + server {server}"
+    );
+}
+
+/// Random heterogeneous flash crowds with a random protocol, policy and model.
+fn case() -> impl Strategy<Value = Scenario> {
+    (
+        (2u64..40, 4_000u64..64_000, 1e3f64..2e4),
+        prop::collection::vec((1u64..12, 0.0f64..2.0, prop::option::of(0.2f64..5.0)), 1..4),
+        (
+            0usize..4,
+            0usize..3,
+            0usize..2,
+            any::<bool>(),
+            0usize..3,
+            1u32..3,
+        ),
+        any::<u64>(),
+    )
+        .prop_map(
+            |((chunks, chunk, u), cls, (picker, choker, seedc, fast, kind, rif), seed)| {
+                let classes = cls
+                    .into_iter()
+                    .map(|(count, up, down)| {
+                        // Some classes are free riders (upload 0), some download-limited.
+                        let up = if up < 0.3 { 0.0 } else { up * u };
+                        class(count, up, down.map_or(f64::INFINITY, |d| d * u))
+                    })
+                    .collect();
+                let mut s = bt(chunks * chunk - chunk / 3, chunk, u * 3.0, classes);
+                s.seed = seed;
+                s.protocol = [
+                    ProtocolKind::BitTorrent,
+                    ProtocolKind::BitTorrent,
+                    ProtocolKind::ClientServer,
+                ][kind];
+                s.network = if fast {
+                    ModelKind::Fast
+                } else {
+                    ModelKind::MaxMin
+                };
+                let c = &mut s.bittorrent;
+                c.picker = [
+                    PickerKind::RarestFirst,
+                    PickerKind::Random,
+                    PickerKind::Sequential,
+                    PickerKind::GlobalRarest,
+                ][picker];
+                c.choker = [
+                    ChokerKind::TitForTat,
+                    ChokerKind::UnchokeAll,
+                    ChokerKind::RoundRobin,
+                ][choker];
+                c.seed_choker = [SeedChoker::Fastest, SeedChoker::RoundRobin][seedc];
+                c.requests_in_flight = rif;
+                s
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(220))]
+
+    /// Never faster than the bound of its architecture (the network never exceeds a
+    /// capacity, so no schedule can beat D_p2p, and client-server cannot beat D_cs),
+    /// and every byte is accounted for.
+    #[test]
+    fn never_faster_than_the_bound_and_bytes_conserved(s in case()) {
+        let r = simulate(&s);
+        prop_assert_eq!(r.summary.status, RunStatus::Completed, "{}", r.summary.note);
+        let b = bounds(&s);
+        let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
+        prop_assert!(r.summary.distribution_time_s >= bound * (1.0 - 1e-9),
+            "{} < bound {}", r.summary.distribution_time_s, bound);
+        prop_assert!(r.summary.distribution_time_s >= b.d_p2p * (1.0 - 1e-9));
+        assert_bytes_conserved(&s, &r);
+    }
+}
+
+/// A homogeneous flash crowd: N peers of upload u, server 10 u, downloads unlimited.
+fn homogeneous(n: u64, chunks: u64) -> Scenario {
+    let u = 125_000.0;
+    bt(
+        chunks * 262_144,
+        262_144,
+        10.0 * u,
+        vec![class(n, u, f64::INFINITY)],
+    )
+}
+
+#[test]
+fn unchoke_slots_bound_simultaneous_uploads() {
+    // 4 regular unchokes + 1 optimistic, one request in flight per connection: no
+    // peer ever uploads to more than 5 neighbours at once.
+    let s = homogeneous(80, 40);
+    let r = simulate(&s);
+    assert_eq!(r.summary.status, RunStatus::Completed);
+    assert!(
+        r.summary.max_peer_uploads <= 5,
+        "{}",
+        r.summary.max_peer_uploads
+    );
+    assert!(
+        r.summary.max_peer_uploads >= 4,
+        "the slots are actually used"
+    );
+}
+
+#[test]
+fn rechoke_and_optimistic_unchoke_at_their_intervals() {
+    let s = homogeneous(60, 60);
+    let mut sim = Sim::new(&s);
+    let mut p = BitTorrent::new(&s, &mut sim);
+    p.stats.trace = Some(Vec::new());
+    sim.run(&mut p, Time::MAX);
+    let trace = p.stats.trace.unwrap();
+    // The server rechokes every rechoke_interval = 10 s from t = 10 s, and
+    // optimistically unchokes on every third rechoke (optimistic_interval = 30 s):
+    // at 10, 40, 70, ... s while it has a choked interested neighbour.
+    let times = |what: &str| -> Vec<f64> {
+        trace
+            .iter()
+            .filter(|e| e.1 == SERVER && e.2 == what)
+            .map(|e| e.0.as_secs_f64())
+            .collect()
+    };
+    let re = times("rechoke");
+    assert!(re.len() >= 5);
+    for (k, t) in re.iter().enumerate() {
+        assert!(
+            (t - 10.0 * (k + 1) as f64).abs() < 1e-6,
+            "rechoke {k} at {t}"
+        );
+    }
+    let opt = times("optimistic");
+    assert!(opt.len() >= 2);
+    for (k, t) in opt.iter().enumerate() {
+        assert!(
+            (t - (10.0 + 30.0 * k as f64)).abs() < 1e-6,
+            "optimistic {k} at {t}"
+        );
+    }
+    // Every peer's rechokes are 10 s apart too.
+    for n in 1..=60u32 {
+        let t: Vec<f64> = trace
+            .iter()
+            .filter(|e| e.1 == n && e.2 == "rechoke")
+            .map(|e| e.0.as_secs_f64())
+            .collect();
+        for w in t.windows(2) {
+            assert!((w[1] - w[0] - 10.0).abs() < 1e-6);
+        }
+    }
+}
+
+#[test]
+fn tit_for_tat_punishes_free_riders() {
+    // 40 contributors and 10 free riders (upload 0); everyone leaves on completion,
+    // so there are no lingering seeds. Free riders get only optimistic unchokes and
+    // the server's uploads, so their mean download time must be much longer.
+    let u = 125_000.0;
+    let mut contributors = class(40, u, f64::INFINITY);
+    contributors.seeding = Seeding::Fixed(0.0);
+    let mut riders = class(10, 0.0, f64::INFINITY);
+    riders.seeding = Seeding::Fixed(0.0);
+    let mut s = bt(60 * 262_144, 262_144, 4.0 * u, vec![contributors, riders]);
+    let ratio = |s: &Scenario| {
+        let r = simulate(s);
+        assert_eq!(r.summary.status, RunStatus::Completed, "{}", r.summary.note);
+        let mean = |cls: u32| {
+            let v: Vec<f64> = r
+                .peers
+                .iter()
+                .filter(|p| p.class == cls)
+                .map(|p| p.completion.unwrap().secs_since(p.arrival))
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        mean(1) / mean(0)
+    };
+    // Averaged over seeds 1-4 (one run varies: measured 1.4 to 2.2 per seed under
+    // tit-for-tat while building this test, 1.0 to 1.2 under unchoke-all, which does
+    // not discriminate).
+    let avg = |s: &mut Scenario| {
+        (1..=4)
+            .map(|seed| {
+                s.seed = seed;
+                ratio(s)
+            })
+            .sum::<f64>()
+            / 4.0
+    };
+    let tft = avg(&mut s);
+    s.bittorrent.choker = ChokerKind::UnchokeAll;
+    let all = avg(&mut s);
+    assert!(
+        tft > 1.5,
+        "free riders take only {tft} times as long under tit-for-tat"
+    );
+    assert!(tft > all, "tit-for-tat {tft} vs unchoke-all {all}");
+}
+
+#[test]
+fn rarest_first_keeps_more_copies_of_the_rarest_chunk_than_random() {
+    // A slow seed (u_s = 2 u against 60 u of peer upload) and 200 chunks: with random
+    // selection peers fetch from the seed chunks others already have and copies
+    // spread unevenly; rarest-first asks the seed for what is rare and equalises
+    // copies. Compare the time-average (1 s samples) of the rarest chunk's copy count
+    // while leechers remain. (Measured while building this test: about 14 against
+    // 3.5 for seeds 1 and 2; the assertion only asks for "more".)
+    let u = 125_000.0;
+    let mut s = bt(
+        200 * 65_536,
+        65_536,
+        2.0 * u,
+        vec![class(60, u, f64::INFINITY)],
+    );
+    s.sample_interval = 1.0;
+    let avg = |s: &Scenario| {
+        let r = simulate(s);
+        let v: Vec<f64> = r
+            .samples
+            .iter()
+            .filter(|x| x.leechers > 0)
+            .map(|x| x.rarest_copies.unwrap() as f64)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let rarest = avg(&s);
+    s.bittorrent.picker = PickerKind::Random;
+    let random = avg(&s);
+    assert!(rarest > random, "rarest-first {rarest} vs random {random}");
+}
+
+#[test]
+fn poisson_arrivals_departures_latency_are_deterministic_and_conserve_bytes() {
+    let u = 125_000.0;
+    let mut c = class(40, u, 4.0 * u);
+    c.arrival = Arrival::Poisson {
+        rate: 0.2,
+        start: 0.0,
+    };
+    c.seeding = Seeding::Exponential(30.0);
+    c.latency = 0.05;
+    let s = bt(30 * 262_144, 262_144, 4.0 * u, vec![c]);
+    let a = simulate(&s);
+    let b = simulate(&s);
+    assert_eq!(a.summary, b.summary);
+    assert_eq!(a.peers, b.peers);
+    assert_eq!(a.summary.status, RunStatus::Completed, "{}", a.summary.note);
+    assert_bytes_conserved(&s, &a);
+    // Peers that completed and left have a departure time after their completion.
+    assert!(a.peers.iter().any(|p| p.departure.is_some()));
+    for p in &a.peers {
+        if let Some(d) = p.departure {
+            assert!(d >= p.completion.unwrap());
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Scenario fields of the peer-to-peer protocols, peer arrivals and departures.
+
+use super::{Checker, Res, units};
+use toml::{Table, Value};
+
+/// How the peers of a class arrive.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arrival {
+    /// All at time 0 (a flash crowd).
+    Flash,
+    /// A Poisson process: exponential gaps of mean `1/rate`, starting at `start` s.
+    Poisson {
+        /// Arrivals per second.
+        rate: f64,
+        /// Time of the process's start, seconds.
+        start: f64,
+    },
+    /// Explicit arrival times in seconds, one per peer.
+    Times(Vec<f64>),
+}
+
+/// How long a peer stays after completing the file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Seeding {
+    /// It stays until the end of the run.
+    Never,
+    /// It leaves after a fixed time, seconds (0: at once).
+    Fixed(f64),
+    /// It leaves after an exponentially distributed time of this mean, seconds.
+    Exponential(f64),
+}
+
+/// Which piece picker a BitTorrent peer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PickerKind {
+    /// Random first, then rarest among the neighbours' chunks.
+    RarestFirst,
+    /// Uniformly random among the chunks the uploader has.
+    Random,
+    /// Lowest chunk index first.
+    Sequential,
+    /// Rarest over the whole swarm (an oracle no real client has).
+    GlobalRarest,
+}
+
+/// Which choker a BitTorrent leecher uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChokerKind {
+    /// Tit-for-tat: the best uploaders to us, plus an optimistic unchoke.
+    TitForTat,
+    /// Every interested neighbour is unchoked.
+    UnchokeAll,
+    /// Interested neighbours take turns, `unchoke_slots` at a time.
+    RoundRobin,
+}
+
+/// How seeds (and the server) choose whom to unchoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeedChoker {
+    /// The neighbours that took our uploads at the highest rate.
+    Fastest,
+    /// Interested neighbours take turns.
+    RoundRobin,
+}
+
+/// Parameters of the `bittorrent` protocol (`[protocol]` table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BitTorrentConfig {
+    /// Peers the tracker returns per announce.
+    pub max_peers: u32,
+    /// Cap on a node's connections.
+    pub max_connections: u32,
+    /// A peer with fewer neighbours than this re-announces.
+    pub min_peers: u32,
+    /// Shortest time between two announces of one peer, seconds.
+    pub reannounce_interval: f64,
+    /// The piece picker.
+    pub picker: PickerKind,
+    /// Chunks picked at random before rarest-first starts.
+    pub random_first: u32,
+    /// Whether endgame mode is on.
+    pub endgame: bool,
+    /// The leechers' choker.
+    pub choker: ChokerKind,
+    /// The seeds' (and the server's) choker.
+    pub seed_choker: SeedChoker,
+    /// Regular unchoke slots.
+    pub unchoke_slots: u32,
+    /// Rolling window of the rate estimates, seconds (a multiple of the rechoke interval).
+    pub rate_window: f64,
+    /// Time between two rechokes, seconds.
+    pub rechoke_interval: f64,
+    /// Time between two optimistic unchokes, seconds.
+    pub optimistic_interval: f64,
+    /// Chunk requests in flight per connection.
+    pub requests_in_flight: u32,
+}
+
+impl Default for BitTorrentConfig {
+    fn default() -> Self {
+        BitTorrentConfig {
+            max_peers: 50,
+            max_connections: 80,
+            min_peers: 20,
+            reannounce_interval: 300.0,
+            picker: PickerKind::RarestFirst,
+            random_first: 4,
+            endgame: true,
+            choker: ChokerKind::TitForTat,
+            seed_choker: SeedChoker::Fastest,
+            unchoke_slots: 4,
+            rate_window: 20.0,
+            rechoke_interval: 10.0,
+            optimistic_interval: 30.0,
+            requests_in_flight: 1,
+        }
+    }
+}
+
+/// The fields `[protocol]` accepts besides `kind`.
+pub const BT_FIELDS: &[&str] = &[
+    "max_peers",
+    "max_connections",
+    "min_peers",
+    "reannounce_interval",
+    "picker",
+    "random_first",
+    "endgame",
+    "choker",
+    "seed_choker",
+    "unchoke_slots",
+    "rate_window",
+    "rechoke_interval",
+    "optimistic_interval",
+    "requests_in_flight",
+];
+
+impl Checker {
+    pub(super) fn duration(&self, v: &Value, field: &str, min_exclusive_zero: bool) -> Res<f64> {
+        let d = self.quantity(
+            v,
+            field,
+            units::parse_duration,
+            "30 s",
+            units::DURATION_UNITS,
+        )?;
+        if d < 0.0 || (min_exclusive_zero && d == 0.0) {
+            let what = if min_exclusive_zero {
+                "more than zero"
+            } else {
+                "zero or more"
+            };
+            return Err(self.err(field, Some(v), format!("must be {what}")));
+        }
+        if d > crate::engine::Time::MAX.as_secs_f64() / 2.0 {
+            return Err(self.err(
+                field,
+                Some(v),
+                "too long: virtual time covers about 292 years here",
+            ));
+        }
+        Ok(d)
+    }
+
+    fn boolean(&self, v: &Value, field: &str) -> Res<bool> {
+        match v {
+            Value::Boolean(b) => Ok(*b),
+            _ => Err(self.err(field, Some(v), "expected true or false")),
+        }
+    }
+
+    pub(super) fn bittorrent(&self, t: &Table) -> Res<BitTorrentConfig> {
+        let mut c = BitTorrentConfig::default();
+        let f = |k: &str| format!("protocol.{k}");
+        let int = |k: &str, min: i64, max: i64, dflt: u32| -> Res<u32> {
+            match t.get(k) {
+                None => Ok(dflt),
+                Some(v) => Ok(self.integer(v, &f(k), min, max)? as u32),
+            }
+        };
+        let dur = |k: &str, dflt: f64| -> Res<f64> {
+            match t.get(k) {
+                None => Ok(dflt),
+                Some(v) => self.duration(v, &f(k), true),
+            }
+        };
+        c.max_peers = int("max_peers", 1, 100_000, c.max_peers)?;
+        c.max_connections = int("max_connections", 1, 100_000, c.max_connections)?;
+        c.min_peers = int("min_peers", 0, 100_000, c.min_peers)?;
+        c.random_first = int("random_first", 0, 1_000_000, c.random_first)?;
+        c.unchoke_slots = int("unchoke_slots", 1, 10_000, c.unchoke_slots)?;
+        c.requests_in_flight = int("requests_in_flight", 1, 64, c.requests_in_flight)?;
+        c.reannounce_interval = dur("reannounce_interval", c.reannounce_interval)?;
+        c.rate_window = dur("rate_window", c.rate_window)?;
+        c.rechoke_interval = dur("rechoke_interval", c.rechoke_interval)?;
+        c.optimistic_interval = dur("optimistic_interval", c.optimistic_interval)?;
+        if let Some(v) = t.get("endgame") {
+            c.endgame = self.boolean(v, &f("endgame"))?;
+        }
+        if let Some(v) = t.get("picker") {
+            c.picker = self.choice(
+                v,
+                &f("picker"),
+                &[
+                    ("rarest-first", PickerKind::RarestFirst),
+                    ("random", PickerKind::Random),
+                    ("sequential", PickerKind::Sequential),
+                    ("global-rarest", PickerKind::GlobalRarest),
+                ],
+            )?;
+        }
+        if let Some(v) = t.get("choker") {
+            c.choker = self.choice(
+                v,
+                &f("choker"),
+                &[
+                    ("tit-for-tat", ChokerKind::TitForTat),
+                    ("unchoke-all", ChokerKind::UnchokeAll),
+                    ("round-robin", ChokerKind::RoundRobin),
+                ],
+            )?;
+        }
+        if let Some(v) = t.get("seed_choker") {
+            c.seed_choker = self.choice(
+                v,
+                &f("seed_choker"),
+                &[
+                    ("fastest", SeedChoker::Fastest),
+                    ("round-robin", SeedChoker::RoundRobin),
+                ],
+            )?;
+        }
+        let k = c.rate_window / c.rechoke_interval;
+        if (k - k.round()).abs() > 1e-9 || !(1.0..=8.0).contains(&k.round()) {
+            return Err(self.err(
+                &f("rate_window"),
+                t.get("rate_window"),
+                format!(
+                    "expected 1 to 8 times protocol.rechoke_interval ({} s), since rates are kept per rechoke period",
+                    c.rechoke_interval
+                ),
+            ));
+        }
+        let o = c.optimistic_interval / c.rechoke_interval;
+        if (o - o.round()).abs() > 1e-9 {
+            return Err(self.err(
+                &f("optimistic_interval"),
+                t.get("optimistic_interval"),
+                format!(
+                    "expected a whole multiple of protocol.rechoke_interval ({} s)",
+                    c.rechoke_interval
+                ),
+            ));
+        }
+        Ok(c)
+    }
+
+    pub(super) fn arrival(&self, v: Option<&Value>, field: &str, count: u64) -> Res<Arrival> {
+        let Some(v) = v else {
+            return Ok(Arrival::Flash);
+        };
+        let expected = "expected \"flash\", { process = \"poisson\", rate = \"2 /min\" } or { process = \"times\", times = [\"0 s\", \"10 s\"] }";
+        match v {
+            Value::String(s) if s == "flash" => Ok(Arrival::Flash),
+            Value::Table(t) => {
+                let pf = format!("{field}.process");
+                let process =
+                    self.string(self.required(t, "process", &pf, expected)?, &pf, expected)?;
+                match process.as_str() {
+                    "flash" => {
+                        self.only(t, field, &["process"])?;
+                        Ok(Arrival::Flash)
+                    }
+                    "poisson" => {
+                        self.only(t, field, &["process", "rate", "start"])?;
+                        let rf = format!("{field}.rate");
+                        let rv = self.required(t, "rate", &rf, "a frequency such as \"2 /min\"")?;
+                        let rate = self.quantity(
+                            rv,
+                            &rf,
+                            units::parse_frequency,
+                            "2 /min",
+                            units::FREQUENCY_UNITS,
+                        )?;
+                        if rate <= 0.0 {
+                            return Err(self.err(&rf, Some(rv), "must be more than zero"));
+                        }
+                        let start = match t.get("start") {
+                            None => 0.0,
+                            Some(s) => self.duration(s, &format!("{field}.start"), false)?,
+                        };
+                        Ok(Arrival::Poisson { rate, start })
+                    }
+                    "times" => {
+                        self.only(t, field, &["process", "times"])?;
+                        let tf = format!("{field}.times");
+                        let tv = self.required(t, "times", &tf, "a list of times")?;
+                        let Value::Array(a) = tv else {
+                            return Err(self.err(
+                                &tf,
+                                Some(tv),
+                                "expected a list of times such as [\"0 s\", \"10 s\"]",
+                            ));
+                        };
+                        if a.len() as u64 != count {
+                            return Err(self.err(
+                                &tf,
+                                Some(tv),
+                                format!("has {} times but the class has count = {count}; expected one time per peer", a.len()),
+                            ));
+                        }
+                        let mut times = Vec::with_capacity(a.len());
+                        for (i, x) in a.iter().enumerate() {
+                            times.push(self.duration(x, &format!("{tf}.{i}"), false)?);
+                        }
+                        Ok(Arrival::Times(times))
+                    }
+                    _ => Err(self.err(&pf, t.get("process"), expected)),
+                }
+            }
+            _ => Err(self.err(field, Some(v), expected)),
+        }
+    }
+
+    pub(super) fn seeding(&self, v: Option<&Value>, field: &str) -> Res<Seeding> {
+        let Some(v) = v else {
+            return Ok(Seeding::Never);
+        };
+        let expected =
+            "expected \"never\", { fixed = \"10 min\" } or { exponential = \"10 min\" } (the mean)";
+        match v {
+            Value::String(s) if s == "never" => Ok(Seeding::Never),
+            Value::Table(t) if t.len() == 1 => {
+                if let Some(x) = t.get("fixed") {
+                    Ok(Seeding::Fixed(self.duration(
+                        x,
+                        &format!("{field}.fixed"),
+                        false,
+                    )?))
+                } else if let Some(x) = t.get("exponential") {
+                    Ok(Seeding::Exponential(self.duration(
+                        x,
+                        &format!("{field}.exponential"),
+                        true,
+                    )?))
+                } else {
+                    self.only(t, field, &["fixed", "exponential"])?;
+                    Err(self.err(field, Some(v), expected))
+                }
+            }
+            _ => Err(self.err(field, Some(v), expected)),
+        }
+    }
+}
