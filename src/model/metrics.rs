@@ -119,6 +119,9 @@ pub struct Summary {
     pub p2p_bound_ratio: f64,
     /// Largest number of simultaneous uploads of any peer.
     pub max_peer_uploads: u32,
+    /// Bytes delivered over the integral of the upload capacity present, from the
+    /// first arrival to the end of the run.
+    pub upload_utilisation: f64,
     /// Why the run stopped early (empty when completed).
     pub note: String,
 }
@@ -143,10 +146,12 @@ impl RunResult {
     pub fn collect(
         s: &Scenario,
         b: &Bounds,
-        sim: &Sim,
+        sim: &mut Sim,
         status: RunStatus,
         events: u64,
     ) -> RunResult {
+        let upload_utilisation = sim.upload_utilisation();
+        let sim: &Sim = sim;
         let first_arrival = sim
             .peers
             .iter()
@@ -215,6 +220,7 @@ impl RunResult {
                 p95_completion_s,
                 p2p_bound_ratio: distribution_time_s / b.d_p2p,
                 max_peer_uploads: sim.max_peer_uploads(),
+                upload_utilisation,
                 note,
             },
             samples: sim.samples.clone(),

@@ -134,6 +134,8 @@ pub struct Sim {
     max_peer_uploads: u32,
     halted: Option<String>,
     n_arrived: u64,
+    cap_seconds: f64,
+    cap_since: Time,
     /// The time series, one row per sample interval.
     pub samples: Vec<Sample>,
 }
@@ -187,6 +189,8 @@ impl Sim {
             max_peer_uploads: 0,
             halted: None,
             n_arrived: 0,
+            cap_seconds: 0.0,
+            cap_since: Time::ZERO,
             samples: Vec::new(),
         }
     }
@@ -292,6 +296,7 @@ impl Sim {
 
     /// Marks peer `p` present (called by the kernel on arrival).
     fn arrive(&mut self, p: u32) {
+        self.accrue_capacity();
         self.present[p as usize] = true;
         self.n_present += 1;
         self.n_arrived += 1;
@@ -300,9 +305,11 @@ impl Sim {
 
     /// Peer `p` leaves the swarm now. The protocol must have cancelled its transfers.
     pub fn depart(&mut self, p: u32) {
-        if !std::mem::replace(&mut self.present[p as usize], false) {
+        if !self.present[p as usize] {
             return;
         }
+        self.accrue_capacity();
+        self.present[p as usize] = false;
         self.n_present -= 1;
         self.up_present -= self.net.graph().up[node_of(p) as usize];
         if self.peers[p as usize].completion.is_some() {
@@ -311,6 +318,24 @@ impl Sim {
             self.leecher_chunks -= self.chunks_held[p as usize] as u64;
         }
         self.peers[p as usize].departure = Some(self.now);
+    }
+
+    /// Adds the upload capacity present since the last change to the integral. The
+    /// server counts from the first arrival on.
+    fn accrue_capacity(&mut self) {
+        if self.n_arrived > 0 {
+            let cap = self.up_present + self.net.graph().up[SERVER as usize];
+            self.cap_seconds += cap * self.now.secs_since(self.cap_since);
+        }
+        self.cap_since = self.now;
+    }
+
+    /// Mean upload utilisation from the first arrival to now: bytes delivered over
+    /// the integral of the upload capacity of the nodes present.
+    pub fn upload_utilisation(&mut self) -> f64 {
+        self.accrue_capacity();
+        let bytes: f64 = self.peers.iter().map(|p| p.bytes_downloaded).sum();
+        bytes / self.cap_seconds
     }
 
     /// True while peer `p` is in the swarm.
@@ -481,7 +506,8 @@ pub fn simulate(s: &Scenario) -> RunResult {
             sim.run(&mut bt, horizon)
         }
     };
-    RunResult::collect(s, &bounds(s), &sim, status, sim.events)
+    let events = sim.events;
+    RunResult::collect(s, &bounds(s), &mut sim, status, events)
 }
 
 #[cfg(test)]

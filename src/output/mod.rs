@@ -50,6 +50,7 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
         ("p2p_bound_ratio", num(s.p2p_bound_ratio)),
         ("completed_peers", s.completed_peers.to_string()),
         ("max_peer_uploads", s.max_peer_uploads.to_string()),
+        ("upload_utilisation", num(s.upload_utilisation)),
         ("end_time_s", num(s.end_time_s)),
         ("events", s.events.to_string()),
         ("note", s.note.clone()),
