@@ -400,7 +400,7 @@ impl Ctx<'_> {
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FAMILY, 14))
+            .label_font((FAMILY, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()
@@ -474,6 +474,8 @@ impl Cdf<'_> {
         c.configure_mesh()
             .x_desc(format!("time from arrival to completion ({})", self.unit))
             .y_desc("fraction of the class complete")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .light_line_style(WHITE.mix(0.0))
@@ -488,7 +490,9 @@ impl Cdf<'_> {
                 pts.push((t, (k + 1) as f64 / n));
             }
             let color = PALETTE[i % PALETTE.len()];
-            let style = ShapeStyle::from(color).stroke_width(2);
+            // Earlier classes are drawn wider, so classes with equal times stay visible.
+            let width = 2 + 3 * (self.names.len() - 1 - i).min(3) as u32;
+            let style = ShapeStyle::from(color).stroke_width(width);
             c.draw_series(LineSeries::new(pts, style))
                 .map_err(draw_err)?
                 .label(format!("{name} ({} peers)", self.counts[i]))
@@ -496,7 +500,7 @@ impl Cdf<'_> {
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 14))
+            .label_font((FAMILY, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()
@@ -576,6 +580,8 @@ impl Swarm<'_> {
             .map_err(draw_err)?;
         c.configure_mesh()
             .y_desc("peers")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .light_line_style(WHITE.mix(0.0))
@@ -593,7 +599,7 @@ impl Swarm<'_> {
         }
         c.configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
-            .label_font((FAMILY, 14))
+            .label_font((FAMILY, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()
@@ -607,6 +613,8 @@ impl Swarm<'_> {
         c.configure_mesh()
             .x_desc(format!("time ({})", self.unit))
             .y_desc("upload utilisation")
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .label_style((FAMILY, 14))
             .axis_desc_style((FAMILY, 16))
             .light_line_style(WHITE.mix(0.0))
@@ -622,7 +630,7 @@ impl Swarm<'_> {
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         c.configure_series_labels()
             .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 14))
+            .label_font((FAMILY, 15))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .draw()
