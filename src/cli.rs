@@ -218,8 +218,24 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Check { args } => {
             let s = Scenario::load(&args.scenario, &args.set, None)?;
+            // A [sweep] table is checked too: every grid point.
+            let plan = sweep::Plan::load(&args.scenario, &args.set)?;
             println!("{}: ok", args.scenario.display());
             print!("{}", describe(&s));
+            if !plan.keys.is_empty() || plan.replications > 1 {
+                println!(
+                    "{:<14}{} points x {} replications = {} runs, varying {}",
+                    "sweep",
+                    plan.points,
+                    plan.replications,
+                    plan.runs.len(),
+                    if plan.keys.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        plan.keys.join(", ")
+                    }
+                );
+            }
             Ok(())
         }
     }

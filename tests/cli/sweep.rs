@@ -349,6 +349,12 @@ fn a_bad_grid_point_is_refused_before_anything_runs() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     insta::assert_snapshot!(stderr(&o).trim_end(), @"error: scenario.toml (with --set peers.0.count=0 --set protocol.kind=\"client-server\"): field `peers.0.count` = 0: out of range; expected a whole number from 1 to 10000000");
     assert!(!d.path().join("o").exists(), "no output on bad input");
+    let o = run_in(d.path(), &["check", "scenario.toml"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "check checks every grid point too"
+    );
     let t = GRID.replace("replications = 2", "replications = \"two\"");
     let d = scratch(&t);
     let o = run_in(d.path(), &["sweep", "scenario.toml", "--out", "o"]);
