@@ -638,3 +638,33 @@ impl Swarm<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_unit_follows_the_largest_value() {
+        // Hours from 2 h (7200 s), minutes from 2 min (120 s), else seconds: the same
+        // thresholds as the text summary (units::fmt_secs).
+        assert_eq!(time_unit(360_000.0), ("hours", 3600.0));
+        assert_eq!(time_unit(7200.0), ("hours", 3600.0));
+        assert_eq!(time_unit(7199.0), ("minutes", 60.0));
+        assert_eq!(time_unit(120.0), ("minutes", 60.0));
+        assert_eq!(time_unit(119.0), ("seconds", 1.0));
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(tick(&1000.0), "1000");
+        assert_eq!(tick(&2.5), "2.5");
+        assert_eq!(tick(&3.0), "3");
+        assert_eq!(tick(&0.125), "0.125");
+    }
+
+    #[test]
+    fn the_bundled_font_is_a_font() {
+        // register_font parses the TrueType tables; it fails on anything else.
+        assert!(plotters::style::register_font("test-family", FontStyle::Normal, FONT).is_ok());
+    }
+}
