@@ -17,3 +17,4 @@ pub mod model;
 pub mod network;
 pub mod output;
 pub mod scenario;
+pub mod sweep;

@@ -5,6 +5,8 @@
 //! gives byte-identical files. A missing value (for example the distribution time of
 //! a run that did not complete) is an empty field.
 
+pub mod plot;
+
 use crate::model::{RunResult, Summary};
 use anyhow::{Context, Result};
 use std::path::Path;

@@ -163,6 +163,9 @@ impl Scenario {
                 message: format!("--set {o}: {message}"),
             })?;
         }
+        // A `[sweep]` table describes a grid of runs, read by `crate::sweep`; one
+        // scenario ignores it.
+        root.remove("sweep");
         if !overrides.is_empty() {
             origin = format!("{file} (with --set {})", overrides.join(" --set "));
         }

@@ -53,3 +53,4 @@ fn without_wall(csv_text: &str) -> String {
 mod bad_input;
 mod bounds;
 mod run;
+mod sweep;

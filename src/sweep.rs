@@ -1,0 +1,1255 @@
+//! Parameter sweeps: a scenario's `[sweep]` table expanded into a grid of runs, the
+//! runs executed in parallel (rayon), their rows journalled as they finish, and the
+//! final `runs.csv` and `points.csv` written in input order; shards of a grid and
+//! their merge.
+//!
+//! A run's seed depends only on the scenario's seed, the grid point and the
+//! replication ([`derive_seed`]), and every output row is built from the run alone, so
+//! the files do not depend on the thread count or the shard. This module never
+//! prints: progress goes through a callback given by the caller.
+
+use crate::model::simulate;
+use crate::output::{self, num};
+use crate::scenario::{Scenario, ScenarioError, apply_override};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+use toml::{Table, Value};
+
+/// Largest number of runs one sweep may have.
+pub const MAX_RUNS: usize = 10_000_000;
+/// The sweep's state file in its output folder (fingerprint, shard, number of runs).
+pub const STATE_FILE: &str = "sweep.toml";
+/// The journal: one complete CSV line per finished run, in completion order.
+pub const JOURNAL_FILE: &str = "journal.csv";
+/// One row per run, in input order.
+pub const RUNS_FILE: &str = "runs.csv";
+/// One row per grid point, in input order.
+pub const POINTS_FILE: &str = "points.csv";
+
+/// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
+/// `merge`); reported with exit status 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepError(pub String);
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+fn refuse<T>(msg: impl Into<String>) -> Result<T> {
+    Err(SweepError(msg.into()).into())
+}
+
+/// One varied key and its values, in the order they are run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Vary {
+    /// Dotted path as for `--set`, e.g. `peers.0.count`.
+    pub key: String,
+    /// The values, as TOML values (integers stay integers).
+    pub values: Vec<Value>,
+}
+
+/// A scenario's `[sweep]` table, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepSpec {
+    /// Runs per grid point (each with its own seed).
+    pub replications: u32,
+    /// The varied keys; the grid is their cartesian product, the first key slowest.
+    pub vary: Vec<Vary>,
+}
+
+impl SweepSpec {
+    /// Number of grid points (the product of the numbers of values).
+    pub fn points(&self) -> usize {
+        self.vary.iter().map(|v| v.values.len()).product()
+    }
+
+    /// The values of grid point `p`: row-major order, the first `[[sweep.vary]]` the
+    /// slowest-changing, the last the fastest (like nested loops in file order).
+    pub fn point(&self, mut p: usize) -> Vec<&Value> {
+        let mut out = vec![None; self.vary.len()];
+        for (i, v) in self.vary.iter().enumerate().rev() {
+            let n = v.values.len();
+            out[i] = Some(&v.values[p % n]);
+            p /= n;
+        }
+        out.into_iter().flatten().collect()
+    }
+}
+
+/// SplitMix64's output function (Steele, Lea & Flood 2014): a bijective 64-bit mixer.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The seed of one run: `splitmix64(splitmix64(splitmix64(seed) ^ point) ^ rep) >> 1`
+/// (63 bits, like scenario seeds). Depends on nothing else.
+pub fn derive_seed(seed: u64, point: usize, replication: u32) -> u64 {
+    splitmix64(splitmix64(splitmix64(seed) ^ point as u64) ^ u64::from(replication)) >> 1
+}
+
+/// Reads the `[sweep]` table of a raw scenario tree (after `--set`); `None` if absent.
+pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, ScenarioError> {
+    let err = |field: &str, value: Option<&Value>, message: String| ScenarioError {
+        file: file.to_string(),
+        field: Some(field.to_string()),
+        value: value.map(show),
+        message,
+    };
+    let Some(v) = root.get("sweep") else {
+        return Ok(None);
+    };
+    let Value::Table(t) = v else {
+        return Err(err("sweep", Some(v), "expected a [sweep] table".into()));
+    };
+    for k in t.keys() {
+        if k != "replications" && k != "vary" {
+            return Err(err(
+                &format!("sweep.{k}"),
+                None,
+                "unknown field; accepted here: replications, vary".into(),
+            ));
+        }
+    }
+    let replications = match t.get("replications") {
+        None => 1,
+        Some(Value::Integer(i)) if (1..=1_000_000).contains(i) => *i as u32,
+        Some(v) => {
+            return Err(err(
+                "sweep.replications",
+                Some(v),
+                "expected a whole number from 1 to 1000000".into(),
+            ));
+        }
+    };
+    let list = match t.get("vary") {
+        None => &Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(v) => {
+            return Err(err(
+                "sweep.vary",
+                Some(v),
+                "expected a list of [[sweep.vary]] tables".into(),
+            ));
+        }
+    };
+    let mut vary: Vec<Vary> = Vec::new();
+    for (i, e) in list.iter().enumerate() {
+        let f = |k: &str| format!("sweep.vary.{i}.{k}");
+        let Value::Table(e) = e else {
+            return Err(err(
+                &format!("sweep.vary.{i}"),
+                Some(e),
+                "expected a [[sweep.vary]] table".into(),
+            ));
+        };
+        for k in e.keys() {
+            if !["key", "values", "range"].contains(&k.as_str()) {
+                return Err(err(
+                    &f(k),
+                    None,
+                    "unknown field; accepted here: key, values, range".into(),
+                ));
+            }
+        }
+        let key = match e.get("key") {
+            Some(Value::String(s)) if !s.is_empty() && !s.contains('=') => s.clone(),
+            Some(v) => {
+                return Err(err(
+                    &f("key"),
+                    Some(v),
+                    "expected a dotted path such as \"peers.0.count\"".into(),
+                ));
+            }
+            None => {
+                return Err(err(
+                    &f("key"),
+                    None,
+                    "missing; expected a dotted path such as \"peers.0.count\"".into(),
+                ));
+            }
+        };
+        if key == "sweep" || key.starts_with("sweep.") {
+            return Err(err(
+                &f("key"),
+                e.get("key"),
+                "a sweep cannot vary its own [sweep] table".into(),
+            ));
+        }
+        if vary.iter().any(|v| v.key == key) {
+            return Err(err(
+                &f("key"),
+                e.get("key"),
+                "this key is already varied by an earlier [[sweep.vary]]".into(),
+            ));
+        }
+        let values = match (e.get("values"), e.get("range")) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(err(
+                    &format!("sweep.vary.{i}"),
+                    None,
+                    "expected exactly one of `values = [...]` or `range = { from, to, steps, scale }`".into(),
+                ));
+            }
+            (Some(Value::Array(a)), None) if !a.is_empty() => a.clone(),
+            (Some(v), None) => {
+                return Err(err(
+                    &f("values"),
+                    Some(v),
+                    "expected a non-empty list of values".into(),
+                ));
+            }
+            (None, Some(r)) => range_values(r, &f("range"), &err)?,
+        };
+        vary.push(Vary { key, values });
+    }
+    let spec = SweepSpec { replications, vary };
+    let runs = spec.points().checked_mul(replications as usize);
+    if runs.is_none_or(|r| r > MAX_RUNS) {
+        return Err(err(
+            "sweep",
+            None,
+            format!("the grid has more than {MAX_RUNS} runs; split it into several sweeps"),
+        ));
+    }
+    Ok(Some(spec))
+}
+
+/// Expands `range = { from, to, steps, scale }` into values. Integer `from` and `to`
+/// give integers: each value rounded to the nearest integer, repeats dropped.
+fn range_values(
+    r: &Value,
+    field: &str,
+    err: &dyn Fn(&str, Option<&Value>, String) -> ScenarioError,
+) -> Result<Vec<Value>, ScenarioError> {
+    let Value::Table(t) = r else {
+        return Err(err(
+            field,
+            Some(r),
+            "expected a table { from, to, steps, scale }".into(),
+        ));
+    };
+    for k in t.keys() {
+        if !["from", "to", "steps", "scale"].contains(&k.as_str()) {
+            return Err(err(
+                &format!("{field}.{k}"),
+                None,
+                "unknown field; accepted here: from, to, steps, scale".into(),
+            ));
+        }
+    }
+    let number = |k: &str| -> Result<(f64, bool), ScenarioError> {
+        match t.get(k) {
+            Some(Value::Integer(i)) => Ok((*i as f64, true)),
+            Some(Value::Float(x)) if x.is_finite() => Ok((*x, false)),
+            Some(v) => Err(err(
+                &format!("{field}.{k}"),
+                Some(v),
+                "expected a number".into(),
+            )),
+            None => Err(err(
+                &format!("{field}.{k}"),
+                None,
+                "missing; expected a number".into(),
+            )),
+        }
+    };
+    let (from, int_from) = number("from")?;
+    let (to, int_to) = number("to")?;
+    let integers = int_from && int_to;
+    let steps = match t.get("steps") {
+        Some(Value::Integer(s)) if (1..=1_000_000).contains(s) => *s as usize,
+        Some(v) => {
+            return Err(err(
+                &format!("{field}.steps"),
+                Some(v),
+                "expected a whole number from 1 to 1000000".into(),
+            ));
+        }
+        None => {
+            return Err(err(
+                &format!("{field}.steps"),
+                None,
+                "missing; expected the number of values (at least 1)".into(),
+            ));
+        }
+    };
+    let log = match t.get("scale") {
+        None => false,
+        Some(Value::String(s)) if s == "linear" => false,
+        Some(Value::String(s)) if s == "log" => true,
+        Some(v) => {
+            return Err(err(
+                &format!("{field}.scale"),
+                Some(v),
+                "expected one of \"linear\", \"log\"".into(),
+            ));
+        }
+    };
+    if log && (from <= 0.0 || to <= 0.0) {
+        return Err(err(
+            field,
+            None,
+            format!("a log scale needs `from` and `to` above zero (got {from} and {to})"),
+        ));
+    }
+    let at = |i: usize| -> f64 {
+        if i == 0 {
+            return from;
+        }
+        if i + 1 == steps {
+            return to;
+        }
+        let q = i as f64 / (steps - 1) as f64;
+        if log {
+            (from.ln() + q * (to.ln() - from.ln())).exp()
+        } else {
+            from + q * (to - from)
+        }
+    };
+    let mut out: Vec<Value> = Vec::new();
+    for i in 0..steps {
+        let x = at(i);
+        let v = if integers {
+            Value::Integer(x.round() as i64)
+        } else {
+            Value::Float(x)
+        };
+        if out.last() != Some(&v) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// A value as written in a CSV field: strings bare, numbers as TOML writes them.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("\"{s}\""),
+        Value::Table(_) => "a table".into(),
+        Value::Array(_) => "a list".into(),
+        other => other.to_string(),
+    }
+}
+
+/// One run of a sweep: its place in the grid and its checked scenario.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// Index in input order (point-major, then replication).
+    pub index: usize,
+    /// Grid point index.
+    pub point: usize,
+    /// Replication number, from 0.
+    pub replication: u32,
+    /// The varied values, as CSV text, in key order.
+    pub params: Vec<String>,
+    /// The scenario of this run, with its derived seed.
+    pub scenario: Scenario,
+}
+
+/// A sweep expanded and checked: every run's scenario is valid.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The base scenario's name.
+    pub name: String,
+    /// The varied keys, in `[[sweep.vary]]` order.
+    pub keys: Vec<String>,
+    /// Runs per grid point.
+    pub replications: u32,
+    /// Number of grid points.
+    pub points: usize,
+    /// All runs, in input order.
+    pub runs: Vec<Run>,
+    /// Hash of every run's resolved scenario (hex), to recognise the same sweep.
+    pub fingerprint: String,
+}
+
+/// FNV-1a, 64 bits: a fixed, documented hash for fingerprints.
+fn fnv1a(bytes: &[u8], mut h: u64) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h
+}
+
+impl Plan {
+    /// Reads a scenario file, applies `--set`, expands its `[sweep]` table and checks
+    /// every grid point. A scenario without `[sweep]` is a one-point grid.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Plan, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: file.clone(),
+            field: None,
+            value: None,
+            message: format!("cannot read the scenario file: {e}"),
+        })?;
+        Plan::from_toml(&text, &file, sets)
+    }
+
+    /// As [`Plan::load`], from text; `file` names it in errors.
+    pub fn from_toml(text: &str, file: &str, sets: &[String]) -> Result<Plan, ScenarioError> {
+        let base = Scenario::from_toml(text, file, sets)?;
+        let mut root: Table = text.parse().map_err(|e: toml::de::Error| ScenarioError {
+            file: file.to_string(),
+            field: None,
+            value: None,
+            message: format!("not valid TOML: {}", e.to_string().trim_end()),
+        })?;
+        for o in sets {
+            apply_override(&mut root, o).map_err(|m| ScenarioError {
+                file: file.to_string(),
+                field: None,
+                value: None,
+                message: format!("--set {o}: {m}"),
+            })?;
+        }
+        let spec = parse_spec(&root, file)?.unwrap_or(SweepSpec {
+            replications: 1,
+            vary: Vec::new(),
+        });
+        let keys: Vec<String> = spec.vary.iter().map(|v| v.key.clone()).collect();
+        let mut runs = Vec::new();
+        let mut h = fnv1a(b"swarmsim sweep 1\n", 0xCBF2_9CE4_8422_2325);
+        for k in &keys {
+            h = fnv1a(format!("key {k}\n").as_bytes(), h);
+        }
+        for p in 0..spec.points() {
+            let values = spec.point(p);
+            let mut all = sets.to_vec();
+            for (k, v) in keys.iter().zip(&values) {
+                all.push(format!("{k}={v}"));
+            }
+            let s = Scenario::from_toml(text, file, &all)?;
+            let params: Vec<String> = values.iter().map(|v| value_text(v)).collect();
+            for r in 0..spec.replications {
+                let mut s = s.clone();
+                s.seed = derive_seed(base.seed, p, r);
+                h = fnv1a(format!("{p} {r} {params:?} {s:?}\n").as_bytes(), h);
+                runs.push(Run {
+                    index: runs.len(),
+                    point: p,
+                    replication: r,
+                    params: params.clone(),
+                    scenario: s,
+                });
+            }
+        }
+        Ok(Plan {
+            name: base.name,
+            keys,
+            replications: spec.replications,
+            points: spec.points(),
+            runs,
+            fingerprint: format!("{h:016x}"),
+        })
+    }
+
+    /// The header of `runs.csv` (and of the journal).
+    pub fn runs_header(&self) -> Vec<String> {
+        let mut h = vec!["run".to_string(), "point".to_string()];
+        h.extend(self.keys.iter().map(|k| format!("param_{k}")));
+        h.push("replication".into());
+        h
+    }
+}
+
+/// Which share of the grid to run: runs with `index % count == part - 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 1.
+    pub part: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole grid.
+    pub const ALL: Shard = Shard { part: 1, count: 1 };
+
+    /// Parses `K/N` with 1 <= K <= N.
+    pub fn parse(s: &str) -> Result<Shard, SweepError> {
+        let bad = || {
+            SweepError(format!(
+                "--shard {s}: expected K/N with 1 <= K <= N, e.g. --shard 2/8"
+            ))
+        };
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let part: usize = k.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if part == 0 || part > count {
+            return Err(bad());
+        }
+        Ok(Shard { part, count })
+    }
+
+    /// True if run `index` belongs to this shard.
+    pub fn owns(self, index: usize) -> bool {
+        index % self.count == self.part - 1
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.part, self.count)
+    }
+}
+
+/// What a sweep's output folder records about it (`sweep.toml`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// Scenario name.
+    pub scenario: String,
+    /// [`Plan::fingerprint`].
+    pub fingerprint: String,
+    /// Runs in the whole grid.
+    pub total_runs: usize,
+    /// The shard this folder holds.
+    pub shard: Shard,
+}
+
+impl State {
+    fn text(&self) -> String {
+        format!(
+            "# Written by swarmsim sweep; read by `sweep --resume` and `merge`.\n\
+             scenario = \"{}\"\nfingerprint = \"{}\"\ntotal_runs = {}\nshard = \"{}\"\n",
+            self.scenario, self.fingerprint, self.total_runs, self.shard
+        )
+    }
+
+    /// Reads `DIR/sweep.toml`.
+    pub fn read(dir: &Path) -> Result<State> {
+        let p = dir.join(STATE_FILE);
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(_) => {
+                return refuse(format!(
+                    "{}: no {STATE_FILE}; this is not the output folder of a sweep",
+                    dir.display()
+                ));
+            }
+        };
+        let bad = || SweepError(format!("{}: damaged; remove the folder", p.display()));
+        let t: Table = text.parse().map_err(|_| bad())?;
+        let s = |k: &str| t.get(k).and_then(|v| v.as_str()).ok_or_else(bad);
+        Ok(State {
+            scenario: s("scenario")?.to_string(),
+            fingerprint: s("fingerprint")?.to_string(),
+            total_runs: t
+                .get("total_runs")
+                .and_then(|v| v.as_integer())
+                .and_then(|i| usize::try_from(i).ok())
+                .ok_or_else(bad)?,
+            shard: Shard::parse(s("shard")?).map_err(|_| bad())?,
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        write_atomic(&dir.join(STATE_FILE), self.text().as_bytes())
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = output::tmp_path(path);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+}
+
+/// How to execute a sweep.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Worker threads.
+    pub jobs: usize,
+    /// The share of the grid to run.
+    pub shard: Shard,
+    /// Continue an interrupted sweep in the same folder.
+    pub resume: bool,
+}
+
+/// What [`execute`] did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// Runs of this shard.
+    pub runs: usize,
+    /// Runs found finished in the journal (with `--resume`).
+    pub resumed: usize,
+    /// Runs simulated now.
+    pub simulated: usize,
+    /// True if `points.csv` was written (whole grid).
+    pub wrote_points: bool,
+}
+
+/// One CSV record as a complete line.
+fn csv_line<S: AsRef<str>>(fields: &[S]) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record(fields.iter().map(|s| s.as_ref()))?;
+    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Reads a CSV file into its header and rows.
+pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let header = r.headers()?.iter().map(String::from).collect();
+    let mut rows = Vec::new();
+    for rec in r.records() {
+        let rec = rec.with_context(|| format!("{}: not valid CSV", path.display()))?;
+        rows.push(rec.iter().map(String::from).collect());
+    }
+    Ok((header, rows))
+}
+
+/// Reads the journal's complete lines, truncating a torn last line (a run cut off
+/// mid-write); returns the finished runs by index.
+fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<String>>> {
+    let mut done = BTreeMap::new();
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(done);
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        f.set_len(complete as u64)?;
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&bytes[..complete]);
+    let h: Vec<String> = r.headers()?.iter().map(String::from).collect();
+    if h != header {
+        return refuse(format!(
+            "{}: its columns differ from this sweep's; remove the folder or run without --resume",
+            path.display()
+        ));
+    }
+    for rec in r.records() {
+        let rec = rec.with_context(|| format!("{}: not valid CSV", path.display()))?;
+        let row: Vec<String> = rec.iter().map(String::from).collect();
+        if row.len() != header.len() {
+            continue;
+        }
+        if let Ok(i) = row[0].parse::<usize>() {
+            done.insert(i, row);
+        }
+    }
+    Ok(done)
+}
+
+/// The full header of `runs.csv` for a plan (run columns and summary columns).
+fn full_header(plan: &Plan) -> Vec<String> {
+    let mut h = plan.runs_header();
+    let dummy = output::summary_columns(&simulate_header_probe(), 0.0);
+    h.extend(dummy.into_iter().map(|(k, _)| k.to_string()));
+    h
+}
+
+/// A summary used only for its column names.
+fn simulate_header_probe() -> crate::model::Summary {
+    use crate::bounds::Bounds;
+    use crate::model::{RunStatus, Summary};
+    Summary {
+        scenario: String::new(),
+        protocol: "",
+        network_model: "",
+        seed: 0,
+        status: RunStatus::Completed,
+        peers: 0,
+        file_bytes: 0,
+        chunk_bytes: 0,
+        chunks: 0,
+        server_upload_bytes_per_s: 0.0,
+        min_download_bytes_per_s: 0.0,
+        sum_peer_upload_bytes_per_s: 0.0,
+        bounds: Bounds {
+            d_cs: 0.0,
+            d_p2p: 0.0,
+        },
+        distribution_time_s: 0.0,
+        mean_completion_s: 0.0,
+        bound_ratio: 0.0,
+        events: 0,
+        end_time_s: 0.0,
+        completed_peers: 0,
+    }
+}
+
+/// Simulates one run (inside its worker) and returns its `runs.csv` row.
+fn run_row(run: &Run) -> Vec<String> {
+    let start = Instant::now();
+    let r = simulate(&run.scenario);
+    let wall = start.elapsed().as_secs_f64();
+    let mut row = vec![run.index.to_string(), run.point.to_string()];
+    row.extend(run.params.iter().cloned());
+    row.push(run.replication.to_string());
+    row.extend(
+        output::summary_columns(&r.summary, wall)
+            .into_iter()
+            .map(|(_, v)| v),
+    );
+    row
+}
+
+/// Runs this shard's share of the plan in `dir`: journals each finished run, then
+/// writes `runs.csv` (and, for the whole grid, `points.csv`) in input order.
+/// `progress(done, total)` is called after each run, from worker threads.
+pub fn execute(
+    plan: &Plan,
+    dir: &Path,
+    opts: Options,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Outcome> {
+    let header = full_header(plan);
+    let state = State {
+        scenario: plan.name.clone(),
+        fingerprint: plan.fingerprint.clone(),
+        total_runs: plan.runs.len(),
+        shard: opts.shard,
+    };
+    let journal = dir.join(JOURNAL_FILE);
+    let mut done = BTreeMap::new();
+    if opts.resume {
+        let old = State::read(dir).map_err(|_| {
+            SweepError(format!(
+                "--resume: {} holds no sweep to resume (no {STATE_FILE}); run without --resume",
+                dir.display()
+            ))
+        })?;
+        if old.fingerprint != state.fingerprint || old.total_runs != state.total_runs {
+            return refuse(format!(
+                "--resume: the scenario changed since the sweep in {} started (fingerprint {} \
+                 with {} runs then, {} with {} runs now); run without --resume to start again, \
+                 or use another --out",
+                dir.display(),
+                old.fingerprint,
+                old.total_runs,
+                state.fingerprint,
+                state.total_runs
+            ));
+        }
+        if old.shard != state.shard {
+            return refuse(format!(
+                "--resume: {} holds shard {} but --shard {} was asked",
+                dir.display(),
+                old.shard,
+                state.shard
+            ));
+        }
+        done = read_journal(&journal, &header)?;
+        done.retain(|i, _| *i < plan.runs.len() && opts.shard.owns(*i));
+    } else {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        for f in [JOURNAL_FILE, RUNS_FILE, POINTS_FILE] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+    }
+    state.write(dir)?;
+    let mut jf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&journal)
+        .with_context(|| format!("cannot open {}", journal.display()))?;
+    if jf.metadata()?.len() == 0 {
+        jf.write_all(&csv_line(&header)?)?;
+        jf.flush()?;
+    }
+    let mine: Vec<&Run> = plan
+        .runs
+        .iter()
+        .filter(|r| opts.shard.owns(r.index))
+        .collect();
+    let pending: Vec<&Run> = mine
+        .iter()
+        .copied()
+        .filter(|r| !done.contains_key(&r.index))
+        .collect();
+    let resumed = mine.len() - pending.len();
+    let total = mine.len();
+    progress(resumed, total);
+    let shared = Mutex::new((jf, done, resumed));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.max(1))
+        .build()
+        .context("cannot start the worker threads")?;
+    pool.install(|| {
+        pending
+            .par_iter()
+            .with_max_len(1)
+            .try_for_each(|run| -> Result<()> {
+                let row = run_row(run);
+                let line = csv_line(&row)?;
+                let n = {
+                    let mut g = shared
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("a worker failed"))?;
+                    g.0.write_all(&line)
+                        .and_then(|_| g.0.flush())
+                        .with_context(|| format!("cannot write {}", journal.display()))?;
+                    g.1.insert(run.index, row);
+                    g.2 += 1;
+                    g.2
+                };
+                progress(n, total);
+                Ok(())
+            })
+    })?;
+    let (jf, done, _) = shared
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a worker failed"))?;
+    jf.sync_all().ok();
+    let rows: Vec<Vec<String>> = done.into_values().collect();
+    output::write_csv_atomic(
+        &dir.join(RUNS_FILE),
+        &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        &rows,
+    )?;
+    let whole = opts.shard == Shard::ALL;
+    if whole {
+        write_points(dir, &header, &rows)?;
+    }
+    Ok(Outcome {
+        runs: total,
+        resumed,
+        simulated: pending.len(),
+        wrote_points: whole,
+    })
+}
+
+/// Mean, sample standard deviation and 95 % confidence half-width (Student t) of a
+/// sample; `None` for the parts a sample that small cannot give.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    /// Sample size.
+    pub n: usize,
+    /// Mean (NaN if empty).
+    pub mean: f64,
+    /// Sample standard deviation, divisor n - 1 (NaN if n < 2).
+    pub sd: f64,
+    /// `t(0.975, n - 1) * sd / sqrt(n)` (NaN if n < 2).
+    pub ci95: f64,
+}
+
+/// [`Stats`] of a sample.
+pub fn stats(xs: &[f64]) -> Stats {
+    let n = xs.len();
+    if n == 0 {
+        return Stats {
+            n,
+            mean: f64::NAN,
+            sd: f64::NAN,
+            ci95: f64::NAN,
+        };
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return Stats {
+            n,
+            mean,
+            sd: f64::NAN,
+            ci95: f64::NAN,
+        };
+    }
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+    let sd = var.sqrt();
+    Stats {
+        n,
+        mean,
+        sd,
+        ci95: t975(n - 1) * sd / (n as f64).sqrt(),
+    }
+}
+
+/// The 0.975 quantile of Student's t with `df` degrees of freedom: the standard table
+/// (to 9 digits) for df 1 to 30; above, the Cornish-Fisher expansion around the
+/// normal quantile (Abramowitz & Stegun 26.7.5, four terms; error below 1e-6).
+pub fn t975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706204736,
+        4.302652730,
+        3.182446305,
+        2.776445105,
+        2.570581836,
+        2.446911851,
+        2.364624252,
+        2.306004135,
+        2.262157163,
+        2.228138852,
+        2.200985160,
+        2.178812830,
+        2.160368656,
+        2.144786688,
+        2.131449546,
+        2.119905299,
+        2.109815578,
+        2.100922040,
+        2.093024054,
+        2.085963447,
+        2.079613845,
+        2.073873068,
+        2.068657610,
+        2.063898562,
+        2.059538553,
+        2.055529439,
+        2.051830516,
+        2.048407142,
+        2.045229642,
+        2.042272456,
+    ];
+    if df == 0 {
+        return f64::NAN;
+    }
+    if df <= 30 {
+        return TABLE[df - 1];
+    }
+    let z: f64 = 1.959_963_984_540_054;
+    let n = df as f64;
+    let (z3, z5, z7, z9) = (z.powi(3), z.powi(5), z.powi(7), z.powi(9));
+    z + (z3 + z) / (4.0 * n)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * n * n)
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * n.powi(3))
+        + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * n.powi(4))
+}
+
+/// The header and rows of `points.csv`, computed from `runs.csv`'s header and rows
+/// (so a merged sweep gives the same file as a single one).
+pub fn points_rows(
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| anyhow::anyhow!("runs.csv lacks the column {name}"))
+    };
+    let point = col("point")?;
+    let params: Vec<usize> = (0..header.len())
+        .filter(|&i| header[i].starts_with("param_"))
+        .collect();
+    let (protocol, dist, dcs, dp2p, ratio) = (
+        col("protocol")?,
+        col("distribution_time_s")?,
+        col("d_cs_bound_s")?,
+        col("d_p2p_bound_s")?,
+        col("bound_ratio")?,
+    );
+    let mut out_h = vec!["point".to_string()];
+    out_h.extend(params.iter().map(|&i| header[i].clone()));
+    for h in [
+        "protocol",
+        "runs",
+        "completed",
+        "mean_distribution_time_s",
+        "sd_distribution_time_s",
+        "ci95_half_width_s",
+        "ci95_low_s",
+        "ci95_high_s",
+        "d_cs_bound_s",
+        "d_p2p_bound_s",
+        "mean_bound_ratio",
+    ] {
+        out_h.push(h.to_string());
+    }
+    let mut groups: BTreeMap<usize, Vec<&Vec<String>>> = BTreeMap::new();
+    for r in rows {
+        let p: usize = r
+            .get(point)
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("runs.csv: a row has no valid point index"))?;
+        groups.entry(p).or_default().push(r);
+    }
+    let f = |r: &Vec<String>, i: usize| r.get(i).and_then(|x| x.parse::<f64>().ok());
+    let mut out = Vec::new();
+    for (p, rs) in groups {
+        let first = rs[0];
+        let times: Vec<f64> = rs.iter().filter_map(|r| f(r, dist)).collect();
+        let ratios: Vec<f64> = rs.iter().filter_map(|r| f(r, ratio)).collect();
+        let s = stats(&times);
+        let mut row = vec![p.to_string()];
+        row.extend(params.iter().map(|&i| first[i].clone()));
+        row.push(first[protocol].clone());
+        row.push(rs.len().to_string());
+        row.push(times.len().to_string());
+        row.push(num(s.mean));
+        row.push(num(s.sd));
+        row.push(num(s.ci95));
+        row.push(num(s.mean - s.ci95));
+        row.push(num(s.mean + s.ci95));
+        row.push(first[dcs].clone());
+        row.push(first[dp2p].clone());
+        row.push(num(stats(&ratios).mean));
+        out.push(row);
+    }
+    Ok((out_h, out))
+}
+
+fn write_points(dir: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+    let (h, r) = points_rows(header, rows)?;
+    output::write_csv_atomic(
+        &dir.join(POINTS_FILE),
+        &h.iter().map(String::as_str).collect::<Vec<_>>(),
+        &r,
+    )
+}
+
+/// Joins the `runs.csv` of shard folders into `out` (`runs.csv`, `points.csv`,
+/// `sweep.toml`), refusing shards of different sweeps, duplicated runs and missing
+/// runs, naming them. Returns the number of runs.
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
+    let Some(first_dir) = dirs.first() else {
+        return refuse("merge: name at least one shard folder");
+    };
+    let first = State::read(first_dir)?;
+    let mut header: Option<Vec<String>> = None;
+    let mut rows: BTreeMap<usize, (Vec<String>, &PathBuf)> = BTreeMap::new();
+    let mut shards_seen = Vec::new();
+    for d in dirs {
+        let s = State::read(d)?;
+        if s.fingerprint != first.fingerprint || s.total_runs != first.total_runs {
+            return refuse(format!(
+                "merge: {} and {} hold different sweeps (scenario {} fingerprint {} with {} runs, \
+                 scenario {} fingerprint {} with {} runs)",
+                first_dir.display(),
+                d.display(),
+                first.scenario,
+                first.fingerprint,
+                first.total_runs,
+                s.scenario,
+                s.fingerprint,
+                s.total_runs
+            ));
+        }
+        let runs = d.join(RUNS_FILE);
+        if !runs.exists() {
+            return refuse(format!(
+                "merge: {} has no {RUNS_FILE}: shard {} has not finished (finish it with \
+                 `swarmsim sweep ... --shard {} --resume --out {}`)",
+                d.display(),
+                s.shard,
+                s.shard,
+                d.display()
+            ));
+        }
+        shards_seen.push(s.shard);
+        let (h, rs) = read_csv(&runs)?;
+        match &header {
+            None => header = Some(h),
+            Some(h0) if *h0 != h => {
+                return refuse(format!(
+                    "merge: {} has other columns than {}",
+                    runs.display(),
+                    first_dir.join(RUNS_FILE).display()
+                ));
+            }
+            Some(_) => {}
+        }
+        for r in rs {
+            let Some(i) = r.first().and_then(|x| x.parse::<usize>().ok()) else {
+                return refuse(format!("merge: {}: a row has no run index", runs.display()));
+            };
+            if i >= first.total_runs {
+                return refuse(format!(
+                    "merge: {}: run {i} is outside the grid of {} runs",
+                    runs.display(),
+                    first.total_runs
+                ));
+            }
+            if let Some((_, other)) = rows.get(&i) {
+                return refuse(format!(
+                    "merge: run {i} appears twice, in {} and in {}",
+                    other.display(),
+                    d.display()
+                ));
+            }
+            rows.insert(i, (r, d));
+        }
+    }
+    let header = header.unwrap_or_default();
+    let missing: Vec<usize> = (0..first.total_runs)
+        .filter(|i| !rows.contains_key(i))
+        .collect();
+    if !missing.is_empty() {
+        let count = shards_seen.first().map_or(1, |s| s.count);
+        let absent: Vec<String> = (1..=count)
+            .filter(|k| !shards_seen.iter().any(|s| s.part == *k && s.count == count))
+            .map(|k| format!("{k}/{count}"))
+            .collect();
+        let shown: Vec<String> = missing.iter().take(10).map(|i| i.to_string()).collect();
+        return refuse(format!(
+            "merge: {} of {} runs are missing (runs {}{}){}",
+            missing.len(),
+            first.total_runs,
+            shown.join(", "),
+            if missing.len() > 10 { ", ..." } else { "" },
+            if absent.is_empty() {
+                String::new()
+            } else {
+                format!("; shards not given: {}", absent.join(", "))
+            }
+        ));
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("cannot create the folder {}", out.display()))?;
+    let rows: Vec<Vec<String>> = rows.into_values().map(|(r, _)| r).collect();
+    State {
+        shard: Shard::ALL,
+        ..first
+    }
+    .write(out)?;
+    output::write_csv_atomic(
+        &out.join(RUNS_FILE),
+        &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        &rows,
+    )?;
+    write_points(out, &header, &rows)?;
+    Ok(rows.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_of_a_small_sample_by_hand() {
+        // Sample 1, 2, 3, 4, 5: mean 3; squared deviations 4+1+0+1+4 = 10, variance
+        // 10/4 = 2.5, sd = sqrt(2.5) = 1.5811388; se = sd/sqrt(5) = 0.7071068;
+        // t(0.975, 4) = 2.7764451 (table), half-width = 1.9632432.
+        let s = stats(&[1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(s.n, 5);
+        assert!((s.mean - 3.0).abs() < 1e-12);
+        assert!((s.sd - 1.581_138_8).abs() < 1e-6);
+        assert!((s.ci95 - 1.963_243_2).abs() < 1e-6, "{}", s.ci95);
+        // Two values 10 and 14: mean 12, sd = sqrt(8) = 2.8284271, se = 2,
+        // t(0.975, 1) = 12.7062047, half-width = 25.4124095.
+        let s = stats(&[10.0, 14.0]);
+        assert!((s.ci95 - 25.412_409_5).abs() < 1e-6);
+        // One value: a mean, no spread.
+        let s = stats(&[7.0]);
+        assert_eq!(s.mean, 7.0);
+        assert!(s.sd.is_nan() && s.ci95.is_nan());
+    }
+
+    #[test]
+    fn t_quantile_above_the_table() {
+        // Published t(0.975) values: df 40 -> 2.021075, df 60 -> 2.000298,
+        // df 120 -> 1.979930; and the expansion must meet the table at df 30.
+        for (df, t) in [(40, 2.021_075), (60, 2.000_298), (120, 1.979_930)] {
+            assert!((t975(df) - t).abs() < 2e-6, "df {df}: {}", t975(df));
+        }
+        let z: f64 = 1.959_963_984_540_054;
+        let n = 30.0;
+        let at30 = z + (z.powi(3) + z) / (4.0 * n);
+        assert!((at30 - t975(30)).abs() < 4e-3);
+    }
+
+    #[test]
+    fn seeds_depend_on_point_and_replication_only() {
+        // SplitMix64 reference: the first output of a generator seeded with 0 is
+        // 0xE220A8397B1DCDAF (Vigna's splitmix64.c: state += golden gamma, then mix).
+        assert_eq!(splitmix64(0), 0xE220_A839_7B1D_CDAF);
+        let a = derive_seed(7, 3, 1);
+        assert_eq!(a, derive_seed(7, 3, 1));
+        assert_ne!(a, derive_seed(7, 3, 2));
+        assert_ne!(a, derive_seed(7, 4, 1));
+        assert_ne!(a, derive_seed(8, 3, 1));
+        assert!(a < 1 << 63);
+    }
+
+    fn spec(text: &str) -> Result<Option<SweepSpec>, ScenarioError> {
+        let t: Table = text.parse().unwrap();
+        parse_spec(&t, "s.toml")
+    }
+
+    #[test]
+    fn log_range_of_integers_rounds_and_dedupes() {
+        // 1 to 1000 in 7 log steps: 10^(0, 0.5, 1, ..., 3) = 1, 3.16, 10, 31.6, 100,
+        // 316.2, 1000 -> rounded 1, 3, 10, 32, 100, 316, 1000.
+        let s = spec("[[sweep.vary]]\nkey = \"peers.0.count\"\nrange = { from = 1, to = 1000, steps = 7, scale = \"log\" }").unwrap().unwrap();
+        let v: Vec<i64> = s.vary[0]
+            .values
+            .iter()
+            .map(|v| v.as_integer().unwrap())
+            .collect();
+        assert_eq!(v, [1, 3, 10, 32, 100, 316, 1000]);
+        // 1 to 4 in 7 log steps: 4^(k/6) = 1, 1.26, 1.59, 2, 2.52, 3.17, 4 -> rounded
+        // 1, 1, 2, 2, 3, 3, 4 -> deduplicated 1, 2, 3, 4.
+        let s = spec("[[sweep.vary]]\nkey = \"peers.0.count\"\nrange = { from = 1, to = 4, steps = 7, scale = \"log\" }").unwrap().unwrap();
+        let v: Vec<i64> = s.vary[0]
+            .values
+            .iter()
+            .map(|v| v.as_integer().unwrap())
+            .collect();
+        assert_eq!(v, [1, 2, 3, 4]);
+        // Linear floats: 0.5 to 1.5 in 3 steps = 0.5, 1.0, 1.5.
+        let s = spec("[[sweep.vary]]\nkey = \"x\"\nrange = { from = 0.5, to = 1.5, steps = 3 }")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            s.vary[0].values,
+            [Value::Float(0.5), Value::Float(1.0), Value::Float(1.5)]
+        );
+    }
+
+    #[test]
+    fn grid_order_is_first_key_slowest() {
+        let s = spec("[sweep]\nreplications = 2\n[[sweep.vary]]\nkey = \"a\"\nvalues = [1, 2]\n[[sweep.vary]]\nkey = \"b\"\nvalues = [\"x\", \"y\", \"z\"]").unwrap().unwrap();
+        assert_eq!(s.points(), 6);
+        assert_eq!(s.replications, 2);
+        let p4: Vec<String> = s.point(4).iter().map(|v| value_text(v)).collect();
+        // Point 4 = (a index 4 / 3 = 1, b index 4 % 3 = 1) = (2, "y").
+        assert_eq!(p4, ["2", "y"]);
+    }
+
+    #[test]
+    fn bad_sweep_tables_name_field_and_value() {
+        let e = spec("[sweep]\nreplications = 0").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.replications"));
+        assert_eq!(e.value.as_deref(), Some("0"));
+        let e = spec("[[sweep.vary]]\nkey = \"a\"\nrange = { from = 0, to = 10, steps = 3, scale = \"log\" }").unwrap_err();
+        assert!(e.message.contains("above zero"), "{}", e.message);
+        let e = spec(
+            "[[sweep.vary]]\nkey = \"a\"\nvalues = [1]\nrange = { from = 1, to = 2, steps = 2 }",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("exactly one"), "{}", e.message);
+        let e = spec("[[sweep.vary]]\nkey = \"a\"\nrange = { from = 1, to = 2, steps = 2, scale = \"cubic\" }").unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.vary.0.range.scale"));
+        assert_eq!(e.value.as_deref(), Some("\"cubic\""));
+    }
+
+    #[test]
+    fn shard_parse() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { part: 2, count: 3 }));
+        assert!(Shard::parse("0/3").is_err());
+        assert!(Shard::parse("4/3").is_err());
+        assert!(Shard::parse("x").is_err());
+        let s = Shard { part: 2, count: 3 };
+        assert!(s.owns(1) && s.owns(4) && !s.owns(0) && !s.owns(2));
+    }
+}
