@@ -7,7 +7,7 @@
 use crate::scenario::Scenario;
 
 /// Both bounds for one scenario, in seconds.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Bounds {
     /// Client-server bound D_cs.
     pub d_cs: f64,

@@ -153,7 +153,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 wall,
                 r.summary.events as f64 / wall.max(1e-9)
             );
-            println!("results       {}/summary.csv, peers.csv", dir.display());
+            println!(
+                "results       {}/summary.csv, peers.csv, timeseries.csv",
+                dir.display()
+            );
             if plot {
                 let cdf = dir.join("completion_cdf.png");
                 plot::plot_completion_cdf(&r, &cdf)?;

@@ -664,39 +664,8 @@ fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<St
 /// The full header of `runs.csv` for a plan (run columns and summary columns).
 fn full_header(plan: &Plan) -> Vec<String> {
     let mut h = plan.runs_header();
-    let dummy = output::summary_columns(&simulate_header_probe(), 0.0);
-    h.extend(dummy.into_iter().map(|(k, _)| k.to_string()));
+    h.extend(output::summary_header().into_iter().map(str::to_string));
     h
-}
-
-/// A summary used only for its column names.
-fn simulate_header_probe() -> crate::model::Summary {
-    use crate::bounds::Bounds;
-    use crate::model::{RunStatus, Summary};
-    Summary {
-        scenario: String::new(),
-        protocol: "",
-        network_model: "",
-        seed: 0,
-        status: RunStatus::Completed,
-        peers: 0,
-        file_bytes: 0,
-        chunk_bytes: 0,
-        chunks: 0,
-        server_upload_bytes_per_s: 0.0,
-        min_download_bytes_per_s: 0.0,
-        sum_peer_upload_bytes_per_s: 0.0,
-        bounds: Bounds {
-            d_cs: 0.0,
-            d_p2p: 0.0,
-        },
-        distribution_time_s: 0.0,
-        mean_completion_s: 0.0,
-        bound_ratio: 0.0,
-        events: 0,
-        end_time_s: 0.0,
-        completed_peers: 0,
-    }
 }
 
 /// Simulates one run (inside its worker) and returns its `runs.csv` row.

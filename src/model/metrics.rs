@@ -6,9 +6,10 @@ use crate::engine::Time;
 use crate::scenario::Scenario;
 
 /// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum RunStatus {
     /// Every peer has the whole file.
+    #[default]
     Completed,
     /// Nothing left to happen, yet some peer lacks part of the file.
     Stalled,
@@ -71,7 +72,7 @@ impl PeerRecord {
 }
 
 /// The one-row summary of a run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
     /// Scenario name.
     pub scenario: String,

@@ -265,6 +265,31 @@ impl Sim {
         self.n_arrived
     }
 
+    /// Shrinks a transfer in progress so that only `left` bytes remain to deliver
+    /// (another transfer takes over the rest) and moves its completion event.
+    pub fn shrink_transfer(&mut self, id: FlowId, left: f64) {
+        self.net.shrink_flow(self.now, id, left);
+        self.move_completion(id);
+    }
+
+    /// Puts flow `f`'s completion event at the time its current rate gives (none if
+    /// the rate is zero).
+    fn move_completion(&mut self, f: FlowId) {
+        let at = self.net.completion_time(f);
+        let slot = &mut self.flow_meta[f as usize].1;
+        match (at, *slot) {
+            (Some(at), Some(ev)) => {
+                self.queue.reschedule(ev, at);
+            }
+            (Some(at), None) => *slot = Some(self.queue.schedule(at, Event::FlowDone(f))),
+            (None, Some(ev)) => {
+                self.queue.cancel(ev);
+                *slot = None;
+            }
+            (None, None) => {}
+        }
+    }
+
     /// Largest number of simultaneous uploads any peer (not the server) had.
     pub fn max_peer_uploads(&self) -> u32 {
         self.max_peer_uploads
@@ -386,19 +411,7 @@ impl Sim {
         changed.clear();
         changed.extend_from_slice(self.net.rebalance(self.now));
         for &f in &changed {
-            let at = self.net.completion_time(f);
-            let slot = &mut self.flow_meta[f as usize].1;
-            match (at, *slot) {
-                (Some(at), Some(ev)) => {
-                    self.queue.reschedule(ev, at);
-                }
-                (Some(at), None) => *slot = Some(self.queue.schedule(at, Event::FlowDone(f))),
-                (None, Some(ev)) => {
-                    self.queue.cancel(ev);
-                    *slot = None;
-                }
-                (None, None) => {}
-            }
+            self.move_completion(f);
         }
         self.scratch = changed;
     }

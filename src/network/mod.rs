@@ -226,6 +226,16 @@ impl Network {
         delivered
     }
 
+    /// Shrinks an active flow so that `left` bytes remain from `now` on (its size
+    /// drops by the difference); its rate is unchanged.
+    pub fn shrink_flow(&mut self, now: Time, id: FlowId, left: f64) {
+        let flow = self.graph.flows[id as usize].as_mut().expect("active flow");
+        advance(flow, now);
+        let cut = (flow.remaining - left).max(0.0);
+        flow.remaining -= cut;
+        flow.size -= cut;
+    }
+
     /// Bytes delivered so far by an active flow, as of `now`.
     pub fn delivered(&self, id: FlowId, now: Time) -> f64 {
         let f = self.graph.flow(id);

@@ -60,6 +60,14 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
     ]
 }
 
+/// The column names of `summary.csv`, in order.
+pub fn summary_header() -> Vec<&'static str> {
+    summary_columns(&Summary::default(), 0.0)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// The header and rows of `peers.csv`.
 pub fn peer_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let header = vec![

@@ -64,6 +64,32 @@ impl Conn {
     }
 }
 
+/// A request in flight to a node: `bytes` of chunk `chunk` over `conn`. Two entries
+/// with the same `part` are an endgame duplicate and its original (the same bytes
+/// from two uploaders). `flow` is `NONE` while the request is still travelling.
+#[derive(Clone, Copy, Debug)]
+struct Part {
+    flow: FlowId,
+    chunk: u32,
+    conn: u32,
+    part: u32,
+    bytes: f64,
+}
+
+/// What a peer asks of a neighbour.
+enum Ask {
+    /// A chunk nobody is sending it yet (the rest of it, if partly received).
+    New(u32),
+    /// Half of the largest part of a chunk already coming from elsewhere (different
+    /// blocks of one piece from two peers, as BitTorrent requests 16 KiB blocks).
+    Split(usize),
+    /// The same bytes as a part coming from elsewhere (endgame).
+    Duplicate(usize),
+}
+
+/// BitTorrent's request size: a part is never split below two of these.
+const BLOCK: f64 = 16384.0;
+
 #[derive(Clone, Debug, Default)]
 struct Node {
     conns: Vec<u32>,
@@ -80,10 +106,12 @@ struct Node {
     announce_at: Option<Time>,
     last_announce: Option<Time>,
     latency: f64,
-    /// Transfers to this node in flight: (flow, chunk, connection).
-    downloads: Vec<(FlowId, u32, u32)>,
-    /// Partly received chunks: (chunk, bytes received).
+    /// Parts of chunks on their way to this node.
+    downloads: Vec<Part>,
+    /// Chunks with bytes received but not all: (chunk, bytes received).
     partial: Vec<(u32, f64)>,
+    /// Source of part ids.
+    next_part: u32,
 }
 
 /// Counters and an optional trace, for tests and reports.
@@ -97,6 +125,8 @@ pub struct Stats {
     pub choke_cancels: u64,
     /// Endgame duplicates cancelled.
     pub endgame_cancels: u64,
+    /// Parts split between two uploaders.
+    pub splits: u64,
     /// If enabled: (time, node, what) of every rechoke ("rechoke") and optimistic
     /// unchoke ("optimistic").
     pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
@@ -381,23 +411,18 @@ impl BitTorrent {
 
     fn disconnect(&mut self, sim: &mut Sim, id: u32) {
         let [a, b] = self.conns[id as usize].ends;
-        // Cancel transfers in both directions (bytes received are wasted: the
-        // connection is gone mid-chunk and a departing peer's partial chunks die).
-        for (dl, ul) in [(a, b), (b, a)] {
+        // Cancel transfers in both directions. Bytes a staying peer received are kept
+        // (the blocks are whole); a leaving peer's are wasted.
+        for dl in [a, b] {
+            let keep = self.nodes[dl as usize].present;
             let mut k = 0;
             while k < self.nodes[dl as usize].downloads.len() {
-                let (f, c, cid) = self.nodes[dl as usize].downloads[k];
-                if cid == id {
-                    self.nodes[dl as usize].downloads.swap_remove(k);
-                    if f != NONE {
-                        sim.cancel_transfer(f, true);
-                    }
-                    self.unpend_if_idle(dl, c);
+                if self.nodes[dl as usize].downloads[k].conn == id {
+                    self.cancel_part(sim, dl, k, keep);
                 } else {
                     k += 1;
                 }
             }
-            let _ = ul;
         }
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
@@ -529,73 +554,53 @@ impl BitTorrent {
             self.nodes[ul as usize].regular -= 1;
         }
         let mut k = 0;
-        let mut retry = Vec::new();
+        let mut any = false;
         while k < self.nodes[dl as usize].downloads.len() {
-            let (f, c, cid) = self.nodes[dl as usize].downloads[k];
-            if cid != conn {
+            if self.nodes[dl as usize].downloads[k].conn == conn {
+                self.stats.choke_cancels += 1;
+                self.cancel_part(sim, dl, k, true);
+                any = true;
+            } else {
                 k += 1;
-                continue;
             }
-            self.nodes[dl as usize].downloads.swap_remove(k);
-            self.side_mut(conn, dl).in_flight -= 1;
-            if f == NONE {
-                self.unpend_if_idle(dl, c);
-                continue;
-            }
-            self.stats.choke_cancels += 1;
-            // Another transfer of the same chunk (an endgame duplicate) may be in
-            // flight. Progress on a chunk never goes backwards: the transfer that got
-            // further is kept as the partly received chunk, the other one's bytes
-            // are wasted.
-            let got = sim.network().delivered(f, sim.now);
-            let dup = self.nodes[dl as usize]
-                .downloads
-                .iter()
-                .position(|&(f2, c2, _)| c2 == c && f2 != NONE);
-            match dup {
-                Some(j) => {
-                    let (f2, _, conn2) = self.nodes[dl as usize].downloads[j];
-                    if got > sim.network().delivered(f2, sim.now) {
-                        self.nodes[dl as usize].downloads.swap_remove(j);
-                        let other = sim.cancel_transfer(f2, true);
-                        let ul2 = self.other(conn2, dl);
-                        self.credit(conn2, ul2, dl, other);
-                        self.side_mut(conn2, dl).in_flight -= 1;
-                        retry.push(conn2);
-                        let got = sim.cancel_transfer(f, false);
-                        self.add_partial(dl, c, got);
-                        self.credit(conn, ul, dl, got);
-                        k = 0;
-                    } else {
-                        let got = sim.cancel_transfer(f, true);
-                        self.credit(conn, ul, dl, got);
-                    }
-                }
-                None => {
-                    let got = sim.cancel_transfer(f, false);
-                    self.add_partial(dl, c, got);
-                    self.credit(conn, ul, dl, got);
-                }
-            }
-            self.unpend_if_idle(dl, c);
         }
-        if !retry.is_empty()
-            || self.nodes[dl as usize].downloads.len() < self.nodes[dl as usize].conns.len()
-        {
+        if any {
             self.retry_all(sim, dl);
         }
     }
 
+    /// Cancels part `k` of `dl`'s downloads. Its delivered bytes are kept as received
+    /// if `keep` and no duplicate of the same bytes is still coming, otherwise
+    /// wasted. A chunk left with no part in flight becomes requestable again.
+    fn cancel_part(&mut self, sim: &mut Sim, dl: NodeId, k: usize, keep: bool) {
+        let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        if self.conns[p.conn as usize].alive {
+            self.side_mut(p.conn, dl).in_flight -= 1;
+        }
+        if p.flow != NONE {
+            let twin = self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .any(|q| q.part == p.part && q.chunk == p.chunk);
+            let keep = keep && !twin;
+            let got = sim.cancel_transfer(p.flow, !keep);
+            let ul = self.other(p.conn, dl);
+            self.credit(p.conn, ul, dl, got);
+            if keep {
+                self.add_partial(dl, p.chunk, got);
+            }
+        }
+        self.unpend_if_idle(dl, p.chunk);
+    }
+
     /// `n` requests on every connection whose other end unchokes it: used after
-    /// transfers to `n` were cancelled, so that the chunks they carried are asked
-    /// for elsewhere.
+    /// transfers to `n` were cancelled, so that what they carried is asked for
+    /// elsewhere.
     fn retry_all(&mut self, sim: &mut Sim, n: NodeId) {
         if !self.nodes[n as usize].present || self.nodes[n as usize].complete || n == SERVER {
             return;
         }
-        let conns = std::mem::take(&mut self.nodes[n as usize].conns);
-        let list = conns.clone();
-        self.nodes[n as usize].conns = conns;
+        let list = self.nodes[n as usize].conns.clone();
         for c in list {
             if self.conns[c as usize].alive && !self.side(c, self.other(c, n)).choking {
                 self.try_request(sim, n, c);
@@ -620,7 +625,7 @@ impl BitTorrent {
             && !self.nodes[n as usize]
                 .downloads
                 .iter()
-                .any(|&(_, dc, _)| dc == c)
+                .any(|p| p.chunk == c)
         {
             Self::set_bit(&mut self.pending, self.words, n, c, false);
             self.nodes[n as usize].pending_count -= 1;
@@ -634,7 +639,7 @@ impl BitTorrent {
         self.side_mut(conn, dl).recv[bd] += bytes as f32;
     }
 
-    /// `dl` requests chunks from the other end of `conn` while it may.
+    /// `dl` requests from the other end of `conn` while it may.
     fn try_request(&mut self, sim: &mut Sim, dl: NodeId, conn: u32) {
         let ul = self.other(conn, dl);
         loop {
@@ -646,44 +651,84 @@ impl BitTorrent {
             if s.in_flight >= self.cfg.requests_in_flight || self.side(conn, ul).choking {
                 return;
             }
-            let Some(c) = self.choose_chunk(sim, dl, ul, conn) else {
+            let Some(ask) = self.choose(sim, dl, ul, conn) else {
                 return;
             };
-            if !self.is_pending(dl, c) {
-                Self::set_bit(&mut self.pending, self.words, dl, c, true);
-                self.nodes[dl as usize].pending_count += 1;
-            }
+            let (chunk, part, bytes) = match ask {
+                Ask::New(c) => {
+                    if !self.is_pending(dl, c) {
+                        Self::set_bit(&mut self.pending, self.words, dl, c, true);
+                        self.nodes[dl as usize].pending_count += 1;
+                    }
+                    let got = self.received(dl, c);
+                    (
+                        c,
+                        self.new_part(dl),
+                        (sim.chunk_size(c) as f64 - got).max(1e-9),
+                    )
+                }
+                Ask::Split(k) => {
+                    let p = self.nodes[dl as usize].downloads[k];
+                    let left = Self::left(sim, p.flow);
+                    let half = left / 2.0;
+                    sim.shrink_transfer(p.flow, half);
+                    self.nodes[dl as usize].downloads[k].bytes -= half;
+                    self.stats.splits += 1;
+                    (p.chunk, self.new_part(dl), half)
+                }
+                Ask::Duplicate(k) => {
+                    let p = self.nodes[dl as usize].downloads[k];
+                    let left = Self::left(sim, p.flow);
+                    (p.chunk, p.part, left)
+                }
+            };
             self.side_mut(conn, dl).in_flight += 1;
             let d = self.delay(dl, ul);
+            let mut entry = Part {
+                flow: NONE,
+                chunk,
+                conn,
+                part,
+                bytes,
+            };
             if d > 0.0 {
                 let at = sim.after(d);
-                sim.set_timer(at, peer_of(dl), REQUEST, conn, c);
-                // The chunk is reserved by the pending mark until the request lands.
-                self.nodes[dl as usize].downloads.push((NONE, c, conn));
+                sim.set_timer(at, peer_of(dl), REQUEST, conn, part);
             } else {
-                self.start(sim, ul, dl, c, conn);
+                entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }
+            self.nodes[dl as usize].downloads.push(entry);
         }
     }
 
-    fn start(&mut self, sim: &mut Sim, ul: NodeId, dl: NodeId, c: u32, conn: u32) {
-        let got = self.nodes[dl as usize]
-            .partial
-            .iter()
-            .find(|(pc, _)| *pc == c)
-            .map_or(0.0, |p| p.1);
-        let bytes = (sim.chunk_size(c) as f64 - got).max(1e-9);
-        let f = sim.start_transfer_bytes(ul, dl, c, bytes);
-        self.nodes[dl as usize].downloads.push((f, c, conn));
+    /// Bytes a transfer still has to deliver.
+    fn left(sim: &Sim, f: FlowId) -> f64 {
+        sim.network().graph().flow(f).size - sim.network().delivered(f, sim.now)
     }
 
-    /// Picks the next chunk `dl` asks of `ul`: a partly received chunk first (strict
-    /// priority), then the piece picker, then endgame duplicates.
-    fn choose_chunk(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) -> Option<u32> {
+    fn new_part(&mut self, n: NodeId) -> u32 {
+        let node = &mut self.nodes[n as usize];
+        node.next_part = node.next_part.wrapping_add(1);
+        node.next_part
+    }
+
+    /// Bytes of chunk `c` that `n` has received in finished or cancelled parts.
+    fn received(&self, n: NodeId, c: u32) -> f64 {
+        self.nodes[n as usize]
+            .partial
+            .iter()
+            .find(|p| p.0 == c)
+            .map_or(0.0, |p| p.1)
+    }
+
+    /// What `dl` asks of `ul`: the rest of a partly received chunk first (strict
+    /// priority), then a new chunk from the piece picker, then half of a part coming
+    /// from elsewhere, then (endgame) a duplicate of one.
+    fn choose(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) -> Option<Ask> {
         let w = self.words;
         for &(c, _) in &self.nodes[dl as usize].partial {
             if self.has(ul, c) && !self.is_pending(dl, c) {
-                return Some(c);
+                return Some(Ask::New(c));
             }
         }
         let (h_ul, h_dl, p_dl) = (
@@ -705,39 +750,46 @@ impl BitTorrent {
                 global_copies: &self.copies,
                 have_count: self.nodes[dl as usize].have_count,
             };
-            return self.picker.pick(&cx, &mut sim.rng);
+            return self.picker.pick(&cx, &mut sim.rng).map(Ask::New);
         }
-        // Endgame: every missing chunk is requested; ask for one again from here.
+        // Parts of chunks `ul` has, coming from elsewhere, with no part from `ul`.
         let node = &self.nodes[dl as usize];
+        let usable = |p: &Part| {
+            p.flow != NONE
+                && self.has(ul, p.chunk)
+                && !node
+                    .downloads
+                    .iter()
+                    .any(|q| q.chunk == p.chunk && q.conn == conn)
+        };
+        let mut best: Option<(f64, usize)> = None;
+        for (k, p) in node.downloads.iter().enumerate() {
+            if !usable(p) || node.downloads.iter().filter(|q| q.part == p.part).count() > 1 {
+                continue;
+            }
+            let left = Self::left(sim, p.flow);
+            if left >= 2.0 * BLOCK && best.is_none_or(|(b, _)| left > b) {
+                best = Some((left, k));
+            }
+        }
+        if let Some((_, k)) = best {
+            return Some(Ask::Split(k));
+        }
+        // Endgame: every missing chunk is requested; ask for some bytes again.
         if !self.cfg.endgame || node.have_count + node.pending_count < self.chunks {
             return None;
         }
         let mut n = 0u32;
         let mut choice = None;
-        for i in 0..w {
-            let mut x = h_ul[i] & !h_dl[i] & p_dl[i];
-            while x != 0 {
-                let c = i as u32 * 64 + x.trailing_zeros();
-                x &= x - 1;
-                // At most one duplicate per chunk, never two on one connection.
-                let mut inflight = 0;
-                let mut here = false;
-                for &(_, dc, dconn) in &node.downloads {
-                    if dc == c {
-                        inflight += 1;
-                        here |= dconn == conn;
-                    }
-                }
-                if here || inflight >= 2 {
-                    continue;
-                }
+        for (k, p) in node.downloads.iter().enumerate() {
+            if usable(p) && node.downloads.iter().filter(|q| q.part == p.part).count() == 1 {
                 n += 1;
                 if sim.rng.random_range(0..n) == 0 {
-                    choice = Some(c);
+                    choice = Some(k);
                 }
             }
         }
-        choice
+        choice.map(Ask::Duplicate)
     }
 
     // ----- chunk arrival -----
@@ -754,22 +806,21 @@ impl BitTorrent {
         self.copies[c as usize] += 1;
         self.completions_since_watchdog += 1;
         sim.record_chunk(peer_of(n));
-        // Endgame: cancel the other transfers of this chunk to `n`.
-        let mut k = 0;
+        // Nothing of this chunk should still be coming; drop leftovers as waste.
         let mut freed = std::mem::take(&mut self.scratch_conns);
         freed.clear();
+        let mut k = 0;
         while k < self.nodes[n as usize].downloads.len() {
-            let (f, dc, conn) = self.nodes[n as usize].downloads[k];
-            if dc == c {
+            let p = self.nodes[n as usize].downloads[k];
+            if p.chunk == c {
                 self.nodes[n as usize].downloads.swap_remove(k);
-                if f != NONE {
-                    let got = sim.cancel_transfer(f, true);
-                    let ul = self.other(conn, n);
-                    self.credit(conn, ul, n, got);
-                    self.stats.endgame_cancels += 1;
+                if p.flow != NONE {
+                    let got = sim.cancel_transfer(p.flow, true);
+                    let ul = self.other(p.conn, n);
+                    self.credit(p.conn, ul, n, got);
                 }
-                self.side_mut(conn, n).in_flight -= 1;
-                freed.push(conn);
+                self.side_mut(p.conn, n).in_flight -= 1;
+                freed.push(p.conn);
             } else {
                 k += 1;
             }
@@ -1022,23 +1073,52 @@ impl Protocol for BitTorrent {
 
     fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
         let dl = t.dst;
-        let pos = self.nodes[dl as usize]
+        let k = self.nodes[dl as usize]
             .downloads
             .iter()
-            .position(|&(df, _, _)| df == f)
+            .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
-        let (_, c, conn) = self.nodes[dl as usize].downloads.swap_remove(pos);
-        let bytes = sim.chunk_size(c) as f64
-            - self.nodes[dl as usize]
-                .partial
-                .iter()
-                .find(|(pc, _)| *pc == c)
-                .map_or(0.0, |p| p.1);
-        self.credit(conn, t.src, dl, bytes);
-        self.side_mut(conn, dl).in_flight -= 1;
-        self.acquire(sim, dl, c);
-        if !self.nodes[dl as usize].complete && self.conns[conn as usize].alive {
-            self.try_request(sim, dl, conn);
+        let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.side_mut(p.conn, dl).in_flight -= 1;
+        self.credit(p.conn, t.src, dl, p.bytes);
+        self.add_partial(dl, p.chunk, p.bytes);
+        // Endgame: the same bytes coming from elsewhere are now waste.
+        let mut freed = vec![p.conn];
+        while let Some(j) = self.nodes[dl as usize]
+            .downloads
+            .iter()
+            .position(|q| q.part == p.part && q.chunk == p.chunk)
+        {
+            let q = self.nodes[dl as usize].downloads.swap_remove(j);
+            self.side_mut(q.conn, dl).in_flight -= 1;
+            if q.flow != NONE {
+                let got = sim.cancel_transfer(q.flow, true);
+                let ul = self.other(q.conn, dl);
+                self.credit(q.conn, ul, dl, got);
+            }
+            self.stats.endgame_cancels += 1;
+            freed.push(q.conn);
+        }
+        if !self.nodes[dl as usize]
+            .downloads
+            .iter()
+            .any(|q| q.chunk == p.chunk)
+        {
+            let size = sim.chunk_size(p.chunk) as f64;
+            if self.received(dl, p.chunk) >= size * (1.0 - 1e-9) {
+                self.acquire(sim, dl, p.chunk);
+            } else {
+                // A cancelled part left a gap: the rest is requested again.
+                self.unpend_if_idle(dl, p.chunk);
+            }
+        }
+        if !self.nodes[dl as usize].complete {
+            for c in freed {
+                if self.conns[c as usize].alive {
+                    self.try_request(sim, dl, c);
+                }
+            }
+            self.retry_all(sim, dl);
         }
     }
 
@@ -1054,23 +1134,23 @@ impl Protocol for BitTorrent {
             }
             DEPART => self.depart(sim, a),
             REQUEST => {
-                let (conn, c) = (a, b);
+                let (conn, part) = (a, b);
                 let dl = node_of(_peer);
-                let Some(pos) = self.nodes[dl as usize]
+                let Some(k) = self.nodes[dl as usize]
                     .downloads
                     .iter()
-                    .position(|&(f, dc, dconn)| f == NONE && dc == c && dconn == conn)
+                    .position(|p| p.flow == NONE && p.part == part && p.conn == conn)
                 else {
                     return; // cancelled meanwhile (connection closed or chunk arrived)
                 };
-                self.nodes[dl as usize].downloads.swap_remove(pos);
                 let ul = self.other(conn, dl);
-                if self.side(conn, ul).choking || self.has(dl, c) {
-                    self.side_mut(conn, dl).in_flight -= 1;
-                    self.unpend_if_idle(dl, c);
+                let p = self.nodes[dl as usize].downloads[k];
+                if self.side(conn, ul).choking || self.has(dl, p.chunk) {
+                    self.cancel_part(sim, dl, k, true);
                     self.retry_all(sim, dl);
                 } else {
-                    self.start(sim, ul, dl, c, conn);
+                    let f = sim.start_transfer_bytes(ul, dl, p.chunk, p.bytes);
+                    self.nodes[dl as usize].downloads[k].flow = f;
                 }
             }
             HAVE => {
