@@ -128,13 +128,7 @@ impl Scenario {
         overrides: &[String],
         seed: Option<u64>,
     ) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            field: None,
-            value: None,
-            message: format!("cannot read the scenario file: {e}"),
-        })?;
+        let (text, file) = read_scenario_file(path)?;
         let mut s = Scenario::from_toml(&text, &file, overrides)?;
         if let Some(seed) = seed {
             s.seed = seed;
@@ -171,6 +165,18 @@ impl Scenario {
         }
         Checker { file: origin }.scenario(&root)
     }
+}
+
+/// Reads a scenario file's text; returns it with the name errors should use.
+pub fn read_scenario_file(path: &Path) -> Result<(String, String), ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        field: None,
+        value: None,
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    Ok((text, file))
 }
 
 /// Applies one `KEY=VALUE` override to the raw tree. The value is read as a TOML
