@@ -9,9 +9,11 @@
 
 mod client_server;
 mod metrics;
+mod optimal;
 
 pub use client_server::ClientServer;
 pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
+pub use optimal::Optimal;
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
@@ -264,6 +266,10 @@ pub fn simulate(s: &Scenario) -> RunResult {
     let mut sim = Sim::new(s);
     let status = match s.protocol {
         ProtocolKind::ClientServer => sim.run(&mut ClientServer, Time::MAX),
+        ProtocolKind::Optimal => {
+            let mut p = Optimal::new(&sim);
+            sim.run(&mut p, Time::MAX)
+        }
     };
     RunResult::collect(s, &bounds(s), &sim, status, sim.events)
 }

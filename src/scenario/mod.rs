@@ -24,6 +24,8 @@ pub const MAX_CHUNKS: u64 = 10_000_000;
 pub enum ProtocolKind {
     /// The server sends every chunk to every peer; peers never upload.
     ClientServer,
+    /// A centralised scheduler with full knowledge (`src/model/optimal.rs`).
+    Optimal,
 }
 
 impl ProtocolKind {
@@ -31,6 +33,7 @@ impl ProtocolKind {
     pub fn name(self) -> &'static str {
         match self {
             ProtocolKind::ClientServer => "client-server",
+            ProtocolKind::Optimal => "optimal",
         }
     }
 
@@ -511,7 +514,10 @@ impl Checker {
                     Some(v) => self.choice(
                         v,
                         "protocol.kind",
-                        &[("client-server", ProtocolKind::ClientServer)],
+                        &[
+                            ("client-server", ProtocolKind::ClientServer),
+                            ("optimal", ProtocolKind::Optimal),
+                        ],
                     )?,
                 }
             }
