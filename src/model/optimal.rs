@@ -54,6 +54,12 @@ pub struct Optimal {
     /// Per peer: whether it has arrived.
     present: Vec<bool>,
     arrived: usize,
+    /// Per node: has a useful chunk but found no peer able to take one.
+    blocked: Vec<bool>,
+    /// The blocked nodes, in the order they blocked.
+    blocked_list: Vec<NodeId>,
+    /// Number of peers with positive upload capacity.
+    uploaders: usize,
     mode: Mode,
 }
 
@@ -102,6 +108,9 @@ impl Optimal {
             in_count: vec![0; n],
             present: vec![false; n],
             arrived: 0,
+            blocked: vec![false; n + 1],
+            blocked_list: Vec::new(),
+            uploaders: (1..=n).filter(|&x| g.up[x] > 0.0).count(),
             mode,
         }
     }
@@ -319,23 +328,146 @@ impl Optimal {
         g.up[x as usize] - absorbed
     }
 
-    /// True if peer `q`'s current senders cannot fill its download capacity, judged by
-    /// each sender's equal share of its upload capacity.
-    fn hungry(&self, sim: &Sim, q: usize) -> bool {
+    /// True if peer `q` can take a transfer from `x`: it receives nothing yet, or the
+    /// senders it has (each counted at its equal share of its upload capacity) leave
+    /// more than 5 % of its download capacity unused.
+    fn can_take(&self, sim: &Sim, x: NodeId, q: usize) -> bool {
         let g = sim.network().graph();
         let node = node_of(q as u32) as usize;
-        if g.down[node].is_infinite() {
+        if g.down[node].is_infinite() || g.in_flows[node].is_empty() {
             return true;
         }
         let mut offered = 0.0;
+        let mut from_server = false;
         for &f in &g.in_flows[node] {
             let s = g.flow(f).src as usize;
+            from_server |= s == SERVER as usize;
             offered += g.up[s] / g.out_flows[s].len() as f64;
         }
-        offered < g.down[node]
+        let d = g.down[node];
+        if from_server {
+            // Leave the server's transfer its share: join only with a real margin.
+            offered + 0.25 * g.up[x as usize].min(d) < 0.95 * d
+        } else {
+            offered < 0.95 * d
+        }
     }
 
-    /// Starts uploads from `x` while it has capacity to spare and something useful.
+    /// The peer that should receive chunk `c` from `x`: among present peers that can
+    /// take it and neither hold nor receive `c`, the one receiving fewest transfers,
+    /// then the one needing longest at its download capacity, then the one holding
+    /// fewest chunks, then the lowest index.
+    fn best_receiver(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
+        let chunk = sim.chunk_bytes as f64;
+        let down = &sim.network().graph().down;
+        let up = &sim.network().graph().up;
+        // A first copy never goes to a peer that cannot pass it on (unless none can).
+        let first_copy = self.holders[c] == 0 && self.uploaders > 0;
+        let mut best: Option<(u32, bool, f64, u32, usize)> = None;
+        for q in 0..self.n {
+            let node = node_of(q as u32) as usize;
+            let free_rider = up[node] <= 0.0;
+            if !self.present[q]
+                || node == x as usize
+                || (first_copy && free_rider)
+                || Self::bit(&self.got, self.w, q, c)
+                || !self.can_take(sim, x, q)
+            {
+                continue;
+            }
+            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
+            let key = (self.in_count[q], free_rider, need, self.have_count[q], q);
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    key.0
+                        .cmp(&b.0)
+                        .then(key.1.cmp(&b.1))
+                        .then(b.2.total_cmp(&key.2))
+                        .then(key.3.cmp(&b.3))
+                        .then(key.4.cmp(&b.4))
+                        == Ordering::Less
+                }
+            };
+            if better {
+                best = Some(key);
+            }
+        }
+        best.map(|b| b.4)
+    }
+
+    /// When no peer can take the rarest chunk of `x`: over the peers that can take a
+    /// transfer from `x`, the pair (chunk, peer) with the rarest chunk `x` holds and
+    /// the peer lacks, ties broken as in [`Optimal::best_receiver`]. A peer that
+    /// cannot upload gets no chunk nobody else has (unless no peer can upload).
+    fn fallback(&self, sim: &Sim, x: NodeId) -> Option<(usize, usize)> {
+        let chunk = sim.chunk_bytes as f64;
+        let g = sim.network().graph();
+        let w = self.w;
+        let mut best: Option<((u32, u32, bool), f64, u32, usize, usize)> = None;
+        for q in 0..self.n {
+            let node = node_of(q as u32) as usize;
+            if !self.present[q] || node == x as usize || !self.can_take(sim, x, q) {
+                continue;
+            }
+            let free_rider = g.up[node] <= 0.0;
+            let min_holders = u32::from(free_rider && self.uploaders > 0);
+            let mut pick: Option<usize> = None;
+            for i in 0..w {
+                let mine = if x == SERVER {
+                    u64::MAX
+                } else {
+                    self.have[peer_of(x) as usize * w + i]
+                };
+                let mut word = mine & !self.got[q * w + i];
+                while word != 0 {
+                    let c = i * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if c >= self.m || self.holders[c] < min_holders {
+                        continue;
+                    }
+                    pick = match pick {
+                        None => Some(c),
+                        Some(b)
+                            if self.holders[c] < self.holders[b]
+                                || (self.holders[c] == self.holders[b] && x != SERVER) =>
+                        {
+                            Some(c)
+                        }
+                        keep => keep,
+                    };
+                }
+            }
+            let Some(c) = pick else { continue };
+            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / g.down[node];
+            let key = (
+                (self.holders[c], self.in_count[q], free_rider),
+                need,
+                self.have_count[q],
+                q,
+                c,
+            );
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    key.0
+                        .cmp(&b.0)
+                        .then(b.1.total_cmp(&key.1))
+                        .then(key.2.cmp(&b.2))
+                        .then(key.3.cmp(&b.3))
+                        == Ordering::Less
+                }
+            };
+            if better {
+                best = Some(key);
+            }
+        }
+        best.map(|b| (b.4, b.3))
+    }
+
+    /// Starts uploads from `x` while it has at least 5 % of its upload capacity to
+    /// spare and a useful chunk some peer can take. If it has a useful chunk but no
+    /// peer can take any, it is retried after every finished transfer.
     fn try_upload(&mut self, sim: &mut Sim, x: NodeId) {
         loop {
             let g = sim.network().graph();
@@ -343,51 +475,60 @@ impl Optimal {
             if up <= 0.0 {
                 return;
             }
-            let busy = !g.out_flows[x as usize].is_empty();
-            if busy && self.spare_upload(sim, x) <= 1e-9 * up {
+            if !g.out_flows[x as usize].is_empty() && self.spare_upload(sim, x) <= 0.05 * up {
                 return;
             }
             let Some(c) = self.rarest_useful(x, self.m) else {
                 return;
             };
-            let chunk = sim.chunk_bytes as f64;
-            let mut best: Option<(bool, u32, f64, u32, usize)> = None;
-            for q in 0..self.n {
-                if !self.present[q] || node_of(q as u32) == x || Self::bit(&self.got, self.w, q, c)
-                {
-                    continue;
+            let pick = match self.best_receiver(sim, x, c) {
+                Some(q) => Some((c, q)),
+                None => self.fallback(sim, x),
+            };
+            let Some((c, q)) = pick else {
+                if !self.blocked[x as usize] {
+                    self.blocked[x as usize] = true;
+                    self.blocked_list.push(x);
                 }
-                let down = sim.network().graph().down[node_of(q as u32) as usize];
-                let need = (self.m as f64 - self.have_count[q] as f64) * chunk / down;
-                let key = (
-                    !self.hungry(sim, q),
-                    self.in_count[q],
-                    need,
-                    self.have_count[q],
-                    q,
-                );
-                let better = match &best {
-                    None => true,
-                    Some(b) => {
-                        key.0
-                            .cmp(&b.0)
-                            .then(key.1.cmp(&b.1))
-                            .then(b.2.total_cmp(&key.2))
-                            .then(key.3.cmp(&b.3))
-                            .then(key.4.cmp(&b.4))
-                            == Ordering::Less
-                    }
-                };
-                if better {
-                    best = Some(key);
-                }
-            }
-            let Some((_, _, _, _, q)) = best else {
                 return;
             };
             // The new flow joins the graph at once (its rate is set when the kernel
             // rebalances after this event), so the next pass's spare test counts it.
             self.start(sim, x, q, c);
+        }
+    }
+
+    /// Retries the uploaders that found no peer able to take their chunks.
+    fn retry_blocked(&mut self, sim: &mut Sim) {
+        if self.blocked_list.is_empty() {
+            return;
+        }
+        // Cheap gate: a peer that can take nothing from anyone blocks nobody's retry.
+        let g = sim.network().graph();
+        let open = (0..self.n).any(|q| {
+            let node = node_of(q as u32) as usize;
+            self.present[q]
+                && (self.have_count[q] as usize) < self.m
+                && (g.in_flows[node].is_empty() || {
+                    let offered: f64 = g.in_flows[node]
+                        .iter()
+                        .map(|&f| {
+                            let s = g.flow(f).src as usize;
+                            g.up[s] / g.out_flows[s].len() as f64
+                        })
+                        .sum();
+                    offered < 0.95 * g.down[node]
+                })
+        });
+        if !open {
+            return;
+        }
+        let list = std::mem::take(&mut self.blocked_list);
+        for &x in &list {
+            self.blocked[x as usize] = false;
+        }
+        for x in list {
+            self.try_upload(sim, x);
         }
     }
 }
@@ -431,6 +572,7 @@ impl Protocol for Optimal {
             Mode::Greedy => {
                 self.try_upload(sim, t.src);
                 self.try_upload(sim, t.dst);
+                self.retry_blocked(sim);
             }
         }
     }

@@ -259,6 +259,29 @@ fn random_swarm() -> impl Strategy<Value = Scenario> {
         })
 }
 
+/// Random heterogeneous flash crowds with unlimited downloads and 200 chunks: 1-3
+/// classes of 1-11 peers, uploads from 0 (free riders) to 3 MB/s, u_s from 0.2 to
+/// 5 MB/s, so F/u_s or N F/(u_s + sum u_i) may dominate.
+fn random_upload_limited_swarm() -> impl Strategy<Value = Scenario> {
+    (
+        0.2e6f64..5e6,
+        prop::collection::vec((1u64..12, 0.0f64..3e6), 1..4),
+        any::<bool>(),
+    )
+        .prop_map(|(u_s, cls, fast)| {
+            let classes: Vec<(u64, f64, f64)> = cls
+                .into_iter()
+                .map(|(count, up)| (count, if up < 0.6e6 { 0.0 } else { up }, f64::INFINITY))
+                .collect();
+            let model = if fast {
+                ModelKind::Fast
+            } else {
+                ModelKind::MaxMin
+            };
+            scenario(2_000_000, 10_000, u_s, &classes, model)
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -271,6 +294,23 @@ proptest! {
         let d = r.summary.distribution_time_s;
         prop_assert!(d >= r.summary.bounds.d_p2p * (1.0 - 1e-9),
             "measured {} < D_p2p {}", d, r.summary.bounds.d_p2p);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(30))]
+
+    /// The target for the optimal scheduler: within 5 % of D_p2p on
+    /// heterogeneous flash crowds with at least 100 chunks (Kumar and Ross 2006 attain
+    /// D_p2p in the fluid limit; the chunked schedule loses a few chunk times at the
+    /// start and the end out of 200). With finite downloads the greedy mode can lose
+    /// more (see README), so this property is stated for unlimited downloads.
+    #[test]
+    fn upload_limited_swarms_within_five_percent(s in random_upload_limited_swarm()) {
+        let r = simulate(&s);
+        check_conservation(&s, &r);
+        let ratio = r.summary.bound_ratio;
+        prop_assert!((1.0 - 1e-9..=1.05).contains(&ratio), "ratio {}", ratio);
     }
 }
 
