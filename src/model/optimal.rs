@@ -63,6 +63,10 @@ pub struct Optimal {
     mode: Mode,
 }
 
+/// Ranking of a (chunk, peer) pair in [`Optimal::fallback`]: (chunk holders, peer's
+/// incoming transfers, free rider), need, chunks held, peer, chunk.
+type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
+
 enum Mode {
     Pipeline(Pipeline),
     Greedy,
@@ -404,7 +408,7 @@ impl Optimal {
         let chunk = sim.chunk_bytes as f64;
         let g = sim.network().graph();
         let w = self.w;
-        let mut best: Option<((u32, u32, bool), f64, u32, usize, usize)> = None;
+        let mut best: Option<FallbackKey> = None;
         for q in 0..self.n {
             let node = node_of(q as u32) as usize;
             if !self.present[q] || node == x as usize || !self.can_take(sim, x, q) {
