@@ -60,6 +60,9 @@ pub struct Optimal {
     blocked_list: Vec<NodeId>,
     /// Number of peers with positive upload capacity.
     uploaders: usize,
+    /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
+    /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
+    server_scarce: bool,
     mode: Mode,
 }
 
@@ -115,6 +118,7 @@ impl Optimal {
             blocked: vec![false; n + 1],
             blocked_list: Vec::new(),
             uploaders: (1..=n).filter(|&x| g.up[x] > 0.0).count(),
+            server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
             mode,
         }
     }
@@ -349,8 +353,9 @@ impl Optimal {
             offered += g.up[s] / g.out_flows[s].len() as f64;
         }
         let d = g.down[node];
-        if from_server {
-            // Leave the server's transfer its share: join only with a real margin.
+        if from_server && self.server_scarce {
+            // The server's upload is the bottleneck (F/u_s term): leave its transfer
+            // its share, join only with a real margin.
             offered + 0.25 * g.up[x as usize].min(d) < 0.95 * d
         } else {
             offered < 0.95 * d
@@ -359,8 +364,8 @@ impl Optimal {
 
     /// The peer that should receive chunk `c` from `x`: among present peers that can
     /// take it and neither hold nor receive `c`, the one receiving fewest transfers,
-    /// then the one needing longest at its download capacity, then the one holding
-    /// fewest chunks, then the lowest index.
+    /// then peers that can upload, then the one needing longest at its download
+    /// capacity, then the one holding fewest chunks, then the lowest index.
     fn best_receiver(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
         let chunk = sim.chunk_bytes as f64;
         let down = &sim.network().graph().down;

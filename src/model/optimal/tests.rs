@@ -223,6 +223,7 @@ fn heterogeneous_within_five_percent_of_d_p2p() {
     ];
     for (term, s) in &cases {
         let ratios = hetero_ratio(s, term);
+        println!("{term}: max-min {:.4}, fast {:.4}", ratios[0], ratios[1]);
         for r in ratios {
             assert!((1.0 - 1e-9..=1.05).contains(&r), "{term}: ratio {r}");
         }
