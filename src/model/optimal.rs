@@ -22,12 +22,17 @@
 //!   distribution: the minimum distribution time", 2006): event-driven. Whenever a node
 //!   has upload capacity to spare it starts a transfer of the rarest chunk it holds
 //!   (the server: lowest-numbered on ties, so it injects every chunk once, in order,
-//!   before sending any twice; peers: newest on ties) to the peer that lacks it and is
-//!   not already receiving it, preferring peers whose download is not yet saturated,
-//!   then the one receiving fewest transfers, then the one that needs longest at its
-//!   download capacity, then the one holding fewest chunks. A node runs one upload at a
-//!   time unless its receivers' download shares cannot absorb its upload capacity.
-//!   Peers with zero upload never upload.
+//!   before sending any twice; peers: newest on ties) to a peer that lacks it and is
+//!   not already receiving it, preferring the peer receiving fewest transfers, then
+//!   one that can upload, then the one that needs longest at its download capacity,
+//!   then the one holding fewest chunks. A first copy never goes to a peer with zero
+//!   upload. A peer takes a new transfer only while its senders leave more than 5 %
+//!   of its download capacity unused (with a margin when the server is among them
+//!   and is the bottleneck). If no peer can take the rarest chunk, the rarest chunk
+//!   some peer can take is sent instead; if none, the node is retried after every
+//!   finished transfer. A node runs one upload at a time unless its receivers'
+//!   download shares cannot absorb its upload capacity. Peers with zero upload never
+//!   upload.
 
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::NodeId;
