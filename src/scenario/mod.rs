@@ -18,6 +18,9 @@ use toml::{Table, Value};
 pub const MAX_PEERS: u64 = 10_000_000;
 /// Largest number of chunks a file may be cut into.
 pub const MAX_CHUNKS: u64 = 10_000_000;
+/// Largest peers x chunks for the optimal protocol (its state is two bits per peer
+/// and chunk: 1 GiB at this limit).
+pub const MAX_OPTIMAL_BITS: u64 = 1 << 32;
 
 /// The protocol that distributes the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -522,6 +525,16 @@ impl Checker {
                 }
             }
         };
+        if protocol == ProtocolKind::Optimal && total.saturating_mul(chunks) > MAX_OPTIMAL_BITS {
+            let kind = self
+                .table(root, "protocol", "protocol")?
+                .and_then(|t| t.get("kind"));
+            return Err(self.err(
+                "protocol.kind",
+                kind,
+                format!("the optimal scheduler keeps a bit per peer and chunk, and N x M = {total} x {chunks} exceeds {MAX_OPTIMAL_BITS}; use fewer peers or larger chunks"),
+            ));
+        }
         let network = match self.table(root, "network", "network")? {
             None => ModelKind::MaxMin,
             Some(t) => {
