@@ -65,6 +65,11 @@ pub struct Optimal {
     blocked_list: Vec<NodeId>,
     /// Number of peers with positive upload capacity.
     uploaders: usize,
+    /// Per chunk: the peer that received its first copy (`u32::MAX` before).
+    origin: Vec<u32>,
+    /// Per peer: first copies it received that some peer still lacks (its relay
+    /// backlog).
+    backlog: Vec<u32>,
     /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
     /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
     server_scarce: bool,
@@ -123,6 +128,8 @@ impl Optimal {
             blocked: vec![false; n + 1],
             blocked_list: Vec::new(),
             uploaders: (1..=n).filter(|&x| g.up[x] > 0.0).count(),
+            origin: vec![u32::MAX; m],
+            backlog: vec![0; n],
             server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
             mode,
         }
@@ -152,7 +159,14 @@ impl Optimal {
     /// Records the start of a transfer and hands it to the kernel.
     fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
         Self::set(&mut self.got, self.w, p, c);
+        if self.holders[c] == 0 {
+            self.origin[c] = p as u32;
+            self.backlog[p] += 1;
+        }
         self.holders[c] += 1;
+        if self.holders[c] as usize == self.n {
+            self.backlog[self.origin[c] as usize] -= 1;
+        }
         self.in_count[p] += 1;
         sim.start_transfer(x, node_of(p as u32), c as u32);
     }
@@ -377,7 +391,7 @@ impl Optimal {
         let up = &sim.network().graph().up;
         // A first copy never goes to a peer that cannot pass it on (unless none can).
         let first_copy = self.holders[c] == 0 && self.uploaders > 0;
-        let mut best: Option<(u32, bool, f64, u32, usize)> = None;
+        let mut best: Option<((f64, u32), bool, f64, u32, usize)> = None;
         for q in 0..self.n {
             let node = node_of(q as u32) as usize;
             let free_rider = up[node] <= 0.0;
@@ -390,12 +404,27 @@ impl Optimal {
                 continue;
             }
             let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
-            let key = (self.in_count[q], free_rider, need, self.have_count[q], q);
+            // A first copy goes to the peer that will have relayed its backlog
+            // soonest (Kumar and Ross: first copies in proportion to upload capacity).
+            let relay = if first_copy {
+                (self.backlog[q] + 1) as f64 / up[node]
+            } else {
+                0.0
+            };
+            let key = (
+                (relay, self.in_count[q]),
+                free_rider,
+                need,
+                self.have_count[q],
+                q,
+            );
             let better = match &best {
                 None => true,
                 Some(b) => {
                     key.0
-                        .cmp(&b.0)
+                        .0
+                        .total_cmp(&b.0.0)
+                        .then(key.0.1.cmp(&b.0.1))
                         .then(key.1.cmp(&b.1))
                         .then(b.2.total_cmp(&key.2))
                         .then(key.3.cmp(&b.3))
