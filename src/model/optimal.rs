@@ -76,6 +76,10 @@ pub struct Optimal {
     mode: Mode,
 }
 
+/// Ranking of a receiver in [`Optimal::best_receiver`]: (relay time of a first copy,
+/// incoming transfers), free rider, need, chunks held, peer.
+type ReceiverKey = ((f64, u32), bool, f64, u32, usize);
+
 /// Ranking of a (chunk, peer) pair in [`Optimal::fallback`]: (chunk holders, peer's
 /// incoming transfers, free rider), need, chunks held, peer, chunk.
 type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
@@ -391,7 +395,7 @@ impl Optimal {
         let up = &sim.network().graph().up;
         // A first copy never goes to a peer that cannot pass it on (unless none can).
         let first_copy = self.holders[c] == 0 && self.uploaders > 0;
-        let mut best: Option<((f64, u32), bool, f64, u32, usize)> = None;
+        let mut best: Option<ReceiverKey> = None;
         for q in 0..self.n {
             let node = node_of(q as u32) as usize;
             let free_rider = up[node] <= 0.0;
