@@ -25,8 +25,9 @@
 //!   before sending any twice; peers: newest on ties) to a peer that lacks it and is
 //!   not already receiving it, preferring the peer receiving fewest transfers, then
 //!   one that can upload, then the one that needs longest at its download capacity,
-//!   then the one holding fewest chunks. A first copy never goes to a peer with zero
-//!   upload. A peer takes a new transfer only while its senders leave more than 5 %
+//!   then the one holding fewest chunks. A first copy (a chunk no peer has) goes to
+//!   the peer with positive upload whose relay backlog, (first copies it holds that
+//!   some peer lacks + 1) / u_i, is smallest. A peer takes a new transfer only while its senders leave more than 5 %
 //!   of its download capacity unused (with a margin when the server is among them
 //!   and is the bottleneck). If no peer can take the rarest chunk, the rarest chunk
 //!   some peer can take is sent instead; if none, the node is retried after every
