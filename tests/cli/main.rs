@@ -52,4 +52,5 @@ fn without_wall(csv_text: &str) -> String {
 
 mod bad_input;
 mod bounds;
+mod optimal;
 mod run;
