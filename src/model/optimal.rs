@@ -23,17 +23,17 @@
 //!   has upload capacity to spare it starts a transfer of the rarest chunk it holds
 //!   (the server: lowest-numbered on ties, so it injects every chunk once, in order,
 //!   before sending any twice; peers: newest on ties) to a peer that lacks it and is
-//!   not already receiving it, preferring the peer receiving fewest transfers, then
-//!   one that can upload, then the one that needs longest at its download capacity,
-//!   then the one holding fewest chunks. A first copy (a chunk no peer has) goes to
-//!   the peer with positive upload whose relay backlog, (first copies it holds that
-//!   some peer lacks + 1) / u_i, is smallest. A peer takes a new transfer only while its senders leave more than 5 %
-//!   of its download capacity unused (with a margin when the server is among them
-//!   and is the bottleneck). If no peer can take the rarest chunk, the rarest chunk
-//!   some peer can take is sent instead; if none, the node is retried after every
-//!   finished transfer. A node runs one upload at a time unless its receivers'
-//!   download shares cannot absorb its upload capacity. Peers with zero upload never
-//!   upload.
+//!   not already receiving it, preferring the peer receiving fewest transfers, then a
+//!   critical peer (F/d_i >= 0.9 D_p2p), then one that can upload, then the one that
+//!   needs longest at its download capacity, then the one holding fewest chunks. A
+//!   first copy (a chunk no peer has) goes to the peer with positive upload whose
+//!   relay backlog, (first copies it holds that some peer lacks + 1) / u_i, is
+//!   smallest. A peer takes a new transfer only while its senders leave more than 5 %
+//!   of its download capacity unused (with a margin when the server is among them and
+//!   is the bottleneck). If no peer can take the rarest chunk, the rarest chunk some
+//!   peer can take is sent instead; if none, the node is retried after every finished
+//!   transfer. A node runs one upload at a time unless its receivers' download shares
+//!   cannot absorb its upload capacity. Peers with zero upload never upload.
 
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::NodeId;
@@ -71,6 +71,9 @@ pub struct Optimal {
     /// Per peer: first copies it received that some peer still lacks (its relay
     /// backlog).
     backlog: Vec<u32>,
+    /// Per peer: its download alone takes at least 90 % of D_p2p (F/d_i >= 0.9
+    /// D_p2p), so it must be kept receiving at full rate all along.
+    critical: Vec<bool>,
     /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
     /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
     server_scarce: bool,
@@ -78,8 +81,8 @@ pub struct Optimal {
 }
 
 /// Ranking of a receiver in [`Optimal::best_receiver`]: (relay time of a first copy,
-/// incoming transfers), free rider, need, chunks held, peer.
-type ReceiverKey = ((f64, u32), bool, f64, u32, usize);
+/// incoming transfers, not critical), free rider, need, chunks held, peer.
+type ReceiverKey = ((f64, u32, bool), bool, f64, u32, usize);
 
 /// Ranking of a (chunk, peer) pair in [`Optimal::fallback`]: (chunk holders, peer's
 /// incoming transfers, free rider), need, chunks held, peer, chunk.
@@ -133,6 +136,13 @@ impl Optimal {
             blocked: vec![false; n + 1],
             blocked_list: Vec::new(),
             uploaders: (1..=n).filter(|&x| g.up[x] > 0.0).count(),
+            critical: {
+                let f = sim.file_bytes as f64;
+                let sum_up: f64 = g.up.iter().sum();
+                let d_min = (1..=n).map(|x| g.down[x]).fold(f64::INFINITY, f64::min);
+                let d_p2p = (f / u).max(f / d_min).max(n as f64 * f / sum_up);
+                (1..=n).map(|x| f / g.down[x] >= 0.9 * d_p2p).collect()
+            },
             origin: vec![u32::MAX; m],
             backlog: vec![0; n],
             server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
@@ -387,9 +397,11 @@ impl Optimal {
     }
 
     /// The peer that should receive chunk `c` from `x`: among present peers that can
-    /// take it and neither hold nor receive `c`, the one receiving fewest transfers,
-    /// then peers that can upload, then the one needing longest at its download
-    /// capacity, then the one holding fewest chunks, then the lowest index.
+    /// take it and neither hold nor receive `c`: for a first copy, the uploading peer
+    /// with the smallest relay backlog; then the one receiving fewest transfers, then
+    /// critical peers, then peers that can upload, then the one needing longest at
+    /// its download capacity, then the one holding fewest chunks, then the lowest
+    /// index.
     fn best_receiver(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
         let chunk = sim.chunk_bytes as f64;
         let down = &sim.network().graph().down;
@@ -417,7 +429,7 @@ impl Optimal {
                 0.0
             };
             let key = (
-                (relay, self.in_count[q]),
+                (relay, self.in_count[q], !self.critical[q]),
                 free_rider,
                 need,
                 self.have_count[q],
@@ -430,6 +442,7 @@ impl Optimal {
                         .0
                         .total_cmp(&b.0.0)
                         .then(key.0.1.cmp(&b.0.1))
+                        .then(key.0.2.cmp(&b.0.2))
                         .then(key.1.cmp(&b.1))
                         .then(b.2.total_cmp(&key.2))
                         .then(key.3.cmp(&b.3))
