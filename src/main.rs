@@ -9,11 +9,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if swarmsim::cli::is_input_error(&e) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(swarmsim::cli::exit_status(&e))
         }
     }
 }
