@@ -150,7 +150,7 @@ mod tests {
     fn duration(min_exclusive_zero: bool) -> impl Strategy<Value = f64> {
         let lo = if min_exclusive_zero { 1e-9 } else { 0.0 };
         prop_oneof![(lo..1e9), Just(lo), Just(0.1 + 0.2)]
-            .prop_map(move |d| if min_exclusive_zero { d.max(1e-9) } else { d })
+            .prop_map(move |d: f64| if min_exclusive_zero { d.max(1e-9) } else { d })
     }
 
     fn arrival(count: u64) -> impl Strategy<Value = Arrival> {

@@ -521,7 +521,7 @@ values = [40, 41]
     assert!(j.ends_with('\n'));
     let width = j.lines().next().unwrap().split(',').count();
     let kept = j.lines().count() - 1;
-    assert!(kept >= 1 && kept < 20, "{kept} runs kept");
+    assert!((1..20).contains(&kept), "{kept} runs kept");
     for l in j.lines() {
         assert_eq!(l.split(',').count(), width, "a torn line: {l}");
     }
