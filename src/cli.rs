@@ -193,6 +193,9 @@ pub enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite the folder even if it holds another scenario's results.
+        #[arg(long)]
+        force: bool,
     },
     /// Draw distribution time over a swept key, with both bounds, from a sweep's points.csv.
     #[command(
@@ -293,7 +296,21 @@ pub fn run(cli: Cli) -> Result<()> {
             quiet,
             force,
         } => sweep_command(&args, jobs, out, shard.as_deref(), resume, quiet, force),
-        Command::Merge { dirs, out } => {
+        Command::Merge { dirs, out, force } => {
+            // The merged folder must be empty, hold this very sweep, or be forced.
+            if let Some(first) = dirs.first() {
+                let st = sweep::State::read(first)?;
+                guard_folder(
+                    &out,
+                    force,
+                    format!("the sweep of scenario `{}`", st.scenario),
+                    |m| {
+                        sweep::Plan::from_toml(m, "manifest.toml", &[])
+                            .is_ok_and(|p| p.fingerprint == st.fingerprint)
+                    },
+                    || sweep::State::read(&out).is_ok_and(|o| o.fingerprint == st.fingerprint),
+                )?;
+            }
             let n = sweep::merge(&dirs, &out)?;
             println!("merged        {n} runs from {} folders", dirs.len());
             println!(

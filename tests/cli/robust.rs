@@ -176,6 +176,16 @@ fn sweep_manifest_reproduces_the_sweep() {
     let o = run_in(p, &["sweep", "scenario.toml", "--out", "a", "--quiet"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     insta::assert_snapshot!(stderr(&o).trim_end(), @"error: a already holds the sweep of scenario `grid` (seed 11); refusing to overwrite them with the sweep of scenario `grid`: use another --out, or --force to overwrite");
+    // merge carries the manifest over, and refuses a folder holding a run.
+    ok(&run_in(p, &["merge", "a", "--out", "m"]));
+    assert_eq!(
+        read(&p.join("m/manifest.toml")),
+        read(&p.join("a/manifest.toml"))
+    );
+    ok(&run_in(p, &["run", "scenario.toml", "--out", "r"]));
+    let o = run_in(p, &["merge", "a", "--out", "r"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    ok(&run_in(p, &["merge", "a", "--out", "r", "--force"]));
 }
 
 const SMALL: &str = r#"name = "small"
