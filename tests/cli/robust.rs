@@ -270,6 +270,20 @@ fn an_unwritable_output_folder_is_a_failure() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(files(d.path()), ["scenario.toml"], "nothing left behind");
+    // A file that cannot be replaced (a folder in the way of summary.csv): the
+    // rename fails, the temporary file is removed.
+    std::fs::create_dir_all(d.path().join("out/summary.csv")).unwrap();
+    let o = run_in(
+        d.path(),
+        &["run", "scenario.toml", "--out", "out", "--force"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: cannot rename out/.summary.csv.tmp to out/summary.csv: "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(&d.path().join("out")), ["summary.csv"]);
 }
 
 #[test]
