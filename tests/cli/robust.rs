@@ -186,6 +186,16 @@ fn sweep_manifest_reproduces_the_sweep() {
     let o = run_in(p, &["merge", "a", "--out", "r"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     ok(&run_in(p, &["merge", "a", "--out", "r", "--force"]));
+    // A figure that cannot take its place (a folder is in the way): exit 1, and its
+    // temporary file is removed.
+    let o = run_in(p, &["plot", "a", "--out", "m"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot rename"), "{}", stderr(&o));
+    assert!(
+        !files(p).iter().any(|f| f.contains(".tmp")),
+        "{:?}",
+        files(p)
+    );
 }
 
 const SMALL: &str = r#"name = "small"
