@@ -2,9 +2,9 @@
 //! the only place (with `main`) that prints.
 
 use crate::bounds::bounds;
-use crate::model::{RunResult, simulate};
-use crate::output;
+use crate::model::{RunResult, simulate_with};
 use crate::output::plot;
+use crate::output::{self, OutputError, manifest};
 use crate::scenario::units::{fmt_bytes, fmt_rate, fmt_secs};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sweep;
@@ -14,7 +14,92 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
+
+/// Set by the first SIGINT, SIGTERM or SIGHUP: runs and sweeps stop at the next event.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// `swarmsim run` or `sweep` was stopped by a signal; exit status 130. The message
+/// says what was kept and how to go on.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Interrupted(pub String);
+
+/// Routes SIGINT, SIGTERM and SIGHUP to [`CANCEL`]; a second signal exits at once.
+fn catch_signals() {
+    static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+    // Fails only if a handler is already installed (e.g. a second call): keep it.
+    let _ = ctrlc::set_handler(|| {
+        CANCEL.store(true, Ordering::SeqCst);
+        if SIGNALS.fetch_add(1, Ordering::SeqCst) > 0 {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// The command line as given, with `swarmsim` for the program, for manifests.
+fn command_line() -> Vec<String> {
+    std::iter::once("swarmsim".to_string())
+        .chain(
+            std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned()),
+        )
+        .collect()
+}
+
+/// Words joined into a line a POSIX shell reads back (single quotes where needed).
+fn shell_line(words: &[String]) -> String {
+    let quote = |w: &String| {
+        let plain = !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+        if plain {
+            w.clone()
+        } else {
+            format!("'{}'", w.replace('\'', "'\\''"))
+        }
+    };
+    words.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
+/// Files that mark a folder as holding results.
+const RESULT_FILES: &[&str] = &[
+    "summary.csv",
+    "peers.csv",
+    "timeseries.csv",
+    sweep::RUNS_FILE,
+    sweep::POINTS_FILE,
+    sweep::JOURNAL_FILE,
+    sweep::STATE_FILE,
+];
+
+/// Refuses (unless `force`) to write `ours` into `dir` if it holds other results:
+/// a manifest for which `same` is false, or results without a manifest (for which
+/// `legacy` decides, e.g. by a sweep's fingerprint).
+fn guard_folder(
+    dir: &Path,
+    force: bool,
+    ours: String,
+    same: impl Fn(&str) -> bool,
+    legacy: impl Fn() -> bool,
+) -> Result<(), OutputError> {
+    if force {
+        return Ok(());
+    }
+    let found = match manifest::read(dir) {
+        Some(text) if same(&text) => return Ok(()),
+        Some(text) => manifest::describe(&text),
+        None if !manifest::holds_any(dir, RESULT_FILES) || legacy() => return Ok(()),
+        None => format!("results without a {}", manifest::MANIFEST_FILE),
+    };
+    Err(OutputError::Foreign {
+        dir: dir.to_path_buf(),
+        found,
+        ours,
+    })
+}
 
 /// swarmsim: simulate file distribution from one server to N peers and compare the
 /// measured time with the client-server and peer-to-peer lower bounds.
@@ -57,6 +142,9 @@ pub enum Command {
         /// Also draw completion_cdf.png (and swarm.png if timeseries.csv exists).
         #[arg(long)]
         plot: bool,
+        /// Overwrite the folder even if it holds another scenario's results.
+        #[arg(long)]
+        force: bool,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -90,6 +178,9 @@ pub enum Command {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
+        /// Overwrite the folder even if it holds another scenario's results.
+        #[arg(long)]
+        force: bool,
     },
     /// Join the outputs of sweep shards into one runs.csv and points.csv.
     #[command(
@@ -102,6 +193,9 @@ pub enum Command {
         /// Output folder.
         #[arg(long)]
         out: PathBuf,
+        /// Overwrite the folder even if it holds another scenario's results.
+        #[arg(long)]
+        force: bool,
     },
     /// Draw distribution time over a swept key, with both bounds, from a sweep's points.csv.
     #[command(
@@ -140,13 +234,36 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             seed,
             plot,
+            force,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             let dir = out.unwrap_or_else(|| Path::new("results").join(&s.name));
+            guard_folder(
+                &dir,
+                force,
+                format!("the run of scenario `{}` (seed {})", s.name, s.seed),
+                |m| {
+                    manifest::kind(m).as_deref() == Some("run")
+                        && Scenario::from_toml(m, "manifest.toml", &[]).ok().as_ref() == Some(&s)
+                },
+                || false,
+            )?;
+            catch_signals();
             let start = Instant::now();
-            let r = simulate(&s);
+            let Some(r) = simulate_with(&s, &CANCEL) else {
+                return Err(Interrupted(format!(
+                    "interrupted after {:.1} s: the run did not finish and nothing was written to {}; \
+                     run the same command again to start it over:\n  {}",
+                    start.elapsed().as_secs_f64(),
+                    dir.display(),
+                    shell_line(&command_line())
+                ))
+                .into());
+            };
             let wall = start.elapsed().as_secs_f64();
             output::write_run(&dir, &r, wall)?;
+            let m = manifest::text("run", &crate::scenario::to_toml(&s), &command_line());
+            manifest::write(&dir, &m)?;
             print!("{}", run_report(&s, &r));
             println!(
                 "wall time     {:.3} s ({:.0} events/s)",
@@ -154,7 +271,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.summary.events as f64 / wall.max(1e-9)
             );
             println!(
-                "results       {}/summary.csv, peers.csv, timeseries.csv",
+                "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
                 dir.display()
             );
             if plot {
@@ -177,8 +294,23 @@ pub fn run(cli: Cli) -> Result<()> {
             shard,
             resume,
             quiet,
-        } => sweep_command(&args, jobs, out, shard.as_deref(), resume, quiet),
-        Command::Merge { dirs, out } => {
+            force,
+        } => sweep_command(&args, jobs, out, shard.as_deref(), resume, quiet, force),
+        Command::Merge { dirs, out, force } => {
+            // The merged folder must be empty, hold this very sweep, or be forced.
+            if let Some(first) = dirs.first() {
+                let st = sweep::State::read(first)?;
+                guard_folder(
+                    &out,
+                    force,
+                    format!("the sweep of scenario `{}`", st.scenario),
+                    |m| {
+                        sweep::Plan::from_toml(m, "manifest.toml", &[])
+                            .is_ok_and(|p| p.fingerprint == st.fingerprint)
+                    },
+                    || sweep::State::read(&out).is_ok_and(|o| o.fingerprint == st.fingerprint),
+                )?;
+            }
             let n = sweep::merge(&dirs, &out)?;
             println!("merged        {n} runs from {} folders", dirs.len());
             println!(
@@ -246,8 +378,25 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// True if the error is the user's input (exit status 2) rather than a failure (1).
 pub fn is_input_error(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.is::<ScenarioError>() || c.is::<sweep::SweepError>())
+    e.chain().any(|c| {
+        c.is::<ScenarioError>()
+            || c.is::<sweep::SweepError>()
+            || c.downcast_ref::<OutputError>()
+                .is_some_and(OutputError::is_input)
+    })
+}
+
+/// The exit status for an error: 130 if a signal interrupted the command, 2 for bad
+/// input (scenario, `--set`, command line, a folder holding other results), 1 for
+/// other failures (e.g. a folder that cannot be written).
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.is::<Interrupted>()) {
+        130
+    } else if is_input_error(e) {
+        2
+    } else {
+        1
+    }
 }
 
 /// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a
@@ -259,6 +408,7 @@ fn sweep_command(
     shard: Option<&str>,
     resume: bool,
     quiet: bool,
+    force: bool,
 ) -> Result<()> {
     let shard = match shard {
         Some(s) => sweep::Shard::parse(s)?,
@@ -269,6 +419,30 @@ fn sweep_command(
     }
     let plan = sweep::Plan::load(&args.scenario, &args.set)?;
     let dir = out.unwrap_or_else(|| Path::new("results").join(&plan.name));
+    let same_sweep =
+        |st: sweep::State| st.fingerprint == plan.fingerprint && st.total_runs == plan.runs.len();
+    if !resume {
+        guard_folder(
+            &dir,
+            force,
+            format!("the sweep of scenario `{}`", plan.name),
+            |m| {
+                manifest::kind(m).as_deref() == Some("sweep")
+                    && sweep::Plan::from_toml(m, "manifest.toml", &[])
+                        .is_ok_and(|p| p.fingerprint == plan.fingerprint)
+            },
+            || sweep::State::read(&dir).is_ok_and(same_sweep),
+        )?;
+    }
+    // With --resume the manifest is written only once the folder is known to hold
+    // this very sweep (sweep::execute refuses any other).
+    if !resume || sweep::State::read(&dir).is_ok_and(same_sweep) {
+        output::create_dir(&dir)?;
+        manifest::write(
+            &dir,
+            &manifest::text("sweep", &plan.to_toml(), &command_line()),
+        )?;
+    }
     let jobs = jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -330,7 +504,8 @@ fn sweep_command(
             );
         }
     };
-    let o = sweep::execute(
+    catch_signals();
+    let o = sweep::execute_cancellable(
         &plan,
         &dir,
         sweep::Options {
@@ -339,9 +514,33 @@ fn sweep_command(
             resume,
         },
         &progress,
+        &CANCEL,
     )?;
     if let Some(b) = &bar {
         b.finish();
+    }
+    if o.interrupted {
+        let mut again = command_line();
+        if !again.iter().any(|a| a == "--resume") {
+            again.push("--resume".into());
+        }
+        if !again
+            .iter()
+            .any(|a| a == "--out" || a.starts_with("--out="))
+        {
+            again.extend(["--out".to_string(), dir.display().to_string()]);
+        }
+        return Err(Interrupted(format!(
+            "interrupted after {:.1} s: {} of {} runs are finished and kept in {}; the runs \
+             in flight were dropped and {} was not written. Resume with:\n  {}",
+            start.elapsed().as_secs_f64(),
+            o.resumed + o.simulated,
+            o.runs,
+            dir.join(sweep::JOURNAL_FILE).display(),
+            sweep::RUNS_FILE,
+            shell_line(&again)
+        ))
+        .into());
     }
     println!(
         "runs          {} ({} simulated now, {} from the journal) in {:.1} s",
@@ -447,6 +646,13 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
             m.peers
         ),
     );
+    if !m.note.is_empty() {
+        line(
+            &mut t,
+            "stopped",
+            format!("at {}: {}", fmt_secs(m.end_time_s), m.note),
+        );
+    }
     if m.distribution_time_s.is_nan() {
         line(
             &mut t,

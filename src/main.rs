@@ -4,16 +4,20 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when stdout is a closed pipe
+    // (`swarmsim check x.toml | head -1`) instead of panicking in println!.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread starts; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = swarmsim::cli::Cli::parse();
     match swarmsim::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if swarmsim::cli::is_input_error(&e) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(swarmsim::cli::exit_status(&e))
         }
     }
 }

@@ -8,7 +8,7 @@
 //! the files do not depend on the thread count or the shard. This module never
 //! prints: progress goes through a callback given by the caller.
 
-use crate::model::simulate;
+use crate::model::simulate_with;
 use crate::output::{self, num};
 use crate::scenario::{Scenario, ScenarioError, apply_override};
 use anyhow::{Context, Result};
@@ -18,6 +18,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use toml::{Table, Value};
 
@@ -381,6 +382,10 @@ pub struct Plan {
     pub runs: Vec<Run>,
     /// Hash of every run's resolved scenario (hex), to recognise the same sweep.
     pub fingerprint: String,
+    /// The scenario with `--set` applied, before any grid point's values.
+    pub base: Scenario,
+    /// The checked `[sweep]` table (one point, one replication if there was none).
+    pub spec: SweepSpec,
 }
 
 /// FNV-1a, 64 bits: a fixed, documented hash for fingerprints.
@@ -449,13 +454,33 @@ impl Plan {
             }
         }
         Ok(Plan {
-            name: base.name,
+            name: base.name.clone(),
             keys,
             replications: spec.replications,
             points: spec.points(),
             runs,
             fingerprint: format!("{h:016x}"),
+            base,
+            spec,
         })
+    }
+
+    /// The sweep as a scenario file: the resolved base scenario (every field) and a
+    /// `[sweep]` table listing every value, so it gives the same plan (fingerprint).
+    pub fn to_toml(&self) -> String {
+        let mut t = crate::scenario::to_toml(&self.base);
+        t.push_str(&format!(
+            "\n[sweep]\nreplications = {}\n",
+            self.spec.replications
+        ));
+        for v in &self.spec.vary {
+            t.push_str(&format!(
+                "\n[[sweep.vary]]\nkey = {}\nvalues = {}\n",
+                Value::String(v.key.clone()),
+                Value::Array(v.values.clone())
+            ));
+        }
+        t
     }
 
     /// The header of `runs.csv` (and of the journal).
@@ -563,10 +588,7 @@ impl State {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = output::tmp_path(path);
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    Ok(output::write_atomic(path, bytes)?)
 }
 
 /// How to execute a sweep.
@@ -591,6 +613,9 @@ pub struct Outcome {
     pub simulated: usize,
     /// True if `points.csv` was written (whole grid).
     pub wrote_points: bool,
+    /// True if the cancel flag stopped the sweep: the journal holds the finished
+    /// runs, `runs.csv` and `points.csv` were not written.
+    pub interrupted: bool,
 }
 
 /// One CSV record as a complete line.
@@ -662,10 +687,11 @@ fn full_header(plan: &Plan) -> Vec<String> {
     h
 }
 
-/// Simulates one run (inside its worker) and returns its `runs.csv` row.
-fn run_row(run: &Run) -> Vec<String> {
+/// Simulates one run (inside its worker) and returns its `runs.csv` row; `None` if
+/// `cancel` was set before it finished.
+fn run_row(run: &Run, cancel: &AtomicBool) -> Option<Vec<String>> {
     let start = Instant::now();
-    let r = simulate(&run.scenario);
+    let r = simulate_with(&run.scenario, cancel)?;
     let wall = start.elapsed().as_secs_f64();
     let mut row = vec![run.index.to_string(), run.point.to_string()];
     row.extend(run.params.iter().cloned());
@@ -675,7 +701,7 @@ fn run_row(run: &Run) -> Vec<String> {
             .into_iter()
             .map(|(_, v)| v),
     );
-    row
+    Some(row)
 }
 
 /// Runs this shard's share of the plan in `dir`: journals each finished run, then
@@ -686,6 +712,19 @@ pub fn execute(
     dir: &Path,
     opts: Options,
     progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Outcome> {
+    execute_cancellable(plan, dir, opts, progress, &AtomicBool::new(false))
+}
+
+/// As [`execute`], but once `cancel` is set no run starts, the runs in flight stop
+/// (and are not journalled), and it returns with [`Outcome::interrupted`] set after
+/// closing the journal, whose lines are all complete.
+pub fn execute_cancellable(
+    plan: &Plan,
+    dir: &Path,
+    opts: Options,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<Outcome> {
     let header = full_header(plan);
     let state = State {
@@ -765,7 +804,12 @@ pub fn execute(
             .par_iter()
             .with_max_len(1)
             .try_for_each(|run| -> Result<()> {
-                let row = run_row(run);
+                if cancel.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let Some(row) = run_row(run, cancel) else {
+                    return Ok(());
+                };
                 let line = csv_line(&row)?;
                 let n = {
                     let mut g = shared
@@ -786,6 +830,15 @@ pub fn execute(
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
     jf.sync_all().ok();
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(Outcome {
+            runs: total,
+            resumed,
+            simulated: done.len() - resumed,
+            wrote_points: false,
+            interrupted: true,
+        });
+    }
     let rows: Vec<Vec<String>> = done.into_values().collect();
     output::write_csv_atomic(
         &dir.join(RUNS_FILE),
@@ -801,6 +854,7 @@ pub fn execute(
         resumed,
         simulated: pending.len(),
         wrote_points: whole,
+        interrupted: false,
     })
 }
 
@@ -978,7 +1032,8 @@ fn write_points(dir: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(
         &dir.join(POINTS_FILE),
         &h.iter().map(String::as_str).collect::<Vec<_>>(),
         &r,
-    )
+    )?;
+    Ok(())
 }
 
 /// Joins the `runs.csv` of shard folders into `out` (`runs.csv`, `points.csv`,
@@ -1091,6 +1146,10 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         &rows,
     )?;
     write_points(out, &header, &rows)?;
+    // The shards' manifest (the resolved sweep) describes the merged folder too.
+    if let Some(m) = output::manifest::read(first_dir) {
+        output::manifest::write(out, &m)?;
+    }
     Ok(rows.len())
 }
 

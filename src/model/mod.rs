@@ -22,6 +22,7 @@ use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The server's node id. Peer `p` (0-based) is node `p + 1`.
 pub const SERVER: NodeId = 0;
@@ -435,9 +436,31 @@ impl Sim {
     /// Runs the event loop with `protocol` until every peer has the file, no event is
     /// left, or time passes `horizon`.
     pub fn run(&mut self, protocol: &mut dyn Protocol, horizon: Time) -> RunStatus {
+        let never = AtomicBool::new(false);
+        self.run_cancellable(protocol, horizon, &never)
+            .unwrap_or(RunStatus::Stalled)
+    }
+
+    /// As [`Sim::run`], but checks `cancel` before every event and returns `None` as
+    /// soon as it is set (the run is then unfinished and its results meaningless).
+    pub fn run_cancellable(
+        &mut self,
+        protocol: &mut dyn Protocol,
+        horizon: Time,
+        cancel: &AtomicBool,
+    ) -> Option<RunStatus> {
+        Some(self.event_loop(protocol, horizon, cancel)).filter(|_| !cancel.load(Ordering::Relaxed))
+    }
+
+    fn event_loop(
+        &mut self,
+        protocol: &mut dyn Protocol,
+        horizon: Time,
+        cancel: &AtomicBool,
+    ) -> RunStatus {
         let n = self.peers.len() as u64;
         while let Some(at) = self.queue.peek_time() {
-            if self.completed == n {
+            if self.completed == n || cancel.load(Ordering::Relaxed) {
                 break;
             }
             if at > horizon {
@@ -512,21 +535,31 @@ fn arrival_times(a: &Arrival, count: u64, rng: &mut SimRng) -> Vec<Time> {
 
 /// Simulates a scenario from start to end and returns its results.
 pub fn simulate(s: &Scenario) -> RunResult {
+    let never = AtomicBool::new(false);
+    match simulate_with(s, &never) {
+        Some(r) => r,
+        None => unreachable!("nothing sets the flag"),
+    }
+}
+
+/// As [`simulate`], but stops as soon as `cancel` is set (checked before every
+/// event) and then returns `None`: an interrupted run has no result.
+pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
     let mut sim = Sim::new(s);
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = match s.protocol {
-        ProtocolKind::ClientServer => sim.run(&mut ClientServer, horizon),
+        ProtocolKind::ClientServer => sim.run_cancellable(&mut ClientServer, horizon, cancel),
         ProtocolKind::BitTorrent => {
             let mut bt = BitTorrent::new(s, &mut sim);
-            sim.run(&mut bt, horizon)
+            sim.run_cancellable(&mut bt, horizon, cancel)
         }
         ProtocolKind::Optimal => {
             let mut p = Optimal::new(&sim);
-            sim.run(&mut p, horizon)
+            sim.run_cancellable(&mut p, horizon, cancel)
         }
-    };
+    }?;
     let events = sim.events;
-    RunResult::collect(s, &bounds(s), &mut sim, status, events)
+    Some(RunResult::collect(s, &bounds(s), &mut sim, status, events))
 }
 
 #[cfg(test)]

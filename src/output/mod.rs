@@ -5,10 +5,14 @@
 //! gives byte-identical files. A missing value (for example the distribution time of
 //! a run that did not complete) is an empty field.
 
+mod error;
+pub mod manifest;
 pub mod plot;
 
+pub use error::OutputError;
+
 use crate::model::{RunResult, Summary};
-use anyhow::{Context, Result};
+use std::io::Write;
 use std::path::Path;
 
 /// One CSV field: a number, or empty when it is NaN.
@@ -152,25 +156,44 @@ pub fn timeseries_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Writes a CSV file atomically: all rows to a temporary file, then a rename.
+/// Writes a CSV file atomically: all rows to a temporary file, then a rename. On
+/// failure the temporary file is removed and `path` is left as it was.
 pub fn write_csv_atomic<S: AsRef<str>>(
     path: &Path,
     header: &[&str],
     rows: &[Vec<S>],
-) -> Result<()> {
-    let tmp = tmp_path(path);
-    {
-        let mut w = csv::Writer::from_path(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
+) -> Result<(), OutputError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut fill = || -> csv::Result<()> {
         w.write_record(header)?;
         for row in rows {
             w.write_record(row.iter().map(|s| s.as_ref()))?;
         }
-        w.flush()
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        w.flush()?;
+        Ok(())
+    };
+    fill().map_err(|e| OutputError::io("format", path, e.into()))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| OutputError::io("format", path, e.into_error()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
+/// rename. On failure the temporary file is removed and `path` is left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let tmp = tmp_path(path);
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
+        .map_err(|e| OutputError::io("write", &tmp, e))
+        .and_then(|_| {
+            std::fs::rename(&tmp, path)
+                .map_err(|e| OutputError::io(format!("rename {} to", tmp.display()), path, e))
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    written
 }
 
 /// The temporary name used while `path` is being written.
@@ -183,9 +206,8 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir` (created if needed).
-pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
+    create_dir(dir)?;
     let cols = summary_columns(&r.summary, wall_s);
     let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let row: Vec<String> = cols.into_iter().map(|c| c.1).collect();
@@ -194,4 +216,9 @@ pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<()> {
     write_csv_atomic(&dir.join("peers.csv"), &header, &rows)?;
     let (header, rows) = timeseries_rows(r);
     write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)
+}
+
+/// Creates `dir` and its parents if needed.
+pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
 }

@@ -67,19 +67,30 @@ macro_rules! render {
     ($out:expr, $area:ident => $body:expr) => {{
         let out: &Path = $out;
         let (tmp, is_svg) = figure_tmp(out)?;
-        if is_svg {
-            let $area = SVGBackend::new(&tmp, SIZE).into_drawing_area();
-            $area.fill(&WHITE).map_err(draw_err)?;
-            $body?;
-            $area.present().map_err(draw_err)?;
-        } else {
-            let $area = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-            $area.fill(&WHITE).map_err(draw_err)?;
-            $body?;
-            $area.present().map_err(draw_err)?;
+        // The backend is dropped (and may flush) inside the closure, so a failed
+        // figure's temporary file can be removed after it.
+        let drawn = (|| -> Result<()> {
+            if is_svg {
+                let $area = SVGBackend::new(&tmp, SIZE).into_drawing_area();
+                $area.fill(&WHITE).map_err(draw_err)?;
+                $body?;
+                $area.present().map_err(draw_err)?;
+            } else {
+                let $area = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+                $area.fill(&WHITE).map_err(draw_err)?;
+                $body?;
+                $area.present().map_err(draw_err)?;
+            }
+            Ok(())
+        })()
+        .and_then(|()| {
+            std::fs::rename(&tmp, out)
+                .with_context(|| format!("cannot rename {} to {}", tmp.display(), out.display()))
+        });
+        if drawn.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        std::fs::rename(&tmp, out)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), out.display()))
+        drawn
     }};
 }
 

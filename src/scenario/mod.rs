@@ -7,10 +7,12 @@
 
 mod error;
 mod protocol;
+mod serialise;
 pub mod units;
 
 pub use error::ScenarioError;
 pub use protocol::{Arrival, BitTorrentConfig, ChokerKind, PickerKind, SeedChoker, Seeding};
+pub use serialise::to_toml;
 
 use crate::network::ModelKind;
 use std::path::Path;
@@ -164,8 +166,10 @@ impl Scenario {
             })?;
         }
         // A `[sweep]` table describes a grid of runs, read by `crate::sweep`; one
-        // scenario ignores it.
+        // scenario ignores it. A `[manifest]` table (version, command line) is what
+        // swarmsim writes beside its results; it does not describe the scenario.
         root.remove("sweep");
+        root.remove("manifest");
         if !overrides.is_empty() {
             origin = format!("{file} (with --set {})", overrides.join(" --set "));
         }

@@ -53,5 +53,6 @@ fn without_wall(csv_text: &str) -> String {
 mod bad_input;
 mod bounds;
 mod optimal;
+mod robust;
 mod run;
 mod sweep;

@@ -413,7 +413,11 @@ fn plots_render_with_the_bundled_font() {
          0,3,0,3,1,0,0\n1,2,1,2,0.5,1,5\n2,1,2,1,0.25,2,8\n3,0,3,0,0,3,10\n",
     )
     .unwrap();
-    ok(&run_in(p, &["run", "one.toml", "--out", "r", "--plot"]));
+    // (--force: a folder holding results without a manifest is otherwise refused.)
+    ok(&run_in(
+        p,
+        &["run", "one.toml", "--out", "r", "--plot", "--force"],
+    ));
     for f in ["completion_cdf.png", "swarm.png"] {
         let b = std::fs::read(p.join("r").join(f)).unwrap();
         assert_eq!(png_size(&b), (900, 600), "{f}");

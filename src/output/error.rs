@@ -1,0 +1,48 @@
+//! Errors of the output layer: files that cannot be written, and output folders
+//! that hold another scenario's results.
+
+use std::path::PathBuf;
+
+/// Why results could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A file system operation failed (a failure: exit status 1).
+    #[error("cannot {action} {}: {err}", path.display())]
+    Io {
+        /// What was being done: "create the folder", "write", "rename ... to", ...
+        action: String,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        err: std::io::Error,
+    },
+    /// The output folder holds results of another scenario (bad input: exit status 2).
+    #[error(
+        "{} already holds {found}; refusing to overwrite them with {ours}: use another --out, or --force to overwrite",
+        dir.display()
+    )]
+    Foreign {
+        /// The output folder.
+        dir: PathBuf,
+        /// What the folder holds, e.g. "the run of scenario `x` (seed 1)".
+        found: String,
+        /// What was about to be written there.
+        ours: String,
+    },
+}
+
+impl OutputError {
+    /// An [`OutputError::Io`] for `action` on `path`.
+    pub fn io(action: impl Into<String>, path: impl Into<PathBuf>, err: std::io::Error) -> Self {
+        OutputError::Io {
+            action: action.into(),
+            path: path.into(),
+            err,
+        }
+    }
+
+    /// True if the user can fix it by changing the command (exit status 2).
+    pub fn is_input(&self) -> bool {
+        matches!(self, OutputError::Foreign { .. })
+    }
+}

@@ -1,0 +1,583 @@
+//! Robustness (issue 8): manifests that reproduce results, folders holding other
+//! results, runs that cannot finish, signals, and the error messages and exit
+//! statuses of each.
+
+use super::*;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// BitTorrent with Poisson arrivals, latency and exponential seeding: every source
+/// of randomness the model has, so a manifest that drops any field shows.
+const RANDOM_BT: &str = r#"
+name = "bt"
+seed = 5
+[file]
+size = "2 MB"
+chunk = "100 kB"
+[server]
+upload = "4 Mbit/s"
+[[peers]]
+count = 12
+upload = "1 Mbit/s"
+download = "8 Mbit/s"
+arrival = { process = "poisson", rate = "30 /min" }
+seeding = { exponential = "20 s" }
+latency = "15 ms"
+[[peers]]
+name = "free"
+count = 3
+upload = "0 B/s"
+download = "unlimited"
+[protocol]
+kind = "bittorrent"
+unchoke_slots = 3
+[output]
+sample_interval = "2 s"
+"#;
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
+}
+
+/// Names of the files in `dir` (sorted), empty if it does not exist.
+fn files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The value of column `name` in the one data row of a summary.csv.
+fn summary_field(summary: &str, name: &str) -> String {
+    let mut l = summary.lines();
+    let h: Vec<&str> = l.next().unwrap().split(',').collect();
+    let row: Vec<&str> = l.next().unwrap().split(',').collect();
+    row[h.iter().position(|x| *x == name).unwrap()].to_string()
+}
+
+#[test]
+fn run_manifest_reproduces_the_run_byte_for_byte() {
+    let d = scratch(RANDOM_BT);
+    let p = d.path();
+    // --set and --seed must end up in the manifest, resolved.
+    ok(&run_in(
+        p,
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "a",
+            "--seed",
+            "77",
+            "--set",
+            "peers.0.count=10",
+            "--set",
+            "server.upload=3.3 Mbit/s",
+        ],
+    ));
+    let m = read(&p.join("a/manifest.toml"));
+    assert!(m.contains("seed = 77\n"), "{m}");
+    assert!(m.contains("count = 10\n"), "{m}");
+    // 3.3 Mbit/s = 3.3e6 / 8 = 412500 B/s.
+    assert!(m.contains("upload = \"412500 B/s\""), "{m}");
+    assert!(m.contains("[manifest]\nkind = \"run\"\n"), "{m}");
+    assert!(
+        m.contains(&format!(
+            "swarmsim_version = \"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{m}"
+    );
+    assert!(m.contains("\"--seed\", \"77\""), "the command line: {m}");
+    // Reproduced from the folder alone, without the original file.
+    std::fs::remove_file(p.join("scenario.toml")).unwrap();
+    ok(&run_in(p, &["run", "a/manifest.toml", "--out", "b"]));
+    for f in ["summary.csv", "peers.csv", "timeseries.csv"] {
+        let (x, y) = (read(&p.join("a").join(f)), read(&p.join("b").join(f)));
+        // Only summary.csv has a wall_* column; the others must match byte for byte.
+        if f == "summary.csv" {
+            assert_eq!(without_wall(&x), without_wall(&y), "{f}");
+        } else {
+            assert_eq!(x, y, "{f}");
+        }
+    }
+    assert_eq!(summary_field(&read(&p.join("b/summary.csv")), "seed"), "77");
+    // Rerunning the manifest into its own folder (the default for its name, or
+    // --out a) is the same scenario: allowed without --force.
+    ok(&run_in(p, &["run", "a/manifest.toml", "--out", "a"]));
+}
+
+const GRID: &str = r#"
+name = "grid"
+seed = 11
+[file]
+size = "1 MB"
+chunk = "100 kB"
+[server]
+upload = "1 MB/s"
+[[peers]]
+count = 1
+upload = "100 kB/s"
+download = "unlimited"
+[sweep]
+replications = 2
+[[sweep.vary]]
+key = "peers.0.count"
+values = [1, 3]
+[[sweep.vary]]
+key = "protocol.kind"
+values = ["client-server", "bittorrent"]
+"#;
+
+#[test]
+fn sweep_manifest_reproduces_the_sweep() {
+    let d = scratch(GRID);
+    let p = d.path();
+    let set = "peers.0.upload=200 kB/s";
+    ok(&run_in(
+        p,
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "a",
+            "--quiet",
+            "--set",
+            set,
+        ],
+    ));
+    let m = read(&p.join("a/manifest.toml"));
+    assert!(m.contains("[manifest]\nkind = \"sweep\"\n"), "{m}");
+    assert!(m.contains("values = [1, 3]"), "{m}");
+    ok(&run_in(
+        p,
+        &["sweep", "a/manifest.toml", "--out", "b", "--quiet"],
+    ));
+    // Same plan: same fingerprint in sweep.toml, same runs and points.
+    assert_eq!(read(&p.join("a/sweep.toml")), read(&p.join("b/sweep.toml")));
+    assert_eq!(
+        without_wall(&read(&p.join("a/runs.csv"))),
+        without_wall(&read(&p.join("b/runs.csv")))
+    );
+    assert_eq!(read(&p.join("a/points.csv")), read(&p.join("b/points.csv")));
+    // The same sweep again into its folder is fine; another one is refused.
+    ok(&run_in(
+        p,
+        &["sweep", "a/manifest.toml", "--out", "a", "--quiet"],
+    ));
+    let o = run_in(p, &["sweep", "scenario.toml", "--out", "a", "--quiet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: a already holds the sweep of scenario `grid` (seed 11); refusing to overwrite them with the sweep of scenario `grid`: use another --out, or --force to overwrite");
+    // merge carries the manifest over, and refuses a folder holding a run.
+    ok(&run_in(p, &["merge", "a", "--out", "m"]));
+    assert_eq!(
+        read(&p.join("m/manifest.toml")),
+        read(&p.join("a/manifest.toml"))
+    );
+    ok(&run_in(p, &["run", "scenario.toml", "--out", "r"]));
+    let o = run_in(p, &["merge", "a", "--out", "r"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    ok(&run_in(p, &["merge", "a", "--out", "r", "--force"]));
+    // A figure that cannot take its place (a folder is in the way): exit 1, and its
+    // temporary file is removed.
+    let o = run_in(p, &["plot", "a", "--out", "m"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot rename"), "{}", stderr(&o));
+    assert!(
+        !files(p).iter().any(|f| f.contains(".tmp")),
+        "{:?}",
+        files(p)
+    );
+}
+
+const SMALL: &str = r#"name = "small"
+[file]
+size = "10 MB"
+chunk = "1 MB"
+[server]
+upload = "1 MB/s"
+[[peers]]
+count = 4
+upload = "0 B/s"
+download = "unlimited"
+"#;
+
+#[test]
+fn a_folder_holding_another_scenario_is_refused_unless_force() {
+    let d = scratch(SMALL);
+    let p = d.path();
+    ok(&run_in(p, &["run", "scenario.toml", "--out", "out"]));
+    let before = read(&p.join("out/summary.csv"));
+    let o = run_in(p, &["run", "scenario.toml", "--out", "out", "--seed", "2"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: out already holds the run of scenario `small` (seed 1); refusing to overwrite them with the run of scenario `small` (seed 2): use another --out, or --force to overwrite");
+    assert_eq!(read(&p.join("out/summary.csv")), before, "left untouched");
+    // Other --set values make another scenario.
+    let o = run_in(
+        p,
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "out",
+            "--set",
+            "peers.0.count=5",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // Results without a manifest (e.g. from an older swarmsim) are not overwritten.
+    std::fs::create_dir(p.join("old")).unwrap();
+    std::fs::write(p.join("old/summary.csv"), "x\n").unwrap();
+    let o = run_in(p, &["run", "scenario.toml", "--out", "old"]);
+    assert_eq!(o.status.code(), Some(2));
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: old already holds results without a manifest.toml; refusing to overwrite them with the run of scenario `small` (seed 1): use another --out, or --force to overwrite");
+    // --force overwrites.
+    ok(&run_in(
+        p,
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "out",
+            "--seed",
+            "2",
+            "--force",
+        ],
+    ));
+    assert_eq!(
+        summary_field(&read(&p.join("out/summary.csv")), "seed"),
+        "2"
+    );
+}
+
+#[test]
+fn an_unwritable_output_folder_is_a_failure() {
+    let d = scratch(SMALL);
+    // A folder inside a regular file cannot be created, even by root.
+    let o = run_in(
+        d.path(),
+        &["run", "scenario.toml", "--out", "scenario.toml/out"],
+    );
+    assert_eq!(o.status.code(), Some(1), "a failure, not bad input");
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: cannot create the folder scenario.toml/out: Not a directory (os error 20)");
+    let o = run_in(
+        d.path(),
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "scenario.toml/out",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(files(d.path()), ["scenario.toml"], "nothing left behind");
+    // A file that cannot be replaced (a folder in the way of summary.csv): the
+    // rename fails, the temporary file is removed.
+    std::fs::create_dir_all(d.path().join("out/summary.csv")).unwrap();
+    let o = run_in(
+        d.path(),
+        &["run", "scenario.toml", "--out", "out", "--force"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("error: cannot rename out/.summary.csv.tmp to out/summary.csv: "),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(files(&d.path().join("out")), ["summary.csv"]);
+}
+
+#[test]
+fn horizon_stops_the_run_with_metrics_so_far() {
+    // Client-server, F = 10 MB in 1 MB chunks, u_s = 1 MB/s shared by 4 peers with
+    // unlimited downloads: 250 kB/s each, so each peer's k-th chunk arrives at 4k s
+    // and D_cs = 40 s. A horizon of 22 s stops it after 5 chunks (at 20 s) per peer.
+    let d = scratch(&SMALL.replace("name = \"small\"", "name = \"small\"\nmax_time = \"22 s\""));
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("status        horizon (0 of 4 peers complete)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stopped       at 22 s: the horizon max_time = 22 s ended the run with 0 of 4 peers complete"),
+        "the summary says why and when: {out}"
+    );
+    let s = read(&d.path().join("out/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "horizon");
+    assert_eq!(summary_field(&s, "end_time_s"), "22");
+    assert_eq!(summary_field(&s, "completed_peers"), "0");
+    assert_eq!(
+        summary_field(&s, "distribution_time_s"),
+        "",
+        "no distribution time"
+    );
+    assert!(summary_field(&s, "note").contains("max_time = 22 s"));
+    let peers = read(&d.path().join("out/peers.csv"));
+    for row in peers.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        // bytes_downloaded (column 11): 5 whole chunks of 1 MB.
+        assert_eq!(f[10], "5000000", "{row}");
+        assert_eq!(f[8], "", "no completion: {row}");
+    }
+    let ts = read(&d.path().join("out/timeseries.csv"));
+    let last: Vec<&str> = ts.lines().last().unwrap().split(',').collect();
+    assert_eq!(last[2], "22", "the last sample is at the horizon");
+}
+
+#[test]
+fn a_stalled_bittorrent_run_says_why() {
+    // Free riders (upload 0) and max_connections = 1: the first peer to connect to
+    // the server takes its only connection, completes and keeps it as a seed; the
+    // others can connect to no one who uploads, so nothing moves again. The run
+    // must end as `stalled`, not at the 365-day horizon, after the stall window
+    // (README: the larger of 20 rechokes = 200 s, 2 re-announces = 600 s, 10 min).
+    let t = SMALL.replace("count = 4", "count = 3")
+        + "[protocol]\nkind = \"bittorrent\"\nmax_connections = 1\n";
+    let d = scratch(&t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
+    ok(&o);
+    let s = read(&d.path().join("out/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "stalled");
+    assert_eq!(summary_field(&s, "completed_peers"), "1");
+    let end: f64 = summary_field(&s, "end_time_s").parse().unwrap();
+    assert!((600.0..86400.0).contains(&end), "{end}");
+    assert!(summary_field(&s, "note").contains("no chunk moved"), "{s}");
+    assert!(stdout(&o).contains("stopped       at "), "{}", stdout(&o));
+}
+
+#[test]
+fn peers_that_all_leave_at_once_still_complete() {
+    // Seeding fixed at 0 s: every peer leaves the moment it completes. The server
+    // stays, so the remaining leechers can always be served: completed, with each
+    // peer's departure equal to its completion, except the peers completing last:
+    // the run ends with the last completion, before their departure events.
+    let t = r#"name = "leave"
+[file]
+size = "2 MB"
+chunk = "100 kB"
+[server]
+upload = "2 Mbit/s"
+[[peers]]
+count = 20
+upload = "1 Mbit/s"
+download = "unlimited"
+seeding = { fixed = "0 s" }
+[protocol]
+kind = "bittorrent"
+"#;
+    let d = scratch(t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
+    ok(&o);
+    let s = read(&d.path().join("out/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "completed", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "20");
+    assert_eq!(summary_field(&s, "note"), "");
+    let end = summary_field(&s, "end_time_s");
+    let mut left = 0;
+    for row in read(&d.path().join("out/peers.csv")).lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        assert!(!f[8].is_empty(), "completed: {row}");
+        if f[9].is_empty() {
+            assert_eq!(
+                f[8], end,
+                "only the last to complete are still there: {row}"
+            );
+        } else {
+            assert_eq!(f[8], f[9], "completion = departure: {row}");
+            left += 1;
+        }
+    }
+    assert!(left >= 10, "most peers left: {left}");
+}
+
+/// A client-server run far too long to finish during the test in a debug build:
+/// 3000 peers, 2000 chunks (6 million transfers).
+const LONG: &str = r#"name = "long"
+[file]
+size = "2000 MB"
+chunk = "1 MB"
+[server]
+upload = "1 GB/s"
+[[peers]]
+count = 3000
+upload = "0 B/s"
+download = "unlimited"
+"#;
+
+/// Sends `sig` to the child and waits for it; returns its exit status and the time
+/// from the signal to its exit (None if it is still running after 10 s).
+fn signal_and_wait(
+    child: &mut std::process::Child,
+    sig: libc::c_int,
+) -> (Option<std::process::ExitStatus>, Duration) {
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    let r = unsafe { libc::kill(pid, sig) };
+    assert_eq!(r, 0, "kill failed");
+    let sent = Instant::now();
+    while sent.elapsed() < Duration::from_secs(10) {
+        if let Some(st) = child.try_wait().unwrap() {
+            return (Some(st), sent.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    (None, sent.elapsed())
+}
+
+/// Waits until `cond` holds (polling), at most `secs` seconds.
+fn wait_for(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(secs) {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn interrupted_run(sig: libc::c_int) -> String {
+    let d = scratch(LONG);
+    let mut child = bin()
+        .current_dir(d.path())
+        .args(["run", "scenario.toml", "--out", "out"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it load the scenario, install its handler and simulate for a while.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "finished too early");
+    let (status, took) = signal_and_wait(&mut child, sig);
+    let status = status.expect("stops after the signal");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(1),
+        "stopped {took:?} after the signal"
+    );
+    eprintln!("run stopped {took:?} after signal {sig}");
+    // Nothing written: no folder, or an empty one (no partial CSV, no temporary).
+    assert_eq!(files(&d.path().join("out")), Vec::<String>::new());
+    assert_eq!(files(d.path()), ["scenario.toml"]);
+    // Normalise the wall-clock seconds for the snapshot.
+    let err = stderr(&o);
+    let i = err.find("after ").unwrap() + 6;
+    let j = i + err[i..].find(' ').unwrap();
+    format!("{}X{}", &err[..i], &err[j..])
+}
+
+#[test]
+fn sigint_stops_a_run_within_a_second_leaving_no_files() {
+    insta::assert_snapshot!(interrupted_run(libc::SIGINT).trim_end(), @r"
+    error: interrupted after X s: the run did not finish and nothing was written to out; run the same command again to start it over:
+      swarmsim run scenario.toml --out out
+    ");
+}
+
+#[test]
+fn sigterm_stops_a_run_the_same_way() {
+    assert!(interrupted_run(libc::SIGTERM).contains("interrupted after X s"));
+}
+
+#[test]
+fn sigint_stops_a_sweep_keeping_finished_runs_and_says_how_to_resume() {
+    // 2 points x 10 replications of 40 peers, 100 chunks: a few runs finish per
+    // second in a debug build.
+    let t = r#"name = "sw"
+[file]
+size = "10 MB"
+chunk = "100 kB"
+[server]
+upload = "10 MB/s"
+[[peers]]
+count = 40
+upload = "0 B/s"
+download = "unlimited"
+[sweep]
+replications = 10
+[[sweep.vary]]
+key = "peers.0.count"
+values = [40, 41]
+"#;
+    let d = scratch(t);
+    let p = d.path();
+    let args = [
+        "sweep",
+        "scenario.toml",
+        "--out",
+        "out",
+        "--jobs",
+        "2",
+        "--quiet",
+    ];
+    let mut child = bin()
+        .current_dir(p)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = p.join("out/journal.csv");
+    let some_done = wait_for(60, || {
+        std::fs::read_to_string(&journal).is_ok_and(|j| j.lines().count() >= 2)
+    });
+    assert!(some_done, "no run finished");
+    assert!(child.try_wait().unwrap().is_none(), "finished too early");
+    let (status, took) = signal_and_wait(&mut child, libc::SIGINT);
+    let status = status.expect("stops after the signal");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(1),
+        "stopped {took:?} after the signal"
+    );
+    eprintln!("sweep stopped {took:?} after SIGINT");
+    // Only complete files: the manifest, the state, and a journal of whole lines;
+    // no runs.csv or points.csv, no temporary file.
+    assert_eq!(
+        files(&p.join("out")),
+        ["journal.csv", "manifest.toml", "sweep.toml"]
+    );
+    let j = read(&journal);
+    assert!(j.ends_with('\n'));
+    let width = j.lines().next().unwrap().split(',').count();
+    let kept = j.lines().count() - 1;
+    assert!((1..20).contains(&kept), "{kept} runs kept");
+    for l in j.lines() {
+        assert_eq!(l.split(',').count(), width, "a torn line: {l}");
+    }
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("{kept} of 20 runs are finished")),
+        "{err}"
+    );
+    let resume_line = err.lines().last().unwrap().trim();
+    assert_eq!(
+        resume_line,
+        "swarmsim sweep scenario.toml --out out --jobs 2 --quiet --resume"
+    );
+    // The printed command finishes the sweep from the journal.
+    let mut again: Vec<&str> = args.to_vec();
+    again.push("--resume");
+    let o = run_in(p, &again);
+    ok(&o);
+    assert!(
+        stdout(&o).contains(&format!("{} from the journal", kept)),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(read(&p.join("out/runs.csv")).lines().count(), 1 + 20);
+}
