@@ -54,3 +54,4 @@ mod bad_input;
 mod bounds;
 mod run;
 mod sweep;
+mod validate;
