@@ -49,7 +49,7 @@ pub enum Command {
         /// Scenario and overrides.
         #[command(flatten)]
         args: ScenarioArgs,
-        /// Output folder [default: results/<scenario name>].
+        /// Output folder (default: `results/<scenario name>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Replace the scenario's seed.
@@ -79,7 +79,7 @@ pub enum Command {
         /// Worker threads [default: all cores].
         #[arg(long)]
         jobs: Option<usize>,
-        /// Output folder [default: results/<scenario name>].
+        /// Output folder (default: `results/<scenario name>`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Run only this share of the grid, K of N (runs with index % N == K-1).

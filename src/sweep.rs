@@ -396,13 +396,7 @@ impl Plan {
     /// Reads a scenario file, applies `--set`, expands its `[sweep]` table and checks
     /// every grid point. A scenario without `[sweep]` is a one-point grid.
     pub fn load(path: &Path, sets: &[String]) -> Result<Plan, ScenarioError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            field: None,
-            value: None,
-            message: format!("cannot read the scenario file: {e}"),
-        })?;
+        let (text, file) = crate::scenario::read_scenario_file(path)?;
         Plan::from_toml(&text, &file, sets)
     }
 

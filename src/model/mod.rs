@@ -10,10 +10,12 @@
 pub mod bittorrent;
 mod client_server;
 mod metrics;
+mod optimal;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
 pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
+pub use optimal::Optimal;
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
@@ -517,6 +519,10 @@ pub fn simulate(s: &Scenario) -> RunResult {
         ProtocolKind::BitTorrent => {
             let mut bt = BitTorrent::new(s, &mut sim);
             sim.run(&mut bt, horizon)
+        }
+        ProtocolKind::Optimal => {
+            let mut p = Optimal::new(&sim);
+            sim.run(&mut p, horizon)
         }
     };
     let events = sim.events;

@@ -257,9 +257,6 @@ impl Network {
             self.touched_mark[c.0 as usize] = false;
         }
         self.touched.clear();
-        // Apply in flow order, so that the order in which completion events are moved
-        // (and so the order of equal-time events) does not depend on the model.
-        self.new_rates.sort_unstable_by_key(|&(id, _)| id);
         for &(id, rate) in &self.new_rates {
             let flow = self.graph.flows[id as usize].as_mut().expect("active flow");
             if flow.rate != rate {
@@ -268,6 +265,9 @@ impl Network {
                 self.changed.push(id);
             }
         }
+        // Report in flow order, so that the order in which completion events are
+        // moved (and so the order of equal-time events) does not depend on the model.
+        self.changed.sort_unstable();
         &self.changed
     }
 

@@ -20,6 +20,9 @@ use toml::{Table, Value};
 pub const MAX_PEERS: u64 = 10_000_000;
 /// Largest number of chunks a file may be cut into.
 pub const MAX_CHUNKS: u64 = 10_000_000;
+/// Largest peers x chunks for the optimal protocol (its state is two bits per peer
+/// and chunk: 1 GiB at this limit).
+pub const MAX_OPTIMAL_BITS: u64 = 1 << 32;
 
 /// The protocol that distributes the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub enum ProtocolKind {
     ClientServer,
     /// BitTorrent: tracker, rarest-first, tit-for-tat choking.
     BitTorrent,
+    /// A centralised scheduler with full knowledge (`src/model/optimal.rs`).
+    Optimal,
 }
 
 impl ProtocolKind {
@@ -36,6 +41,7 @@ impl ProtocolKind {
         match self {
             ProtocolKind::ClientServer => "client-server",
             ProtocolKind::BitTorrent => "bittorrent",
+            ProtocolKind::Optimal => "optimal",
         }
     }
 
@@ -128,13 +134,7 @@ impl Scenario {
         overrides: &[String],
         seed: Option<u64>,
     ) -> Result<Scenario, ScenarioError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: file.clone(),
-            field: None,
-            value: None,
-            message: format!("cannot read the scenario file: {e}"),
-        })?;
+        let (text, file) = read_scenario_file(path)?;
         let mut s = Scenario::from_toml(&text, &file, overrides)?;
         if let Some(seed) = seed {
             s.seed = seed;
@@ -171,6 +171,18 @@ impl Scenario {
         }
         Checker { file: origin }.scenario(&root)
     }
+}
+
+/// Reads a scenario file's text; returns it with the name errors should use.
+pub fn read_scenario_file(path: &Path) -> Result<(String, String), ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        field: None,
+        value: None,
+        message: format!("cannot read the scenario file: {e}"),
+    })?;
+    Ok((text, file))
 }
 
 /// Applies one `KEY=VALUE` override to the raw tree. The value is read as a TOML
@@ -548,6 +560,7 @@ impl Checker {
                         &[
                             ("client-server", ProtocolKind::ClientServer),
                             ("bittorrent", ProtocolKind::BitTorrent),
+                            ("optimal", ProtocolKind::Optimal),
                         ],
                     )?,
                 };
@@ -568,6 +581,16 @@ impl Checker {
                 }
             }
         };
+        if protocol == ProtocolKind::Optimal && total.saturating_mul(chunks) > MAX_OPTIMAL_BITS {
+            let kind = self
+                .table(root, "protocol", "protocol")?
+                .and_then(|t| t.get("kind"));
+            return Err(self.err(
+                "protocol.kind",
+                kind,
+                format!("the optimal scheduler keeps a bit per peer and chunk, and N x M = {total} x {chunks} exceeds {MAX_OPTIMAL_BITS}; use fewer peers or larger chunks"),
+            ));
+        }
         let network = match self.table(root, "network", "network")? {
             None => ModelKind::MaxMin,
             Some(t) => {

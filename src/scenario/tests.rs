@@ -49,3 +49,21 @@ fn overrides_go_through_validation() {
     let e = set(&["nonsense"]).unwrap_err();
     assert!(e.message.contains("KEY=VALUE"), "{e}");
 }
+
+#[test]
+fn optimal_kind_and_its_size_limit() {
+    let set = |kv: &[&str]| {
+        let v: Vec<String> = kv.iter().map(|s| s.to_string()).collect();
+        Scenario::from_toml(KR, "kr.toml", &v)
+    };
+    let s = set(&["protocol.kind=optimal"]).unwrap();
+    assert_eq!(s.protocol, ProtocolKind::Optimal);
+    assert_eq!(s.protocol.name(), "optimal");
+    assert!(s.protocol.is_p2p());
+    // 10^7 peers x 1717 chunks = 1.7e10 > 2^32 = 4.29e9: rejected, naming the field.
+    let e = set(&["protocol.kind=optimal", "peers.0.count=10000000"]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("protocol.kind"));
+    assert!(e.message.contains("N x M"), "{e}");
+    // The same swarm is fine for client-server, which keeps no such state.
+    assert!(set(&["peers.0.count=10000000"]).is_ok());
+}

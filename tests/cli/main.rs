@@ -52,6 +52,7 @@ fn without_wall(csv_text: &str) -> String {
 
 mod bad_input;
 mod bounds;
+mod optimal;
 mod run;
 mod sweep;
 mod validate;

@@ -68,7 +68,7 @@ fn case() -> impl Strategy<Value = Scenario> {
             0usize..3,
             0usize..2,
             any::<bool>(),
-            0usize..3,
+            0usize..4,
             1u32..3,
         ),
         any::<u64>(),
@@ -89,6 +89,7 @@ fn case() -> impl Strategy<Value = Scenario> {
                     ProtocolKind::BitTorrent,
                     ProtocolKind::BitTorrent,
                     ProtocolKind::ClientServer,
+                    ProtocolKind::Optimal,
                 ][kind];
                 s.network = if fast {
                     ModelKind::Fast

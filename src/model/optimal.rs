@@ -1,0 +1,644 @@
+//! Protocol `optimal`: a centralised scheduler with full knowledge of who holds which
+//! chunk, for comparison with the bounds and with decentralised protocols.
+//!
+//! It cannot set rates (the bandwidth model does); it only chooses which transfers
+//! exist. It runs in one of two modes, picked from the scenario:
+//!
+//! - **Pipeline** (every peer's upload equals the server's, u_i = u_s = u, and no
+//!   download capacity can bind): the slotted schedule of the homogeneous
+//!   upload-limited problem of Mundinger, Weber and Weiss (J. Scheduling 2008), whose
+//!   optimum is `(M + floor(log2 N)) * chunk/u`. Every node sends at most one chunk at
+//!   a time at full rate, so a transfer lasts one slot of `chunk/u`; the next slot is
+//!   planned when every transfer of the current one has ended. Nodes carry labels of a
+//!   hypercube of dimension `k = ceil(log2(N + 1))` (the N + 1 labels of fewest one
+//!   bits); in slot `t` each node pairs with its neighbour across dimension
+//!   `(t - 1) mod k` and sends it the newest chunk it has that the neighbour lacks, the
+//!   server sending chunk `t` while `t <= M` (the binomial pipeline, exact when
+//!   N + 1 is a power of two). Nodes whose neighbour label is unused, or that have
+//!   nothing for their neighbour, then send greedily: the rarest chunk they hold
+//!   (newest on ties) to the peer receiving fewest chunks this slot (then holding
+//!   fewest chunks).
+//! - **Greedy** (anything else, in the spirit of Kumar and Ross, "Peer-assisted file
+//!   distribution: the minimum distribution time", 2006): event-driven. Whenever a node
+//!   has upload capacity to spare it starts a transfer of the rarest chunk it holds
+//!   (the server: lowest-numbered on ties, so it injects every chunk once, in order,
+//!   before sending any twice; peers: newest on ties) to a peer that lacks it and is
+//!   not already receiving it, preferring the peer receiving fewest transfers, then a
+//!   critical peer (F/d_i >= 0.9 D_p2p), then one that can upload, then the one that
+//!   needs longest at its download capacity, then the one holding fewest chunks. A
+//!   first copy (a chunk no peer has) goes to the peer with positive upload whose
+//!   relay backlog, (first copies it holds that some peer lacks + 1) / u_i, is
+//!   smallest. A peer takes a new transfer only while its senders leave more than 5 %
+//!   of its download capacity unused (with a margin when the server is among them and
+//!   is the bottleneck). If no peer can take the rarest chunk, the rarest chunk some
+//!   peer can take is sent instead; if none, the node is retried after every finished
+//!   transfer. A node runs one upload at a time unless its receivers' download shares
+//!   cannot absorb its upload capacity. Peers with zero upload never upload.
+
+use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+use crate::network::{FlowId, NodeId};
+use std::cmp::Ordering;
+
+/// The centralised scheduler (see the module documentation for what it does).
+pub struct Optimal {
+    /// Number of peers N.
+    n: usize,
+    /// Number of chunks M.
+    m: usize,
+    /// 64-bit words per peer bitset.
+    w: usize,
+    /// Chunks each peer holds (N x w words).
+    have: Vec<u64>,
+    /// Chunks each peer holds or is receiving.
+    got: Vec<u64>,
+    /// Per chunk: peers that hold it or are receiving it.
+    holders: Vec<u32>,
+    /// Per peer: chunks held.
+    have_count: Vec<u32>,
+    /// Per peer: transfers it is receiving (pipeline: this slot).
+    in_count: Vec<u32>,
+    /// Per peer: whether it has arrived.
+    present: Vec<bool>,
+    arrived: usize,
+    /// Per node: has a useful chunk but found no peer able to take one.
+    blocked: Vec<bool>,
+    /// The blocked nodes, in the order they blocked.
+    blocked_list: Vec<NodeId>,
+    /// Number of peers with positive upload capacity.
+    uploaders: usize,
+    /// Per chunk: the peer that received its first copy (`u32::MAX` before).
+    origin: Vec<u32>,
+    /// Per peer: first copies it received that some peer still lacks (its relay
+    /// backlog).
+    backlog: Vec<u32>,
+    /// Per peer: its download alone takes at least 90 % of D_p2p (F/d_i >= 0.9
+    /// D_p2p), so it must be kept receiving at full rate all along.
+    critical: Vec<bool>,
+    /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
+    /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
+    server_scarce: bool,
+    mode: Mode,
+}
+
+/// Ranking of a receiver in [`Optimal::best_receiver`]: (relay time of a first copy,
+/// incoming transfers, not critical), free rider, need, chunks held, peer.
+type ReceiverKey = ((f64, u32, bool), bool, f64, u32, usize);
+
+/// Ranking of a (chunk, peer) pair in [`Optimal::fallback`]: (chunk holders, peer's
+/// incoming transfers, free rider), need, chunks held, peer, chunk.
+type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
+
+enum Mode {
+    Pipeline(Pipeline),
+    Greedy,
+}
+
+struct Pipeline {
+    /// Hypercube dimension k.
+    k: u32,
+    /// Label of each node (node 0, the server, has label 0).
+    label: Vec<u32>,
+    /// Node carrying each label, or `u32::MAX` for an unused label.
+    node_at: Vec<u32>,
+    /// Current slot (1-based; 0 before the first).
+    slot: u64,
+    /// Transfers of the current slot still running.
+    outstanding: usize,
+}
+
+impl Optimal {
+    /// A scheduler for the swarm in `sim`, choosing the pipeline mode when every peer's
+    /// upload equals the server's and no download capacity can bind (each at least
+    /// (N + 1) u), the greedy mode otherwise.
+    pub fn new(sim: &Sim) -> Optimal {
+        let n = sim.peers.len();
+        let m = sim.chunks as usize;
+        let w = m.div_ceil(64);
+        let g = sim.network().graph();
+        let u = g.up[SERVER as usize];
+        let homogeneous = (1..=n).all(|x| g.up[x] == u && g.down[x] >= (n as f64 + 1.0) * u);
+        let mode = if homogeneous && n > 0 {
+            Mode::Pipeline(Pipeline::new(n))
+        } else {
+            Mode::Greedy
+        };
+        Optimal {
+            n,
+            m,
+            w,
+            have: vec![0; n * w],
+            got: vec![0; n * w],
+            holders: vec![0; m],
+            have_count: vec![0; n],
+            in_count: vec![0; n],
+            present: vec![false; n],
+            arrived: 0,
+            blocked: vec![false; n + 1],
+            blocked_list: Vec::new(),
+            uploaders: (1..=n).filter(|&x| g.up[x] > 0.0).count(),
+            critical: {
+                let f = sim.file_bytes as f64;
+                let sum_up: f64 = g.up.iter().sum();
+                let d_min = (1..=n).map(|x| g.down[x]).fold(f64::INFINITY, f64::min);
+                let d_p2p = (f / u).max(f / d_min).max(n as f64 * f / sum_up);
+                (1..=n).map(|x| f / g.down[x] >= 0.9 * d_p2p).collect()
+            },
+            origin: vec![u32::MAX; m],
+            backlog: vec![0; n],
+            server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
+            mode,
+        }
+    }
+
+    /// Name of the mode in use: `"pipeline"` or `"greedy"`.
+    pub fn mode_name(&self) -> &'static str {
+        match self.mode {
+            Mode::Pipeline(_) => "pipeline",
+            Mode::Greedy => "greedy",
+        }
+    }
+
+    fn bit(bits: &[u64], w: usize, p: usize, c: usize) -> bool {
+        bits[p * w + c / 64] >> (c % 64) & 1 == 1
+    }
+
+    fn set(bits: &mut [u64], w: usize, p: usize, c: usize) {
+        bits[p * w + c / 64] |= 1 << (c % 64);
+    }
+
+    /// Does node `x` hold chunk `c` (the server holds everything)?
+    fn holds(&self, x: NodeId, c: usize) -> bool {
+        x == SERVER || Self::bit(&self.have, self.w, peer_of(x) as usize, c)
+    }
+
+    /// Records the start of a transfer and hands it to the kernel.
+    fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
+        Self::set(&mut self.got, self.w, p, c);
+        if self.holders[c] == 0 {
+            self.origin[c] = p as u32;
+            self.backlog[p] += 1;
+        }
+        self.holders[c] += 1;
+        if self.holders[c] as usize == self.n {
+            self.backlog[self.origin[c] as usize] -= 1;
+        }
+        self.in_count[p] += 1;
+        sim.start_transfer(x, node_of(p as u32), c as u32);
+    }
+
+    /// Among the chunks `x` holds that some peer neither holds nor receives, the
+    /// rarest; ties go to the lowest index for the server (inject in order), to the
+    /// newest for peers.
+    fn rarest_useful(&self, x: NodeId, limit: usize) -> Option<usize> {
+        let full = self.n as u32;
+        let mut best: Option<usize> = None;
+        for c in 0..limit {
+            let h = self.holders[c];
+            if h >= full || !self.holds(x, c) {
+                continue;
+            }
+            best = match best {
+                None => Some(c),
+                Some(b) if h < self.holders[b] || (h == self.holders[b] && x != SERVER) => Some(c),
+                keep => keep,
+            };
+        }
+        best
+    }
+
+    /// Peer arrivals: the pipeline starts once everyone is present; the greedy mode
+    /// lets the server start at once.
+    fn arrive(&mut self, sim: &mut Sim, p: u32) {
+        self.present[p as usize] = true;
+        self.arrived += 1;
+        if matches!(self.mode, Mode::Pipeline(_)) {
+            if self.arrived == self.n {
+                self.plan_slot(sim);
+            }
+        } else {
+            self.try_upload(sim, SERVER);
+        }
+    }
+
+    fn receive(&mut self, sim: &mut Sim, t: Transfer) {
+        let p = peer_of(t.dst) as usize;
+        let c = t.chunk as usize;
+        Self::set(&mut self.have, self.w, p, c);
+        self.have_count[p] += 1;
+        self.in_count[p] -= 1;
+        sim.record_chunk(p as u32);
+        if self.have_count[p] as usize == self.m {
+            sim.complete(p as u32);
+        }
+    }
+
+    // ---- pipeline mode ----
+
+    /// Plans and starts the next slot.
+    fn plan_slot(&mut self, sim: &mut Sim) {
+        let Mode::Pipeline(pl) = &mut self.mode else {
+            return;
+        };
+        pl.slot += 1;
+        let t = pl.slot;
+        let k = pl.k;
+        let d = ((t - 1) % k as u64) as u32;
+        let label = pl.label.clone();
+        let node_at_partner: Vec<u32> = label
+            .iter()
+            .map(|&l| {
+                pl.node_at
+                    .get((l ^ (1 << d)) as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX)
+            })
+            .collect();
+        self.in_count.iter_mut().for_each(|c| *c = 0);
+        let mut started = 0;
+        // Senders in label order, as the hypercube rule reads.
+        let mut by_label: Vec<u32> = (0..=self.n as u32).collect();
+        by_label.sort_by_key(|&x| label[x as usize]);
+        let mut free: Vec<u32> = Vec::new();
+        let injected = (t as usize).min(self.m);
+        for &x in &by_label {
+            let y = node_at_partner[x as usize];
+            if y == u32::MAX || y == SERVER {
+                free.push(x);
+                continue;
+            }
+            let q = peer_of(y) as usize;
+            let c = if x == SERVER && (t as usize) <= self.m {
+                Some(t as usize - 1)
+            } else {
+                self.newest_missing(x, q, injected)
+            };
+            match c {
+                Some(c) => {
+                    self.start(sim, x, q, c);
+                    started += 1;
+                }
+                None => free.push(x),
+            }
+        }
+        // Greedy fill: senders holding most chunks first.
+        free.sort_by_key(|&x| {
+            let held = if x == SERVER {
+                self.m
+            } else {
+                self.have_count[peer_of(x) as usize] as usize
+            };
+            (std::cmp::Reverse(held), label[x as usize])
+        });
+        for x in free {
+            let limit = if x == SERVER { injected } else { self.m };
+            let Some(c) = self.rarest_useful_newest(x, limit) else {
+                continue;
+            };
+            let mut best: Option<(u32, u32, u32, usize)> = None;
+            for q in 0..self.n {
+                if node_of(q as u32) == x || Self::bit(&self.got, self.w, q, c) {
+                    continue;
+                }
+                let key = (
+                    self.in_count[q],
+                    self.have_count[q],
+                    label[node_of(q as u32) as usize],
+                    q,
+                );
+                if best.is_none_or(|b| key < b) {
+                    best = Some(key);
+                }
+            }
+            if let Some((_, _, _, q)) = best {
+                self.start(sim, x, q, c);
+                started += 1;
+            }
+        }
+        if let Mode::Pipeline(pl) = &mut self.mode {
+            pl.outstanding = started;
+        }
+    }
+
+    /// The newest chunk below `limit` that `x` holds and peer `q` neither holds nor
+    /// receives.
+    fn newest_missing(&self, x: NodeId, q: usize, limit: usize) -> Option<usize> {
+        let w = self.w;
+        for i in (0..w).rev() {
+            let mine = if x == SERVER {
+                u64::MAX
+            } else {
+                self.have[peer_of(x) as usize * w + i]
+            };
+            let mut word = mine & !self.got[q * w + i];
+            let lo = i * 64;
+            if lo >= limit {
+                continue;
+            }
+            if limit - lo < 64 {
+                word &= (1u64 << (limit - lo)) - 1;
+            }
+            if word != 0 {
+                return Some(lo + 63 - word.leading_zeros() as usize);
+            }
+        }
+        None
+    }
+
+    /// Rarest useful chunk with ties to the newest (pipeline fill, server included).
+    fn rarest_useful_newest(&self, x: NodeId, limit: usize) -> Option<usize> {
+        let full = self.n as u32;
+        let mut best: Option<usize> = None;
+        for c in 0..limit {
+            let h = self.holders[c];
+            if h < full && self.holds(x, c) && best.is_none_or(|b| h <= self.holders[b]) {
+                best = Some(c);
+            }
+        }
+        best
+    }
+
+    // ---- greedy mode ----
+
+    /// Upload capacity of `x` its current transfers cannot use, judged by each
+    /// receiver's equal share of its download capacity.
+    fn spare_upload(&self, sim: &Sim, x: NodeId) -> f64 {
+        let g = sim.network().graph();
+        let mut absorbed = 0.0;
+        for &f in &g.out_flows[x as usize] {
+            let d = g.flow(f).dst as usize;
+            absorbed += g.down[d] / g.in_flows[d].len() as f64;
+        }
+        g.up[x as usize] - absorbed
+    }
+
+    /// True if peer `q` can take a transfer from `x`: it receives nothing yet, or the
+    /// senders it has (each counted at its equal share of its upload capacity) leave
+    /// more than 5 % of its download capacity unused.
+    fn can_take(&self, sim: &Sim, x: NodeId, q: usize) -> bool {
+        let g = sim.network().graph();
+        let node = node_of(q as u32) as usize;
+        if g.down[node].is_infinite() || g.in_flows[node].is_empty() {
+            return true;
+        }
+        let mut offered = 0.0;
+        let mut from_server = false;
+        for &f in &g.in_flows[node] {
+            let s = g.flow(f).src as usize;
+            from_server |= s == SERVER as usize;
+            offered += g.up[s] / g.out_flows[s].len() as f64;
+        }
+        let d = g.down[node];
+        if from_server && self.server_scarce {
+            // The server's upload is the bottleneck (F/u_s term): leave its transfer
+            // its share, join only with a real margin.
+            offered + 0.25 * g.up[x as usize].min(d) < 0.95 * d
+        } else {
+            offered < 0.95 * d
+        }
+    }
+
+    /// The peer that should receive chunk `c` from `x`: among present peers that can
+    /// take it and neither hold nor receive `c`: for a first copy, the uploading peer
+    /// with the smallest relay backlog; then the one receiving fewest transfers, then
+    /// critical peers, then peers that can upload, then the one needing longest at
+    /// its download capacity, then the one holding fewest chunks, then the lowest
+    /// index.
+    fn best_receiver(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
+        let chunk = sim.chunk_bytes as f64;
+        let down = &sim.network().graph().down;
+        let up = &sim.network().graph().up;
+        // A first copy never goes to a peer that cannot pass it on (unless none can).
+        let first_copy = self.holders[c] == 0 && self.uploaders > 0;
+        let mut best: Option<ReceiverKey> = None;
+        for q in 0..self.n {
+            let node = node_of(q as u32) as usize;
+            let free_rider = up[node] <= 0.0;
+            if !self.present[q]
+                || node == x as usize
+                || (first_copy && free_rider)
+                || Self::bit(&self.got, self.w, q, c)
+                || !self.can_take(sim, x, q)
+            {
+                continue;
+            }
+            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
+            // A first copy goes to the peer that will have relayed its backlog
+            // soonest (Kumar and Ross: first copies in proportion to upload capacity).
+            let relay = if first_copy {
+                (self.backlog[q] + 1) as f64 / up[node]
+            } else {
+                0.0
+            };
+            let key = (
+                (relay, self.in_count[q], !self.critical[q]),
+                free_rider,
+                need,
+                self.have_count[q],
+                q,
+            );
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    key.0
+                        .0
+                        .total_cmp(&b.0.0)
+                        .then(key.0.1.cmp(&b.0.1))
+                        .then(key.0.2.cmp(&b.0.2))
+                        .then(key.1.cmp(&b.1))
+                        .then(b.2.total_cmp(&key.2))
+                        .then(key.3.cmp(&b.3))
+                        .then(key.4.cmp(&b.4))
+                        == Ordering::Less
+                }
+            };
+            if better {
+                best = Some(key);
+            }
+        }
+        best.map(|b| b.4)
+    }
+
+    /// When no peer can take the rarest chunk of `x`: over the peers that can take a
+    /// transfer from `x`, the pair (chunk, peer) with the rarest chunk `x` holds and
+    /// the peer lacks, ties broken as in [`Optimal::best_receiver`]. A peer that
+    /// cannot upload gets no chunk nobody else has (unless no peer can upload).
+    fn fallback(&self, sim: &Sim, x: NodeId) -> Option<(usize, usize)> {
+        let chunk = sim.chunk_bytes as f64;
+        let g = sim.network().graph();
+        let w = self.w;
+        let mut best: Option<FallbackKey> = None;
+        for q in 0..self.n {
+            let node = node_of(q as u32) as usize;
+            if !self.present[q] || node == x as usize || !self.can_take(sim, x, q) {
+                continue;
+            }
+            let free_rider = g.up[node] <= 0.0;
+            let min_holders = u32::from(free_rider && self.uploaders > 0);
+            let mut pick: Option<usize> = None;
+            for i in 0..w {
+                let mine = if x == SERVER {
+                    u64::MAX
+                } else {
+                    self.have[peer_of(x) as usize * w + i]
+                };
+                let mut word = mine & !self.got[q * w + i];
+                while word != 0 {
+                    let c = i * 64 + word.trailing_zeros() as usize;
+                    word &= word - 1;
+                    if c >= self.m || self.holders[c] < min_holders {
+                        continue;
+                    }
+                    pick = match pick {
+                        None => Some(c),
+                        Some(b)
+                            if self.holders[c] < self.holders[b]
+                                || (self.holders[c] == self.holders[b] && x != SERVER) =>
+                        {
+                            Some(c)
+                        }
+                        keep => keep,
+                    };
+                }
+            }
+            let Some(c) = pick else { continue };
+            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / g.down[node];
+            let key = (
+                (self.holders[c], self.in_count[q], free_rider),
+                need,
+                self.have_count[q],
+                q,
+                c,
+            );
+            let better = match &best {
+                None => true,
+                Some(b) => {
+                    key.0
+                        .cmp(&b.0)
+                        .then(b.1.total_cmp(&key.1))
+                        .then(key.2.cmp(&b.2))
+                        .then(key.3.cmp(&b.3))
+                        == Ordering::Less
+                }
+            };
+            if better {
+                best = Some(key);
+            }
+        }
+        best.map(|b| (b.4, b.3))
+    }
+
+    /// Starts uploads from `x` while it has at least 5 % of its upload capacity to
+    /// spare and a useful chunk some peer can take. If it has a useful chunk but no
+    /// peer can take any, it is retried after every finished transfer.
+    fn try_upload(&mut self, sim: &mut Sim, x: NodeId) {
+        loop {
+            let g = sim.network().graph();
+            let up = g.up[x as usize];
+            if up <= 0.0 {
+                return;
+            }
+            if !g.out_flows[x as usize].is_empty() && self.spare_upload(sim, x) <= 0.05 * up {
+                return;
+            }
+            let Some(c) = self.rarest_useful(x, self.m) else {
+                return;
+            };
+            let pick = match self.best_receiver(sim, x, c) {
+                Some(q) => Some((c, q)),
+                None => self.fallback(sim, x),
+            };
+            let Some((c, q)) = pick else {
+                if !self.blocked[x as usize] {
+                    self.blocked[x as usize] = true;
+                    self.blocked_list.push(x);
+                }
+                return;
+            };
+            // The new flow joins the graph at once (its rate is set when the kernel
+            // rebalances after this event), so the next pass's spare test counts it.
+            self.start(sim, x, q, c);
+        }
+    }
+
+    /// Retries the uploaders that found no peer able to take their chunks.
+    fn retry_blocked(&mut self, sim: &mut Sim) {
+        if self.blocked_list.is_empty() {
+            return;
+        }
+        // Cheap gate: a peer that can take nothing from anyone blocks nobody's retry.
+        let g = sim.network().graph();
+        let open = (0..self.n).any(|q| {
+            let node = node_of(q as u32) as usize;
+            self.present[q]
+                && (self.have_count[q] as usize) < self.m
+                && (g.in_flows[node].is_empty() || {
+                    let offered: f64 = g.in_flows[node]
+                        .iter()
+                        .map(|&f| {
+                            let s = g.flow(f).src as usize;
+                            g.up[s] / g.out_flows[s].len() as f64
+                        })
+                        .sum();
+                    offered < 0.95 * g.down[node]
+                })
+        });
+        if !open {
+            return;
+        }
+        let list = std::mem::take(&mut self.blocked_list);
+        for &x in &list {
+            self.blocked[x as usize] = false;
+        }
+        for x in list {
+            self.try_upload(sim, x);
+        }
+    }
+}
+
+impl Pipeline {
+    fn new(n: usize) -> Pipeline {
+        let nodes = n + 1;
+        let k = (usize::BITS - (nodes - 1).leading_zeros()).max(1);
+        let size = 1usize << k;
+        let mut labels: Vec<u32> = (0..size as u32).collect();
+        labels.sort_by_key(|&l| (l.count_ones(), l));
+        labels.truncate(nodes);
+        let mut node_at = vec![u32::MAX; size];
+        for (x, &l) in labels.iter().enumerate() {
+            node_at[l as usize] = x as u32;
+        }
+        Pipeline {
+            k,
+            label: labels,
+            node_at,
+            slot: 0,
+            outstanding: 0,
+        }
+    }
+}
+
+impl Protocol for Optimal {
+    fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
+        self.arrive(sim, p);
+    }
+
+    fn on_transfer_done(&mut self, sim: &mut Sim, _f: FlowId, t: Transfer) {
+        self.receive(sim, t);
+        match &mut self.mode {
+            Mode::Pipeline(pl) => {
+                pl.outstanding -= 1;
+                if pl.outstanding == 0 && sim.completed() < self.n as u64 {
+                    self.plan_slot(sim);
+                }
+            }
+            Mode::Greedy => {
+                self.try_upload(sim, t.src);
+                self.try_upload(sim, t.dst);
+                self.retry_blocked(sim);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

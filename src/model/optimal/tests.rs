@@ -1,0 +1,338 @@
+//! Tests of the optimal scheduler: the exact homogeneous optimum, closeness to D_p2p on
+//! heterogeneous flash crowds, and the invariants (never beats D_p2p, bytes conserved).
+
+use super::super::{RunResult, Sim, simulate};
+use super::Optimal;
+use crate::network::ModelKind;
+use crate::scenario::{PeerClass, ProtocolKind, Scenario};
+use proptest::prelude::*;
+
+/// A flash-crowd scenario for the optimal protocol; classes are (count, upload,
+/// download) in bytes and bytes per second.
+fn scenario(
+    file: u64,
+    chunk: u64,
+    u_s: f64,
+    classes: &[(u64, f64, f64)],
+    model: ModelKind,
+) -> Scenario {
+    Scenario {
+        name: "opt".into(),
+        seed: 1,
+        file_bytes: file,
+        chunk_bytes: chunk,
+        server_upload: u_s,
+        classes: classes
+            .iter()
+            .enumerate()
+            .map(|(i, &(count, upload, download))| PeerClass {
+                name: format!("c{i}"),
+                count,
+                upload,
+                download,
+                arrival: crate::scenario::Arrival::Flash,
+                seeding: crate::scenario::Seeding::Never,
+                latency: 0.0,
+            })
+            .collect(),
+        protocol: ProtocolKind::Optimal,
+        network: model,
+        bittorrent: Default::default(),
+        max_time: 1e9,
+        sample_interval: 10.0,
+    }
+}
+
+/// Every peer completed; every byte accounted for: the peers downloaded N F in all,
+/// and what the server sent plus what the peers uploaded is the same N F (no
+/// transfer is ever cancelled, so nothing is wasted).
+fn check_conservation(s: &Scenario, r: &RunResult) {
+    let n = s.peers() as f64;
+    let f = s.file_bytes as f64;
+    assert_eq!(r.summary.completed_peers, s.peers());
+    let down: f64 = r.peers.iter().map(|p| p.bytes_downloaded).sum();
+    let from_server: f64 = r.peers.iter().map(|p| p.bytes_from_server).sum();
+    let up: f64 = r.peers.iter().map(|p| p.bytes_uploaded).sum();
+    let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
+    assert_eq!(down, n * f, "downloaded");
+    assert_eq!(up + from_server, n * f, "uploaded + server");
+    assert_eq!(wasted, 0.0);
+    for p in &r.peers {
+        assert_eq!(p.bytes_downloaded, f);
+    }
+}
+
+/// T* = (M + floor(log2 N)) chunk/u, the optimum of Mundinger, Weber and Weiss (2008)
+/// for u_s = u_i = u, downloads not binding. Why nothing is faster: the server must
+/// upload M distinct chunks, one slot of chunk/u each, so the last one leaves it no
+/// earlier than slot M; after that the holders of that chunk (server included) at
+/// most double each slot, from 2 after slot M to the N + 1 nodes, which takes
+/// ceil(log2(N + 1)) - 1 = floor(log2 N) more slots.
+fn t_star(n: u64, m: u64, chunk: f64, u: f64) -> f64 {
+    (m + n.ilog2() as u64) as f64 * chunk / u
+}
+
+/// Runs the homogeneous upload-limited case (u = 1000 B/s, chunk = 1000 B, so a slot
+/// is 1 s; downloads unlimited) and returns measured / T*.
+fn homogeneous_ratio(n: u64, m: u64, model: ModelKind) -> f64 {
+    let s = scenario(m * 1000, 1000, 1000.0, &[(n, 1000.0, f64::INFINITY)], model);
+    let r = simulate(&s);
+    check_conservation(&s, &r);
+    r.summary.distribution_time_s / t_star(n, m, 1000.0, 1000.0)
+}
+
+#[test]
+fn pipeline_attains_the_homogeneous_optimum() {
+    // Exactly T* (to the nanosecond rounding of each 1 s slot: at most 1 ns per slot)
+    // for N + 1 a power of two (the binomial pipeline proper) and for other N, where
+    // the hypercube has unused labels and the greedy fill covers for them.
+    for (n, m) in [
+        (1, 1),
+        (1, 6),
+        (2, 7),
+        (3, 5),
+        (4, 9),
+        (5, 8),
+        (6, 13),
+        (7, 20),
+        (9, 4),
+        (12, 10),
+        (15, 1),
+        (16, 16),
+        (21, 30),
+        (31, 40),
+        (33, 25),
+        (64, 12),
+        (100, 40),
+    ] {
+        for model in [ModelKind::MaxMin, ModelKind::Fast] {
+            // T* is `slots` seconds and each slot ends < 1 ns late: relative error
+            // below 1e-9.
+            let ratio = homogeneous_ratio(n, m, model);
+            assert!(
+                (ratio - 1.0).abs() <= 2e-9,
+                "N={n} M={m} {model:?}: measured / T* = {ratio}"
+            );
+        }
+    }
+}
+
+#[test]
+fn pipeline_within_one_slot_elsewhere() {
+    // The pipeline's greedy fill is a heuristic: for some (N, M) it needs one slot
+    // more than T* (N = 232, M = 40 is one, found by a search over N < 260). Nothing
+    // may beat T* (see `t_star`), and none of these may lose more than one slot.
+    for (n, m) in [(232, 40), (47, 17), (90, 33), (129, 7)] {
+        let ratio = homogeneous_ratio(n, m, ModelKind::Fast);
+        let slots = (m + n.ilog2() as u64) as f64;
+        assert!(ratio >= 1.0 - 1e-9, "N={n} M={m}: beats T*: {ratio}");
+        assert!(
+            ratio <= (slots + 1.0) / slots + 1e-9,
+            "N={n} M={m}: {ratio}"
+        );
+    }
+}
+
+#[test]
+fn mode_follows_the_scenario() {
+    // Equal uploads and unlimited downloads: the pipeline; any difference: greedy.
+    let homo = scenario(
+        10_000,
+        1000,
+        1000.0,
+        &[(8, 1000.0, f64::INFINITY)],
+        ModelKind::Fast,
+    );
+    assert_eq!(Optimal::new(&Sim::new(&homo)).mode_name(), "pipeline");
+    let mut slow_down = homo.clone();
+    slow_down.classes[0].download = 2000.0; // below (N + 1) u = 9000: may bind
+    assert_eq!(Optimal::new(&Sim::new(&slow_down)).mode_name(), "greedy");
+    let mut hetero = homo.clone();
+    hetero.classes[0].upload = 999.0;
+    assert_eq!(Optimal::new(&Sim::new(&hetero)).mode_name(), "greedy");
+}
+
+/// Runs a heterogeneous case under both bandwidth models and returns the ratios to
+/// D_p2p, after checking that the intended term of the bound dominates.
+fn hetero_ratio(s: &Scenario, term: &str) -> Vec<f64> {
+    let n = s.peers() as f64;
+    let f = s.file_bytes as f64;
+    let by_server = f / s.server_upload;
+    let by_download = f / s.min_download();
+    let by_upload = n * f / (s.server_upload + s.sum_peer_upload());
+    let dominant = [
+        ("F/u_s", by_server),
+        ("F/d_min", by_download),
+        ("NF/(u_s+sum u_i)", by_upload),
+    ]
+    .into_iter()
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .map(|t| t.0);
+    assert_eq!(dominant, Some(term));
+    let mut out = Vec::new();
+    for model in [ModelKind::MaxMin, ModelKind::Fast] {
+        let mut s = s.clone();
+        s.network = model;
+        let r = simulate(&s);
+        check_conservation(&s, &r);
+        out.push(r.summary.bound_ratio);
+    }
+    out
+}
+
+#[test]
+fn heterogeneous_within_five_percent_of_d_p2p() {
+    // Kumar and Ross (2006) show D_p2p is attained in the fluid limit; with M >= 100
+    // chunks the chunk-level schedule should lose under 5 %: the start (peers have
+    // nothing to send for a few chunk times) and the end (the last chunk still has to
+    // reach everyone, about log2 N transfers deep) each cost a few chunk times out of
+    // M. Sizes in bytes and bytes per second; F = 200 chunks of 10 kB.
+    let inf = f64::INFINITY;
+    let f = 2_000_000;
+    let chunk = 10_000;
+    let cases: Vec<(&str, Scenario)> = vec![
+        // F/u_s = 2 s dominates NF/(u_s + sum u_i) = 20 * 2e6 / (1e6 + 25e6) = 1.54 s.
+        (
+            "F/u_s",
+            scenario(
+                f,
+                chunk,
+                1e6,
+                &[(10, 2e6, inf), (10, 0.5e6, inf)],
+                ModelKind::MaxMin,
+            ),
+        ),
+        // NF/(u_s + sum u_i) = 25 * 2e6 / (5e6 + 12.5e6) = 2.86 s dominates
+        // F/u_s = 0.4 s; five free riders.
+        (
+            "NF/(u_s+sum u_i)",
+            scenario(
+                f,
+                chunk,
+                5e6,
+                &[(10, 1e6, inf), (10, 0.25e6, inf), (5, 0.0, inf)],
+                ModelKind::MaxMin,
+            ),
+        ),
+        // F/d_min = 2e6 / 0.3e6 = 6.67 s dominates NF/(u_s + sum u_i) =
+        // 30 * 2e6 / (4e6 + 20e6) = 2.5 s and F/u_s = 0.5 s.
+        (
+            "F/d_min",
+            scenario(
+                f,
+                chunk,
+                4e6,
+                &[(10, 1.5e6, inf), (10, 0.5e6, 3e6), (10, 0.0, 0.3e6)],
+                ModelKind::MaxMin,
+            ),
+        ),
+    ];
+    for (term, s) in &cases {
+        let ratios = hetero_ratio(s, term);
+        println!("{term}: max-min {:.4}, fast {:.4}", ratios[0], ratios[1]);
+        for r in ratios {
+            assert!((1.0 - 1e-9..=1.05).contains(&r), "{term}: ratio {r}");
+        }
+    }
+}
+
+/// Random heterogeneous flash crowds: 1-4 classes of 1-10 peers, uploads from 0 (free
+/// riders) to 3 u_s, downloads from 0.2 u_s to unlimited, 1-60 chunks that may not
+/// divide the file, either bandwidth model.
+fn random_swarm() -> impl Strategy<Value = Scenario> {
+    (
+        1_000u64..100_000,
+        1u64..60,
+        1e3f64..1e6,
+        prop::collection::vec((1u64..10, 0.0f64..3.0, 0.2f64..4.0, any::<bool>()), 1..4),
+        any::<bool>(),
+    )
+        .prop_map(|(file, chunks, u_s, cls, fast)| {
+            let chunk = file.div_ceil(chunks).max(1);
+            let classes: Vec<(u64, f64, f64)> = cls
+                .into_iter()
+                .map(|(count, up, down, unlimited)| {
+                    let up = if up < 0.3 { 0.0 } else { up * u_s };
+                    let down = if unlimited { f64::INFINITY } else { down * u_s };
+                    (count, up, down)
+                })
+                .collect();
+            let model = if fast {
+                ModelKind::Fast
+            } else {
+                ModelKind::MaxMin
+            };
+            scenario(file, chunk, u_s, &classes, model)
+        })
+}
+
+/// Random heterogeneous flash crowds with unlimited downloads and 200 chunks: 1-3
+/// classes of 1-11 peers, uploads from 0 (free riders) to 3 MB/s, u_s from 0.2 to
+/// 5 MB/s, so F/u_s or N F/(u_s + sum u_i) may dominate.
+fn random_upload_limited_swarm() -> impl Strategy<Value = Scenario> {
+    (
+        0.2e6f64..5e6,
+        prop::collection::vec((1u64..12, 0.0f64..3e6), 1..4),
+        any::<bool>(),
+    )
+        .prop_map(|(u_s, cls, fast)| {
+            let classes: Vec<(u64, f64, f64)> = cls
+                .into_iter()
+                .map(|(count, up)| (count, if up < 0.6e6 { 0.0 } else { up }, f64::INFINITY))
+                .collect();
+            let model = if fast {
+                ModelKind::Fast
+            } else {
+                ModelKind::MaxMin
+            };
+            scenario(2_000_000, 10_000, u_s, &classes, model)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// No schedule can beat D_p2p (the kernel never exceeds a capacity, and D_p2p
+    /// bounds every schedule that respects them), and every byte is accounted for.
+    #[test]
+    fn never_beats_d_p2p_and_conserves_bytes(s in random_swarm()) {
+        let r = simulate(&s);
+        check_conservation(&s, &r);
+        let d = r.summary.distribution_time_s;
+        prop_assert!(d >= r.summary.bounds.d_p2p * (1.0 - 1e-9),
+            "measured {} < D_p2p {}", d, r.summary.bounds.d_p2p);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(30))]
+
+    /// The target for the optimal scheduler: within 5 % of D_p2p on
+    /// heterogeneous flash crowds with at least 100 chunks (Kumar and Ross 2006 attain
+    /// D_p2p in the fluid limit; the chunked schedule loses a few chunk times at the
+    /// start and the end out of 200). With finite downloads the greedy mode can lose
+    /// more (see README), so this property is stated for unlimited downloads.
+    #[test]
+    fn upload_limited_swarms_within_five_percent(s in random_upload_limited_swarm()) {
+        let r = simulate(&s);
+        check_conservation(&s, &r);
+        let ratio = r.summary.bound_ratio;
+        prop_assert!((1.0 - 1e-9..=1.05).contains(&ratio), "ratio {}", ratio);
+    }
+}
+
+#[test]
+fn same_scenario_same_result() {
+    // Determinism: the scheduler reads no clock and no hash order.
+    let s = scenario(
+        500_000,
+        10_000,
+        1e5,
+        &[(7, 2e5, f64::INFINITY), (5, 5e4, 3e5)],
+        ModelKind::MaxMin,
+    );
+    let a = simulate(&s);
+    let b = simulate(&s);
+    assert_eq!(a.peers, b.peers);
+    assert_eq!(a.summary.events, b.summary.events);
+}

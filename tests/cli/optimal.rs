@@ -1,0 +1,57 @@
+//! The shipped `optimal` scenarios run and give the figures their comments state.
+
+use super::*;
+
+/// Reads one column of the single-row summary.csv in `dir`.
+fn summary_field(dir: &Path, column: &str) -> String {
+    let text = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let i = header
+        .iter()
+        .position(|&h| h == column)
+        .expect("column present");
+    row[i].to_string()
+}
+
+#[test]
+fn homogeneous_scenario_attains_t_star() {
+    // scenarios/optimal-homogeneous.toml: N = 100, M = 100, chunk/u = 256 kB / 256 kB/s
+    // = 1 s, so T* = (M + floor(log2 N)) chunk/u = (100 + 6) s = 106 s (Mundinger,
+    // Weber and Weiss 2008); each 1 s slot ends less than 1 ns late.
+    let d = tempfile::tempdir().expect("tempdir");
+    let scenario = root().join("scenarios/optimal-homogeneous.toml");
+    let o = run_in(
+        d.path(),
+        &["run", scenario.to_str().expect("utf-8 path"), "--out", "o"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(summary_field(&d.path().join("o"), "protocol"), "optimal");
+    let t: f64 = summary_field(&d.path().join("o"), "distribution_time_s")
+        .parse()
+        .expect("a number");
+    assert!((t - 106.0).abs() < 106e-9, "measured {t} s, T* = 106 s");
+}
+
+#[test]
+fn heterogeneous_scenario_within_five_percent() {
+    // scenarios/optimal-heterogeneous.toml: D_p2p = N F/(u_s + sum u_i) =
+    // 40 * 50 MB / (10 + 10 * 2 + 20 * 0.5) MB/s = 50 s; the target for the
+    // optimal scheduler is within 5 % of D_p2p with at least 100 chunks (here 200).
+    let d = tempfile::tempdir().expect("tempdir");
+    let scenario = root().join("scenarios/optimal-heterogeneous.toml");
+    let o = run_in(
+        d.path(),
+        &["run", scenario.to_str().expect("utf-8 path"), "--out", "o"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bound: f64 = summary_field(&d.path().join("o"), "d_p2p_bound_s")
+        .parse()
+        .expect("a number");
+    assert!((bound - 50.0).abs() < 1e-9);
+    let ratio: f64 = summary_field(&d.path().join("o"), "bound_ratio")
+        .parse()
+        .expect("a number");
+    assert!((1.0..=1.05).contains(&ratio), "ratio {ratio}");
+}
