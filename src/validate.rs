@@ -922,6 +922,21 @@ fn case_optimal(quick: bool) -> Result<Vec<Check>> {
         let mut sorted = ratios.clone();
         sorted.sort_by(f64::total_cmp);
         let median = sorted[sorted.len() / 2];
+        let (wi, _) = ratios
+            .iter()
+            .enumerate()
+            .fold((0, 0.0), |b, (i, &x)| if x > b.1 { (i, x) } else { b });
+        let ws = &jobs[wi];
+        let worst_setting = format!(
+            "seed {}, u_s {:.0} B/s; {}",
+            ws.seed,
+            ws.server_upload,
+            ws.classes
+                .iter()
+                .map(|c| format!("{} x {:.0} B/s", c.count, c.upload))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let ok = res.iter().all(|r| r.summary.status == RunStatus::Completed)
             && ratios.iter().all(|&x| (1.0 - 1e-9..=1.05).contains(&x));
         rows.push(Check {
@@ -932,7 +947,7 @@ fn case_optimal(quick: bool) -> Result<Vec<Check>> {
                 model.name()
             ),
             expected: "1 <= D/D_p2p <= 1.05".into(),
-            measured: format!("median {median:.4}, worst {worst:.4}"),
+            measured: format!("median {median:.4}, worst {worst:.4} ({worst_setting})"),
             tolerance: "5 %".into(),
             pass: ok,
         });
