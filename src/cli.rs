@@ -8,6 +8,7 @@ use crate::output::{self, OutputError, manifest};
 use crate::scenario::units::{fmt_bytes, fmt_rate, fmt_secs};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sweep;
+use crate::validate;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -217,6 +218,19 @@ pub enum Command {
         #[arg(long)]
         log_y: bool,
     },
+    /// Rerun the validation cases (known results and published models): print expected
+    /// beside measured, write validation.csv; exit status 1 if any case fails.
+    #[command(
+        after_help = "Examples:\n  swarmsim validate --quick\n  swarmsim validate --out results/validation"
+    )]
+    Validate {
+        /// Run the fast subset (the one CI runs).
+        #[arg(long)]
+        quick: bool,
+        /// Output folder [default: results/validation].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Check a scenario and say what it describes, or what is wrong with it.
     #[command(after_help = "Example:\n  swarmsim check scenarios/client-server.toml")]
     Check {
@@ -296,6 +310,7 @@ pub fn run(cli: Cli) -> Result<()> {
             quiet,
             force,
         } => sweep_command(&args, jobs, out, shard.as_deref(), resume, quiet, force),
+        Command::Validate { quick, out } => validate_command(quick, out),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
             if let Some(first) = dirs.first() {
@@ -565,6 +580,61 @@ fn sweep_command(
         );
     }
     Ok(())
+}
+
+/// `swarmsim validate`: runs the cases, prints the table, writes `validation.csv`
+/// and fails (exit status 1) if any row fails.
+fn validate_command(quick: bool, out: Option<PathBuf>) -> Result<()> {
+    let dir = out.unwrap_or_else(|| Path::new("results").join("validation"));
+    let start = Instant::now();
+    let rows = validate::run(quick, &|what| {
+        eprintln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+    })?;
+    print!("{}", validation_table(&rows));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the folder {}: {e}", dir.display()))?;
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
+    let path = dir.join("validation.csv");
+    output::write_csv_atomic(&path, &validate::HEADER, &cells)?;
+    let failed = rows.iter().filter(|r| !r.pass).count();
+    println!(
+        "{} checks, {} passed, {failed} failed in {:.1} s; results {}",
+        rows.len(),
+        rows.len() - failed,
+        start.elapsed().as_secs_f64(),
+        path.display()
+    );
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} validation checks failed", rows.len());
+    }
+    Ok(())
+}
+
+/// The validation rows as an aligned text table.
+pub fn validation_table(rows: &[validate::Check]) -> String {
+    let cells: Vec<[String; 7]> = rows.iter().map(|r| r.cells()).collect();
+    let mut width = validate::HEADER.map(str::len);
+    for c in &cells {
+        for (w, x) in width.iter_mut().zip(c) {
+            *w = (*w).max(x.chars().count());
+        }
+    }
+    let line = |c: &[String]| {
+        let mut t = c
+            .iter()
+            .zip(&width)
+            .map(|(x, w)| format!("{x:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        t.truncate(t.trim_end().len());
+        t.push('\n');
+        t
+    };
+    let mut t = line(&validate::HEADER.map(String::from));
+    for c in &cells {
+        t.push_str(&line(c));
+    }
+    t
 }
 
 /// Draws `DIR/d_vs_n.png` after a sweep or merge; a grid with nothing numeric to

@@ -18,3 +18,4 @@ pub mod network;
 pub mod output;
 pub mod scenario;
 pub mod sweep;
+pub mod validate;

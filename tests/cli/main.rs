@@ -56,3 +56,4 @@ mod optimal;
 mod robust;
 mod run;
 mod sweep;
+mod validate;
