@@ -1,14 +1,23 @@
 //! Quantities with explicit units: sizes, rates and durations.
 //!
-//! Sizes: a number and one of `B`, `kB`/`KB`, `MB`, `GB`, `TB` (powers of 1000),
-//! `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), or `bit`, `kbit`, `Mbit`, `Gbit`
-//! (bits, 8 to a byte). Rates: a size unit followed by `/s` (`"10 Mbit/s"`,
-//! `"1.5 MB/s"`, `"500 kbit/s"`, `"2 MiB/s"`), or `unlimited` where a rate may be
-//! unbounded. Durations: a number and `ns`, `us`, `ms`, `s`, `min`, `h` or `d`.
-//! Spaces between number and unit are optional; a bare number is an error.
+//! Sizes: a number and one of `B`, `kB`/`KB`, `MB`, `GB`, `TB`, `PB`, `EB` (powers of
+//! 1000), `KiB`, `MiB`, `GiB`, `TiB`, `PiB`, `EiB` (powers of 1024), or `bit`, `kbit`,
+//! `Mbit`, `Gbit` (bits, 8 to a byte). Rates: a size unit followed by `/s`
+//! (`"10 Mbit/s"`, `"1.5 MB/s"`, `"500 kbit/s"`, `"2 MiB/s"`), or `unlimited` where a
+//! rate may be unbounded. Durations: a number and `ns`, `us`, `ms`, `s`, `min`, `h` or
+//! `d`. Spaces (any Unicode white space) around and between number and unit are
+//! optional; a bare number is an error.
+//!
+//! The contract of the three parsers (checked by property tests and the `units` fuzz
+//! target): they never panic, and what they accept is a finite number of bytes, bytes
+//! per second or seconds that is zero or more (`-0` reads as `0`); the one exception
+//! is `unlimited` in [`parse_rate`], which is `f64::INFINITY`. Negative numbers,
+//! `nan`, `inf` and values whose product with the unit overflows `f64` are errors.
+//! Range limits (at least 1 B, at most 4 EiB, ...) are the caller's to check.
 
 /// Accepted size units, shown in error messages.
-pub const SIZE_UNITS: &str = "B, kB, MB, GB, TB, KiB, MiB, GiB, TiB, bit, kbit, Mbit, Gbit";
+pub const SIZE_UNITS: &str =
+    "B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit";
 /// Accepted rate units, shown in error messages.
 pub const RATE_UNITS: &str =
     "bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s";
@@ -23,10 +32,14 @@ fn size_unit(unit: &str) -> Option<f64> {
         "MB" => 1e6,
         "GB" => 1e9,
         "TB" => 1e12,
+        "PB" => 1e15,
+        "EB" => 1e18,
         "KiB" => 1024.0,
         "MiB" => 1024.0 * 1024.0,
         "GiB" => 1024.0 * 1024.0 * 1024.0,
         "TiB" => 1024.0f64.powi(4),
+        "PiB" => 1024.0f64.powi(5),
+        "EiB" => 1024.0f64.powi(6),
         "bit" => 1.0 / 8.0,
         "kbit" => 1e3 / 8.0,
         "Mbit" => 1e6 / 8.0,
@@ -48,57 +61,118 @@ fn duration_unit(unit: &str) -> Option<f64> {
     })
 }
 
+/// Length of the decimal number at the start of `t`: an optional sign, digits with
+/// at most one `.`, and an exponent (`e`/`E`, optional sign, digits) only when digits
+/// follow it, so that in `"1EiB"` or `"2 exabytes"` the `E` belongs to the unit.
+fn number_len(t: &str) -> usize {
+    let b = t.as_bytes();
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    i = digits(i);
+    if i < b.len() && b[i] == b'.' {
+        i = digits(i + 1);
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        let mut j = i + 1;
+        if j < b.len() && (b[j] == b'+' || b[j] == b'-') {
+            j += 1;
+        }
+        let k = digits(j);
+        if k > j {
+            i = k;
+        }
+    }
+    i
+}
+
 /// Splits `"12.5 MiB"` into (12.5, "MiB"). Errors are short phrases for the caller.
+/// The number is finite and not negative (`-0` becomes `0`).
 fn split(text: &str) -> Result<(f64, &str), String> {
     let t = text.trim();
-    let end = t
-        .find(|c: char| {
-            !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-')
-        })
-        .unwrap_or(t.len());
-    // An exponent letter directly followed by a unit letter belongs to the unit.
-    let (num, unit) = t.split_at(end);
+    let (num, unit) = t.split_at(number_len(t));
     let unit = unit.trim();
-    if num.is_empty() {
-        return Err("it does not start with a number".into());
+    if starts_with_non_finite(t) {
+        return Err("the number is not finite (nan and inf are not accepted)".into());
     }
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("`{num}` is not a number"))?;
+    let value: f64 = num.parse().map_err(|_| match num {
+        "" | "+" | "-" => "it does not start with a number".to_string(),
+        _ => format!("`{num}` is not a number"),
+    })?;
     if !value.is_finite() {
-        return Err("the number is not finite".into());
+        return Err(format!("`{num}` is too large"));
+    }
+    if value < 0.0 {
+        return Err("the number is negative".into());
     }
     if unit.is_empty() {
         return Err("it has no unit".into());
     }
-    Ok((value, unit))
+    // `-0` (and `-0.0e5`) is zero, not a negative quantity: store +0.
+    Ok((value + 0.0, unit))
 }
 
-/// Parses a size into bytes (may be fractional; callers round as they need).
+/// True if `t` starts with `nan`, `inf` or `infinity` (any case, optional sign) as a
+/// word of its own, which Rust's float parser would accept but a quantity may not be.
+fn starts_with_non_finite(t: &str) -> bool {
+    let rest = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    ["infinity", "inf", "nan"].iter().any(|w| {
+        rest.strip_prefix(w)
+            .is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_alphabetic()))
+    })
+}
+
+/// `value * per`, or an error if the product is not finite.
+fn scaled(value: f64, per: f64, text: &str) -> Result<f64, String> {
+    let x = value * per;
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(format!("`{}` is too large", text.trim().escape_debug()))
+    }
+}
+
+/// Parses a size into bytes (finite, zero or more; may be fractional: callers round or
+/// refuse as they need).
 pub fn parse_size(text: &str) -> Result<f64, String> {
     let (v, unit) = split(text)?;
-    let per = size_unit(unit).ok_or_else(|| format!("unknown size unit `{unit}`"))?;
-    Ok(v * per)
+    let per =
+        size_unit(unit).ok_or_else(|| format!("unknown size unit `{}`", unit.escape_debug()))?;
+    scaled(v, per, text)
 }
 
-/// Parses a rate into bytes per second; `unlimited` gives infinity.
+/// Parses a rate into bytes per second (finite, zero or more); `unlimited` gives
+/// infinity.
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     if text.trim() == "unlimited" {
         return Ok(f64::INFINITY);
     }
     let (v, unit) = split(text)?;
     let Some(size) = unit.strip_suffix("/s") else {
-        return Err(format!("unknown rate unit `{unit}` (a rate ends in `/s`)"));
+        return Err(format!(
+            "unknown rate unit `{}` (a rate ends in `/s`)",
+            unit.escape_debug()
+        ));
     };
-    let per = size_unit(size.trim()).ok_or_else(|| format!("unknown rate unit `{unit}`"))?;
-    Ok(v * per)
+    let per = size_unit(size.trim())
+        .ok_or_else(|| format!("unknown rate unit `{}`", unit.escape_debug()))?;
+    scaled(v, per, text)
 }
 
-/// Parses a duration into seconds.
+/// Parses a duration into seconds (finite, zero or more). Whether it fits in virtual
+/// time is checked where it is converted (`engine::Time::from_secs_ceil`).
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let (v, unit) = split(text)?;
-    let per = duration_unit(unit).ok_or_else(|| format!("unknown duration unit `{unit}`"))?;
-    Ok(v * per)
+    let per = duration_unit(unit)
+        .ok_or_else(|| format!("unknown duration unit `{}`", unit.escape_debug()))?;
+    scaled(v, per, text)
 }
 
 /// Formats bytes for people: `450 MB`, `256 KiB`, `12 B`.

@@ -57,19 +57,19 @@ fn bad_unit() {
 #[test]
 fn missing_unit() {
     let t = GOOD.replace("\"10 MB\"", "\"10\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
 }
 
 #[test]
 fn bare_number() {
     let t = GOOD.replace("\"10 MB\"", "10");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
 }
 
 #[test]
 fn negative_capacity() {
     let t = GOOD.replace("download = \"10 Mbit/s\"", "download = \"-5 Mbit/s\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": must be more than zero");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": the number is negative; expected a string with a unit such as \"10 Mbit/s\" (units: bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s)");
 }
 
 #[test]
