@@ -356,6 +356,13 @@ impl Checker {
 
     fn size(&self, v: &Value, field: &str) -> Res<u64> {
         let b = self.quantity(v, field, units::parse_size, "100 MiB", units::SIZE_UNITS)?;
+        // A decimal times its unit can miss the whole number by a rounding error
+        // (16.277 * 1000 = 16277.000000000002): a few ulps from a whole number is it.
+        let b = if (b - b.round()).abs() <= 4.0 * f64::EPSILON * b {
+            b.round()
+        } else {
+            b
+        };
         if b.fract() != 0.0 {
             return Err(self.err(field, Some(v), "not a whole number of bytes"));
         }
