@@ -665,9 +665,15 @@ fn show(v: &Value) -> String {
         Value::String(s) => format!("\"{}\"", s.escape_debug()),
         Value::Table(_) => "a table".into(),
         Value::Array(_) => "a list".into(),
+        // TOML prints floats in full (1e300 as 301 digits); keep them short.
+        Value::Float(f) if f.is_finite() && *f != 0.0 && !(1e-6..1e16).contains(&f.abs()) => {
+            format!("{f:e}")
+        }
         other => other.to_string(),
     }
 }
 
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;
