@@ -419,3 +419,19 @@ fn set_value_with_more_than_one_toml_value_is_a_string() {
     assert_eq!(e.field.as_deref(), Some("peers.0.count"));
     assert_eq!(e.value.as_deref(), Some("\"5\\nname = \\\"y\\\"\""));
 }
+
+#[test]
+fn sizes_above_two_pow_53_are_rounded_to_f64() {
+    // Documented limitation: quantities are f64, which holds every integer only up to
+    // 2^53. 2^62 + 1 is 1 ulp (1024 at that magnitude) from nothing representable
+    // but 2^62, so it reads as 2^62 B.
+    assert_eq!(
+        check("4611686018427387905 B", Some("1 TiB"))
+            .unwrap()
+            .file_bytes,
+        1 << 62
+    );
+    // Below 2^53 sizes are exact: 2^53 - 1 B.
+    let s = check("9007199254740991 B", Some("1 TiB")).unwrap();
+    assert_eq!(s.file_bytes, (1 << 53) - 1);
+}
