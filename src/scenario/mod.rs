@@ -662,7 +662,7 @@ fn show(v: &Value) -> String {
     match v {
         // Escaped, so control characters, invisible ones and terminal escape sequences
         // in a user's file show as `\u{200b}`, `\n`, `\u{1b}` instead of acting.
-        Value::String(s) => format!("\"{}\"", s.escape_debug()),
+        Value::String(s) => format!("{s:?}"),
         Value::Table(_) => "a table".into(),
         Value::Array(_) => "a list".into(),
         // TOML prints floats in full (1e300 as 301 digits); keep them short.
