@@ -12,7 +12,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     match Scenario::from_toml(text, "fuzz.toml", &[]) {
-        Ok(s) => check_invariants(&s),
+        Ok(s) => {
+            check_invariants(&s);
+            // Only the word `unlimited` may make a download infinite (a huge number
+            // that overflowed once did: huge_download_is_not_silently_unlimited).
+            if s.classes.iter().any(|c| c.download.is_infinite()) {
+                assert!(text.contains("unlimited"), "infinite download without `unlimited`");
+            }
+        }
         Err(e) => {
             assert!(e.file.starts_with("fuzz.toml"), "{e}");
             let _ = e.to_string();
