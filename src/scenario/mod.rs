@@ -531,7 +531,18 @@ impl Checker {
             )?;
             let name = match t.get("name") {
                 None => format!("class{i}"),
-                Some(v) => self.string(v, &f("name"), "a class name")?,
+                Some(v) => {
+                    let n = self.string(v, &f("name"), "a class name")?;
+                    // It is printed in summaries and written to CSV files.
+                    if n.chars().any(char::is_control) {
+                        return Err(self.err(
+                            &f("name"),
+                            Some(v),
+                            "expected a class name without control characters (newlines, tabs, escapes)",
+                        ));
+                    }
+                    n
+                }
             };
             let count = self.integer(
                 self.required(t, "count", &f("count"), "a number of peers, at least 1")?,

@@ -217,6 +217,7 @@ fn invariants(s: &Scenario) -> Result<(), TestCaseError> {
     prop_assert!(!s.classes.is_empty() && s.peers() <= MAX_PEERS);
     for c in &s.classes {
         prop_assert!(c.count >= 1);
+        prop_assert!(!c.name.chars().any(char::is_control));
         prop_assert!(c.upload.is_finite() && c.upload >= 0.0 && c.upload.is_sign_positive());
         prop_assert!(c.download > 0.0 && !c.download.is_nan());
     }

@@ -435,3 +435,20 @@ fn sizes_above_two_pow_53_are_rounded_to_f64() {
     let s = check("9007199254740991 B", Some("1 TiB")).unwrap();
     assert_eq!(s.file_bytes, (1 << 53) - 1);
 }
+
+#[test]
+fn class_name_with_control_characters_is_refused() {
+    // Class names are printed by `check` and `run` and written to CSV: a newline or an
+    // escape sequence (here ESC [2J, clear screen) would reach the terminal raw.
+    for bad in ["a\\nb", "x\\u001b[2J", "tab\\there"] {
+        let t = KR.replace("count = 30", &format!("name = \"{bad}\"\ncount = 30"));
+        let e = Scenario::from_toml(&t, "kr.toml", &[]).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("peers.0.name"), "{e}");
+    }
+    // Unicode letters and spaces are fine.
+    let t = KR.replace("count = 30", "name = \"fibre été\"\ncount = 30");
+    assert_eq!(
+        Scenario::from_toml(&t, "kr.toml", &[]).unwrap().classes[0].name,
+        "fibre été"
+    );
+}
