@@ -17,7 +17,10 @@ fuzz_target!(|data: &[u8]| {
             // Only the word `unlimited` may make a download infinite (a huge number
             // that overflowed once did: huge_download_is_not_silently_unlimited).
             if s.classes.iter().any(|c| c.download.is_infinite()) {
-                assert!(text.contains("unlimited"), "infinite download without `unlimited`");
+                assert!(
+                    text.contains("unlimited"),
+                    "infinite download without `unlimited`"
+                );
             }
         }
         Err(e) => {

@@ -12,7 +12,10 @@ fuzz_target!(|text: &str| {
     }
     if let Ok(r) = parse_rate(text) {
         assert!(r >= 0.0 && !r.is_nan(), "rate {text:?} -> {r}");
-        assert!(r.is_finite() || text.trim() == "unlimited", "rate {text:?} -> {r}");
+        assert!(
+            r.is_finite() || text.trim() == "unlimited",
+            "rate {text:?} -> {r}"
+        );
     }
     if let Ok(d) = parse_duration(text) {
         assert!(d.is_finite() && d >= 0.0, "duration {text:?} -> {d}");
