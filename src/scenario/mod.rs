@@ -14,6 +14,7 @@ pub use error::ScenarioError;
 pub use protocol::{Arrival, BitTorrentConfig, ChokerKind, PickerKind, SeedChoker, Seeding};
 pub use serialise::to_toml;
 
+use crate::engine::Time;
 use crate::network::ModelKind;
 use std::path::Path;
 use toml::{Table, Value};
@@ -25,6 +26,14 @@ pub const MAX_CHUNKS: u64 = 10_000_000;
 /// Largest peers x chunks for the optimal protocol (its state is two bits per peer
 /// and chunk: 1 GiB at this limit).
 pub const MAX_OPTIMAL_BITS: u64 = 1 << 32;
+/// Largest scenario file read, in bytes (a guard against `/dev/zero` and the like).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest scenario name, in characters (it names a folder; most file systems allow 255 bytes).
+pub const MAX_NAME_CHARS: usize = 200;
+/// Deepest `--set` key, in dot-separated parts (the schema is far shallower).
+pub const MAX_KEY_PARTS: usize = 16;
+/// Chunk size when the scenario gives none (or the file size, if that is smaller).
+pub const DEFAULT_CHUNK_BYTES: u64 = 256 * 1024;
 
 /// The protocol that distributes the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +171,7 @@ impl Scenario {
                 file: file.to_string(),
                 field: None,
                 value: None,
-                message: format!("--set {o}: {message}"),
+                message: format!("--set {}: {message}", escape_controls(o)),
             })?;
         }
         // A `[sweep]` table describes a grid of runs, read by `crate::sweep`; one
@@ -171,22 +180,77 @@ impl Scenario {
         root.remove("sweep");
         root.remove("manifest");
         if !overrides.is_empty() {
-            origin = format!("{file} (with --set {})", overrides.join(" --set "));
+            let sets: Vec<String> = overrides.iter().map(|o| escape_controls(o)).collect();
+            origin = format!("{file} (with --set {})", sets.join(" --set "));
+        }
+        if root.is_empty() {
+            return Err(ScenarioError {
+                file: origin,
+                field: None,
+                value: None,
+                message: "the scenario is empty; expected at least `name`, [file], [server] and [[peers]] (see scenarios/ for examples)".into(),
+            });
         }
         Checker { file: origin }.scenario(&root)
     }
 }
 
+/// Text for a terminal: control characters escaped (`\u{1b}`, `\n`), everything
+/// else, quotes included, as written.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Reads a scenario file's text; returns it with the name errors should use.
 pub fn read_scenario_file(path: &Path) -> Result<(String, String), ScenarioError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    let text = read_text(path).map_err(|message| ScenarioError {
         file: file.clone(),
         field: None,
         value: None,
-        message: format!("cannot read the scenario file: {e}"),
+        message,
     })?;
     Ok((text, file))
+}
+
+/// Reads a scenario file as UTF-8 text: refuses folders, files over
+/// [`MAX_FILE_BYTES`] (reading at most one byte more, so `/dev/zero` cannot hang it)
+/// and text that is not UTF-8; a leading byte-order mark is dropped.
+fn read_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read the scenario file: {e}");
+    if path.is_dir() {
+        return Err("this is a folder; expected a scenario file (TOML)".into());
+    }
+    let f = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is larger than {} MiB; a scenario file is expected to be small TOML text",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "not UTF-8 text (invalid byte at offset {}); save the scenario as UTF-8",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
 }
 
 /// Applies one `KEY=VALUE` override to the raw tree. The value is read as a TOML
@@ -201,16 +265,24 @@ pub fn apply_override(root: &mut Table, kv: &str) -> Result<(), String> {
     }
     let value = parse_override_value(raw.trim());
     let parts: Vec<&str> = key.split('.').collect();
+    if parts.len() > MAX_KEY_PARTS {
+        return Err(format!(
+            "the key has {} dot-separated parts; at most {MAX_KEY_PARTS} are accepted",
+            parts.len()
+        ));
+    }
     set_path(root, &parts, value, key)
 }
 
-/// Reads `--set` text as a TOML value when it is one, else as a plain string.
+/// Reads `--set` text as a TOML value when it is exactly one (`50`, `true`, `"a"`),
+/// else as a plain string (so `5\nname = "y"` is the string, not 5 with the rest
+/// silently dropped).
 pub fn parse_override_value(raw: &str) -> Value {
     match format!("v = {raw}").parse::<Table>() {
-        Ok(mut t) => t
+        Ok(mut t) if t.len() == 1 => t
             .remove("v")
             .unwrap_or_else(|| Value::String(raw.to_string())),
-        Err(_) => Value::String(raw.to_string()),
+        _ => Value::String(raw.to_string()),
     }
 }
 
@@ -331,6 +403,13 @@ impl Checker {
 
     fn size(&self, v: &Value, field: &str) -> Res<u64> {
         let b = self.quantity(v, field, units::parse_size, "100 MiB", units::SIZE_UNITS)?;
+        // A decimal times its unit can miss the whole number by a rounding error
+        // (16.277 * 1000 = 16277.000000000002): a few ulps from a whole number is it.
+        let b = if (b - b.round()).abs() <= 4.0 * f64::EPSILON * b {
+            b.round()
+        } else {
+            b
+        };
         if b.fract() != 0.0 {
             return Err(self.err(field, Some(v), "not a whole number of bytes"));
         }
@@ -400,6 +479,7 @@ impl Checker {
             "a name such as \"my-swarm\"",
         )?;
         if name.is_empty()
+            || name.chars().count() > MAX_NAME_CHARS
             || !name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
@@ -408,7 +488,7 @@ impl Checker {
             return Err(self.err(
                 "name",
                 root.get("name"),
-                "expected letters, digits, `-`, `_` or `.` (it names the output folder)",
+                format!("expected 1 to {MAX_NAME_CHARS} letters, digits, `-`, `_` or `.`, not starting with `.` (it names the output folder)"),
             ));
         }
         let seed = match root.get("seed") {
@@ -425,7 +505,8 @@ impl Checker {
             "file.size",
         )?;
         let chunk_bytes = match file.get("chunk") {
-            None => 256 * 1024,
+            // A file smaller than the default chunk is one chunk.
+            None => DEFAULT_CHUNK_BYTES.min(file_bytes),
             Some(v) => self.size(v, "file.chunk")?,
         };
         if chunk_bytes > file_bytes {
@@ -500,7 +581,18 @@ impl Checker {
             )?;
             let name = match t.get("name") {
                 None => format!("class{i}"),
-                Some(v) => self.string(v, &f("name"), "a class name")?,
+                Some(v) => {
+                    let n = self.string(v, &f("name"), "a class name")?;
+                    // It is printed in summaries and written to CSV files.
+                    if n.chars().any(char::is_control) {
+                        return Err(self.err(
+                            &f("name"),
+                            Some(v),
+                            "expected a class name without control characters (newlines, tabs, escapes)",
+                        ));
+                    }
+                    n
+                }
             };
             let count = self.integer(
                 self.required(t, "count", &f("count"), "a number of peers, at least 1")?,
@@ -609,7 +701,7 @@ impl Checker {
                 }
             }
         };
-        Ok(Scenario {
+        let s = Scenario {
             name,
             seed,
             file_bytes,
@@ -621,19 +713,71 @@ impl Checker {
             bittorrent,
             max_time,
             sample_interval,
-        })
+        };
+        self.fits_in_virtual_time(&s, root)?;
+        Ok(s)
+    }
+
+    /// Refuses a scenario whose lower bound on the distribution time (D_p2p for
+    /// protocols in which peers upload, else D_cs) does not fit in virtual time: no run
+    /// of it could finish. Names the capacity that sets the bound.
+    fn fits_in_virtual_time(&self, s: &Scenario, root: &Table) -> Res<()> {
+        let b = crate::bounds::bounds(s);
+        let (bound, arch) = if s.protocol.is_p2p() {
+            (b.d_p2p, "D_p2p")
+        } else {
+            (b.d_cs, "D_cs")
+        };
+        let max = Time::MAX.as_secs_f64();
+        if bound < max {
+            return Ok(());
+        }
+        let f = s.file_bytes as f64;
+        let slowest = s
+            .classes
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.download.total_cmp(&b.1.download))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let (field, value) = if f / s.min_download() >= bound {
+            let field = format!("peers.{slowest}.download");
+            let value = root
+                .get("peers")
+                .and_then(|p| p.get(slowest))
+                .and_then(|c| c.get("download"));
+            (field, value)
+        } else {
+            let value = root.get("server").and_then(|t| t.get("upload"));
+            ("server.upload".to_string(), value)
+        };
+        Err(self.err(
+            &field,
+            value,
+            format!(
+                "no run can finish: the lower bound {arch} = {bound:.4e} s is beyond the end of virtual time ({max:.4e} s, about 584 years); expected a smaller file or faster capacities"
+            ),
+        ))
     }
 }
 
 /// A value as the user wrote it, for error messages.
 fn show(v: &Value) -> String {
     match v {
-        Value::String(s) => format!("\"{s}\""),
+        // Escaped, so control characters, invisible ones and terminal escape sequences
+        // in a user's file show as `\u{200b}`, `\n`, `\u{1b}` instead of acting.
+        Value::String(s) => format!("{s:?}"),
         Value::Table(_) => "a table".into(),
         Value::Array(_) => "a list".into(),
+        // TOML prints floats in full (1e300 as 301 digits); keep them short.
+        Value::Float(f) if f.is_finite() && *f != 0.0 && !(1e-6..1e16).contains(&f.abs()) => {
+            format!("{f:e}")
+        }
         other => other.to_string(),
     }
 }
 
+#[cfg(test)]
+mod prop_tests;
 #[cfg(test)]
 mod tests;

@@ -169,10 +169,11 @@ mod tests {
 
     fn class() -> impl Strategy<Value = PeerClass> {
         (1u64..5, any::<bool>()).prop_flat_map(|(count, big)| {
-            // Class names may hold anything: quotes, backslashes, unicode, newlines.
+            // Class names may hold quotes, backslashes and unicode, but no control
+            // characters (the checker refuses those).
             let count = if big { count.min(3) * 1_000_000 } else { count };
             (
-                any::<String>(),
+                "\\PC{0,24}",
                 prop_oneof![Just(0.0), pos_rate()],
                 prop_oneof![Just(f64::INFINITY), pos_rate()],
                 if big {
@@ -280,11 +281,16 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(512))]
+        #![proptest_config(ProptestConfig { max_global_rejects: 100_000, ..ProptestConfig::with_cases(512) })]
         /// Serialising then parsing gives back the very same scenario: every field,
         /// every float bit for bit (f64 equality), whatever the class names hold.
         #[test]
         fn parse_of_serialise_is_identity(s in scenario()) {
+            // Only scenarios the checker accepts: no run could finish if the lower
+            // bound lies beyond the end of virtual time (about 584 years).
+            let b = crate::bounds::bounds(&s);
+            let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
+            prop_assume!(bound < crate::engine::Time::MAX.as_secs_f64());
             let text = to_toml(&s);
             let back = Scenario::from_toml(&text, "manifest.toml", &[]);
             prop_assert!(back.is_ok(), "{}\n{}", back.unwrap_err(), text);

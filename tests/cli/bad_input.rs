@@ -57,19 +57,19 @@ fn bad_unit() {
 #[test]
 fn missing_unit() {
     let t = GOOD.replace("\"10 MB\"", "\"10\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
 }
 
 #[test]
 fn bare_number() {
     let t = GOOD.replace("\"10 MB\"", "10");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
 }
 
 #[test]
 fn negative_capacity() {
     let t = GOOD.replace("download = \"10 Mbit/s\"", "download = \"-5 Mbit/s\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": must be more than zero");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": the number is negative; expected a string with a unit such as \"10 Mbit/s\" (units: bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s)");
 }
 
 #[test]
@@ -110,4 +110,142 @@ fn missing_file() {
     let o = run_in(d.path(), &["run", "nope.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error: nope.toml: cannot read the scenario file"));
+}
+
+// ---- Hostile files and extreme values through the binary (issue 8): exit status 2,
+// one clear line, no panic, no output.
+
+/// Runs `swarmsim check <path>` in `dir` and returns stderr, after checking exit
+/// status 2 and no panic.
+fn check_refused(dir: &std::path::Path, path: &str, extra: &[&str]) -> String {
+    let mut args = vec!["check", path];
+    args.extend_from_slice(extra);
+    let o = run_in(dir, &args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "exit status for: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn directory_as_scenario() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("scen")).unwrap();
+    insta::assert_snapshot!(check_refused(d.path(), "scen", &[]), @"error: scen: this is a folder; expected a scenario file (TOML)");
+}
+
+#[test]
+fn non_utf8_file() {
+    // 0xFF can never appear in UTF-8; it is the 8th byte (offset 7).
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), b"name = \xff\"x\"\n").unwrap();
+    insta::assert_snapshot!(check_refused(d.path(), "s.toml", &[]), @"error: s.toml: not UTF-8 text (invalid byte at offset 7); save the scenario as UTF-8");
+}
+
+#[test]
+fn empty_file() {
+    let d = scratch("");
+    insta::assert_snapshot!(check_refused(d.path(), "scenario.toml", &[]), @"error: scenario.toml: the scenario is empty; expected at least `name`, [file], [server] and [[peers]] (see scenarios/ for examples)");
+}
+
+#[test]
+fn endless_file_is_refused_not_read_forever() {
+    // /dev/zero never ends; reading stops after 16 MiB + 1 byte.
+    if !std::path::Path::new("/dev/zero").exists() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    insta::assert_snapshot!(check_refused(d.path(), "/dev/zero", &[]), @"error: /dev/zero: the file is larger than 16 MiB; a scenario file is expected to be small TOML text");
+}
+
+#[test]
+fn file_with_byte_order_mark_runs() {
+    // Accepted: a UTF-8 BOM (written by some Windows editors) is dropped.
+    let d = scratch(&format!("\u{feff}{GOOD}"));
+    let o = run_in(d.path(), &["check", "scenario.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn sixteen_eib_file() {
+    // 16 EiB = 2^64 B: larger than the 4 EiB (2^62 B) limit.
+    let t = GOOD.replace("\"10 MB\"", "\"16 EiB\"");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"16 EiB\": expected a size from 1 B to 4 EiB");
+}
+
+#[test]
+fn nan_size() {
+    let t = GOOD.replace("\"10 MB\"", "\"nan MB\"");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"nan MB\": the number is not finite (nan and inf are not accepted); expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
+}
+
+#[test]
+fn too_many_chunks() {
+    // 10 MB in 1 B chunks = 10^7 chunks is the limit; 10000001 B is one chunk over.
+    let t = GOOD.replace("size = \"10 MB\"", "size = \"10000001 B\"\nchunk = \"1 B\"");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.chunk` = \"1 B\": the file would have 10000001 chunks; at most 10000000 are supported, use larger chunks");
+}
+
+#[test]
+fn run_beyond_virtual_time() {
+    // F / d_min = 10 MB / 1 bit/s = 8e7 s fits, but 1 TB / 1 bit/s = 8e12 s does
+    // not (virtual time ends at 2^64 ns = 1.8447e10 s).
+    let t = GOOD
+        .replace("\"10 MB\"", "\"1 TB\"\nchunk = \"1 GB\"")
+        .replace("download = \"10 Mbit/s\"", "download = \"1 bit/s\"");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"1 bit/s\": no run can finish: the lower bound D_cs = 8.0000e12 s is beyond the end of virtual time (1.8447e10 s, about 584 years); expected a smaller file or faster capacities");
+}
+
+#[test]
+fn control_characters_are_escaped_in_messages() {
+    // An escape sequence in a file must not reach the terminal raw.
+    let t = GOOD.replace("\"10 MB\"", "\"10 \\u001b[2J\"");
+    let err = refused(&t, &[]);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("\\u{1b}[2J"), "{err}");
+}
+
+#[test]
+fn deep_set_key() {
+    let key = format!("{}=1", vec!["a"; 1000].join("."));
+    let err = refused(GOOD, &["--set", &key]);
+    assert!(
+        err.contains("1000 dot-separated parts; at most 16"),
+        "{err}"
+    );
+}
+
+#[test]
+fn one_bit_and_100_gbit_in_one_swarm_runs() {
+    // Accepted and simulated: 1 kB to a 1 bit/s peer takes 1000 * 8 = 8000 s;
+    // the 100 Gbit/s peer is done far earlier. D_cs = F/d_min = 8000 s.
+    let t = r#"name = "extremes"
+[file]
+size = "1 kB"
+[server]
+upload = "100 Gbit/s"
+[[peers]]
+count = 1
+upload = "1 bit/s"
+download = "1 bit/s"
+[[peers]]
+count = 1
+upload = "100 Gbit/s"
+download = "100 Gbit/s"
+"#;
+    let d = scratch(t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary = std::fs::read_to_string(d.path().join("out/summary.csv")).unwrap();
+    assert!(summary.contains("completed"), "{summary}");
+}
+
+#[test]
+fn free_riders_only_run() {
+    // Every peer uploads 0 bit/s (free riders): client-server still completes.
+    let t = GOOD.replace("upload = \"1 Mbit/s\"", "upload = \"0 bit/s\"");
+    let d = scratch(&t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

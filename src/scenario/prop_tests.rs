@@ -1,0 +1,298 @@
+//! Property tests: replace (or remove) one field of a valid scenario with an arbitrary
+//! TOML value and check that checking never panics and either accepts the scenario
+//! (with every invariant of [`Scenario`] holding) or refuses it naming that field.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Two classes, every field given, so that each can be perturbed.
+const BASE: &str = r#"
+name = "base"
+seed = 5
+[file]
+size = "10 MB"
+chunk = "256 KiB"
+[server]
+upload = "10 Mbit/s"
+[[peers]]
+name = "a"
+count = 3
+upload = "1 Mbit/s"
+download = "10 Mbit/s"
+[[peers]]
+name = "b"
+count = 2
+upload = "0 bit/s"
+download = "unlimited"
+[protocol]
+kind = "client-server"
+[network]
+model = "max-min"
+"#;
+
+/// Every field of the schema (and every table), as a `--set` path, with the other
+/// fields an error may rightly name when this one changes: a new file size can make
+/// the chunk too large or too many; a larger count can push the total over the
+/// limit, which is reported at the last class.
+const FIELDS: &[(&str, &[&str])] = &[
+    ("name", &[]),
+    ("seed", &[]),
+    ("file", &[]),
+    ("file.size", &["file.chunk"]),
+    ("file.chunk", &[]),
+    ("server", &[]),
+    ("server.upload", &[]),
+    ("peers", &[]),
+    ("peers.0", &["peers.1.count"]),
+    ("peers.0.name", &[]),
+    ("peers.0.count", &["peers.1.count"]),
+    ("peers.0.upload", &[]),
+    ("peers.0.download", &[]),
+    ("peers.1", &[]),
+    ("peers.1.count", &[]),
+    ("peers.1.download", &[]),
+    ("protocol", &[]),
+    ("protocol.kind", &[]),
+    ("network", &[]),
+    ("network.model", &[]),
+];
+
+/// Strings that look like quantities, names and choices, valid or nearly so.
+fn quantity_string() -> impl Strategy<Value = String> {
+    let number = prop_oneof![
+        Just("0".to_string()),
+        Just("-0".to_string()),
+        Just("1".to_string()),
+        Just("1e30".to_string()),
+        Just("1e400".to_string()),
+        Just("-1e400".to_string()),
+        Just("18446744073709551615".to_string()),
+        Just("nan".to_string()),
+        Just("inf".to_string()),
+        Just("-inf".to_string()),
+        Just("1e-320".to_string()),
+        Just("".to_string()),
+        any::<f64>().prop_map(|x| x.to_string()),
+        any::<i64>().prop_map(|x| x.to_string()),
+        (0u32..100_000).prop_map(|x| x.to_string()),
+    ];
+    let unit = prop_oneof![
+        Just("B"),
+        Just("KiB"),
+        Just("MB"),
+        Just("EiB"),
+        Just("bit"),
+        Just("Mbit/s"),
+        Just("bit/s"),
+        Just("Gbit/s"),
+        Just("MB/s"),
+        Just("s"),
+        Just(""),
+        Just("furlongs"),
+        Just("\u{200b}MB"),
+    ];
+    let word = prop_oneof![
+        Just("unlimited".to_string()),
+        Just("client-server".to_string()),
+        Just("max-min".to_string()),
+        Just("fast".to_string()),
+        Just("".to_string()),
+        "[a-z.\\-_]{1,12}",
+    ];
+    // Plausible quantities, small and large, so that valid values and the limits
+    // between fields (chunk larger than file, too many chunks) are reached often.
+    let plausible = (
+        prop_oneof![(1u64..2000).boxed(), (1u64..=u64::MAX).boxed()],
+        prop_oneof![
+            Just("B"),
+            Just("kB"),
+            Just("KiB"),
+            Just("MB"),
+            Just("GiB"),
+            Just("TiB"),
+            Just("EiB"),
+            Just("bit/s"),
+            Just("Mbit/s"),
+            Just("Gbit/s"),
+        ],
+    )
+        .prop_map(|(n, u)| format!("{n} {u}"));
+    prop_oneof![
+        3 => plausible,
+        3 => (number, prop_oneof![Just(""), Just(" "), Just("\t")], unit)
+            .prop_map(|(n, s, u)| format!("{n}{s}{u}")),
+        1 => word,
+        1 => any::<String>(),
+    ]
+}
+
+/// Any TOML value: every scalar kind (with NaN, infinities, extreme integers) and
+/// nested arrays and tables whose keys are sometimes the schema's own.
+fn toml_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        6 => quantity_string().prop_map(Value::String),
+        1 => any::<i64>().prop_map(Value::Integer),
+        1 => prop_oneof![
+            Just(0i64),
+            Just(1),
+            Just(-1),
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(10_000_000),
+            Just(10_000_001)
+        ]
+        .prop_map(Value::Integer),
+        1 => any::<f64>().prop_map(Value::Float),
+        1 => prop_oneof![
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            Just(-0.0)
+        ]
+        .prop_map(Value::Float),
+        1 => any::<bool>().prop_map(Value::Boolean),
+    ];
+    let key = prop_oneof![
+        Just("size".to_string()),
+        Just("chunk".to_string()),
+        Just("upload".to_string()),
+        Just("download".to_string()),
+        Just("count".to_string()),
+        Just("name".to_string()),
+        Just("kind".to_string()),
+        Just("model".to_string()),
+        "[a-z]{1,6}",
+    ];
+    let leaf = leaf.boxed();
+    let nested = leaf.clone().prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(key.clone(), inner, 0..4)
+                .prop_map(|m| Value::Table(m.into_iter().collect())),
+        ]
+    });
+    // Mostly scalars (where most mistakes are), sometimes nested values.
+    prop_oneof![4 => leaf, 1 => nested]
+}
+
+/// Replaces (or, for `None`, removes) the value at a dotted path of `root`.
+fn perturb(root: &mut Table, path: &str, value: Option<Value>) {
+    let parts: Vec<&str> = path.split('.').collect();
+    let (last, init) = parts.split_last().expect("non-empty path");
+    let mut tree = Value::Table(std::mem::take(root));
+    let mut here = &mut tree;
+    for p in init {
+        here = match here {
+            Value::Array(a) => &mut a[p.parse::<usize>().expect("index")],
+            Value::Table(t) => t.get_mut(*p).expect("path exists in BASE"),
+            _ => panic!("path goes through a scalar"),
+        };
+    }
+    match (here, value) {
+        (Value::Array(a), Some(x)) => a[last.parse::<usize>().expect("index")] = x,
+        (Value::Array(a), None) => {
+            a.remove(last.parse::<usize>().expect("index"));
+        }
+        (Value::Table(t), Some(x)) => {
+            t.insert(last.to_string(), x);
+        }
+        (Value::Table(t), None) => {
+            t.remove(*last);
+        }
+        _ => panic!("path goes through a scalar"),
+    }
+    let Value::Table(t) = tree else {
+        unreachable!()
+    };
+    *root = t;
+}
+
+/// What every accepted scenario promises to the code after it.
+fn invariants(s: &Scenario) -> Result<(), TestCaseError> {
+    prop_assert!(!s.name.is_empty() && s.name.len() <= MAX_NAME_CHARS);
+    prop_assert!(s.file_bytes >= 1 && s.file_bytes <= 1 << 62);
+    prop_assert!(s.chunk_bytes >= 1 && s.chunk_bytes <= s.file_bytes);
+    prop_assert!(s.chunks() <= MAX_CHUNKS);
+    prop_assert!(s.server_upload.is_finite() && s.server_upload > 0.0);
+    prop_assert!(!s.classes.is_empty() && s.peers() <= MAX_PEERS);
+    for c in &s.classes {
+        prop_assert!(c.count >= 1);
+        prop_assert!(!c.name.chars().any(char::is_control));
+        prop_assert!(c.upload.is_finite() && c.upload >= 0.0 && c.upload.is_sign_positive());
+        prop_assert!(c.download > 0.0 && !c.download.is_nan());
+    }
+    let b = crate::bounds::bounds(s);
+    prop_assert!(b.d_cs < Time::MAX.as_secs_f64());
+    Ok(())
+}
+
+/// 1000 cases per field test unless `PROPTEST_CASES` asks for more (TESTING.md).
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    ProptestConfig::with_cases(cases)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn one_perturbed_field_is_accepted_or_named(
+        field in 0..FIELDS.len(),
+        value in prop::option::weighted(0.9, toml_value()),
+    ) {
+        let (path, related) = FIELDS[field];
+        let mut root: Table = BASE.parse().expect("BASE is valid TOML");
+        perturb(&mut root, path, value.clone());
+        let checked = std::panic::catch_unwind(|| Checker { file: "p.toml".into() }.scenario(&root));
+        let Ok(checked) = checked else {
+            return Err(TestCaseError::fail(format!("panicked: {path} = {value:?}")));
+        };
+        match checked {
+            Ok(s) => invariants(&s)?,
+            Err(e) => {
+                prop_assert_eq!(&e.file, "p.toml");
+                let f = e.field.clone().unwrap_or_default();
+                let names_it = f == path
+                    || f.starts_with(&format!("{path}."))
+                    || related.contains(&f.as_str());
+                prop_assert!(names_it, "{} = {:?} gave an error about `{}`: {}", path, value, f, e);
+                prop_assert!(!e.message.is_empty());
+                // The message reaches a terminal: no raw control characters.
+                prop_assert!(!e.to_string().chars().any(|c| c.is_control() && c != '\n'), "{}", e);
+            }
+        }
+    }
+
+    #[test]
+    fn arbitrary_toml_text_never_panics(text in "(name|seed|size|chunk|upload|download|count|\\[file\\]|\\[server\\]|\\[\\[peers\\]\\]|[ =\"\n0-9a-zA-Z/.\\-])*") {
+        if let Ok(s) = Scenario::from_toml(&text, "t.toml", &[]) {
+            invariants(&s)?;
+        }
+    }
+
+    #[test]
+    fn any_set_override_is_accepted_or_refused(kv in "(name|seed|file|size|chunk|server|upload|peers|0|1|2|count|download|protocol|network|[.=\" ]|[a-z0-9/]){0,40}") {
+        if let Ok(s) = Scenario::from_toml(BASE, "b.toml", &[kv]) {
+            invariants(&s)?;
+        }
+    }
+}
+
+#[test]
+fn the_perturbation_helper_reaches_every_field() {
+    // Sanity check of the test itself: setting each field to a boolean where a
+    // string, integer or table is expected must be refused naming that field.
+    for (path, _) in FIELDS {
+        let mut root: Table = BASE.parse().expect("BASE is valid TOML");
+        perturb(&mut root, path, Some(Value::Boolean(true)));
+        let e = Checker {
+            file: "p.toml".into(),
+        }
+        .scenario(&root)
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some(*path), "{e}");
+    }
+}
