@@ -74,6 +74,8 @@ pub struct Optimal {
     /// Per peer: its download alone takes at least 90 % of D_p2p (F/d_i >= 0.9
     /// D_p2p), so it must be kept receiving at full rate all along.
     critical: Vec<bool>,
+    /// Per peer: transfers it is receiving (flow, chunk, rescue duplicate?).
+    incoming: Vec<Vec<(FlowId, u32, bool)>>,
     /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
     /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
     server_scarce: bool,
@@ -123,6 +125,7 @@ impl Optimal {
             Mode::Greedy
         };
         Optimal {
+            incoming: vec![Vec::new(); n],
             n,
             m,
             w,
@@ -183,7 +186,45 @@ impl Optimal {
             self.backlog[self.origin[c] as usize] -= 1;
         }
         self.in_count[p] += 1;
-        sim.start_transfer(x, node_of(p as u32), c as u32);
+        let f = sim.start_transfer(x, node_of(p as u32), c as u32);
+        self.incoming[p].push((f, c as u32, false));
+    }
+
+    /// Endgame rescue (greedy mode): `x`, with nothing new to send, sends again a
+    /// chunk that a peer is receiving so slowly that a fresh copy at `x`'s free rate
+    /// would arrive in less than half the time left; the copy that loses is cancelled
+    /// and its bytes counted as wasted. Returns true if it started one.
+    fn rescue(&mut self, sim: &mut Sim, x: NodeId) -> bool {
+        let g = sim.network().graph();
+        let up = g.up[x as usize];
+        let mut best: Option<(f64, usize, u32)> = None;
+        for q in 0..self.n {
+            if self.incoming[q].iter().any(|e| e.2) {
+                continue; // one rescue at a time per peer
+            }
+            let node = node_of(q as u32) as usize;
+            for &(f, c, _) in &self.incoming[q] {
+                if !self.holds(x, c as usize) || g.flow(f).src == x {
+                    continue;
+                }
+                let fl = g.flow(f);
+                let left = fl.size - sim.network().delivered(f, sim.now);
+                let eta = if fl.rate > 0.0 {
+                    left / fl.rate
+                } else {
+                    f64::INFINITY
+                };
+                let fresh = fl.size / up.min(g.down[node]);
+                if fresh < 0.5 * eta && best.is_none_or(|(b, _, _)| eta > b) {
+                    best = Some((eta, q, c));
+                }
+            }
+        }
+        let Some((_, q, c)) = best else { return false };
+        self.in_count[q] += 1;
+        let f = sim.start_transfer(x, node_of(q as u32), c);
+        self.incoming[q].push((f, c, true));
+        true
     }
 
     /// Among the chunks `x` holds that some peer neither holds nor receives, the
@@ -220,9 +261,16 @@ impl Optimal {
         }
     }
 
-    fn receive(&mut self, sim: &mut Sim, t: Transfer) {
+    fn receive(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
         let p = peer_of(t.dst) as usize;
         let c = t.chunk as usize;
+        self.incoming[p].retain(|e| e.0 != f);
+        // The other copy of a rescued chunk is now waste.
+        while let Some(k) = self.incoming[p].iter().position(|e| e.1 == t.chunk) {
+            let (other, _, _) = self.incoming[p].swap_remove(k);
+            sim.cancel_transfer(other, true);
+            self.in_count[p] -= 1;
+        }
         Self::set(&mut self.have, self.w, p, c);
         self.have_count[p] += 1;
         self.in_count[p] -= 1;
@@ -541,6 +589,9 @@ impl Optimal {
                 return;
             }
             let Some(c) = self.rarest_useful(x, self.m) else {
+                if matches!(self.mode, Mode::Greedy) && self.rescue(sim, x) {
+                    continue;
+                }
                 return;
             };
             let pick = match self.best_receiver(sim, x, c) {
@@ -622,8 +673,8 @@ impl Protocol for Optimal {
         self.arrive(sim, p);
     }
 
-    fn on_transfer_done(&mut self, sim: &mut Sim, _f: FlowId, t: Transfer) {
-        self.receive(sim, t);
+    fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
+        self.receive(sim, f, t);
         match &mut self.mode {
             Mode::Pipeline(pl) => {
                 pl.outstanding -= 1;
