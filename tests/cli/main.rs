@@ -52,5 +52,6 @@ fn without_wall(csv_text: &str) -> String {
 
 mod bad_input;
 mod bounds;
+mod golden;
 mod run;
 mod sweep;
