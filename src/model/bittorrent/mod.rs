@@ -156,6 +156,17 @@ pub struct BitTorrent {
     scratch_cands: Vec<Candidate>,
     scratch_conns: Vec<u32>,
     scratch_out: Vec<usize>,
+    /// Connection ids of a node, copied (rechoke walks them while changing state).
+    scratch_all: Vec<u32>,
+    /// Connections freed by a finished transfer (to request on again).
+    scratch_freed: Vec<u32>,
+    /// Indices of choked candidates at an optimistic round.
+    scratch_choked: Vec<usize>,
+    /// Whether each candidate of a rechoke is unchoked.
+    scratch_unchoke: Vec<bool>,
+    /// For each connection id, its index among the current rechoke's candidates
+    /// (`NONE` when it is not one); reset after each rechoke.
+    cand_of: Vec<u32>,
     completions_since_watchdog: u64,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
@@ -241,6 +252,11 @@ impl BitTorrent {
             scratch_cands: Vec::new(),
             scratch_conns: Vec::new(),
             scratch_out: Vec::new(),
+            scratch_all: Vec::new(),
+            scratch_freed: Vec::new(),
+            scratch_choked: Vec::new(),
+            scratch_unchoke: Vec::new(),
+            cand_of: Vec::new(),
             completions_since_watchdog: 0,
             stats: Stats::default(),
             cfg,
@@ -600,12 +616,15 @@ impl BitTorrent {
         if !self.nodes[n as usize].present || self.nodes[n as usize].complete || n == SERVER {
             return;
         }
-        let list = self.nodes[n as usize].conns.clone();
-        for c in list {
+        // Requests never open or close connections, so `n`'s list is stable here.
+        let len = self.nodes[n as usize].conns.len();
+        for i in 0..len {
+            let c = self.nodes[n as usize].conns[i];
             if self.conns[c as usize].alive && !self.side(c, self.other(c, n)).choking {
                 self.try_request(sim, n, c);
             }
         }
+        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
     }
 
     fn add_partial(&mut self, n: NodeId, c: u32, bytes: f64) {
@@ -828,8 +847,10 @@ impl BitTorrent {
         // Interest counters follow the true bitfields at once: neighbours that have
         // `c` offer us one chunk less, neighbours that lack it can now want it from
         // us. Their reaction (unchoke, request) waits for the HAVE message.
-        let conns = self.nodes[n as usize].conns.clone();
-        for &conn in &conns {
+        // Neither loop opens or closes a connection, so `n`'s list is stable here.
+        let len = self.nodes[n as usize].conns.len();
+        for i in 0..len {
+            let conn = self.nodes[n as usize].conns[i];
             let m = self.other(conn, n);
             if self.has(m, c) {
                 let s = self.side_mut(conn, n);
@@ -842,7 +863,8 @@ impl BitTorrent {
             }
         }
         // HAVE to every neighbour.
-        for &conn in &conns {
+        for i in 0..len {
+            let conn = self.nodes[n as usize].conns[i];
             let m = self.other(conn, n);
             let d = self.delay(n, m);
             if d > 0.0 {
@@ -853,6 +875,7 @@ impl BitTorrent {
                 self.on_have(sim, m, n, conn, c);
             }
         }
+        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
         if self.nodes[n as usize].have_count == self.chunks {
             self.finish(sim, n);
         } else {
@@ -962,10 +985,24 @@ impl BitTorrent {
         }
         self.nodes[n as usize].cursor = cursor;
         self.nodes[n as usize].rechokes += 1;
-        let mut unchoke = vec![false; cands.len()];
+        let mut unchoke = std::mem::take(&mut self.scratch_unchoke);
+        unchoke.clear();
+        unchoke.resize(cands.len(), false);
         for &i in &out {
             unchoke[i] = true;
         }
+        // Candidate index of each connection, for O(1) look-ups below.
+        if self.cand_of.len() < self.conns.len() {
+            self.cand_of.resize(self.conns.len(), NONE);
+        }
+        for (i, &c) in conns.iter().enumerate() {
+            self.cand_of[c as usize] = i as u32;
+        }
+        let cand_of = std::mem::take(&mut self.cand_of);
+        let pos = |c: u32| -> Option<usize> {
+            let i = cand_of[c as usize];
+            (i != NONE).then_some(i as usize)
+        };
         // Optimistic unchoke: keep the current one between optimistic rounds.
         let mut opt = NONE;
         if uses_optimistic && !free_rider {
@@ -973,15 +1010,13 @@ impl BitTorrent {
             if !optimistic_round {
                 // Between optimistic rounds the optimistic unchoke stays while its
                 // peer is still interested and not among the regular unchokes.
-                if conns
-                    .iter()
-                    .position(|&c| c == cur)
-                    .is_some_and(|i| !unchoke[i])
-                {
+                if cur != NONE && pos(cur).is_some_and(|i| !unchoke[i]) {
                     opt = cur;
                 }
             } else {
-                let choked: Vec<usize> = (0..cands.len()).filter(|&i| !unchoke[i]).collect();
+                let mut choked = std::mem::take(&mut self.scratch_choked);
+                choked.clear();
+                choked.extend((0..cands.len()).filter(|&i| !unchoke[i]));
                 if !choked.is_empty() {
                     let k = sim.rng.random_range(0..choked.len());
                     opt = conns[choked[k]];
@@ -990,13 +1025,15 @@ impl BitTorrent {
                         t.push((sim.now, n, "optimistic"));
                     }
                 }
+                self.scratch_choked = choked;
             }
         }
         // Apply: choke first (frees slots), then unchoke.
-        let all: Vec<u32> = self.nodes[n as usize].conns.clone();
+        let mut all = std::mem::take(&mut self.scratch_all);
+        all.clear();
+        all.extend_from_slice(&self.nodes[n as usize].conns);
         for &c in &all {
-            let pos = conns.iter().position(|&x| x == c);
-            let keep = pos.is_some_and(|i| unchoke[i]) || c == opt;
+            let keep = pos(c).is_some_and(|i| unchoke[i]) || c == opt;
             if !keep {
                 self.choke(sim, n, c);
             } else if self.side(c, n).optimistic && c != opt {
@@ -1015,9 +1052,8 @@ impl BitTorrent {
             if !self.conns[c as usize].alive {
                 continue;
             }
-            let pos = conns.iter().position(|&x| x == c);
             let m = self.other(c, n);
-            if pos.is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
+            if pos(c).is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
                 self.unchoke(sim, n, m, c, false);
             } else if c == opt && self.side(c, n).choking {
                 self.unchoke(sim, n, m, c, true);
@@ -1032,9 +1068,16 @@ impl BitTorrent {
             s.recv[b] = 0.0;
             s.sent[b] = 0.0;
         }
+        let mut cand_of = cand_of;
+        for &c in &conns {
+            cand_of[c as usize] = NONE;
+        }
+        self.cand_of = cand_of;
         self.scratch_cands = cands;
         self.scratch_conns = conns;
         self.scratch_out = out;
+        self.scratch_all = all;
+        self.scratch_unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, n, 0);
     }
@@ -1083,7 +1126,9 @@ impl Protocol for BitTorrent {
         self.credit(p.conn, t.src, dl, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes);
         // Endgame: the same bytes coming from elsewhere are now waste.
-        let mut freed = vec![p.conn];
+        let mut freed = std::mem::take(&mut self.scratch_freed);
+        freed.clear();
+        freed.push(p.conn);
         while let Some(j) = self.nodes[dl as usize]
             .downloads
             .iter()
@@ -1113,13 +1158,14 @@ impl Protocol for BitTorrent {
             }
         }
         if !self.nodes[dl as usize].complete {
-            for c in freed {
+            for &c in &freed {
                 if self.conns[c as usize].alive {
                     self.try_request(sim, dl, c);
                 }
             }
             self.retry_all(sim, dl);
         }
+        self.scratch_freed = freed;
     }
 
     fn on_timer(&mut self, sim: &mut Sim, _peer: u32, kind: u32, a: u32, b: u32) {
