@@ -57,6 +57,9 @@ pub enum Command {
         /// Also draw completion_cdf.png (and swarm.png if timeseries.csv exists).
         #[arg(long)]
         plot: bool,
+        /// Run even if the memory estimate exceeds the available memory.
+        #[arg(long)]
+        ignore_memory_limit: bool,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -140,8 +143,12 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             seed,
             plot,
+            ignore_memory_limit,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
+            if !ignore_memory_limit {
+                crate::memory::check(&s, crate::memory::available_bytes())?;
+            }
             let dir = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             let start = Instant::now();
             let r = simulate(&s);
@@ -246,8 +253,11 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// True if the error is the user's input (exit status 2) rather than a failure (1).
 pub fn is_input_error(e: &anyhow::Error) -> bool {
-    e.chain()
-        .any(|c| c.is::<ScenarioError>() || c.is::<sweep::SweepError>())
+    e.chain().any(|c| {
+        c.is::<ScenarioError>()
+            || c.is::<sweep::SweepError>()
+            || c.is::<crate::memory::MemoryError>()
+    })
 }
 
 /// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a

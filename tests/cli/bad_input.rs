@@ -111,3 +111,30 @@ fn missing_file() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("error: nope.toml: cannot read the scenario file"));
 }
+
+#[test]
+fn run_refuses_a_scenario_larger_than_memory() {
+    // 10,000,000 BitTorrent peers and 1 TiB in 16 KiB chunks (2^26 chunks): the
+    // estimate (src/memory.rs) is over 2 * 2^26 bytes of availability counts per peer,
+    // i.e. over 10^15 bytes, more than any machine running these tests has.
+    let text = GOOD
+        .replace("size = \"10 MB\"", "size = \"1 TiB\"\nchunk = \"16 KiB\"")
+        .replace("count = 3", "count = 10000000")
+        + "[protocol]\nkind = \"bittorrent\"\n";
+    let err = refused(&text, &[]);
+    assert!(err.contains("MemAvailable"), "{err}");
+    assert!(err.contains("--ignore-memory-limit"), "{err}");
+    assert!(err.contains("10000000 peers"), "{err}");
+}
+
+#[test]
+fn ignore_memory_limit_flag_is_accepted() {
+    // The flag only skips the check: a small scenario runs as usual.
+    let d = scratch(GOOD);
+    let o = run_in(
+        d.path(),
+        &["run", "scenario.toml", "--out", "out", "--ignore-memory-limit"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.path().join("out/summary.csv").exists());
+}

@@ -34,8 +34,10 @@ const REQUEST: u32 = 3;
 const HAVE: u32 = 4;
 const WATCHDOG: u32 = 5;
 
-/// One endpoint's state on a connection.
-#[derive(Clone, Debug, Default)]
+/// One endpoint's state on a connection: the fields read on every HAVE and request,
+/// kept small so that a connection fits in a fraction of a cache line (the rate
+/// history is in [`Rates`], a parallel arena).
+#[derive(Clone, Copy, Debug, Default)]
 struct Side {
     /// This endpoint chokes the other.
     choking: bool,
@@ -45,11 +47,19 @@ struct Side {
     wants: u32,
     /// Requests this endpoint has outstanding to the other.
     in_flight: u32,
+}
+
+/// One endpoint's transfer history on a connection, read at rechokes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rates {
     /// Bytes received from the other, per rechoke period (a ring).
     recv: [f32; MAX_BUCKETS],
     /// Bytes sent to the other, per rechoke period (a ring).
     sent: [f32; MAX_BUCKETS],
 }
+
+/// The rate histories of a connection's two endpoints (same order as `Conn::ends`).
+type ConnRates = [Rates; 2];
 
 #[derive(Clone, Debug)]
 struct Conn {
@@ -145,6 +155,8 @@ pub struct BitTorrent {
     avail: Vec<u16>,
     copies: Vec<u32>,
     conns: Vec<Conn>,
+    /// Rate histories, indexed like `conns`.
+    rates: Vec<ConnRates>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
     tracker_pos: Vec<u32>,
@@ -241,6 +253,7 @@ impl BitTorrent {
             avail: vec![0u16; n * chunks as usize],
             copies: vec![0u32; chunks as usize],
             conns: Vec::new(),
+            rates: Vec::new(),
             free_conns: Vec::new(),
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
@@ -310,6 +323,15 @@ impl BitTorrent {
         let c = &mut self.conns[conn as usize];
         let i = c.idx(n);
         &mut c.side[i]
+    }
+
+    fn rates(&self, conn: u32, n: NodeId) -> &Rates {
+        &self.rates[conn as usize][self.conns[conn as usize].idx(n)]
+    }
+
+    fn rates_mut(&mut self, conn: u32, n: NodeId) -> &mut Rates {
+        let i = self.conns[conn as usize].idx(n);
+        &mut self.rates[conn as usize][i]
     }
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
@@ -393,10 +415,12 @@ impl BitTorrent {
         let id = match self.free_conns.pop() {
             Some(id) => {
                 self.conns[id as usize] = conn;
+                self.rates[id as usize] = ConnRates::default();
                 id
             }
             None => {
                 self.conns.push(conn);
+                self.rates.push(ConnRates::default());
                 (self.conns.len() - 1) as u32
             }
         };
@@ -443,7 +467,7 @@ impl BitTorrent {
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
         for (me, other) in [(a, b), (b, a)] {
-            let s = self.side(id, me).clone();
+            let s = *self.side(id, me);
             if !s.choking && !s.optimistic {
                 self.nodes[me as usize].regular -= 1;
             }
@@ -528,7 +552,7 @@ impl BitTorrent {
                 let m = self.other(c, n);
                 let me = self.side(c, n);
                 if me.choking && self.side(c, m).wants > 0 {
-                    let r: f32 = me.recv.iter().sum();
+                    let r: f32 = self.rates(c, n).recv.iter().sum();
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
                     }
@@ -654,8 +678,8 @@ impl BitTorrent {
     fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
         let bu = self.nodes[ul as usize].period as usize % self.buckets;
         let bd = self.nodes[dl as usize].period as usize % self.buckets;
-        self.side_mut(conn, ul).sent[bu] += bytes as f32;
-        self.side_mut(conn, dl).recv[bd] += bytes as f32;
+        self.rates_mut(conn, ul).sent[bu] += bytes as f32;
+        self.rates_mut(conn, dl).recv[bd] += bytes as f32;
     }
 
     /// `dl` requests from the other end of `conn` while it may.
@@ -964,12 +988,12 @@ impl BitTorrent {
             if self.side(c, m).wants == 0 {
                 continue;
             }
-            let s = self.side(c, n);
+            let r = self.rates(c, n);
             cands.push(Candidate {
                 neighbour: m,
-                recv_rate: s.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
-                sent_rate: s.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
-                unchoked: !s.choking,
+                recv_rate: r.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
+                sent_rate: r.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                unchoked: !self.side(c, n).choking,
             });
             conns.push(c);
         }
@@ -1064,9 +1088,9 @@ impl BitTorrent {
         node.period += 1;
         let b = node.period as usize % self.buckets;
         for &c in &all {
-            let s = self.side_mut(c, n);
-            s.recv[b] = 0.0;
-            s.sent[b] = 0.0;
+            let r = self.rates_mut(c, n);
+            r.recv[b] = 0.0;
+            r.sent[b] = 0.0;
         }
         let mut cand_of = cand_of;
         for &c in &conns {
