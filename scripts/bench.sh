@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the end-to-end benchmark scenarios (scenarios/bench/*.toml, issue 6) one after
 # the other, each under /usr/bin/time -v, and prints a Markdown table: wall time,
-# simulated chunk transfers per second, events per second and peak RSS.
+# CPU time (user + sys: on a shared machine the fairer figure), simulated chunk
+# transfers per second, events per second (both per wall second) and peak RSS.
 #
 # Usage: scripts/bench.sh [PATTERN ...]
 #   PATTERN selects scenarios by file-name substring (default: all of them), e.g.
@@ -32,8 +33,8 @@ csv_col() {
   awk -F, -v col="$2" 'NR==1{for(i=1;i<=NF;i++) if($i==col) c=i; next} {print $c}' "$1"
 }
 
-printf '| scenario | peers | model | status | sim. time (s) | wall (s) | chunk transfers/s | events/s | peak RSS (MiB) |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| scenario | peers | model | status | sim. time (s) | wall (s) | CPU (s) | chunk transfers/s | events/s | peak RSS (MiB) |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 for f in "${files[@]}"; do
   name=$(basename "$f" .toml)
   dir="$OUT/$name"
@@ -49,8 +50,9 @@ for f in "${files[@]}"; do
   chunk=$(csv_col "$dir/summary.csv" chunk_bytes)
   useful=$(awk -F, 'NR==1{for(i=1;i<=NF;i++){if($i=="bytes_downloaded")d=i; if($i=="bytes_wasted")w=i}; next} {s+=$d-$w} END{printf "%.0f", s}' "$dir/peers.csv")
   rss=$(awk -F: '/Maximum resident set size/{gsub(/ /,"",$2); print $2}' "$log")
-  awk -v n="$name" -v p="$peers" -v m="$model" -v st="$status" -v t="$simt" -v w="$wall" \
+  cpu=$(awk -F: '/User time|System time/{s+=$2} END{print s}' "$log")
+  awk -v n="$name" -v p="$peers" -v m="$model" -v st="$status" -v t="$simt" -v w="$wall" -v cpu="$cpu" \
       -v e="$events" -v u="$useful" -v c="$chunk" -v r="$rss" 'BEGIN{
-    printf "| %s | %d | %s | %s | %.0f | %.2f | %.0f | %.0f | %.1f |\n",
-      n, p, m, st, t, w, (u/c)/w, e/w, r/1024 }'
+    printf "| %s | %d | %s | %s | %.0f | %.2f | %.2f | %.0f | %.0f | %.1f |\n",
+      n, p, m, st, t, w, cpu, (u/c)/w, e/w, r/1024 }'
 done
