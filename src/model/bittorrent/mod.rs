@@ -105,7 +105,6 @@ struct Node {
     conns: Vec<u32>,
     have_count: u32,
     pending_count: u32,
-    present: bool,
     complete: bool,
     free_rider: bool,
     regular: u32,
@@ -115,7 +114,6 @@ struct Node {
     cursor: u32,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
-    latency: f64,
     /// Parts of chunks on their way to this node.
     downloads: Vec<Part>,
     /// Chunks with bytes received but not all: (chunk, bytes received).
@@ -150,6 +148,10 @@ pub struct BitTorrent {
     buckets: usize,
     optimistic_every: u64,
     nodes: Vec<Node>,
+    /// Whether each node is in the swarm (dense: read for every HAVE).
+    present: Vec<bool>,
+    /// Each node's one-way access latency, seconds (dense: read for every message).
+    latency: Vec<f64>,
     have: Vec<u64>,
     pending: Vec<u64>,
     avail: Vec<u16>,
@@ -217,12 +219,16 @@ impl BitTorrent {
             n
         ];
         let mut seeding = Vec::with_capacity(n);
+        let mut latency = vec![0.0; n];
+        // The server is present from the start.
+        let mut present = vec![false; n];
+        present[SERVER as usize] = true;
         seeding.push(Seeding::Never);
         let mut i = 1;
         for c in &s.classes {
             for _ in 0..c.count {
                 nodes[i].free_rider = c.upload == 0.0;
-                nodes[i].latency = c.latency;
+                latency[i] = c.latency;
                 seeding.push(c.seeding);
                 i += 1;
             }
@@ -233,7 +239,6 @@ impl BitTorrent {
             have[c / 64] |= 1 << (c % 64);
         }
         let server = &mut nodes[SERVER as usize];
-        server.present = true;
         server.complete = true;
         server.have_count = chunks;
         let buckets = (cfg.rate_window / cfg.rechoke_interval)
@@ -248,6 +253,8 @@ impl BitTorrent {
             buckets,
             optimistic_every,
             nodes,
+            present,
+            latency,
             have,
             pending: vec![0u64; n * words],
             avail: vec![0u16; n * chunks as usize],
@@ -336,7 +343,7 @@ impl BitTorrent {
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
     fn delay(&self, a: NodeId, b: NodeId) -> f64 {
-        self.nodes[a as usize].latency + self.nodes[b as usize].latency
+        self.latency[a as usize] + self.latency[b as usize]
     }
 
     // ----- tracker and connections -----
@@ -373,7 +380,7 @@ impl BitTorrent {
     fn maybe_reannounce(&mut self, sim: &mut Sim, n: NodeId) {
         let node = &self.nodes[n as usize];
         if n == SERVER
-            || !node.present
+            || !self.present[n as usize]
             || node.complete
             || node.announce_at.is_some()
             || node.conns.len() >= self.cfg.min_peers as usize
@@ -454,7 +461,7 @@ impl BitTorrent {
         // Cancel transfers in both directions. Bytes a staying peer received are kept
         // (the blocks are whole); a leaving peer's are wasted.
         for dl in [a, b] {
-            let keep = self.nodes[dl as usize].present;
+            let keep = self.present[dl as usize];
             let mut k = 0;
             while k < self.nodes[dl as usize].downloads.len() {
                 if self.nodes[dl as usize].downloads[k].conn == id {
@@ -485,7 +492,7 @@ impl BitTorrent {
         }
         self.free_conns.push(id);
         for n in [a, b] {
-            if self.nodes[n as usize].present {
+            if self.present[n as usize] {
                 self.fill_slots(sim, n);
                 self.retry_all(sim, n);
                 self.maybe_reannounce(sim, n);
@@ -539,7 +546,7 @@ impl BitTorrent {
     /// Unchokes interested neighbours of `n` while it has free regular slots (by the
     /// rate they uploaded to `n`, then by node id).
     fn fill_slots(&mut self, sim: &mut Sim, n: NodeId) {
-        if self.nodes[n as usize].free_rider || !self.nodes[n as usize].present {
+        if self.nodes[n as usize].free_rider || !self.present[n as usize] {
             return;
         }
         let unlimited = !self.choker_for_ref(n).uses_optimistic();
@@ -637,7 +644,7 @@ impl BitTorrent {
     /// transfers to `n` were cancelled, so that what they carried is asked for
     /// elsewhere.
     fn retry_all(&mut self, sim: &mut Sim, n: NodeId) {
-        if !self.nodes[n as usize].present || self.nodes[n as usize].complete || n == SERVER {
+        if !self.present[n as usize] || self.nodes[n as usize].complete || n == SERVER {
             return;
         }
         // Requests never open or close connections, so `n`'s list is stable here.
@@ -687,7 +694,7 @@ impl BitTorrent {
         let ul = self.other(conn, dl);
         loop {
             let node = &self.nodes[dl as usize];
-            if !node.present || node.complete || dl == SERVER {
+            if !self.present[dl as usize] || node.complete || dl == SERVER {
                 return;
             }
             let s = self.side(conn, dl);
@@ -916,7 +923,7 @@ impl BitTorrent {
         if m != SERVER {
             self.avail[m as usize * self.chunks as usize + c as usize] += 1;
         }
-        if !self.nodes[m as usize].present || self.has(m, c) || self.side(conn, m).wants == 0 {
+        if !self.present[m as usize] || self.has(m, c) || self.side(conn, m).wants == 0 {
             return;
         }
         self.became_interested(sim, m, from, conn);
@@ -944,11 +951,10 @@ impl BitTorrent {
     }
 
     fn depart(&mut self, sim: &mut Sim, n: NodeId) {
-        let node = &mut self.nodes[n as usize];
-        if !node.present {
+        if !self.present[n as usize] {
             return;
         }
-        node.present = false;
+        self.present[n as usize] = false;
         // Off the tracker.
         let pos = self.tracker_pos[n as usize] as usize;
         let last = *self.tracker.last().expect("n is listed");
@@ -969,7 +975,7 @@ impl BitTorrent {
     // ----- rechoke -----
 
     fn rechoke(&mut self, sim: &mut Sim, n: NodeId) {
-        if !self.nodes[n as usize].present {
+        if !self.present[n as usize] {
             return;
         }
         self.stats.rechokes += 1;
@@ -1130,7 +1136,7 @@ impl BitTorrent {
 impl Protocol for BitTorrent {
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         let n = node_of(p);
-        self.nodes[n as usize].present = true;
+        self.present[n as usize] = true;
         self.tracker_pos[n as usize] = self.tracker.len() as u32;
         self.announce(sim, n);
         self.tracker.push(n);
@@ -1196,7 +1202,7 @@ impl Protocol for BitTorrent {
         match kind {
             RECHOKE => self.rechoke(sim, a),
             ANNOUNCE => {
-                if self.nodes[a as usize].present && !self.nodes[a as usize].complete {
+                if self.present[a as usize] && !self.nodes[a as usize].complete {
                     self.announce(sim, a);
                 } else {
                     self.nodes[a as usize].announce_at = None;
