@@ -146,6 +146,9 @@ pub enum Command {
         /// Overwrite the folder even if it holds another scenario's results.
         #[arg(long)]
         force: bool,
+        /// Run even if the memory estimate exceeds the available memory.
+        #[arg(long)]
+        ignore_memory_limit: bool,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -249,8 +252,12 @@ pub fn run(cli: Cli) -> Result<()> {
             seed,
             plot,
             force,
+            ignore_memory_limit,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
+            if !ignore_memory_limit {
+                crate::memory::check(&s, crate::memory::available_bytes())?;
+            }
             let dir = out.unwrap_or_else(|| Path::new("results").join(&s.name));
             guard_folder(
                 &dir,
@@ -398,6 +405,7 @@ pub fn is_input_error(e: &anyhow::Error) -> bool {
             || c.is::<sweep::SweepError>()
             || c.downcast_ref::<OutputError>()
                 .is_some_and(OutputError::is_input)
+            || c.is::<crate::memory::MemoryError>()
     })
 }
 

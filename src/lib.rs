@@ -13,6 +13,7 @@
 pub mod bounds;
 pub mod cli;
 pub mod engine;
+pub mod memory;
 pub mod model;
 pub mod network;
 pub mod output;

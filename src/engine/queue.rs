@@ -7,9 +7,6 @@
 //! float tie) ever decides which event runs next.
 
 use super::Time;
-use priority_queue::PriorityQueue;
-use rustc_hash::FxBuildHasher;
-use std::cmp::Reverse;
 
 /// A handle to a scheduled event, used to cancel or reschedule it. Handles of events
 /// that have already run or been cancelled are detected and ignored.
@@ -19,16 +16,30 @@ pub struct EventId {
     generation: u32,
 }
 
+/// Marks a slot that is not in the heap.
+const NOT_QUEUED: u32 = u32::MAX;
+
 /// A future-event queue of events of type `E`, ordered by (time, sequence number).
+///
+/// An indexed binary heap: the heap holds `(time, seq, slot)` entries and every slot
+/// knows its heap position, so reschedule and cancel are O(log n) with no hashing and
+/// no allocation once the queue has reached its largest size.
 pub struct EventQueue<E> {
-    heap: PriorityQueue<EventId, Reverse<(Time, u64)>, FxBuildHasher>,
+    heap: Vec<Entry>,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
 }
 
+#[derive(Clone, Copy)]
+struct Entry {
+    key: (Time, u64),
+    slot: u32,
+}
+
 struct Slot<E> {
     generation: u32,
+    pos: u32,
     payload: Option<E>,
 }
 
@@ -42,7 +53,7 @@ impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            heap: PriorityQueue::with_hasher(FxBuildHasher),
+            heap: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -69,6 +80,7 @@ impl<E> EventQueue<E> {
             None => {
                 self.slots.push(Slot {
                     generation: 0,
+                    pos: NOT_QUEUED,
                     payload: Some(event),
                 });
                 (self.slots.len() - 1) as u32
@@ -79,37 +91,61 @@ impl<E> EventQueue<E> {
             generation: self.slots[slot as usize].generation,
         };
         let seq = self.bump_seq();
-        self.heap.push(id, Reverse((at, seq)));
+        let pos = self.heap.len();
+        self.heap.push(Entry {
+            key: (at, seq),
+            slot,
+        });
+        self.slots[slot as usize].pos = pos as u32;
+        self.sift_up(pos);
         id
+    }
+
+    /// The heap position of a pending event, or `None` for a stale handle.
+    fn position(&self, id: EventId) -> Option<usize> {
+        let s = self.slots.get(id.slot as usize)?;
+        (s.generation == id.generation && s.pos != NOT_QUEUED).then_some(s.pos as usize)
     }
 
     /// Moves a pending event to time `at`; returns false if the event is no longer
     /// pending. It is ordered as if scheduled now (a fresh sequence number).
     pub fn reschedule(&mut self, id: EventId, at: Time) -> bool {
-        let seq = self.bump_seq();
-        self.heap.change_priority(&id, Reverse((at, seq))).is_some()
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        let key = (at, self.bump_seq());
+        let old = self.heap[pos].key;
+        self.heap[pos].key = key;
+        if key < old {
+            self.sift_up(pos);
+        } else {
+            self.sift_down(pos);
+        }
+        true
     }
 
     /// Removes a pending event and returns it, or `None` if it is no longer pending.
     pub fn cancel(&mut self, id: EventId) -> Option<E> {
-        self.heap.remove(&id)?;
-        Some(self.release(id))
+        let pos = self.position(id)?;
+        self.remove_at(pos);
+        Some(self.release(id.slot))
     }
 
     /// The time of the next event, if any.
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|(_, p)| p.0.0)
+        self.heap.first().map(|e| e.key.0)
     }
 
     /// Removes and returns the next event in the total order.
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let (id, Reverse((at, _))) = self.heap.pop()?;
-        Some((at, self.release(id)))
+        let top = *self.heap.first()?;
+        self.remove_at(0);
+        Some((top.key.0, self.release(top.slot)))
     }
 
     /// The time at which a pending event is scheduled.
     pub fn time_of(&self, id: EventId) -> Option<Time> {
-        self.heap.get_priority(&id).map(|p| p.0.0)
+        self.position(id).map(|p| self.heap[p].key.0)
     }
 
     fn bump_seq(&mut self) -> u64 {
@@ -118,11 +154,75 @@ impl<E> EventQueue<E> {
         s
     }
 
-    fn release(&mut self, id: EventId) -> E {
-        let slot = &mut self.slots[id.slot as usize];
-        slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(id.slot);
-        slot.payload
+    /// Takes the entry at `pos` out of the heap.
+    fn remove_at(&mut self, pos: usize) {
+        let last = self.heap.len() - 1;
+        let removed = self.heap[pos].slot;
+        self.slots[removed as usize].pos = NOT_QUEUED;
+        if pos == last {
+            self.heap.pop();
+            return;
+        }
+        let moved = self.heap[last];
+        self.heap.pop();
+        let old = self.heap[pos].key;
+        self.heap[pos] = moved;
+        self.slots[moved.slot as usize].pos = pos as u32;
+        if moved.key < old {
+            self.sift_up(pos);
+        } else {
+            self.sift_down(pos);
+        }
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let e = self.heap[pos];
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            let p = self.heap[parent];
+            if p.key <= e.key {
+                break;
+            }
+            self.heap[pos] = p;
+            self.slots[p.slot as usize].pos = pos as u32;
+            pos = parent;
+        }
+        self.heap[pos] = e;
+        self.slots[e.slot as usize].pos = pos as u32;
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let e = self.heap[pos];
+        let n = self.heap.len();
+        loop {
+            let l = 2 * pos + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let c = if r < n && self.heap[r].key < self.heap[l].key {
+                r
+            } else {
+                l
+            };
+            let ce = self.heap[c];
+            if e.key <= ce.key {
+                break;
+            }
+            self.heap[pos] = ce;
+            self.slots[ce.slot as usize].pos = pos as u32;
+            pos = c;
+        }
+        self.heap[pos] = e;
+        self.slots[e.slot as usize].pos = pos as u32;
+    }
+
+    fn release(&mut self, slot: u32) -> E {
+        let s = &mut self.slots[slot as usize];
+        s.generation = s.generation.wrapping_add(1);
+        s.pos = NOT_QUEUED;
+        self.free.push(slot);
+        s.payload
             .take()
             .expect("a pending event always has its payload")
     }
@@ -170,5 +270,53 @@ mod tests {
         let e = q.schedule(Time(1), 'e');
         assert_eq!(q.cancel(a), None);
         assert_eq!(q.time_of(e), Some(Time(1)));
+    }
+
+    proptest::proptest! {
+        /// Against a reference model (a sorted list keyed by (time, sequence number),
+        /// the queue's documented total order): any mix of schedule, reschedule,
+        /// cancel and pop gives the same events in the same order.
+        #[test]
+        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u8..4, 0u64..50, 0usize..64), 1..300)) {
+            let mut q = EventQueue::new();
+            let mut reference: std::collections::BTreeMap<(Time, u64), usize> = Default::default();
+            let mut handles: Vec<(EventId, usize)> = Vec::new();
+            let mut seq = 0u64;
+            for (k, (op, t, pick)) in ops.into_iter().enumerate() {
+                match op {
+                    0 | 1 => {
+                        let id = q.schedule(Time(t), k);
+                        reference.insert((Time(t), seq), k);
+                        seq += 1;
+                        handles.push((id, k));
+                    }
+                    2 if !handles.is_empty() => {
+                        let (id, payload) = handles[pick % handles.len()];
+                        let key = reference.iter().find(|(_, v)| **v == payload).map(|(k, _)| *k);
+                        let moved = q.reschedule(id, Time(t));
+                        proptest::prop_assert_eq!(moved, key.is_some());
+                        if let Some(key) = key {
+                            reference.remove(&key);
+                            reference.insert((Time(t), seq), payload);
+                        }
+                        seq += 1;
+                    }
+                    3 if !handles.is_empty() => {
+                        let (id, payload) = handles[pick % handles.len()];
+                        let key = reference.iter().find(|(_, v)| **v == payload).map(|(k, _)| *k);
+                        proptest::prop_assert_eq!(q.cancel(id), key.map(|_| payload));
+                        if let Some(key) = key {
+                            reference.remove(&key);
+                        }
+                    }
+                    _ => {
+                        let want = reference.pop_first().map(|((t, _), v)| (t, v));
+                        proptest::prop_assert_eq!(q.pop(), want);
+                    }
+                }
+                proptest::prop_assert_eq!(q.len(), reference.len());
+                proptest::prop_assert_eq!(q.peek_time(), reference.keys().next().map(|k| k.0));
+            }
+        }
     }
 }

@@ -249,3 +249,36 @@ fn free_riders_only_run() {
     let o = run_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn run_refuses_a_scenario_larger_than_memory() {
+    // 10,000,000 BitTorrent peers and 1 TiB in 256 KiB chunks (2^22 chunks): the
+    // estimate (src/memory.rs) is over 2 * 2^22 bytes of availability counts per peer,
+    // i.e. over 8 * 10^13 bytes, more than any machine running these tests has.
+    let text = GOOD
+        .replace("size = \"10 MB\"", "size = \"1 TiB\"\nchunk = \"256 KiB\"")
+        .replace("count = 3", "count = 10000000")
+        + "[protocol]\nkind = \"bittorrent\"\n";
+    let err = refused(&text, &[]);
+    assert!(err.contains("MemAvailable"), "{err}");
+    assert!(err.contains("--ignore-memory-limit"), "{err}");
+    assert!(err.contains("10000000 peers"), "{err}");
+}
+
+#[test]
+fn ignore_memory_limit_flag_is_accepted() {
+    // The flag only skips the check: a small scenario runs as usual.
+    let d = scratch(GOOD);
+    let o = run_in(
+        d.path(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "out",
+            "--ignore-memory-limit",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.path().join("out/summary.csv").exists());
+}

@@ -52,6 +52,7 @@ fn without_wall(csv_text: &str) -> String {
 
 mod bad_input;
 mod bounds;
+mod golden;
 mod optimal;
 mod robust;
 mod run;

@@ -34,8 +34,10 @@ const REQUEST: u32 = 3;
 const HAVE: u32 = 4;
 const WATCHDOG: u32 = 5;
 
-/// One endpoint's state on a connection.
-#[derive(Clone, Debug, Default)]
+/// One endpoint's state on a connection: the fields read on every HAVE and request,
+/// kept small so that a connection fits in a fraction of a cache line (the rate
+/// history is in [`Rates`], a parallel arena).
+#[derive(Clone, Copy, Debug, Default)]
 struct Side {
     /// This endpoint chokes the other.
     choking: bool,
@@ -45,11 +47,19 @@ struct Side {
     wants: u32,
     /// Requests this endpoint has outstanding to the other.
     in_flight: u32,
+}
+
+/// One endpoint's transfer history on a connection, read at rechokes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Rates {
     /// Bytes received from the other, per rechoke period (a ring).
     recv: [f32; MAX_BUCKETS],
     /// Bytes sent to the other, per rechoke period (a ring).
     sent: [f32; MAX_BUCKETS],
 }
+
+/// The rate histories of a connection's two endpoints (same order as `Conn::ends`).
+type ConnRates = [Rates; 2];
 
 #[derive(Clone, Debug)]
 struct Conn {
@@ -95,7 +105,6 @@ struct Node {
     conns: Vec<u32>,
     have_count: u32,
     pending_count: u32,
-    present: bool,
     complete: bool,
     free_rider: bool,
     regular: u32,
@@ -105,7 +114,6 @@ struct Node {
     cursor: u32,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
-    latency: f64,
     /// Parts of chunks on their way to this node.
     downloads: Vec<Part>,
     /// Chunks with bytes received but not all: (chunk, bytes received).
@@ -140,11 +148,17 @@ pub struct BitTorrent {
     buckets: usize,
     optimistic_every: u64,
     nodes: Vec<Node>,
+    /// Whether each node is in the swarm (dense: read for every HAVE).
+    present: Vec<bool>,
+    /// Each node's one-way access latency, seconds (dense: read for every message).
+    latency: Vec<f64>,
     have: Vec<u64>,
     pending: Vec<u64>,
     avail: Vec<u16>,
     copies: Vec<u32>,
     conns: Vec<Conn>,
+    /// Rate histories, indexed like `conns`.
+    rates: Vec<ConnRates>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
     tracker_pos: Vec<u32>,
@@ -156,6 +170,17 @@ pub struct BitTorrent {
     scratch_cands: Vec<Candidate>,
     scratch_conns: Vec<u32>,
     scratch_out: Vec<usize>,
+    /// Connection ids of a node, copied (rechoke walks them while changing state).
+    scratch_all: Vec<u32>,
+    /// Connections freed by a finished transfer (to request on again).
+    scratch_freed: Vec<u32>,
+    /// Indices of choked candidates at an optimistic round.
+    scratch_choked: Vec<usize>,
+    /// Whether each candidate of a rechoke is unchoked.
+    scratch_unchoke: Vec<bool>,
+    /// For each connection id, its index among the current rechoke's candidates
+    /// (`NONE` when it is not one); reset after each rechoke.
+    cand_of: Vec<u32>,
     completions_since_watchdog: u64,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
@@ -194,12 +219,16 @@ impl BitTorrent {
             n
         ];
         let mut seeding = Vec::with_capacity(n);
+        let mut latency = vec![0.0; n];
+        // The server is present from the start.
+        let mut present = vec![false; n];
+        present[SERVER as usize] = true;
         seeding.push(Seeding::Never);
         let mut i = 1;
         for c in &s.classes {
             for _ in 0..c.count {
                 nodes[i].free_rider = c.upload == 0.0;
-                nodes[i].latency = c.latency;
+                latency[i] = c.latency;
                 seeding.push(c.seeding);
                 i += 1;
             }
@@ -210,7 +239,6 @@ impl BitTorrent {
             have[c / 64] |= 1 << (c % 64);
         }
         let server = &mut nodes[SERVER as usize];
-        server.present = true;
         server.complete = true;
         server.have_count = chunks;
         let buckets = (cfg.rate_window / cfg.rechoke_interval)
@@ -225,11 +253,14 @@ impl BitTorrent {
             buckets,
             optimistic_every,
             nodes,
+            present,
+            latency,
             have,
             pending: vec![0u64; n * words],
             avail: vec![0u16; n * chunks as usize],
             copies: vec![0u32; chunks as usize],
             conns: Vec::new(),
+            rates: Vec::new(),
             free_conns: Vec::new(),
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
@@ -241,6 +272,11 @@ impl BitTorrent {
             scratch_cands: Vec::new(),
             scratch_conns: Vec::new(),
             scratch_out: Vec::new(),
+            scratch_all: Vec::new(),
+            scratch_freed: Vec::new(),
+            scratch_choked: Vec::new(),
+            scratch_unchoke: Vec::new(),
+            cand_of: Vec::new(),
             completions_since_watchdog: 0,
             stats: Stats::default(),
             cfg,
@@ -296,9 +332,18 @@ impl BitTorrent {
         &mut c.side[i]
     }
 
+    fn rates(&self, conn: u32, n: NodeId) -> &Rates {
+        &self.rates[conn as usize][self.conns[conn as usize].idx(n)]
+    }
+
+    fn rates_mut(&mut self, conn: u32, n: NodeId) -> &mut Rates {
+        let i = self.conns[conn as usize].idx(n);
+        &mut self.rates[conn as usize][i]
+    }
+
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
     fn delay(&self, a: NodeId, b: NodeId) -> f64 {
-        self.nodes[a as usize].latency + self.nodes[b as usize].latency
+        self.latency[a as usize] + self.latency[b as usize]
     }
 
     // ----- tracker and connections -----
@@ -335,7 +380,7 @@ impl BitTorrent {
     fn maybe_reannounce(&mut self, sim: &mut Sim, n: NodeId) {
         let node = &self.nodes[n as usize];
         if n == SERVER
-            || !node.present
+            || !self.present[n as usize]
             || node.complete
             || node.announce_at.is_some()
             || node.conns.len() >= self.cfg.min_peers as usize
@@ -377,10 +422,12 @@ impl BitTorrent {
         let id = match self.free_conns.pop() {
             Some(id) => {
                 self.conns[id as usize] = conn;
+                self.rates[id as usize] = ConnRates::default();
                 id
             }
             None => {
                 self.conns.push(conn);
+                self.rates.push(ConnRates::default());
                 (self.conns.len() - 1) as u32
             }
         };
@@ -414,7 +461,7 @@ impl BitTorrent {
         // Cancel transfers in both directions. Bytes a staying peer received are kept
         // (the blocks are whole); a leaving peer's are wasted.
         for dl in [a, b] {
-            let keep = self.nodes[dl as usize].present;
+            let keep = self.present[dl as usize];
             let mut k = 0;
             while k < self.nodes[dl as usize].downloads.len() {
                 if self.nodes[dl as usize].downloads[k].conn == id {
@@ -427,7 +474,7 @@ impl BitTorrent {
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
         for (me, other) in [(a, b), (b, a)] {
-            let s = self.side(id, me).clone();
+            let s = *self.side(id, me);
             if !s.choking && !s.optimistic {
                 self.nodes[me as usize].regular -= 1;
             }
@@ -445,7 +492,7 @@ impl BitTorrent {
         }
         self.free_conns.push(id);
         for n in [a, b] {
-            if self.nodes[n as usize].present {
+            if self.present[n as usize] {
                 self.fill_slots(sim, n);
                 self.retry_all(sim, n);
                 self.maybe_reannounce(sim, n);
@@ -499,7 +546,7 @@ impl BitTorrent {
     /// Unchokes interested neighbours of `n` while it has free regular slots (by the
     /// rate they uploaded to `n`, then by node id).
     fn fill_slots(&mut self, sim: &mut Sim, n: NodeId) {
-        if self.nodes[n as usize].free_rider || !self.nodes[n as usize].present {
+        if self.nodes[n as usize].free_rider || !self.present[n as usize] {
             return;
         }
         let unlimited = !self.choker_for_ref(n).uses_optimistic();
@@ -512,7 +559,7 @@ impl BitTorrent {
                 let m = self.other(c, n);
                 let me = self.side(c, n);
                 if me.choking && self.side(c, m).wants > 0 {
-                    let r: f32 = me.recv.iter().sum();
+                    let r: f32 = self.rates(c, n).recv.iter().sum();
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
                     }
@@ -597,15 +644,18 @@ impl BitTorrent {
     /// transfers to `n` were cancelled, so that what they carried is asked for
     /// elsewhere.
     fn retry_all(&mut self, sim: &mut Sim, n: NodeId) {
-        if !self.nodes[n as usize].present || self.nodes[n as usize].complete || n == SERVER {
+        if !self.present[n as usize] || self.nodes[n as usize].complete || n == SERVER {
             return;
         }
-        let list = self.nodes[n as usize].conns.clone();
-        for c in list {
+        // Requests never open or close connections, so `n`'s list is stable here.
+        let len = self.nodes[n as usize].conns.len();
+        for i in 0..len {
+            let c = self.nodes[n as usize].conns[i];
             if self.conns[c as usize].alive && !self.side(c, self.other(c, n)).choking {
                 self.try_request(sim, n, c);
             }
         }
+        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
     }
 
     fn add_partial(&mut self, n: NodeId, c: u32, bytes: f64) {
@@ -635,8 +685,8 @@ impl BitTorrent {
     fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
         let bu = self.nodes[ul as usize].period as usize % self.buckets;
         let bd = self.nodes[dl as usize].period as usize % self.buckets;
-        self.side_mut(conn, ul).sent[bu] += bytes as f32;
-        self.side_mut(conn, dl).recv[bd] += bytes as f32;
+        self.rates_mut(conn, ul).sent[bu] += bytes as f32;
+        self.rates_mut(conn, dl).recv[bd] += bytes as f32;
     }
 
     /// `dl` requests from the other end of `conn` while it may.
@@ -644,7 +694,7 @@ impl BitTorrent {
         let ul = self.other(conn, dl);
         loop {
             let node = &self.nodes[dl as usize];
-            if !node.present || node.complete || dl == SERVER {
+            if !self.present[dl as usize] || node.complete || dl == SERVER {
                 return;
             }
             let s = self.side(conn, dl);
@@ -828,8 +878,10 @@ impl BitTorrent {
         // Interest counters follow the true bitfields at once: neighbours that have
         // `c` offer us one chunk less, neighbours that lack it can now want it from
         // us. Their reaction (unchoke, request) waits for the HAVE message.
-        let conns = self.nodes[n as usize].conns.clone();
-        for &conn in &conns {
+        // Neither loop opens or closes a connection, so `n`'s list is stable here.
+        let len = self.nodes[n as usize].conns.len();
+        for i in 0..len {
+            let conn = self.nodes[n as usize].conns[i];
             let m = self.other(conn, n);
             if self.has(m, c) {
                 let s = self.side_mut(conn, n);
@@ -842,7 +894,8 @@ impl BitTorrent {
             }
         }
         // HAVE to every neighbour.
-        for &conn in &conns {
+        for i in 0..len {
+            let conn = self.nodes[n as usize].conns[i];
             let m = self.other(conn, n);
             let d = self.delay(n, m);
             if d > 0.0 {
@@ -853,6 +906,7 @@ impl BitTorrent {
                 self.on_have(sim, m, n, conn, c);
             }
         }
+        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
         if self.nodes[n as usize].have_count == self.chunks {
             self.finish(sim, n);
         } else {
@@ -869,7 +923,7 @@ impl BitTorrent {
         if m != SERVER {
             self.avail[m as usize * self.chunks as usize + c as usize] += 1;
         }
-        if !self.nodes[m as usize].present || self.has(m, c) || self.side(conn, m).wants == 0 {
+        if !self.present[m as usize] || self.has(m, c) || self.side(conn, m).wants == 0 {
             return;
         }
         self.became_interested(sim, m, from, conn);
@@ -897,11 +951,10 @@ impl BitTorrent {
     }
 
     fn depart(&mut self, sim: &mut Sim, n: NodeId) {
-        let node = &mut self.nodes[n as usize];
-        if !node.present {
+        if !self.present[n as usize] {
             return;
         }
-        node.present = false;
+        self.present[n as usize] = false;
         // Off the tracker.
         let pos = self.tracker_pos[n as usize] as usize;
         let last = *self.tracker.last().expect("n is listed");
@@ -922,7 +975,7 @@ impl BitTorrent {
     // ----- rechoke -----
 
     fn rechoke(&mut self, sim: &mut Sim, n: NodeId) {
-        if !self.nodes[n as usize].present {
+        if !self.present[n as usize] {
             return;
         }
         self.stats.rechokes += 1;
@@ -941,12 +994,12 @@ impl BitTorrent {
             if self.side(c, m).wants == 0 {
                 continue;
             }
-            let s = self.side(c, n);
+            let r = self.rates(c, n);
             cands.push(Candidate {
                 neighbour: m,
-                recv_rate: s.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
-                sent_rate: s.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
-                unchoked: !s.choking,
+                recv_rate: r.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
+                sent_rate: r.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                unchoked: !self.side(c, n).choking,
             });
             conns.push(c);
         }
@@ -962,10 +1015,24 @@ impl BitTorrent {
         }
         self.nodes[n as usize].cursor = cursor;
         self.nodes[n as usize].rechokes += 1;
-        let mut unchoke = vec![false; cands.len()];
+        let mut unchoke = std::mem::take(&mut self.scratch_unchoke);
+        unchoke.clear();
+        unchoke.resize(cands.len(), false);
         for &i in &out {
             unchoke[i] = true;
         }
+        // Candidate index of each connection, for O(1) look-ups below.
+        if self.cand_of.len() < self.conns.len() {
+            self.cand_of.resize(self.conns.len(), NONE);
+        }
+        for (i, &c) in conns.iter().enumerate() {
+            self.cand_of[c as usize] = i as u32;
+        }
+        let cand_of = std::mem::take(&mut self.cand_of);
+        let pos = |c: u32| -> Option<usize> {
+            let i = cand_of[c as usize];
+            (i != NONE).then_some(i as usize)
+        };
         // Optimistic unchoke: keep the current one between optimistic rounds.
         let mut opt = NONE;
         if uses_optimistic && !free_rider {
@@ -973,15 +1040,13 @@ impl BitTorrent {
             if !optimistic_round {
                 // Between optimistic rounds the optimistic unchoke stays while its
                 // peer is still interested and not among the regular unchokes.
-                if conns
-                    .iter()
-                    .position(|&c| c == cur)
-                    .is_some_and(|i| !unchoke[i])
-                {
+                if cur != NONE && pos(cur).is_some_and(|i| !unchoke[i]) {
                     opt = cur;
                 }
             } else {
-                let choked: Vec<usize> = (0..cands.len()).filter(|&i| !unchoke[i]).collect();
+                let mut choked = std::mem::take(&mut self.scratch_choked);
+                choked.clear();
+                choked.extend((0..cands.len()).filter(|&i| !unchoke[i]));
                 if !choked.is_empty() {
                     let k = sim.rng.random_range(0..choked.len());
                     opt = conns[choked[k]];
@@ -990,13 +1055,15 @@ impl BitTorrent {
                         t.push((sim.now, n, "optimistic"));
                     }
                 }
+                self.scratch_choked = choked;
             }
         }
         // Apply: choke first (frees slots), then unchoke.
-        let all: Vec<u32> = self.nodes[n as usize].conns.clone();
+        let mut all = std::mem::take(&mut self.scratch_all);
+        all.clear();
+        all.extend_from_slice(&self.nodes[n as usize].conns);
         for &c in &all {
-            let pos = conns.iter().position(|&x| x == c);
-            let keep = pos.is_some_and(|i| unchoke[i]) || c == opt;
+            let keep = pos(c).is_some_and(|i| unchoke[i]) || c == opt;
             if !keep {
                 self.choke(sim, n, c);
             } else if self.side(c, n).optimistic && c != opt {
@@ -1015,9 +1082,8 @@ impl BitTorrent {
             if !self.conns[c as usize].alive {
                 continue;
             }
-            let pos = conns.iter().position(|&x| x == c);
             let m = self.other(c, n);
-            if pos.is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
+            if pos(c).is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
                 self.unchoke(sim, n, m, c, false);
             } else if c == opt && self.side(c, n).choking {
                 self.unchoke(sim, n, m, c, true);
@@ -1028,13 +1094,20 @@ impl BitTorrent {
         node.period += 1;
         let b = node.period as usize % self.buckets;
         for &c in &all {
-            let s = self.side_mut(c, n);
-            s.recv[b] = 0.0;
-            s.sent[b] = 0.0;
+            let r = self.rates_mut(c, n);
+            r.recv[b] = 0.0;
+            r.sent[b] = 0.0;
         }
+        let mut cand_of = cand_of;
+        for &c in &conns {
+            cand_of[c as usize] = NONE;
+        }
+        self.cand_of = cand_of;
         self.scratch_cands = cands;
         self.scratch_conns = conns;
         self.scratch_out = out;
+        self.scratch_all = all;
+        self.scratch_unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, n, 0);
     }
@@ -1063,7 +1136,7 @@ impl BitTorrent {
 impl Protocol for BitTorrent {
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         let n = node_of(p);
-        self.nodes[n as usize].present = true;
+        self.present[n as usize] = true;
         self.tracker_pos[n as usize] = self.tracker.len() as u32;
         self.announce(sim, n);
         self.tracker.push(n);
@@ -1083,7 +1156,9 @@ impl Protocol for BitTorrent {
         self.credit(p.conn, t.src, dl, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes);
         // Endgame: the same bytes coming from elsewhere are now waste.
-        let mut freed = vec![p.conn];
+        let mut freed = std::mem::take(&mut self.scratch_freed);
+        freed.clear();
+        freed.push(p.conn);
         while let Some(j) = self.nodes[dl as usize]
             .downloads
             .iter()
@@ -1113,20 +1188,21 @@ impl Protocol for BitTorrent {
             }
         }
         if !self.nodes[dl as usize].complete {
-            for c in freed {
+            for &c in &freed {
                 if self.conns[c as usize].alive {
                     self.try_request(sim, dl, c);
                 }
             }
             self.retry_all(sim, dl);
         }
+        self.scratch_freed = freed;
     }
 
     fn on_timer(&mut self, sim: &mut Sim, _peer: u32, kind: u32, a: u32, b: u32) {
         match kind {
             RECHOKE => self.rechoke(sim, a),
             ANNOUNCE => {
-                if self.nodes[a as usize].present && !self.nodes[a as usize].complete {
+                if self.present[a as usize] && !self.nodes[a as usize].complete {
                     self.announce(sim, a);
                 } else {
                     self.nodes[a as usize].announce_at = None;

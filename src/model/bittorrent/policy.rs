@@ -154,23 +154,36 @@ pub trait Choker: Send {
     }
 }
 
-/// Sorts candidate indices by a rate, highest first; ties keep the current unchokes
-/// first, then neighbour order (deterministic).
+/// Pushes the indices of the `slots` candidates with the highest rate, highest first;
+/// ties keep the current unchokes first, then neighbour order (deterministic). The
+/// order is total (neighbours are distinct), so a partial selection followed by a sort
+/// of the chosen few gives the same list as a full sort, without allocating.
 fn top_by(
     cands: &[Candidate],
     slots: usize,
     out: &mut Vec<usize>,
     rate: impl Fn(&Candidate) -> f64,
 ) {
-    let mut idx: Vec<usize> = (0..cands.len()).collect();
-    idx.sort_by(|&a, &b| {
+    let cmp = |&a: &usize, &b: &usize| {
         let (x, y) = (&cands[a], &cands[b]);
         rate(y)
             .total_cmp(&rate(x))
             .then(y.unchoked.cmp(&x.unchoked))
             .then(x.neighbour.cmp(&y.neighbour))
-    });
-    out.extend(idx.into_iter().take(slots));
+    };
+    let start = out.len();
+    out.extend(0..cands.len());
+    let idx = &mut out[start..];
+    let take = slots.min(idx.len());
+    if take == 0 {
+        out.truncate(start);
+        return;
+    }
+    if take < idx.len() {
+        idx.select_nth_unstable_by(take - 1, cmp);
+    }
+    idx[..take].sort_unstable_by(cmp);
+    out.truncate(start + take);
 }
 
 /// Tit-for-tat: the neighbours that uploaded to us fastest.
@@ -317,5 +330,36 @@ mod tests {
         out.clear();
         RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
         assert_eq!(out, vec![3, 0, 1], "turns continue after neighbour 3");
+    }
+
+    proptest::proptest! {
+        /// The partial selection in `top_by` gives exactly the first `slots` entries of
+        /// a full sort by the documented order (rate down, current unchokes first,
+        /// then neighbour id up); rates are drawn from a few values to force ties.
+        #[test]
+        fn top_by_equals_full_sort(rates in proptest::collection::vec((0u8..4, proptest::bool::ANY), 0..40), slots in 0usize..10) {
+            let cands: Vec<Candidate> = rates
+                .iter()
+                .enumerate()
+                .map(|(i, &(r, u))| Candidate {
+                    neighbour: (i as u32 * 7919) % 1000,
+                    recv_rate: r as f64,
+                    sent_rate: 0.0,
+                    unchoked: u,
+                })
+                .collect();
+            let mut full: Vec<usize> = (0..cands.len()).collect();
+            full.sort_by(|&a, &b| {
+                let (x, y) = (&cands[a], &cands[b]);
+                y.recv_rate
+                    .total_cmp(&x.recv_rate)
+                    .then(y.unchoked.cmp(&x.unchoked))
+                    .then(x.neighbour.cmp(&y.neighbour))
+            });
+            full.truncate(slots);
+            let mut out = Vec::new();
+            TitForTat.choose(&cands, slots, &mut 0, &mut out);
+            proptest::prop_assert_eq!(out, full);
+        }
     }
 }

@@ -1,0 +1,129 @@
+//! An up-front estimate of a run's peak memory, so that `swarmsim run` can refuse a
+//! scenario that would not fit in the machine's available memory (issue 6).
+//!
+//! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
+//! and `K` the BitTorrent connection limit (`max_connections`):
+//!
+//! ```text
+//! client-server: 16 MiB + N * (1 KiB + 8 C)
+//! bittorrent:    16 MiB + N * (2 KiB + 2 C + 16 W + 110 K)
+//! optimal:       16 MiB + N * (1 KiB + 16 W)
+//! ```
+//!
+//! 16 MiB covers the program and fixed buffers. Per peer, 1 KiB covers the kernel's
+//! records (metrics, capacities, flow lists, events, the output row) and 8 C the
+//! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
+//! the per-neighbour availability counts (`u16` per chunk, 2 C), the `have` and
+//! `pending` bitfields (16 W) and its connections: each connection (about 170 bytes
+//! for both endpoints' state, plus 4 bytes in each endpoint's list) is shared by two
+//! peers, and lists grow by doubling, so about 110 bytes per allowed connection.
+//! The optimal scheduler keeps two bitfields per peer (16 W) besides the kernel's
+//! records. It was checked against the peak RSS of the benchmark scenarios (BENCHMARKS.md):
+//! it over-estimates, never under-estimates, those runs.
+
+use crate::scenario::{ProtocolKind, Scenario};
+use std::fmt;
+
+/// A run refused because its memory estimate exceeds the available memory; reported
+/// with exit status 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryError(pub String);
+
+impl fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MemoryError {}
+
+/// The estimated peak memory of simulating `s`, in bytes (see the module docs).
+pub fn estimate_bytes(s: &Scenario) -> f64 {
+    let n = s.peers() as f64;
+    let c = s.chunks() as f64;
+    let w = (c / 64.0).ceil();
+    let per_peer = match s.protocol {
+        ProtocolKind::ClientServer => 1024.0 + 8.0 * c,
+        // Two bitsets (held, held or coming) and a few counters per peer.
+        ProtocolKind::Optimal => 1024.0 + 2.0 * 8.0 * w,
+        ProtocolKind::BitTorrent => {
+            2048.0 + 2.0 * c + 16.0 * w + 110.0 * s.bittorrent.max_connections as f64
+        }
+    };
+    16.0 * 1024.0 * 1024.0 + n * per_peer
+}
+
+/// The machine's available memory in bytes (`MemAvailable` in `/proc/meminfo`), or
+/// `None` where that file or line does not exist.
+pub fn available_bytes() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_mem_available(&text)
+}
+
+/// The `MemAvailable` line of a `/proc/meminfo` text, in bytes.
+pub fn parse_mem_available(meminfo: &str) -> Option<f64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let mut words = line.split_whitespace().skip(1);
+    let value: f64 = words.next()?.parse().ok()?;
+    match words.next() {
+        Some("kB") | None => Some(value * 1024.0),
+        Some(_) => None,
+    }
+}
+
+/// Refuses `s` if its estimate exceeds `available` bytes (`None`: unknown, accept).
+pub fn check(s: &Scenario, available: Option<f64>) -> Result<(), MemoryError> {
+    let need = estimate_bytes(s);
+    match available {
+        Some(avail) if need > avail => Err(MemoryError(format!(
+            "scenario `{}` needs about {:.0} MiB ({} peers, {} chunks), more than the {:.0} MiB \
+             of memory available (MemAvailable in /proc/meminfo); use fewer peers or chunks, \
+             or pass --ignore-memory-limit to run anyway",
+            s.name,
+            need / 1048576.0,
+            s.peers(),
+            s.chunks(),
+            avail / 1048576.0
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_mem_available() {
+        // A /proc/meminfo excerpt: 2,000,000 kB = 2,048,000,000 bytes.
+        let t = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   2000000 kB\n";
+        assert_eq!(parse_mem_available(t), Some(2_048_000_000.0));
+        assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
+    }
+
+    #[test]
+    fn estimate_follows_the_formula_and_check_refuses_above_it() {
+        let text = r#"
+            name = "m"
+            [file]
+            size = "100 MiB"
+            chunk = "256 KiB"
+            [server]
+            upload = "10 Mbit/s"
+            [[peers]]
+            count = 1000
+            upload = "1 Mbit/s"
+            download = "unlimited"
+            [protocol]
+            kind = "bittorrent"
+        "#;
+        let s = Scenario::from_toml(text, "m.toml", &[]).expect("valid scenario");
+        // By hand: C = 400, W = 7, K = 80 (default):
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 8800) = 16777216 + 11760000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 11_760_000.0);
+        assert!(check(&s, Some(28_537_216.0)).is_ok());
+        let e = check(&s, Some(28_537_215.0)).expect_err("one byte short");
+        assert!(e.0.contains("--ignore-memory-limit"), "{e}");
+        assert!(check(&s, None).is_ok(), "unknown memory: accept");
+    }
+}
