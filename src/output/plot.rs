@@ -261,6 +261,31 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
 }
 
 /// A tick label: up to four significant digits, no trailing zeros.
+/// Draws the grid and axes every figure shares: short tick labels, the bundled font,
+/// no minor grid lines.
+fn draw_mesh<DB, X, Y>(
+    c: &mut ChartContext<'_, DB, Cartesian2d<X, Y>>,
+    x_desc: Option<String>,
+    y_desc: &str,
+) -> Result<()>
+where
+    DB: DrawingBackend,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let mut mesh = c.configure_mesh();
+    mesh.y_desc(y_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 16))
+        .light_line_style(WHITE.mix(0.0));
+    if let Some(x) = x_desc {
+        mesh.x_desc(x);
+    }
+    mesh.draw().map_err(draw_err)
+}
+
 fn tick(v: &f64) -> String {
     let a = v.abs();
     let s = if a >= 1000.0 || a == 0.0 {
@@ -350,16 +375,7 @@ impl Ctx<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(xr, yr)
             .map_err(draw_err)?;
-        c.configure_mesh()
-            .x_desc(self.d.x_label.as_str())
-            .y_desc(self.y_label)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_mesh(&mut c, Some(self.d.x_label.clone()), self.y_label)?;
         let bound_colors = [RGBColor(200, 40, 40), RGBColor(30, 90, 200)];
         for (i, s) in self.d.bounds.iter().enumerate() {
             let color = if s.label.starts_with("D_cs") {
@@ -482,16 +498,11 @@ impl Cdf<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..x1, 0.0..1.02)
             .map_err(draw_err)?;
-        c.configure_mesh()
-            .x_desc(format!("time from arrival to completion ({})", self.unit))
-            .y_desc("fraction of the class complete")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_mesh(
+            &mut c,
+            Some(format!("time from arrival to completion ({})", self.unit)),
+            "fraction of the class complete",
+        )?;
         for (i, name) in self.names.iter().enumerate() {
             let n = self.counts[i].max(1) as f64;
             let mut pts = vec![(0.0, 0.0)];
@@ -589,15 +600,7 @@ impl Swarm<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..self.t1, 0.0..peak * 1.05)
             .map_err(draw_err)?;
-        c.configure_mesh()
-            .y_desc("peers")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_mesh(&mut c, None, "peers")?;
         for (j, name, color) in [(1, "leechers", PALETTE[1]), (2, "seeds", PALETTE[2])] {
             let style = ShapeStyle::from(color).stroke_width(2);
             c.draw_series(LineSeries::new(
@@ -621,16 +624,11 @@ impl Swarm<'_> {
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..self.t1, 0.0..1.05)
             .map_err(draw_err)?;
-        c.configure_mesh()
-            .x_desc(format!("time ({})", self.unit))
-            .y_desc("upload utilisation")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FAMILY, 14))
-            .axis_desc_style((FAMILY, 16))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(draw_err)?;
+        draw_mesh(
+            &mut c,
+            Some(format!("time ({})", self.unit)),
+            "upload utilisation",
+        )?;
         let style = ShapeStyle::from(PALETTE[0]).stroke_width(2);
         c.draw_series(LineSeries::new(
             self.data.iter().map(|v| (v[0] / self.per, v[3])),
