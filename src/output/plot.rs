@@ -286,6 +286,25 @@ where
     mesh.draw().map_err(draw_err)
 }
 
+/// Draws the legend every figure shares, at `position`.
+fn draw_legend<'a, DB, X, Y>(
+    c: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    position: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    c.configure_series_labels()
+        .position(position)
+        .label_font((FAMILY, 15))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .draw()
+        .map_err(draw_err)
+}
+
 fn tick(v: &f64) -> String {
     let a = v.abs();
     let s = if a >= 1000.0 || a == 0.0 {
@@ -425,13 +444,7 @@ impl Ctx<'_> {
             .label(s.label.as_str())
             .legend(move |(x, y)| Circle::new((x + 12, y), 4, style.filled()));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     }
 }
@@ -520,13 +533,7 @@ impl Cdf<'_> {
                 .label(format!("{name} ({} peers)", self.counts[i]))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 }
@@ -611,13 +618,7 @@ impl Swarm<'_> {
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::UpperRight)?;
         let mut c = ChartBuilder::on(&bottom)
             .margin(12)
             .x_label_area_size(48)
@@ -637,13 +638,7 @@ impl Swarm<'_> {
         .map_err(draw_err)?
         .label("upload utilisation")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FAMILY, 15))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .draw()
-            .map_err(draw_err)?;
+        draw_legend(&mut c, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 }
