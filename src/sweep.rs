@@ -408,12 +408,7 @@ impl Plan {
     /// As [`Plan::load`], from text; `file` names it in errors.
     pub fn from_toml(text: &str, file: &str, sets: &[String]) -> Result<Plan, ScenarioError> {
         let base = Scenario::from_toml(text, file, sets)?;
-        let mut root: Table = text.parse().map_err(|e: toml::de::Error| ScenarioError {
-            file: file.to_string(),
-            field: None,
-            value: None,
-            message: format!("not valid TOML: {}", e.to_string().trim_end()),
-        })?;
+        let mut root: Table = crate::scenario::parse_toml(text, file)?;
         for o in sets {
             apply_override(&mut root, o).map_err(|m| ScenarioError {
                 file: file.to_string(),

@@ -159,12 +159,7 @@ impl Scenario {
         file: &str,
         overrides: &[String],
     ) -> Result<Scenario, ScenarioError> {
-        let mut root: Table = text.parse().map_err(|e: toml::de::Error| ScenarioError {
-            file: file.to_string(),
-            field: None,
-            value: None,
-            message: format!("not valid TOML: {}", e.to_string().trim_end()),
-        })?;
+        let mut root = parse_toml(text, file)?;
         let mut origin = file.to_string();
         for o in overrides {
             apply_override(&mut root, o).map_err(|message| ScenarioError {
@@ -207,6 +202,16 @@ pub fn escape_controls(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Parses scenario text into a raw TOML table; `file` names it in errors.
+pub fn parse_toml(text: &str, file: &str) -> Result<Table, ScenarioError> {
+    text.parse().map_err(|e: toml::de::Error| ScenarioError {
+        file: file.to_string(),
+        field: None,
+        value: None,
+        message: format!("not valid TOML: {}", e.to_string().trim_end()),
+    })
 }
 
 /// Reads a scenario file's text; returns it with the name errors should use.
