@@ -253,6 +253,15 @@ impl Sim {
         delivered
     }
 
+    /// Counts `bytes` already delivered to node `dst` as wasted (duplicates found
+    /// after the fact, e.g. when two endgame copies of the same bytes were both
+    /// under way).
+    pub fn add_waste(&mut self, dst: NodeId, bytes: f64) {
+        if bytes > 0.0 {
+            self.peers[peer_of(dst) as usize].bytes_wasted += bytes;
+        }
+    }
+
     /// Stops the run after the current event: nothing can progress any more.
     pub fn halt(&mut self, why: String) {
         self.halted = Some(why);

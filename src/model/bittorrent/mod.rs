@@ -74,16 +74,23 @@ impl Conn {
     }
 }
 
-/// A request in flight to a node: `bytes` of chunk `chunk` over `conn`. Two entries
-/// with the same `part` are an endgame duplicate and its original (the same bytes
-/// from two uploaders). `flow` is `NONE` while the request is still travelling.
+/// A request in flight to a node: `bytes` of chunk `chunk` over `conn`. Entries
+/// with the same `part` form a group: an original and its endgame duplicates, all
+/// fetching the same remaining bytes in the same order from different uploaders, so
+/// that what the node holds of the group's range is the furthest any member got
+/// (see [`BitTorrent::rebase`]). `flow` is `NONE` while the request is still
+/// travelling.
 #[derive(Clone, Copy, Debug)]
 struct Part {
     flow: FlowId,
     chunk: u32,
     conn: u32,
     part: u32,
+    /// Size of the transfer (its flow's size once started).
     bytes: f64,
+    /// Bytes of this transfer already counted as received (in `Node::partial`) or
+    /// as wasted at a rebase; only the rest is credited when it ends.
+    credited: f64,
 }
 
 /// What a peer asks of a neighbour.
@@ -617,27 +624,84 @@ impl BitTorrent {
     }
 
     /// Cancels part `k` of `dl`'s downloads. Its delivered bytes are kept as received
-    /// if `keep` and no duplicate of the same bytes is still coming, otherwise
-    /// wasted. A chunk left with no part in flight becomes requestable again.
+    /// if `keep` (after a [`rebase`](Self::rebase) of its group, so that bytes a
+    /// surviving duplicate has not reached yet are not lost), otherwise wasted. A
+    /// chunk left with no part in flight becomes requestable again.
     fn cancel_part(&mut self, sim: &mut Sim, dl: NodeId, k: usize, keep: bool) {
+        let q = self.nodes[dl as usize].downloads[k];
+        if keep && q.flow != NONE {
+            self.rebase(sim, dl, q.chunk, q.part);
+        }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
         if self.conns[p.conn as usize].alive {
             self.side_mut(p.conn, dl).in_flight -= 1;
         }
         if p.flow != NONE {
-            let twin = self.nodes[dl as usize]
-                .downloads
-                .iter()
-                .any(|q| q.part == p.part && q.chunk == p.chunk);
-            let keep = keep && !twin;
-            let got = sim.cancel_transfer(p.flow, !keep);
+            let got = sim.cancel_transfer(p.flow, false);
             let ul = self.other(p.conn, dl);
             self.credit(p.conn, ul, dl, got);
+            let rest = got - p.credited;
             if keep {
-                self.add_partial(dl, p.chunk, got);
+                self.add_partial(dl, p.chunk, rest);
+            } else {
+                sim.add_waste(dl, rest);
             }
         }
         self.unpend_if_idle(dl, p.chunk);
+    }
+
+    /// Settles group `part` of chunk `chunk` at `dl` (an original and its endgame
+    /// duplicates, fetching the same remaining `L` bytes in the same order): the node
+    /// holds the first `F` of them, `F` the furthest any member got since the last
+    /// settlement. `F` is added to the chunk's received bytes, the other members'
+    /// progress is wasted (duplicates of bytes already held), and every member is
+    /// left to fetch the same last `L - F` bytes. Called before a member is cancelled
+    /// or a duplicate added, so that no received byte is lost with a cancelled member
+    /// and a new duplicate starts where the group stands.
+    fn rebase(&mut self, sim: &mut Sim, dl: NodeId, chunk: u32, part: u32) {
+        let now = sim.now;
+        let mut furthest = 0.0f64;
+        let mut progress = 0.0f64;
+        let mut left = f64::INFINITY;
+        for p in &self.nodes[dl as usize].downloads {
+            if p.part != part || p.chunk != chunk {
+                continue;
+            }
+            if p.flow == NONE {
+                left = left.min(p.bytes);
+            } else {
+                let d = sim.network().delivered(p.flow, now);
+                furthest = furthest.max(d - p.credited);
+                progress += d - p.credited;
+                left = left.min(p.bytes - d);
+            }
+        }
+        if furthest <= 0.0 && progress <= 0.0 {
+            // Nothing received since the last settlement; remaining ranges agree.
+            return;
+        }
+        self.add_partial(dl, chunk, furthest);
+        sim.add_waste(dl, progress - furthest);
+        let left = left.max(0.0);
+        let len = self.nodes[dl as usize].downloads.len();
+        for k in 0..len {
+            let p = self.nodes[dl as usize].downloads[k];
+            if p.part != part || p.chunk != chunk {
+                continue;
+            }
+            let e = &mut self.nodes[dl as usize].downloads[k];
+            if p.flow == NONE {
+                e.bytes = left;
+            } else {
+                let d = sim.network().delivered(p.flow, now);
+                if p.bytes - d > left {
+                    sim.shrink_transfer(p.flow, left);
+                }
+                let e = &mut self.nodes[dl as usize].downloads[k];
+                e.credited = d;
+                e.bytes = d + left;
+            }
+        }
     }
 
     /// `n` requests on every connection whose other end unchokes it: used after
@@ -728,6 +792,8 @@ impl BitTorrent {
                 }
                 Ask::Duplicate(k) => {
                     let p = self.nodes[dl as usize].downloads[k];
+                    // The duplicate fetches what the original has not reached yet.
+                    self.rebase(sim, dl, p.chunk, p.part);
                     let left = Self::left(sim, p.flow);
                     (p.chunk, p.part, left)
                 }
@@ -740,6 +806,7 @@ impl BitTorrent {
                 conn,
                 part,
                 bytes,
+                credited: 0.0,
             };
             if d > 0.0 {
                 let at = sim.after(d);
@@ -865,7 +932,8 @@ impl BitTorrent {
             if p.chunk == c {
                 self.nodes[n as usize].downloads.swap_remove(k);
                 if p.flow != NONE {
-                    let got = sim.cancel_transfer(p.flow, true);
+                    let got = sim.cancel_transfer(p.flow, false);
+                    sim.add_waste(n, got - p.credited);
                     let ul = self.other(p.conn, n);
                     self.credit(p.conn, ul, n, got);
                 }
@@ -1154,7 +1222,7 @@ impl Protocol for BitTorrent {
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
         self.side_mut(p.conn, dl).in_flight -= 1;
         self.credit(p.conn, t.src, dl, p.bytes);
-        self.add_partial(dl, p.chunk, p.bytes);
+        self.add_partial(dl, p.chunk, p.bytes - p.credited);
         // Endgame: the same bytes coming from elsewhere are now waste.
         let mut freed = std::mem::take(&mut self.scratch_freed);
         freed.clear();
@@ -1167,7 +1235,8 @@ impl Protocol for BitTorrent {
             let q = self.nodes[dl as usize].downloads.swap_remove(j);
             self.side_mut(q.conn, dl).in_flight -= 1;
             if q.flow != NONE {
-                let got = sim.cancel_transfer(q.flow, true);
+                let got = sim.cancel_transfer(q.flow, false);
+                sim.add_waste(dl, got - q.credited);
                 let ul = self.other(q.conn, dl);
                 self.credit(q.conn, ul, dl, got);
             }
