@@ -49,18 +49,7 @@ struct Side {
     in_flight: u32,
 }
 
-/// One endpoint's transfer history on a connection, read at rechokes.
-#[derive(Clone, Copy, Debug, Default)]
-struct Rates {
-    /// Bytes received from the other, per rechoke period (a ring).
-    recv: [f32; MAX_BUCKETS],
-    /// Bytes sent to the other, per rechoke period (a ring).
-    sent: [f32; MAX_BUCKETS],
-}
-
-/// The rate histories of a connection's two endpoints (same order as `Conn::ends`).
-type ConnRates = [Rates; 2];
-
+/// A connection; its endpoints' rate histories are in `BitTorrent::rates`.
 #[derive(Clone, Debug)]
 struct Conn {
     ends: [NodeId; 2],
@@ -107,9 +96,18 @@ enum Ask {
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
+/// One of a node's connections, with the neighbour at its other end (kept here so
+/// that walking a node's neighbours does not load every connection record).
+#[derive(Clone, Copy, Debug)]
+struct Link {
+    conn: u32,
+    other: NodeId,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Node {
-    conns: Vec<u32>,
+    /// Connections in the order they were opened (a closed one is swap-removed).
+    links: Vec<Link>,
     have_count: u32,
     pending_count: u32,
     complete: bool,
@@ -159,13 +157,18 @@ pub struct BitTorrent {
     present: Vec<bool>,
     /// Each node's one-way access latency, seconds (dense: read for every message).
     latency: Vec<f64>,
+    /// Whether any node has a latency (if not, messages are never delayed).
+    any_latency: bool,
     have: Vec<u64>,
     pending: Vec<u64>,
     avail: Vec<u16>,
     copies: Vec<u32>,
     conns: Vec<Conn>,
-    /// Rate histories, indexed like `conns`.
-    rates: Vec<ConnRates>,
+    /// Rate histories read at rechokes: for connection `k`, `4 * buckets` floats
+    /// from `4 * buckets * k`: for each endpoint (in `Conn::ends` order) the bytes
+    /// received from the other per rechoke period, then the bytes sent to it (each a
+    /// ring of `buckets`).
+    rates: Vec<f32>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
     tracker_pos: Vec<u32>,
@@ -261,6 +264,7 @@ impl BitTorrent {
             optimistic_every,
             nodes,
             present,
+            any_latency: latency.iter().any(|&l| l > 0.0),
             latency,
             have,
             pending: vec![0u64; n * words],
@@ -339,13 +343,16 @@ impl BitTorrent {
         &mut c.side[i]
     }
 
-    fn rates(&self, conn: u32, n: NodeId) -> &Rates {
-        &self.rates[conn as usize][self.conns[conn as usize].idx(n)]
+    /// Index in `rates` of `n`'s received-bytes ring on `conn` (its sent-bytes ring
+    /// follows, `buckets` floats later).
+    fn rate_base(&self, conn: u32, n: NodeId) -> usize {
+        (conn as usize * 4 + 2 * self.conns[conn as usize].idx(n)) * self.buckets
     }
 
-    fn rates_mut(&mut self, conn: u32, n: NodeId) -> &mut Rates {
-        let i = self.conns[conn as usize].idx(n);
-        &mut self.rates[conn as usize][i]
+    /// Bytes `n` received from the other end of `conn` over the rate window.
+    fn recv_total(&self, conn: u32, n: NodeId) -> f32 {
+        let b = self.rate_base(conn, n);
+        self.rates[b..b + self.buckets].iter().sum()
     }
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
@@ -366,15 +373,12 @@ impl BitTorrent {
             .map(|i| self.tracker[i])
             .collect();
         for m in picked {
-            if self.nodes[n as usize].conns.len() >= self.cfg.max_connections as usize {
+            if self.nodes[n as usize].links.len() >= self.cfg.max_connections as usize {
                 break;
             }
             if m == n
-                || self.nodes[m as usize].conns.len() >= self.cfg.max_connections as usize
-                || self.nodes[n as usize]
-                    .conns
-                    .iter()
-                    .any(|&c| self.other(c, n) == m)
+                || self.nodes[m as usize].links.len() >= self.cfg.max_connections as usize
+                || self.nodes[n as usize].links.iter().any(|l| l.other == m)
             {
                 continue;
             }
@@ -390,7 +394,7 @@ impl BitTorrent {
             || !self.present[n as usize]
             || node.complete
             || node.announce_at.is_some()
-            || node.conns.len() >= self.cfg.min_peers as usize
+            || node.links.len() >= self.cfg.min_peers as usize
         {
             return;
         }
@@ -426,20 +430,22 @@ impl BitTorrent {
             side: [side(a, b, self), side(b, a, self)],
             alive: true,
         };
+        let width = 4 * self.buckets;
         let id = match self.free_conns.pop() {
             Some(id) => {
                 self.conns[id as usize] = conn;
-                self.rates[id as usize] = ConnRates::default();
+                let b = id as usize * width;
+                self.rates[b..b + width].fill(0.0);
                 id
             }
             None => {
                 self.conns.push(conn);
-                self.rates.push(ConnRates::default());
+                self.rates.resize(self.rates.len() + width, 0.0);
                 (self.conns.len() - 1) as u32
             }
         };
-        self.nodes[a as usize].conns.push(id);
-        self.nodes[b as usize].conns.push(id);
+        self.nodes[a as usize].links.push(Link { conn: id, other: b });
+        self.nodes[b as usize].links.push(Link { conn: id, other: a });
         // Bitfield exchange.
         self.add_avail(a, b, 1);
         self.add_avail(b, a, 1);
@@ -492,8 +498,8 @@ impl BitTorrent {
         }
         self.conns[id as usize].alive = false;
         for n in [a, b] {
-            let list = &mut self.nodes[n as usize].conns;
-            if let Some(pos) = list.iter().position(|&c| c == id) {
+            let list = &mut self.nodes[n as usize].links;
+            if let Some(pos) = list.iter().position(|l| l.conn == id) {
                 list.swap_remove(pos);
             }
         }
@@ -562,11 +568,10 @@ impl BitTorrent {
                 return;
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
-            for &c in &self.nodes[n as usize].conns {
-                let m = self.other(c, n);
+            for &Link { conn: c, other: m } in &self.nodes[n as usize].links {
                 let me = self.side(c, n);
                 if me.choking && self.side(c, m).wants > 0 {
-                    let r: f32 = self.rates(c, n).recv.iter().sum();
+                    let r = self.recv_total(c, n);
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
                     }
@@ -712,14 +717,14 @@ impl BitTorrent {
             return;
         }
         // Requests never open or close connections, so `n`'s list is stable here.
-        let len = self.nodes[n as usize].conns.len();
+        let len = self.nodes[n as usize].links.len();
         for i in 0..len {
-            let c = self.nodes[n as usize].conns[i];
-            if self.conns[c as usize].alive && !self.side(c, self.other(c, n)).choking {
+            let Link { conn: c, other: m } = self.nodes[n as usize].links[i];
+            if self.conns[c as usize].alive && !self.side(c, m).choking {
                 self.try_request(sim, n, c);
             }
         }
-        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
+        debug_assert_eq!(len, self.nodes[n as usize].links.len());
     }
 
     fn add_partial(&mut self, n: NodeId, c: u32, bytes: f64) {
@@ -749,8 +754,9 @@ impl BitTorrent {
     fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
         let bu = self.nodes[ul as usize].period as usize % self.buckets;
         let bd = self.nodes[dl as usize].period as usize % self.buckets;
-        self.rates_mut(conn, ul).sent[bu] += bytes as f32;
-        self.rates_mut(conn, dl).recv[bd] += bytes as f32;
+        let (su, sd) = (self.rate_base(conn, ul), self.rate_base(conn, dl));
+        self.rates[su + self.buckets + bu] += bytes as f32;
+        self.rates[sd + bd] += bytes as f32;
     }
 
     /// `dl` requests from the other end of `conn` while it may.
@@ -947,10 +953,9 @@ impl BitTorrent {
         // `c` offer us one chunk less, neighbours that lack it can now want it from
         // us. Their reaction (unchoke, request) waits for the HAVE message.
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
-        let len = self.nodes[n as usize].conns.len();
+        let len = self.nodes[n as usize].links.len();
         for i in 0..len {
-            let conn = self.nodes[n as usize].conns[i];
-            let m = self.other(conn, n);
+            let Link { conn, other: m } = self.nodes[n as usize].links[i];
             if self.has(m, c) {
                 let s = self.side_mut(conn, n);
                 s.wants -= 1;
@@ -963,9 +968,12 @@ impl BitTorrent {
         }
         // HAVE to every neighbour.
         for i in 0..len {
-            let conn = self.nodes[n as usize].conns[i];
-            let m = self.other(conn, n);
-            let d = self.delay(n, m);
+            let Link { conn, other: m } = self.nodes[n as usize].links[i];
+            let d = if self.any_latency {
+                self.delay(n, m)
+            } else {
+                0.0
+            };
             if d > 0.0 {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
@@ -974,7 +982,7 @@ impl BitTorrent {
                 self.on_have(sim, m, n, conn, c);
             }
         }
-        debug_assert_eq!(len, self.nodes[n as usize].conns.len());
+        debug_assert_eq!(len, self.nodes[n as usize].links.len());
         if self.nodes[n as usize].have_count == self.chunks {
             self.finish(sim, n);
         } else {
@@ -991,9 +999,11 @@ impl BitTorrent {
         if m != SERVER {
             self.avail[m as usize * self.chunks as usize + c as usize] += 1;
         }
-        if !self.present[m as usize] || self.has(m, c) || self.side(conn, m).wants == 0 {
+        // `from` has `c` and `m` lacks it, so `m` wants something from `from`.
+        if !self.present[m as usize] || self.has(m, c) {
             return;
         }
+        debug_assert!(self.side(conn, m).wants > 0);
         self.became_interested(sim, m, from, conn);
     }
 
@@ -1034,8 +1044,8 @@ impl BitTorrent {
         for c in policy::ones(Self::row(&self.have, self.words, n)).collect::<Vec<_>>() {
             self.copies[c as usize] -= 1;
         }
-        while let Some(&conn) = self.nodes[n as usize].conns.last() {
-            self.disconnect(sim, conn);
+        while let Some(l) = self.nodes[n as usize].links.last() {
+            self.disconnect(sim, l.conn);
         }
         sim.depart(peer_of(n));
     }
@@ -1057,16 +1067,16 @@ impl BitTorrent {
         cands.clear();
         conns.clear();
         out.clear();
-        for &c in &self.nodes[n as usize].conns {
-            let m = self.other(c, n);
+        for &Link { conn: c, other: m } in &self.nodes[n as usize].links {
             if self.side(c, m).wants == 0 {
                 continue;
             }
-            let r = self.rates(c, n);
+            let b = self.rate_base(c, n);
+            let (recv, sent) = self.rates[b..b + 2 * self.buckets].split_at(self.buckets);
             cands.push(Candidate {
                 neighbour: m,
-                recv_rate: r.recv.iter().map(|&x| x as f64).sum::<f64>() / window,
-                sent_rate: r.sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
+                sent_rate: sent.iter().map(|&x| x as f64).sum::<f64>() / window,
                 unchoked: !self.side(c, n).choking,
             });
             conns.push(c);
@@ -1129,7 +1139,7 @@ impl BitTorrent {
         // Apply: choke first (frees slots), then unchoke.
         let mut all = std::mem::take(&mut self.scratch_all);
         all.clear();
-        all.extend_from_slice(&self.nodes[n as usize].conns);
+        all.extend(self.nodes[n as usize].links.iter().map(|l| l.conn));
         for &c in &all {
             let keep = pos(c).is_some_and(|i| unchoke[i]) || c == opt;
             if !keep {
@@ -1162,9 +1172,9 @@ impl BitTorrent {
         node.period += 1;
         let b = node.period as usize % self.buckets;
         for &c in &all {
-            let r = self.rates_mut(c, n);
-            r.recv[b] = 0.0;
-            r.sent[b] = 0.0;
+            let base = self.rate_base(c, n);
+            self.rates[base + b] = 0.0;
+            self.rates[base + self.buckets + b] = 0.0;
         }
         let mut cand_of = cand_of;
         for &c in &conns {
