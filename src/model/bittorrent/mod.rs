@@ -53,6 +53,8 @@ struct Side {
 #[derive(Clone, Debug)]
 struct Conn {
     ends: [NodeId; 2],
+    /// Index of this connection in each endpoint's `Node::links`.
+    pos: [u32; 2],
     side: [Side; 2],
     alive: bool,
 }
@@ -96,12 +98,19 @@ enum Ask {
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
-/// One of a node's connections, with the neighbour at its other end (kept here so
-/// that walking a node's neighbours does not load every connection record).
+/// One of a node's connections, with what walks over a node's neighbours read most
+/// (the neighbour, and copies of the two choke flags kept in step with the `Side`s
+/// by `set_choking`), so that such walks do not load every connection record.
 #[derive(Clone, Copy, Debug)]
 struct Link {
     conn: u32,
     other: NodeId,
+    /// Which end of `conn` this node is (its index in `Conn::ends`).
+    end: u8,
+    /// This node unchokes `other`.
+    unchoking: bool,
+    /// `other` unchokes this node.
+    unchoked: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -180,8 +189,6 @@ pub struct BitTorrent {
     scratch_cands: Vec<Candidate>,
     scratch_conns: Vec<u32>,
     scratch_out: Vec<usize>,
-    /// Connection ids of a node, copied (rechoke walks them while changing state).
-    scratch_all: Vec<u32>,
     /// Connections freed by a finished transfer (to request on again).
     scratch_freed: Vec<u32>,
     /// Indices of choked candidates at an optimistic round.
@@ -283,7 +290,6 @@ impl BitTorrent {
             scratch_cands: Vec::new(),
             scratch_conns: Vec::new(),
             scratch_out: Vec::new(),
-            scratch_all: Vec::new(),
             scratch_freed: Vec::new(),
             scratch_choked: Vec::new(),
             scratch_unchoke: Vec::new(),
@@ -346,7 +352,23 @@ impl BitTorrent {
     /// Index in `rates` of `n`'s received-bytes ring on `conn` (its sent-bytes ring
     /// follows, `buckets` floats later).
     fn rate_base(&self, conn: u32, n: NodeId) -> usize {
-        (conn as usize * 4 + 2 * self.conns[conn as usize].idx(n)) * self.buckets
+        self.rate_base_end(conn, self.conns[conn as usize].idx(n))
+    }
+
+    /// As [`rate_base`](Self::rate_base), for the endpoint at `end` of `Conn::ends`.
+    fn rate_base_end(&self, conn: u32, end: usize) -> usize {
+        (conn as usize * 4 + 2 * end) * self.buckets
+    }
+
+    /// Records whether `ul` chokes the other end of `conn`, in the connection and in
+    /// both endpoints' links.
+    fn set_choking(&mut self, conn: u32, ul: NodeId, choking: bool) {
+        let k = &mut self.conns[conn as usize];
+        let i = k.idx(ul);
+        k.side[i].choking = choking;
+        let (dl, pu, pd) = (k.ends[1 - i], k.pos[i], k.pos[1 - i]);
+        self.nodes[ul as usize].links[pu as usize].unchoking = !choking;
+        self.nodes[dl as usize].links[pd as usize].unchoked = !choking;
     }
 
     /// Bytes `n` received from the other end of `conn` over the rate window.
@@ -427,6 +449,10 @@ impl BitTorrent {
         };
         let conn = Conn {
             ends: [a, b],
+            pos: [
+                self.nodes[a as usize].links.len() as u32,
+                self.nodes[b as usize].links.len() as u32,
+            ],
             side: [side(a, b, self), side(b, a, self)],
             alive: true,
         };
@@ -444,14 +470,22 @@ impl BitTorrent {
                 (self.conns.len() - 1) as u32
             }
         };
-        self.nodes[a as usize].links.push(Link { conn: id, other: b });
-        self.nodes[b as usize].links.push(Link { conn: id, other: a });
+        for (me, other, end) in [(a, b, 0), (b, a, 1)] {
+            self.nodes[me as usize].links.push(Link {
+                conn: id,
+                other,
+                end,
+                unchoking: false,
+                unchoked: false,
+            });
+        }
         // Bitfield exchange.
         self.add_avail(a, b, 1);
         self.add_avail(b, a, 1);
         for (me, other) in [(a, b), (b, a)] {
             if self.side(id, me).wants > 0 {
-                self.became_interested(sim, me, other, id);
+                let unchoked = !self.side(id, other).choking;
+                self.became_interested(sim, me, other, id, unchoked);
             }
         }
     }
@@ -497,10 +531,13 @@ impl BitTorrent {
             let _ = other;
         }
         self.conns[id as usize].alive = false;
-        for n in [a, b] {
+        for (end, n) in [a, b].into_iter().enumerate() {
+            let pos = self.conns[id as usize].pos[end] as usize;
             let list = &mut self.nodes[n as usize].links;
-            if let Some(pos) = list.iter().position(|l| l.conn == id) {
-                list.swap_remove(pos);
+            debug_assert_eq!(list[pos].conn, id);
+            list.swap_remove(pos);
+            if let Some(&moved) = list.get(pos) {
+                self.conns[moved.conn as usize].pos[moved.end as usize] = pos as u32;
             }
         }
         self.free_conns.push(id);
@@ -527,9 +564,17 @@ impl BitTorrent {
         }
     }
 
-    /// `dl` became interested in `ul` over `conn`.
-    fn became_interested(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) {
-        if self.side(conn, ul).choking {
+    /// `dl` became interested in `ul` over `conn`; `unchoked`: `ul` unchokes `dl`.
+    fn became_interested(
+        &mut self,
+        sim: &mut Sim,
+        dl: NodeId,
+        ul: NodeId,
+        conn: u32,
+        unchoked: bool,
+    ) {
+        debug_assert_eq!(unchoked, !self.side(conn, ul).choking);
+        if !unchoked {
             let u = &self.nodes[ul as usize];
             let unlimited = !self.choker_for_ref(ul).uses_optimistic();
             if !u.free_rider && (unlimited || u.regular < self.slots()) {
@@ -568,9 +613,9 @@ impl BitTorrent {
                 return;
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
-            for &Link { conn: c, other: m } in &self.nodes[n as usize].links {
-                let me = self.side(c, n);
-                if me.choking && self.side(c, m).wants > 0 {
+            for l in &self.nodes[n as usize].links {
+                let (c, m) = (l.conn, l.other);
+                if !l.unchoking && self.side(c, m).wants > 0 {
                     let r = self.recv_total(c, n);
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
@@ -585,10 +630,9 @@ impl BitTorrent {
     }
 
     fn unchoke(&mut self, sim: &mut Sim, ul: NodeId, dl: NodeId, conn: u32, optimistic: bool) {
-        let s = self.side_mut(conn, ul);
-        debug_assert!(s.choking);
-        s.choking = false;
-        s.optimistic = optimistic;
+        debug_assert!(self.side(conn, ul).choking);
+        self.set_choking(conn, ul, false);
+        self.side_mut(conn, ul).optimistic = optimistic;
         if optimistic {
             self.nodes[ul as usize].optimistic = conn;
         } else {
@@ -605,8 +649,8 @@ impl BitTorrent {
             return;
         }
         let was_optimistic = s.optimistic;
-        s.choking = true;
         s.optimistic = false;
+        self.set_choking(conn, ul, true);
         if was_optimistic {
             self.nodes[ul as usize].optimistic = NONE;
         } else {
@@ -719,9 +763,10 @@ impl BitTorrent {
         // Requests never open or close connections, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
-            let Link { conn: c, other: m } = self.nodes[n as usize].links[i];
-            if self.conns[c as usize].alive && !self.side(c, m).choking {
-                self.try_request(sim, n, c);
+            let l = self.nodes[n as usize].links[i];
+            if l.unchoked {
+                debug_assert!(self.conns[l.conn as usize].alive);
+                self.try_request(sim, n, l.conn);
             }
         }
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
@@ -955,7 +1000,7 @@ impl BitTorrent {
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
-            let Link { conn, other: m } = self.nodes[n as usize].links[i];
+            let Link { conn, other: m, .. } = self.nodes[n as usize].links[i];
             if self.has(m, c) {
                 let s = self.side_mut(conn, n);
                 s.wants -= 1;
@@ -968,7 +1013,12 @@ impl BitTorrent {
         }
         // HAVE to every neighbour.
         for i in 0..len {
-            let Link { conn, other: m } = self.nodes[n as usize].links[i];
+            let Link {
+                conn,
+                other: m,
+                unchoking,
+                ..
+            } = self.nodes[n as usize].links[i];
             let d = if self.any_latency {
                 self.delay(n, m)
             } else {
@@ -979,7 +1029,7 @@ impl BitTorrent {
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
             } else {
-                self.on_have(sim, m, n, conn, c);
+                self.on_have(sim, m, n, conn, c, unchoking);
             }
         }
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
@@ -995,7 +1045,16 @@ impl BitTorrent {
 
     /// `m` learns that `from` has chunk `c`: its availability count grows, and if it
     /// wants something from `from` it asks to be unchoked or requests.
-    fn on_have(&mut self, sim: &mut Sim, m: NodeId, from: NodeId, conn: u32, c: u32) {
+    /// `unchoked`: `from` unchokes `m`.
+    fn on_have(
+        &mut self,
+        sim: &mut Sim,
+        m: NodeId,
+        from: NodeId,
+        conn: u32,
+        c: u32,
+        unchoked: bool,
+    ) {
         if m != SERVER {
             self.avail[m as usize * self.chunks as usize + c as usize] += 1;
         }
@@ -1004,7 +1063,7 @@ impl BitTorrent {
             return;
         }
         debug_assert!(self.side(conn, m).wants > 0);
-        self.became_interested(sim, m, from, conn);
+        self.became_interested(sim, m, from, conn, unchoked);
     }
 
     fn finish(&mut self, sim: &mut Sim, n: NodeId) {
@@ -1067,17 +1126,18 @@ impl BitTorrent {
         cands.clear();
         conns.clear();
         out.clear();
-        for &Link { conn: c, other: m } in &self.nodes[n as usize].links {
+        for l in &self.nodes[n as usize].links {
+            let (c, m) = (l.conn, l.other);
             if self.side(c, m).wants == 0 {
                 continue;
             }
-            let b = self.rate_base(c, n);
+            let b = self.rate_base_end(c, l.end as usize);
             let (recv, sent) = self.rates[b..b + 2 * self.buckets].split_at(self.buckets);
             cands.push(Candidate {
                 neighbour: m,
                 recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
                 sent_rate: sent.iter().map(|&x| x as f64).sum::<f64>() / window,
-                unchoked: !self.side(c, n).choking,
+                unchoked: l.unchoking,
             });
             conns.push(c);
         }
@@ -1136,43 +1196,55 @@ impl BitTorrent {
                 self.scratch_choked = choked;
             }
         }
-        // Apply: choke first (frees slots), then unchoke.
-        let mut all = std::mem::take(&mut self.scratch_all);
-        all.clear();
-        all.extend(self.nodes[n as usize].links.iter().map(|l| l.conn));
-        for &c in &all {
+        // Apply: choke first (frees slots), then unchoke. Neither opens nor closes a
+        // connection, so `n`'s links keep their order; each is re-read because
+        // earlier steps change the choke flags.
+        let len = self.nodes[n as usize].links.len();
+        for i in 0..len {
+            let Link {
+                conn: c, unchoking, ..
+            } = self.nodes[n as usize].links[i];
             let keep = pos(c).is_some_and(|i| unchoke[i]) || c == opt;
             if !keep {
-                self.choke(sim, n, c);
+                if unchoking {
+                    self.choke(sim, n, c);
+                }
             } else if self.side(c, n).optimistic && c != opt {
                 // A former optimistic unchoke promoted to a regular one.
                 self.side_mut(c, n).optimistic = false;
                 self.nodes[n as usize].optimistic = NONE;
                 self.nodes[n as usize].regular += 1;
-            } else if c == opt && !self.side(c, n).choking && !self.side(c, n).optimistic {
+            } else if c == opt && unchoking && !self.side(c, n).optimistic {
                 // A regular unchoke that becomes the optimistic one.
                 self.side_mut(c, n).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
                 self.nodes[n as usize].optimistic = c;
             }
         }
-        for &c in &all {
-            if !self.conns[c as usize].alive {
+        for i in 0..len {
+            let Link {
+                conn: c,
+                other: m,
+                unchoking,
+                ..
+            } = self.nodes[n as usize].links[i];
+            if unchoking {
                 continue;
             }
-            let m = self.other(c, n);
-            if pos(c).is_some_and(|i| unchoke[i]) && self.side(c, n).choking {
+            if pos(c).is_some_and(|i| unchoke[i]) {
                 self.unchoke(sim, n, m, c, false);
-            } else if c == opt && self.side(c, n).choking {
+            } else if c == opt {
                 self.unchoke(sim, n, m, c, true);
             }
         }
+        debug_assert_eq!(len, self.nodes[n as usize].links.len());
         // Next rate period.
         let node = &mut self.nodes[n as usize];
         node.period += 1;
         let b = node.period as usize % self.buckets;
-        for &c in &all {
-            let base = self.rate_base(c, n);
+        for i in 0..len {
+            let l = self.nodes[n as usize].links[i];
+            let base = self.rate_base_end(l.conn, l.end as usize);
             self.rates[base + b] = 0.0;
             self.rates[base + self.buckets + b] = 0.0;
         }
@@ -1184,7 +1256,6 @@ impl BitTorrent {
         self.scratch_cands = cands;
         self.scratch_conns = conns;
         self.scratch_out = out;
-        self.scratch_all = all;
         self.scratch_unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, n, 0);
@@ -1313,7 +1384,8 @@ impl Protocol for BitTorrent {
                 let k = &self.conns[conn as usize];
                 if k.alive && k.ends.contains(&to) {
                     let from = self.other(conn, to);
-                    self.on_have(sim, to, from, conn, c);
+                    let unchoked = !self.side(conn, from).choking;
+                    self.on_have(sim, to, from, conn, c, unchoked);
                 }
             }
             WATCHDOG => self.watchdog(sim),
