@@ -932,13 +932,18 @@ impl BitTorrent {
         };
         let mut best: Option<(f64, usize)> = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if !usable(p) || node.downloads.iter().filter(|q| q.part == p.part).count() > 1 {
+            // The cheap tests first; all are pure, so the order does not matter.
+            if p.flow == NONE || !self.has(ul, p.chunk) {
                 continue;
             }
             let left = Self::left(sim, p.flow);
-            if left >= 2.0 * BLOCK && best.is_none_or(|(b, _)| left > b) {
-                best = Some((left, k));
+            if left < 2.0 * BLOCK || best.is_some_and(|(b, _)| left <= b) {
+                continue;
             }
+            if !usable(p) || node.downloads.iter().filter(|q| q.part == p.part).count() > 1 {
+                continue;
+            }
+            best = Some((left, k));
         }
         if let Some((_, k)) = best {
             return Some(Ask::Split(k));
