@@ -43,8 +43,6 @@ struct Side {
     choking: bool,
     /// This endpoint's unchoke of the other is its optimistic one.
     optimistic: bool,
-    /// Chunks the other endpoint has (as far as this one knows) that this one lacks.
-    wants: u32,
     /// Requests this endpoint has outstanding to the other.
     in_flight: u32,
 }
@@ -95,6 +93,21 @@ enum Ask {
     Duplicate(usize),
 }
 
+/// Asks the processor to bring `x`'s cache line in (a hint: no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch only hints the
+    // cache: it never faults and reads or writes nothing the program sees.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            (x as *const T).cast::<i8>(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
@@ -117,7 +130,6 @@ struct Link {
 struct Node {
     /// Connections in the order they were opened (a closed one is swap-removed).
     links: Vec<Link>,
-    have_count: u32,
     pending_count: u32,
     complete: bool,
     free_rider: bool,
@@ -169,6 +181,8 @@ pub struct BitTorrent {
     /// Whether any node has a latency (if not, messages are never delayed).
     any_latency: bool,
     have: Vec<u64>,
+    /// Chunks each node has (dense: read for interest tests).
+    held: Vec<u32>,
     pending: Vec<u64>,
     avail: Vec<u16>,
     copies: Vec<u32>,
@@ -257,7 +271,8 @@ impl BitTorrent {
         }
         let server = &mut nodes[SERVER as usize];
         server.complete = true;
-        server.have_count = chunks;
+        let mut held = vec![0u32; n];
+        held[SERVER as usize] = chunks;
         let buckets = (cfg.rate_window / cfg.rechoke_interval)
             .round()
             .clamp(1.0, MAX_BUCKETS as f64) as usize;
@@ -274,6 +289,7 @@ impl BitTorrent {
             any_latency: latency.iter().any(|&l| l > 0.0),
             latency,
             have,
+            held,
             pending: vec![0u64; n * words],
             avail: vec![0u16; n * chunks as usize],
             copies: vec![0u32; chunks as usize],
@@ -314,6 +330,22 @@ impl BitTorrent {
 
     fn has(&self, n: NodeId, c: u32) -> bool {
         self.have[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+    }
+
+    /// Whether `a` is interested in `b`: `b` has a chunk `a` lacks. A node with
+    /// more chunks than `a` surely has one; otherwise the bitfields are compared
+    /// word by word, stopping at the first such chunk.
+    fn interested(&self, a: NodeId, b: NodeId) -> bool {
+        let (ha, hb) = (self.held[a as usize], self.held[b as usize]);
+        if ha == self.chunks {
+            return false;
+        }
+        if hb > ha {
+            return true;
+        }
+        let w = self.words;
+        let (ra, rb) = (Self::row(&self.have, w, a), Self::row(&self.have, w, b));
+        ra.iter().zip(rb).any(|(x, y)| y & !x != 0)
     }
 
     fn is_pending(&self, n: NodeId, c: u32) -> bool {
@@ -433,19 +465,9 @@ impl BitTorrent {
     }
 
     fn connect(&mut self, sim: &mut Sim, a: NodeId, b: NodeId) {
-        let side = |me: NodeId, other: NodeId, bt: &BitTorrent| -> Side {
-            let mine = Self::row(&bt.have, bt.words, me);
-            let theirs = Self::row(&bt.have, bt.words, other);
-            let wants = mine
-                .iter()
-                .zip(theirs)
-                .map(|(m, t)| (t & !m).count_ones())
-                .sum();
-            Side {
-                choking: true,
-                wants,
-                ..Side::default()
-            }
+        let side = Side {
+            choking: true,
+            ..Side::default()
         };
         let conn = Conn {
             ends: [a, b],
@@ -453,7 +475,7 @@ impl BitTorrent {
                 self.nodes[a as usize].links.len() as u32,
                 self.nodes[b as usize].links.len() as u32,
             ],
-            side: [side(a, b, self), side(b, a, self)],
+            side: [side, side],
             alive: true,
         };
         let width = 4 * self.buckets;
@@ -483,7 +505,7 @@ impl BitTorrent {
         self.add_avail(a, b, 1);
         self.add_avail(b, a, 1);
         for (me, other) in [(a, b), (b, a)] {
-            if self.side(id, me).wants > 0 {
+            if self.interested(me, other) {
                 let unchoked = !self.side(id, other).choking;
                 self.became_interested(sim, me, other, id, unchoked);
             }
@@ -615,7 +637,7 @@ impl BitTorrent {
             let mut best: Option<(f32, NodeId, u32)> = None;
             for l in &self.nodes[n as usize].links {
                 let (c, m) = (l.conn, l.other);
-                if !l.unchoking && self.side(c, m).wants > 0 {
+                if !l.unchoking && self.interested(m, n) {
                     let r = self.recv_total(c, n);
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
@@ -916,7 +938,7 @@ impl BitTorrent {
                 candidates: &self.scratch_words,
                 local_avail: &self.avail[base..base + self.chunks as usize],
                 global_copies: &self.copies,
-                have_count: self.nodes[dl as usize].have_count,
+                have_count: self.held[dl as usize],
             };
             return self.picker.pick(&cx, &mut sim.rng).map(Ask::New);
         }
@@ -949,7 +971,7 @@ impl BitTorrent {
             return Some(Ask::Split(k));
         }
         // Endgame: every missing chunk is requested; ask for some bytes again.
-        if !self.cfg.endgame || node.have_count + node.pending_count < self.chunks {
+        if !self.cfg.endgame || self.held[dl as usize] + node.pending_count < self.chunks {
             return None;
         }
         let mut n = 0u32;
@@ -974,7 +996,7 @@ impl BitTorrent {
             self.nodes[n as usize].pending_count -= 1;
         }
         let node = &mut self.nodes[n as usize];
-        node.have_count += 1;
+        self.held[n as usize] += 1;
         node.partial.retain(|&(pc, _)| pc != c);
         self.copies[c as usize] += 1;
         self.completions_since_watchdog += 1;
@@ -999,21 +1021,19 @@ impl BitTorrent {
                 k += 1;
             }
         }
-        // Interest counters follow the true bitfields at once: neighbours that have
-        // `c` offer us one chunk less, neighbours that lack it can now want it from
-        // us. Their reaction (unchoke, request) waits for the HAVE message.
+        // Interest follows the true bitfields at once: a neighbour that has `c` and
+        // nothing else we lack stops unchoking us (we were interested in it for `c`).
+        // Neighbours that lack `c` now want it from us; their reaction (unchoke,
+        // request) waits for the HAVE message.
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
             let Link { conn, other: m, .. } = self.nodes[n as usize].links[i];
-            if self.has(m, c) {
-                let s = self.side_mut(conn, n);
-                s.wants -= 1;
-                if s.wants == 0 {
-                    self.became_uninterested(sim, m, conn);
-                }
-            } else {
-                self.side_mut(conn, m).wants += 1;
+            // The HAVE below will update `m`'s availability count of `c`: start
+            // fetching it now (one cache miss per neighbour, overlapped).
+            prefetch(&self.avail[m as usize * self.chunks as usize + c as usize]);
+            if self.has(m, c) && !self.interested(n, m) {
+                self.became_uninterested(sim, m, conn);
             }
         }
         // HAVE to every neighbour.
@@ -1038,7 +1058,7 @@ impl BitTorrent {
             }
         }
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
-        if self.nodes[n as usize].have_count == self.chunks {
+        if self.held[n as usize] == self.chunks {
             self.finish(sim, n);
         } else {
             for &conn in &freed {
@@ -1067,7 +1087,7 @@ impl BitTorrent {
         if !self.present[m as usize] || self.has(m, c) {
             return;
         }
-        debug_assert!(self.side(conn, m).wants > 0);
+        debug_assert!(self.interested(m, from));
         self.became_interested(sim, m, from, conn, unchoked);
     }
 
@@ -1133,7 +1153,7 @@ impl BitTorrent {
         out.clear();
         for l in &self.nodes[n as usize].links {
             let (c, m) = (l.conn, l.other);
-            if self.side(c, m).wants == 0 {
+            if !self.interested(m, n) {
                 continue;
             }
             let b = self.rate_base_end(c, l.end as usize);
