@@ -43,8 +43,6 @@ struct Side {
     choking: bool,
     /// This endpoint's unchoke of the other is its optimistic one.
     optimistic: bool,
-    /// Requests this endpoint has outstanding to the other.
-    in_flight: u32,
 }
 
 /// A connection; its endpoints' rate histories are in `BitTorrent::rates`.
@@ -124,6 +122,8 @@ struct Link {
     unchoking: bool,
     /// `other` unchokes this node.
     unchoked: bool,
+    /// Requests this node has outstanding to `other`.
+    in_flight: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -392,6 +392,19 @@ impl BitTorrent {
         (conn as usize * 4 + 2 * end) * self.buckets
     }
 
+    /// `n`'s link over `conn`.
+    fn link(&self, conn: u32, n: NodeId) -> &Link {
+        let k = &self.conns[conn as usize];
+        &self.nodes[n as usize].links[k.pos[k.idx(n)] as usize]
+    }
+
+    /// `n`'s requests outstanding over `conn`.
+    fn in_flight_mut(&mut self, conn: u32, n: NodeId) -> &mut u32 {
+        let k = &self.conns[conn as usize];
+        let pos = k.pos[k.idx(n)] as usize;
+        &mut self.nodes[n as usize].links[pos].in_flight
+    }
+
     /// Records whether `ul` chokes the other end of `conn`, in the connection and in
     /// both endpoints' links.
     fn set_choking(&mut self, conn: u32, ul: NodeId, choking: bool) {
@@ -403,11 +416,6 @@ impl BitTorrent {
         self.nodes[dl as usize].links[pd as usize].unchoked = !choking;
     }
 
-    /// Bytes `n` received from the other end of `conn` over the rate window.
-    fn recv_total(&self, conn: u32, n: NodeId) -> f32 {
-        let b = self.rate_base(conn, n);
-        self.rates[b..b + self.buckets].iter().sum()
-    }
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
     fn delay(&self, a: NodeId, b: NodeId) -> f64 {
@@ -499,6 +507,7 @@ impl BitTorrent {
                 end,
                 unchoking: false,
                 unchoked: false,
+                in_flight: 0,
             });
         }
         // Bitfield exchange.
@@ -638,7 +647,8 @@ impl BitTorrent {
             for l in &self.nodes[n as usize].links {
                 let (c, m) = (l.conn, l.other);
                 if !l.unchoking && self.interested(m, n) {
-                    let r = self.recv_total(c, n);
+                    let b = self.rate_base_end(c, l.end as usize);
+                    let r: f32 = self.rates[b..b + self.buckets].iter().sum();
                     if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                         best = Some((r, m, c));
                     }
@@ -705,7 +715,7 @@ impl BitTorrent {
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
         if self.conns[p.conn as usize].alive {
-            self.side_mut(p.conn, dl).in_flight -= 1;
+            *self.in_flight_mut(p.conn, dl) -= 1;
         }
         if p.flow != NONE {
             let got = sim.cancel_transfer(p.flow, false);
@@ -786,7 +796,8 @@ impl BitTorrent {
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
             let l = self.nodes[n as usize].links[i];
-            if l.unchoked {
+            // (try_request would return at once otherwise.)
+            if l.unchoked && l.in_flight < self.cfg.requests_in_flight {
                 debug_assert!(self.conns[l.conn as usize].alive);
                 self.try_request(sim, n, l.conn);
             }
@@ -830,12 +841,14 @@ impl BitTorrent {
     fn try_request(&mut self, sim: &mut Sim, dl: NodeId, conn: u32) {
         let ul = self.other(conn, dl);
         loop {
-            let node = &self.nodes[dl as usize];
-            if !self.present[dl as usize] || node.complete || dl == SERVER {
+            // (A node is complete exactly when it holds every chunk.)
+            if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER
+            {
                 return;
             }
-            let s = self.side(conn, dl);
-            if s.in_flight >= self.cfg.requests_in_flight || self.side(conn, ul).choking {
+            let l = self.link(conn, dl);
+            debug_assert_eq!(l.unchoked, !self.side(conn, ul).choking);
+            if l.in_flight >= self.cfg.requests_in_flight || !l.unchoked {
                 return;
             }
             let Some(ask) = self.choose(sim, dl, ul, conn) else {
@@ -871,7 +884,7 @@ impl BitTorrent {
                     (p.chunk, p.part, left)
                 }
             };
-            self.side_mut(conn, dl).in_flight += 1;
+            *self.in_flight_mut(conn, dl) += 1;
             let d = self.delay(dl, ul);
             let mut entry = Part {
                 flow: NONE,
@@ -1015,7 +1028,7 @@ impl BitTorrent {
                     let ul = self.other(p.conn, n);
                     self.credit(p.conn, ul, n, got);
                 }
-                self.side_mut(p.conn, n).in_flight -= 1;
+                *self.in_flight_mut(p.conn, n) -= 1;
                 freed.push(p.conn);
             } else {
                 k += 1;
@@ -1326,7 +1339,7 @@ impl Protocol for BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
-        self.side_mut(p.conn, dl).in_flight -= 1;
+        *self.in_flight_mut(p.conn, dl) -= 1;
         self.credit(p.conn, t.src, dl, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes - p.credited);
         // Endgame: the same bytes coming from elsewhere are now waste.
@@ -1339,7 +1352,7 @@ impl Protocol for BitTorrent {
             .position(|q| q.part == p.part && q.chunk == p.chunk)
         {
             let q = self.nodes[dl as usize].downloads.swap_remove(j);
-            self.side_mut(q.conn, dl).in_flight -= 1;
+            *self.in_flight_mut(q.conn, dl) -= 1;
             if q.flow != NONE {
                 let got = sim.cancel_transfer(q.flow, false);
                 sim.add_waste(dl, got - q.credited);
