@@ -25,6 +25,12 @@ impl BandwidthModel for FastShare {
         out: &mut Vec<(FlowId, f64)>,
     ) {
         for &c in touched {
+            // An unlimited download shares nothing: its flows' rates are their upload
+            // shares, which a change in its flow count does not move (the flow that
+            // came or went is covered by its uploader's constraint).
+            if !c.is_up() && graph.down[c.node() as usize].is_infinite() {
+                continue;
+            }
             for &f in graph.flows_of(c) {
                 let flow = graph.flow(f);
                 let s = flow.src as usize;
