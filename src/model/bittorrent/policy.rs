@@ -156,8 +156,9 @@ pub trait Choker: Send {
 
 /// Pushes the indices of the `slots` candidates with the highest rate, highest first;
 /// ties keep the current unchokes first, then neighbour order (deterministic). The
-/// order is total (neighbours are distinct), so a partial selection followed by a sort
-/// of the chosen few gives the same list as a full sort, without allocating.
+/// order is total (neighbours are distinct), so keeping the best few while scanning
+/// (or, for many slots, a partial selection followed by a sort of the chosen few)
+/// gives the same list as a full sort, without allocating.
 fn top_by(
     cands: &[Candidate],
     slots: usize,
@@ -172,13 +173,30 @@ fn top_by(
             .then(x.neighbour.cmp(&y.neighbour))
     };
     let start = out.len();
-    out.extend(0..cands.len());
-    let idx = &mut out[start..];
-    let take = slots.min(idx.len());
+    let take = slots.min(cands.len());
     if take == 0 {
-        out.truncate(start);
         return;
     }
+    if take <= 16 {
+        // Few slots (4 by default): keep the best `take` in order while scanning
+        // once; most candidates are rejected by one comparison with the last kept.
+        for i in 0..cands.len() {
+            if out.len() - start == take {
+                if cmp(&i, &out[out.len() - 1]) != std::cmp::Ordering::Less {
+                    continue;
+                }
+                out.pop();
+            }
+            let mut p = out.len();
+            while p > start && cmp(&i, &out[p - 1]) == std::cmp::Ordering::Less {
+                p -= 1;
+            }
+            out.insert(p, i);
+        }
+        return;
+    }
+    out.extend(0..cands.len());
+    let idx = &mut out[start..];
     if take < idx.len() {
         idx.select_nth_unstable_by(take - 1, cmp);
     }
@@ -337,7 +355,7 @@ mod tests {
         /// a full sort by the documented order (rate down, current unchokes first,
         /// then neighbour id up); rates are drawn from a few values to force ties.
         #[test]
-        fn top_by_equals_full_sort(rates in proptest::collection::vec((0u8..4, proptest::bool::ANY), 0..40), slots in 0usize..10) {
+        fn top_by_equals_full_sort(rates in proptest::collection::vec((0u8..4, proptest::bool::ANY), 0..40), slots in 0usize..30) {
             let cands: Vec<Candidate> = rates
                 .iter()
                 .enumerate()
