@@ -3,8 +3,12 @@
 //!
 //! Data layout is sized for 100,000 peers: nodes and connections live in
 //! index-addressed arenas, bitfields are flat `u64` words, per-neighbour chunk
-//! availability is a flat `u16` array, and interest is a per-connection counter
-//! updated on each HAVE, so no event scans a neighbour's whole bitfield.
+//! availability is a flat `u16` array, and each node's list of links carries what
+//! walks over its neighbours read (neighbour id, both choke flags, requests in
+//! flight), so a chunk's arrival touches per neighbour its bitfield row and one
+//! availability counter, not the connection record. Interest is read off the
+//! bitfields (a node with more chunks is surely interesting; otherwise words are
+//! compared up to the first difference).
 //!
 //! Transfers: a request asks for a whole chunk (or the rest of a partly received
 //! one). A choke cancels the transfers in flight on that connection; the bytes
@@ -416,7 +420,6 @@ impl BitTorrent {
         self.nodes[dl as usize].links[pd as usize].unchoked = !choking;
     }
 
-
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
     fn delay(&self, a: NodeId, b: NodeId) -> f64 {
         self.latency[a as usize] + self.latency[b as usize]
@@ -530,6 +533,7 @@ impl BitTorrent {
         let words = self.words;
         for c in policy::ones(&self.have[from as usize * words..(from as usize + 1) * words]) {
             let a = &mut self.avail[base + c as usize];
+            debug_assert!(*a as i32 + sign >= 0, "availability below zero");
             *a = (*a as i32 + sign) as u16;
         }
     }
@@ -842,8 +846,7 @@ impl BitTorrent {
         let ul = self.other(conn, dl);
         loop {
             // (A node is complete exactly when it holds every chunk.)
-            if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER
-            {
+            if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER {
                 return;
             }
             let l = self.link(conn, dl);
@@ -1042,14 +1045,16 @@ impl BitTorrent {
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
             let Link { conn, other: m, .. } = self.nodes[n as usize].links[i];
-            // The HAVE below will update `m`'s availability count of `c`: start
-            // fetching it now (one cache miss per neighbour, overlapped).
+            // The loop below updates `m`'s availability count of `c`: start fetching
+            // it now (one cache miss per neighbour, overlapped).
             prefetch(&self.avail[m as usize * self.chunks as usize + c as usize]);
             if self.has(m, c) && !self.interested(n, m) {
                 self.became_uninterested(sim, m, conn);
             }
         }
-        // HAVE to every neighbour.
+        // Availability counts, like interest, follow the true bitfields at once (so
+        // that closing a connection can subtract exactly the chunks it added); the
+        // HAVE message to every neighbour carries the reaction.
         for i in 0..len {
             let Link {
                 conn,
@@ -1062,6 +1067,9 @@ impl BitTorrent {
             } else {
                 0.0
             };
+            if m != SERVER {
+                self.avail[m as usize * self.chunks as usize + c as usize] += 1;
+            }
             if d > 0.0 {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
@@ -1081,9 +1089,8 @@ impl BitTorrent {
         self.scratch_conns = freed;
     }
 
-    /// `m` learns that `from` has chunk `c`: its availability count grows, and if it
-    /// wants something from `from` it asks to be unchoked or requests.
-    /// `unchoked`: `from` unchokes `m`.
+    /// `m` learns (HAVE) that `from` has chunk `c`: if it lacks `c` it asks to be
+    /// unchoked or requests. `unchoked`: `from` unchokes `m`.
     fn on_have(
         &mut self,
         sim: &mut Sim,
@@ -1093,9 +1100,6 @@ impl BitTorrent {
         c: u32,
         unchoked: bool,
     ) {
-        if m != SERVER {
-            self.avail[m as usize * self.chunks as usize + c as usize] += 1;
-        }
         // `from` has `c` and `m` lacks it, so `m` wants something from `from`.
         if !self.present[m as usize] || self.has(m, c) {
             return;
@@ -1420,7 +1424,9 @@ impl Protocol for BitTorrent {
             HAVE => {
                 let (conn, c, to) = (a, b, _peer);
                 let k = &self.conns[conn as usize];
-                if k.alive && k.ends.contains(&to) {
+                // A HAVE outlives a closed connection; if the id was reused, the new
+                // neighbour reacts only if it really has the chunk.
+                if k.alive && k.ends.contains(&to) && self.has(self.other(conn, to), c) {
                     let from = self.other(conn, to);
                     let unchoked = !self.side(conn, from).choking;
                     self.on_have(sim, to, from, conn, c, unchoked);
