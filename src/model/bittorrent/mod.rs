@@ -38,9 +38,9 @@ const REQUEST: u32 = 3;
 const HAVE: u32 = 4;
 const WATCHDOG: u32 = 5;
 
-/// One endpoint's state on a connection: the fields read on every HAVE and request,
-/// kept small so that a connection fits in a fraction of a cache line (the rate
-/// history is in [`Rates`], a parallel arena).
+/// One endpoint's choking state on a connection (the authoritative copy; each
+/// endpoint's [`Link`] mirrors the choke flags for fast walks, and the rate history
+/// is in `BitTorrent::rates`).
 #[derive(Clone, Copy, Debug, Default)]
 struct Side {
     /// This endpoint chokes the other.
@@ -1043,11 +1043,16 @@ impl BitTorrent {
         // request) waits for the HAVE message.
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
+        // Both loops read each neighbour's bitfield word of `c` and the second
+        // updates its availability count of `c`: start fetching them all now, so
+        // that the misses overlap instead of waiting one by one.
+        let (w, chunks) = (self.words, self.chunks as usize);
+        for l in &self.nodes[n as usize].links {
+            prefetch(&self.have[l.other as usize * w + c as usize / 64]);
+            prefetch(&self.avail[l.other as usize * chunks + c as usize]);
+        }
         for i in 0..len {
             let Link { conn, other: m, .. } = self.nodes[n as usize].links[i];
-            // The loop below updates `m`'s availability count of `c`: start fetching
-            // it now (one cache miss per neighbour, overlapped).
-            prefetch(&self.avail[m as usize * self.chunks as usize + c as usize]);
             if self.has(m, c) && !self.interested(n, m) {
                 self.became_uninterested(sim, m, conn);
             }
