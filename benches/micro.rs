@@ -122,5 +122,15 @@ fn choker(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, event_queue, reallocate, piece_picker, choker);
+/// Criterion without its HTML plots: they need system fonts, which a bare machine may
+/// lack (the plotting backend then panics); the timings are printed either way.
+fn config() -> Criterion {
+    Criterion::default().without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = event_queue, reallocate, piece_picker, choker
+}
 criterion_main!(benches);
