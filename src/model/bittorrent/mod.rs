@@ -128,6 +128,9 @@ struct Link {
     unchoked: bool,
     /// Requests this node has outstanding to `other`.
     in_flight: u32,
+    /// Requests `other` has outstanding to this node (a copy of `other`'s
+    /// `in_flight`, so that a HAVE need not wake a neighbour whose slots are full).
+    requested: u32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -402,11 +405,19 @@ impl BitTorrent {
         &self.nodes[n as usize].links[k.pos[k.idx(n)] as usize]
     }
 
-    /// `n`'s requests outstanding over `conn`.
-    fn in_flight_mut(&mut self, conn: u32, n: NodeId) -> &mut u32 {
+    /// Adds `delta` to `dl`'s requests outstanding over `conn` (both endpoints' copies).
+    fn add_in_flight(&mut self, conn: u32, dl: NodeId, delta: i32) {
         let k = &self.conns[conn as usize];
-        let pos = k.pos[k.idx(n)] as usize;
-        &mut self.nodes[n as usize].links[pos].in_flight
+        let i = k.idx(dl);
+        let (ul, pd, pu) = (k.ends[1 - i], k.pos[i] as usize, k.pos[1 - i] as usize);
+        let l = &mut self.nodes[dl as usize].links[pd];
+        l.in_flight = (l.in_flight as i32 + delta) as u32;
+        let u = &mut self.nodes[ul as usize].links[pu];
+        u.requested = (u.requested as i32 + delta) as u32;
+        debug_assert_eq!(
+            self.nodes[dl as usize].links[pd].in_flight,
+            self.nodes[ul as usize].links[pu].requested
+        );
     }
 
     /// Records whether `ul` chokes the other end of `conn`, in the connection and in
@@ -511,6 +522,7 @@ impl BitTorrent {
                 unchoking: false,
                 unchoked: false,
                 in_flight: 0,
+                requested: 0,
             });
         }
         // Bitfield exchange.
@@ -719,7 +731,7 @@ impl BitTorrent {
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
         if self.conns[p.conn as usize].alive {
-            *self.in_flight_mut(p.conn, dl) -= 1;
+            self.add_in_flight(p.conn, dl, -1);
         }
         if p.flow != NONE {
             let got = sim.cancel_transfer(p.flow, false);
@@ -887,7 +899,7 @@ impl BitTorrent {
                     (p.chunk, p.part, left)
                 }
             };
-            *self.in_flight_mut(conn, dl) += 1;
+            self.add_in_flight(conn, dl, 1);
             let d = self.delay(dl, ul);
             let mut entry = Part {
                 flow: NONE,
@@ -1031,7 +1043,7 @@ impl BitTorrent {
                     let ul = self.other(p.conn, n);
                     self.credit(p.conn, ul, n, got);
                 }
-                *self.in_flight_mut(p.conn, n) -= 1;
+                self.add_in_flight(p.conn, n, -1);
                 freed.push(p.conn);
             } else {
                 k += 1;
@@ -1065,6 +1077,7 @@ impl BitTorrent {
                 conn,
                 other: m,
                 unchoking,
+                requested,
                 ..
             } = self.nodes[n as usize].links[i];
             let d = if self.any_latency {
@@ -1079,7 +1092,9 @@ impl BitTorrent {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
-            } else {
+            } else if !(unchoking && requested >= self.cfg.requests_in_flight) {
+                // (Skipped: `m` is unchoked with every request slot to us taken, so
+                // its reaction, a request, would return at once.)
                 self.on_have(sim, m, n, conn, c, unchoking);
             }
         }
@@ -1348,7 +1363,7 @@ impl Protocol for BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
-        *self.in_flight_mut(p.conn, dl) -= 1;
+        self.add_in_flight(p.conn, dl, -1);
         self.credit(p.conn, t.src, dl, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes - p.credited);
         // Endgame: the same bytes coming from elsewhere are now waste.
@@ -1361,7 +1376,7 @@ impl Protocol for BitTorrent {
             .position(|q| q.part == p.part && q.chunk == p.chunk)
         {
             let q = self.nodes[dl as usize].downloads.swap_remove(j);
-            *self.in_flight_mut(q.conn, dl) -= 1;
+            self.add_in_flight(q.conn, dl, -1);
             if q.flow != NONE {
                 let got = sim.cancel_transfer(q.flow, false);
                 sim.add_waste(dl, got - q.credited);
