@@ -1446,8 +1446,8 @@ impl Protocol for BitTorrent {
                 let k = &self.conns[conn as usize];
                 // A HAVE outlives a closed connection; if the id was reused, the new
                 // neighbour reacts only if it really has the chunk.
-                if k.alive && k.ends.contains(&to) && self.has(self.other(conn, to), c) {
-                    let from = self.other(conn, to);
+                let from = self.other(conn, to);
+                if k.alive && k.ends.contains(&to) && self.has(from, c) {
                     let unchoked = !self.side(conn, from).choking;
                     self.on_have(sim, to, from, conn, c, unchoked);
                 }
