@@ -1055,23 +1055,31 @@ impl BitTorrent {
         // request) waits for the HAVE message.
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
-        // Both loops read each neighbour's bitfield word of `c` and the second
-        // updates its availability count of `c`: start fetching them all now, so
-        // that the misses overlap instead of waiting one by one.
-        let (w, chunks) = (self.words, self.chunks as usize);
+        // The second loop updates every neighbour's availability count of `c`: start
+        // fetching them all now, so that the misses overlap instead of waiting one
+        // by one.
+        let chunks = self.chunks as usize;
         for l in &self.nodes[n as usize].links {
-            prefetch(&self.have[l.other as usize * w + c as usize / 64]);
             prefetch(&self.avail[l.other as usize * chunks + c as usize]);
         }
+        // Only a neighbour that unchokes us can react to our loss of interest (one
+        // that chokes us has nothing to take back), so only those are tested; the
+        // flag is read as each is reached, since a reaction changes choke states.
         for i in 0..len {
-            let Link { conn, other: m, .. } = self.nodes[n as usize].links[i];
-            if self.has(m, c) && !self.interested(n, m) {
+            let Link {
+                conn,
+                other: m,
+                unchoked,
+                ..
+            } = self.nodes[n as usize].links[i];
+            if unchoked && self.has(m, c) && !self.interested(n, m) {
                 self.became_uninterested(sim, m, conn);
             }
         }
         // Availability counts, like interest, follow the true bitfields at once (so
         // that closing a connection can subtract exactly the chunks it added); the
         // HAVE message to every neighbour carries the reaction.
+        let unlimited = !self.choker_for_ref(n).uses_optimistic();
         for i in 0..len {
             let Link {
                 conn,
@@ -1086,16 +1094,26 @@ impl BitTorrent {
                 0.0
             };
             if m != SERVER {
-                self.avail[m as usize * self.chunks as usize + c as usize] += 1;
+                self.avail[m as usize * chunks + c as usize] += 1;
             }
             if d > 0.0 {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
-            } else if !(unchoking && requested >= self.cfg.requests_in_flight) {
-                // (Skipped: `m` is unchoked with every request slot to us taken, so
-                // its reaction, a request, would return at once.)
-                self.on_have(sim, m, n, conn, c, unchoking);
+            } else if unchoking {
+                // `m`'s reaction is a request, which would return at once if every
+                // request slot of `m` to us is taken.
+                if requested < self.cfg.requests_in_flight {
+                    self.on_have(sim, m, n, conn, c, true);
+                }
+            } else {
+                // `m`'s reaction is to be unchoked, which happens only if we have a
+                // free regular slot (read as each neighbour is reached: an unchoke
+                // takes one).
+                let me = &self.nodes[n as usize];
+                if !me.free_rider && (unlimited || me.regular < self.slots()) {
+                    self.on_have(sim, m, n, conn, c, false);
+                }
             }
         }
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
