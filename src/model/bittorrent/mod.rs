@@ -40,7 +40,7 @@ const WATCHDOG: u32 = 5;
 
 /// One endpoint's choking state on a connection (the authoritative copy; each
 /// endpoint's [`Link`] mirrors the choke flags for fast walks, and the rate history
-/// is in `BitTorrent::rates`).
+/// is in its `Node::rates`).
 #[derive(Clone, Copy, Debug, Default)]
 struct Side {
     /// This endpoint chokes the other.
@@ -49,7 +49,7 @@ struct Side {
     optimistic: bool,
 }
 
-/// A connection; its endpoints' rate histories are in `BitTorrent::rates`.
+/// A connection; each endpoint's rate history is in its `Node::rates`.
 #[derive(Clone, Debug)]
 struct Conn {
     ends: [NodeId; 2],
@@ -137,6 +137,11 @@ struct Link {
 struct Node {
     /// Connections in the order they were opened (a closed one is swap-removed).
     links: Vec<Link>,
+    /// Rate history of each link, in `links` order (moved with it): `2 * buckets`
+    /// floats per link, the bytes received from the neighbour per rechoke period,
+    /// then the bytes sent to it (each a ring of `buckets`). Kept beside the links
+    /// so that rechokes and slot filling, which walk all links, read it in order.
+    rates: Vec<f32>,
     pending_count: u32,
     complete: bool,
     free_rider: bool,
@@ -194,11 +199,6 @@ pub struct BitTorrent {
     avail: Vec<u16>,
     copies: Vec<u32>,
     conns: Vec<Conn>,
-    /// Rate histories read at rechokes: for connection `k`, `4 * buckets` floats
-    /// from `4 * buckets * k`: for each endpoint (in `Conn::ends` order) the bytes
-    /// received from the other per rechoke period, then the bytes sent to it (each a
-    /// ring of `buckets`).
-    rates: Vec<f32>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
     tracker_pos: Vec<u32>,
@@ -301,7 +301,6 @@ impl BitTorrent {
             avail: vec![0u16; n * chunks as usize],
             copies: vec![0u32; chunks as usize],
             conns: Vec::new(),
-            rates: Vec::new(),
             free_conns: Vec::new(),
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
@@ -386,17 +385,6 @@ impl BitTorrent {
         let c = &mut self.conns[conn as usize];
         let i = c.idx(n);
         &mut c.side[i]
-    }
-
-    /// Index in `rates` of `n`'s received-bytes ring on `conn` (its sent-bytes ring
-    /// follows, `buckets` floats later).
-    fn rate_base(&self, conn: u32, n: NodeId) -> usize {
-        self.rate_base_end(conn, self.conns[conn as usize].idx(n))
-    }
-
-    /// As [`rate_base`](Self::rate_base), for the endpoint at `end` of `Conn::ends`.
-    fn rate_base_end(&self, conn: u32, end: usize) -> usize {
-        (conn as usize * 4 + 2 * end) * self.buckets
     }
 
     /// `n`'s link over `conn`.
@@ -500,22 +488,21 @@ impl BitTorrent {
             side: [side, side],
             alive: true,
         };
-        let width = 4 * self.buckets;
         let id = match self.free_conns.pop() {
             Some(id) => {
                 self.conns[id as usize] = conn;
-                let b = id as usize * width;
-                self.rates[b..b + width].fill(0.0);
                 id
             }
             None => {
                 self.conns.push(conn);
-                self.rates.resize(self.rates.len() + width, 0.0);
                 (self.conns.len() - 1) as u32
             }
         };
+        let width = 2 * self.buckets;
         for (me, other, end) in [(a, b, 0), (b, a, 1)] {
-            self.nodes[me as usize].links.push(Link {
+            let node = &mut self.nodes[me as usize];
+            node.rates.resize(node.rates.len() + width, 0.0);
+            node.links.push(Link {
                 conn: id,
                 other,
                 end,
@@ -578,12 +565,18 @@ impl BitTorrent {
             let _ = other;
         }
         self.conns[id as usize].alive = false;
+        let width = 2 * self.buckets;
         for (end, n) in [a, b].into_iter().enumerate() {
             let pos = self.conns[id as usize].pos[end] as usize;
-            let list = &mut self.nodes[n as usize].links;
-            debug_assert_eq!(list[pos].conn, id);
-            list.swap_remove(pos);
-            if let Some(&moved) = list.get(pos) {
+            let node = &mut self.nodes[n as usize];
+            debug_assert_eq!(node.links[pos].conn, id);
+            node.links.swap_remove(pos);
+            // The rate history moves with its link.
+            let last = node.links.len();
+            node.rates
+                .copy_within(last * width..(last + 1) * width, pos * width);
+            node.rates.truncate(last * width);
+            if let Some(&moved) = node.links.get(pos) {
                 self.conns[moved.conn as usize].pos[moved.end as usize] = pos as u32;
             }
         }
@@ -660,14 +653,20 @@ impl BitTorrent {
                 return;
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
-            for l in &self.nodes[n as usize].links {
+            let node = &self.nodes[n as usize];
+            let width = 2 * self.buckets;
+            for (l, ring) in node.links.iter().zip(node.rates.chunks_exact(width)) {
                 let (c, m) = (l.conn, l.other);
-                if !l.unchoking && self.interested(m, n) {
-                    let b = self.rate_base_end(c, l.end as usize);
-                    let r: f32 = self.rates[b..b + self.buckets].iter().sum();
-                    if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
-                        best = Some((r, m, c));
-                    }
+                if l.unchoking {
+                    continue;
+                }
+                let r: f32 = ring[..self.buckets].iter().sum();
+                // Interest (the costly test) only for a neighbour that would beat the
+                // best so far: the same choice as testing every one.
+                if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm))
+                    && self.interested(m, n)
+                {
+                    best = Some((r, m, c));
                 }
             }
             match best {
@@ -845,12 +844,20 @@ impl BitTorrent {
         }
     }
 
+    /// Adds `bytes` sent by `ul` to `dl` over `conn` to both endpoints' rate
+    /// histories (the current period's bucket of each).
     fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
-        let bu = self.nodes[ul as usize].period as usize % self.buckets;
-        let bd = self.nodes[dl as usize].period as usize % self.buckets;
-        let (su, sd) = (self.rate_base(conn, ul), self.rate_base(conn, dl));
-        self.rates[su + self.buckets + bu] += bytes as f32;
-        self.rates[sd + bd] += bytes as f32;
+        let k = &self.conns[conn as usize];
+        debug_assert!(k.alive);
+        let i = k.idx(dl);
+        let (pd, pu) = (k.pos[i] as usize, k.pos[1 - i] as usize);
+        let (b, width) = (self.buckets, 2 * self.buckets);
+        let u = &mut self.nodes[ul as usize];
+        let bu = u.period as usize % b;
+        u.rates[pu * width + b + bu] += bytes as f32;
+        let d = &mut self.nodes[dl as usize];
+        let bd = d.period as usize % b;
+        d.rates[pd * width + bd] += bytes as f32;
     }
 
     /// `dl` requests from the other end of `conn` while it may.
@@ -1055,11 +1062,15 @@ impl BitTorrent {
         // request) waits for the HAVE message.
         // Neither loop opens or closes a connection, so `n`'s list is stable here.
         let len = self.nodes[n as usize].links.len();
-        // The second loop updates every neighbour's availability count of `c`: start
-        // fetching them all now, so that the misses overlap instead of waiting one
-        // by one.
-        let chunks = self.chunks as usize;
+        // The first loop reads the bitfield word of `c` of every neighbour that
+        // unchokes us, the second updates every neighbour's availability count of
+        // `c`: start fetching them all now, so that the misses overlap instead of
+        // waiting one by one.
+        let (w, chunks) = (self.words, self.chunks as usize);
         for l in &self.nodes[n as usize].links {
+            if l.unchoked {
+                prefetch(&self.have[l.other as usize * w + c as usize / 64]);
+            }
             prefetch(&self.avail[l.other as usize * chunks + c as usize]);
         }
         // Only a neighbour that unchokes us can react to our loss of interest (one
@@ -1206,13 +1217,17 @@ impl BitTorrent {
         cands.clear();
         conns.clear();
         out.clear();
-        for l in &self.nodes[n as usize].links {
+        let node = &self.nodes[n as usize];
+        for (l, ring) in node
+            .links
+            .iter()
+            .zip(node.rates.chunks_exact(2 * self.buckets))
+        {
             let (c, m) = (l.conn, l.other);
             if !self.interested(m, n) {
                 continue;
             }
-            let b = self.rate_base_end(c, l.end as usize);
-            let (recv, sent) = self.rates[b..b + 2 * self.buckets].split_at(self.buckets);
+            let (recv, sent) = ring.split_at(self.buckets);
             cands.push(Candidate {
                 neighbour: m,
                 recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
@@ -1322,11 +1337,9 @@ impl BitTorrent {
         let node = &mut self.nodes[n as usize];
         node.period += 1;
         let b = node.period as usize % self.buckets;
-        for i in 0..len {
-            let l = self.nodes[n as usize].links[i];
-            let base = self.rate_base_end(l.conn, l.end as usize);
-            self.rates[base + b] = 0.0;
-            self.rates[base + self.buckets + b] = 0.0;
+        for ring in node.rates.chunks_exact_mut(2 * self.buckets) {
+            ring[b] = 0.0;
+            ring[self.buckets + b] = 0.0;
         }
         let mut cand_of = cand_of;
         for &c in &conns {
