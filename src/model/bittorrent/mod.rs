@@ -979,13 +979,16 @@ impl BitTorrent {
         }
         // Parts of chunks `ul` has, coming from elsewhere, with no part from `ul`.
         let node = &self.nodes[dl as usize];
+        // (Usually nothing is coming over `conn`: then the per-part scan is skipped.)
+        let conn_busy = node.downloads.iter().any(|q| q.conn == conn);
         let usable = |p: &Part| {
             p.flow != NONE
                 && self.has(ul, p.chunk)
-                && !node
-                    .downloads
-                    .iter()
-                    .any(|q| q.chunk == p.chunk && q.conn == conn)
+                && !(conn_busy
+                    && node
+                        .downloads
+                        .iter()
+                        .any(|q| q.chunk == p.chunk && q.conn == conn))
         };
         let mut best: Option<(f64, usize)> = None;
         for (k, p) in node.downloads.iter().enumerate() {
