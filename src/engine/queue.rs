@@ -26,6 +26,14 @@ pub struct EventId {
 /// An event's place in the total order: its time, then its sequence number.
 pub type Key = (Time, u64);
 
+/// A key as one 128-bit number with the same order: the sifts compare keys at every
+/// level, and one wide comparison compiles to fewer instructions and branches than
+/// the lexicographic tuple comparison.
+#[inline]
+fn rank(k: Key) -> u128 {
+    (u128::from(k.0.0) << 64) | u128::from(k.1)
+}
+
 /// Marks a slot that is not in the heap.
 const NOT_QUEUED: u32 = u32::MAX;
 
@@ -224,7 +232,7 @@ impl<E> EventQueue<E> {
         while pos > 0 {
             let parent = (pos - 1) / 2;
             let p = self.heap[parent];
-            if p.key <= e.key {
+            if rank(p.key) <= rank(e.key) {
                 break;
             }
             self.heap[pos] = p;
@@ -244,13 +252,13 @@ impl<E> EventQueue<E> {
                 break;
             }
             let r = l + 1;
-            let c = if r < n && self.heap[r].key < self.heap[l].key {
+            let c = if r < n && rank(self.heap[r].key) < rank(self.heap[l].key) {
                 r
             } else {
                 l
             };
             let ce = self.heap[c];
-            if e.key <= ce.key {
+            if rank(e.key) <= rank(ce.key) {
                 break;
             }
             self.heap[pos] = ce;
