@@ -7,7 +7,7 @@
 mod queue;
 mod time;
 
-pub use queue::{EventId, EventQueue};
+pub use queue::{EventId, EventQueue, Key};
 pub use time::{Time, TimeOverflow};
 
 use rand::SeedableRng;

@@ -5,6 +5,13 @@
 //! rescheduled. So equal-time events run first-in first-out, and a rescheduled event
 //! counts as inserted at the moment it was rescheduled. Nothing else (no hash order, no
 //! float tie) ever decides which event runs next.
+//!
+//! A caller may also take a sequence number itself ([`EventQueue::draw_seq`]) and
+//! place an event under an explicit [`Key`] ([`EventQueue::schedule_keyed`],
+//! [`EventQueue::rekey`]). This lets one pending event stand for several logical
+//! ones (the kernel keeps one entry per uploading node, keyed by the earliest of its
+//! flows' keys) without changing the total order: every logical event still gets its
+//! sequence number at the moment it would have been scheduled on its own.
 
 use super::Time;
 
@@ -14,6 +21,17 @@ use super::Time;
 pub struct EventId {
     slot: u32,
     generation: u32,
+}
+
+/// An event's place in the total order: its time, then its sequence number.
+pub type Key = (Time, u64);
+
+/// A key as one 128-bit number with the same order: the sifts compare keys at every
+/// level, and one wide comparison compiles to fewer instructions and branches than
+/// the lexicographic tuple comparison.
+#[inline]
+fn rank(k: Key) -> u128 {
+    (u128::from(k.0.0) << 64) | u128::from(k.1)
 }
 
 /// Marks a slot that is not in the heap.
@@ -33,7 +51,7 @@ pub struct EventQueue<E> {
 
 #[derive(Clone, Copy)]
 struct Entry {
-    key: (Time, u64),
+    key: Key,
     slot: u32,
 }
 
@@ -72,6 +90,23 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at time `at` and returns its handle.
     pub fn schedule(&mut self, at: Time, event: E) -> EventId {
+        let seq = self.draw_seq();
+        self.schedule_keyed((at, seq), event)
+    }
+
+    /// Takes the next sequence number, as scheduling an event would. The caller owns
+    /// it and may use it once, in [`EventQueue::schedule_keyed`] or
+    /// [`EventQueue::rekey`].
+    pub fn draw_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    /// Schedules `event` under an explicit key, drawing no sequence number. Its
+    /// sequence number must come from [`EventQueue::draw_seq`] and be used by no
+    /// other pending event, so that keys stay distinct and the order total.
+    pub fn schedule_keyed(&mut self, key: Key, event: E) -> EventId {
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize].payload = Some(event);
@@ -90,12 +125,8 @@ impl<E> EventQueue<E> {
             slot,
             generation: self.slots[slot as usize].generation,
         };
-        let seq = self.bump_seq();
         let pos = self.heap.len();
-        self.heap.push(Entry {
-            key: (at, seq),
-            slot,
-        });
+        self.heap.push(Entry { key, slot });
         self.slots[slot as usize].pos = pos as u32;
         self.sift_up(pos);
         id
@@ -113,7 +144,22 @@ impl<E> EventQueue<E> {
         let Some(pos) = self.position(id) else {
             return false;
         };
-        let key = (at, self.bump_seq());
+        let key = (at, self.draw_seq());
+        self.set_key(pos, key);
+        true
+    }
+
+    /// Moves a pending event to an explicit key (see [`EventQueue::schedule_keyed`]),
+    /// drawing no sequence number; returns false if the event is no longer pending.
+    pub fn rekey(&mut self, id: EventId, key: Key) -> bool {
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        self.set_key(pos, key);
+        true
+    }
+
+    fn set_key(&mut self, pos: usize, key: Key) {
         let old = self.heap[pos].key;
         self.heap[pos].key = key;
         if key < old {
@@ -121,7 +167,6 @@ impl<E> EventQueue<E> {
         } else {
             self.sift_down(pos);
         }
-        true
     }
 
     /// Removes a pending event and returns it, or `None` if it is no longer pending.
@@ -136,6 +181,19 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|e| e.key.0)
     }
 
+    /// The next event in the total order, its time and its handle, left in place
+    /// (the caller may then [`EventQueue::rekey`] or cancel it instead of popping).
+    pub fn peek(&self) -> Option<(Time, &E, EventId)> {
+        let top = self.heap.first()?;
+        let s = &self.slots[top.slot as usize];
+        let payload = s.payload.as_ref().expect("a pending event has its payload");
+        let id = EventId {
+            slot: top.slot,
+            generation: s.generation,
+        };
+        Some((top.key.0, payload, id))
+    }
+
     /// Removes and returns the next event in the total order.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let top = *self.heap.first()?;
@@ -146,12 +204,6 @@ impl<E> EventQueue<E> {
     /// The time at which a pending event is scheduled.
     pub fn time_of(&self, id: EventId) -> Option<Time> {
         self.position(id).map(|p| self.heap[p].key.0)
-    }
-
-    fn bump_seq(&mut self) -> u64 {
-        let s = self.next_seq;
-        self.next_seq += 1;
-        s
     }
 
     /// Takes the entry at `pos` out of the heap.
@@ -180,7 +232,7 @@ impl<E> EventQueue<E> {
         while pos > 0 {
             let parent = (pos - 1) / 2;
             let p = self.heap[parent];
-            if p.key <= e.key {
+            if rank(p.key) <= rank(e.key) {
                 break;
             }
             self.heap[pos] = p;
@@ -200,13 +252,13 @@ impl<E> EventQueue<E> {
                 break;
             }
             let r = l + 1;
-            let c = if r < n && self.heap[r].key < self.heap[l].key {
+            let c = if r < n && rank(self.heap[r].key) < rank(self.heap[l].key) {
                 r
             } else {
                 l
             };
             let ce = self.heap[c];
-            if e.key <= ce.key {
+            if rank(e.key) <= rank(ce.key) {
                 break;
             }
             self.heap[pos] = ce;
@@ -277,7 +329,7 @@ mod tests {
         /// the queue's documented total order): any mix of schedule, reschedule,
         /// cancel and pop gives the same events in the same order.
         #[test]
-        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u8..4, 0u64..50, 0usize..64), 1..300)) {
+        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u8..6, 0u64..50, 0usize..64), 1..300)) {
             let mut q = EventQueue::new();
             let mut reference: std::collections::BTreeMap<(Time, u64), usize> = Default::default();
             let mut handles: Vec<(EventId, usize)> = Vec::new();
@@ -290,16 +342,34 @@ mod tests {
                         seq += 1;
                         handles.push((id, k));
                     }
-                    2 if !handles.is_empty() => {
+                    4 => {
+                        // Explicit keys with drawn sequence numbers order like schedule.
+                        let seq_drawn = q.draw_seq();
+                        proptest::prop_assert_eq!(seq_drawn, seq);
+                        let id = q.schedule_keyed((Time(t), seq_drawn), k);
+                        reference.insert((Time(t), seq), k);
+                        seq += 1;
+                        handles.push((id, k));
+                    }
+                    2 | 5 if !handles.is_empty() => {
                         let (id, payload) = handles[pick % handles.len()];
                         let key = reference.iter().find(|(_, v)| **v == payload).map(|(k, _)| *k);
-                        let moved = q.reschedule(id, Time(t));
+                        let moved = if op == 2 {
+                            q.reschedule(id, Time(t))
+                        } else {
+                            let s = q.draw_seq();
+                            q.rekey(id, (Time(t), s))
+                        };
                         proptest::prop_assert_eq!(moved, key.is_some());
                         if let Some(key) = key {
                             reference.remove(&key);
                             reference.insert((Time(t), seq), payload);
                         }
-                        seq += 1;
+                        // A stale reschedule draws no sequence number; a rekey's was
+                        // drawn before the handle was checked.
+                        if key.is_some() || op == 5 {
+                            seq += 1;
+                        }
                     }
                     3 if !handles.is_empty() => {
                         let (id, payload) = handles[pick % handles.len()];
@@ -316,6 +386,10 @@ mod tests {
                 }
                 proptest::prop_assert_eq!(q.len(), reference.len());
                 proptest::prop_assert_eq!(q.peek_time(), reference.keys().next().map(|k| k.0));
+                proptest::prop_assert_eq!(
+                    q.peek().map(|(t, &v, _)| (t, v)),
+                    reference.iter().next().map(|(k, &v)| (k.0, v))
+                );
             }
         }
     }

@@ -18,7 +18,7 @@ pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
 pub use optimal::Optimal;
 
 use crate::bounds::bounds;
-use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
+use crate::engine::{EventId, EventQueue, Key, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
@@ -53,8 +53,11 @@ pub struct Transfer {
 pub enum Event {
     /// Peer `p` joins the swarm.
     Arrival(u32),
-    /// The flow finished delivering its bytes.
-    FlowDone(FlowId),
+    /// The earliest-finishing flow of this uploading node finished delivering its
+    /// bytes. The queue holds one such entry per node with a flow under way, keyed by
+    /// the earliest of its flows' own completion keys, so flows finish in the order
+    /// one event per flow would give.
+    FlowDone(NodeId),
     /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
     /// protocol-defined arguments.
     Timer {
@@ -107,6 +110,32 @@ pub trait Protocol {
     }
 }
 
+/// What the kernel keeps per flow: the transfer it carries and the key its completion
+/// event would have in the queue ([`NO_KEY`] while its rate is zero).
+#[derive(Clone, Copy)]
+struct FlowMeta {
+    transfer: Transfer,
+    done: Key,
+}
+
+/// The key of a flow that has no completion event; above every real key.
+const NO_KEY: Key = (Time::MAX, u64::MAX);
+
+/// What the kernel keeps per node about its uploads: the queue entry that stands for
+/// all of its flows' completions, and which flow that entry is for.
+///
+/// Why one entry per uploader and not per flow: a rate change at a node moves the
+/// completion of every flow it sends, so with per-flow entries each change cost one
+/// heap operation per flow. Each flow still draws its sequence number exactly when
+/// its own event would have been (re)scheduled, and the node's entry carries the
+/// smallest of those keys; since keys are distinct, the queue pops flows in exactly
+/// the order per-flow events would have run.
+#[derive(Clone, Copy, Default)]
+struct Uploader {
+    event: Option<EventId>,
+    next: FlowId,
+}
+
 /// The simulation kernel shared by all protocols.
 pub struct Sim {
     /// Current virtual time.
@@ -123,7 +152,10 @@ pub struct Sim {
     pub chunks: u32,
     queue: EventQueue<Event>,
     net: Network,
-    flow_meta: Vec<(Transfer, Option<EventId>)>,
+    flow_meta: Vec<FlowMeta>,
+    uploaders: Vec<Uploader>,
+    dirty: Vec<NodeId>,
+    dirty_mark: Vec<bool>,
     scratch: Vec<FlowId>,
     events: u64,
     completed: u64,
@@ -179,6 +211,9 @@ impl Sim {
             queue,
             net,
             flow_meta: Vec::new(),
+            uploaders: vec![Uploader::default(); n + 1],
+            dirty: Vec::new(),
+            dirty_mark: vec![false; n + 1],
             scratch: Vec::new(),
             events: 0,
             completed: 0,
@@ -229,7 +264,10 @@ impl Sim {
             let up = self.net.graph().out_flows[src as usize].len() as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
         }
-        let meta = (Transfer { src, dst, chunk }, None);
+        let meta = FlowMeta {
+            transfer: Transfer { src, dst, chunk },
+            done: NO_KEY,
+        };
         if id as usize == self.flow_meta.len() {
             self.flow_meta.push(meta);
         } else {
@@ -242,9 +280,10 @@ impl Sim {
     /// counted as downloaded and uploaded, and also as wasted if `wasted`.
     pub fn cancel_transfer(&mut self, id: FlowId, wasted: bool) -> f64 {
         let delivered = self.net.remove_flow(self.now, id);
-        let (t, ev) = self.flow_meta[id as usize];
-        if let Some(ev) = ev {
-            self.queue.cancel(ev);
+        let FlowMeta { transfer: t, done } = self.flow_meta[id as usize];
+        if done != NO_KEY {
+            self.flow_meta[id as usize].done = NO_KEY;
+            self.mark_dirty(t.src);
         }
         self.account(t, delivered);
         if wasted {
@@ -284,22 +323,62 @@ impl Sim {
         self.move_completion(id);
     }
 
-    /// Puts flow `f`'s completion event at the time its current rate gives (none if
-    /// the rate is zero).
+    /// Puts flow `f`'s completion at the time its current rate gives (none if the
+    /// rate is zero). A new key takes a fresh sequence number, as rescheduling the
+    /// flow's own event would; its uploader's queue entry follows at the next
+    /// [`Sim::sync_uploaders`].
     fn move_completion(&mut self, f: FlowId) {
         let at = self.net.completion_time(f);
-        let slot = &mut self.flow_meta[f as usize].1;
-        match (at, *slot) {
-            (Some(at), Some(ev)) => {
-                self.queue.reschedule(ev, at);
-            }
-            (Some(at), None) => *slot = Some(self.queue.schedule(at, Event::FlowDone(f))),
-            (None, Some(ev)) => {
-                self.queue.cancel(ev);
-                *slot = None;
-            }
-            (None, None) => {}
+        let meta = &mut self.flow_meta[f as usize];
+        let src = meta.transfer.src;
+        match at {
+            Some(at) => meta.done = (at, self.queue.draw_seq()),
+            None if meta.done != NO_KEY => meta.done = NO_KEY,
+            None => return,
         }
+        self.mark_dirty(src);
+    }
+
+    fn mark_dirty(&mut self, n: NodeId) {
+        if !self.dirty_mark[n as usize] {
+            self.dirty_mark[n as usize] = true;
+            self.dirty.push(n);
+        }
+    }
+
+    /// Brings the queue entry of every node whose flows' keys changed up to date: it
+    /// takes the smallest key of the node's flows, or leaves the queue if none has
+    /// one. Must run before the queue is next looked at.
+    fn sync_uploaders(&mut self) {
+        for &n in &self.dirty {
+            self.dirty_mark[n as usize] = false;
+            let mut best = NO_KEY;
+            let mut next = 0;
+            for &f in &self.net.graph().out_flows[n as usize] {
+                let k = self.flow_meta[f as usize].done;
+                if k < best {
+                    best = k;
+                    next = f;
+                }
+            }
+            let u = &mut self.uploaders[n as usize];
+            u.next = next;
+            match (best != NO_KEY, u.event) {
+                (true, Some(ev)) => {
+                    let moved = self.queue.rekey(ev, best);
+                    debug_assert!(moved, "an uploader's entry stays pending until cancelled");
+                }
+                (true, None) => {
+                    u.event = Some(self.queue.schedule_keyed(best, Event::FlowDone(n)));
+                }
+                (false, Some(ev)) => {
+                    self.queue.cancel(ev);
+                    u.event = None;
+                }
+                (false, None) => {}
+            }
+        }
+        self.dirty.clear();
     }
 
     /// Largest number of simultaneous uploads any peer (not the server) had.
@@ -393,7 +472,7 @@ impl Sim {
 
     /// The transfer a flow carries.
     pub fn transfer(&self, f: FlowId) -> Transfer {
-        self.flow_meta[f as usize].0
+        self.flow_meta[f as usize].transfer
     }
 
     /// Cancels a timer; returns false if it already fired.
@@ -468,7 +547,11 @@ impl Sim {
         cancel: &AtomicBool,
     ) -> RunStatus {
         let n = self.peers.len() as u64;
-        while let Some(at) = self.queue.peek_time() {
+        loop {
+            self.sync_uploaders();
+            let Some((at, &ev, _)) = self.queue.peek() else {
+                break;
+            };
             if self.completed == n || cancel.load(Ordering::Relaxed) {
                 break;
             }
@@ -477,7 +560,12 @@ impl Sim {
                 self.sample(protocol);
                 return RunStatus::Horizon;
             }
-            let (at, ev) = self.queue.pop().expect("peeked");
+            // An uploader's entry stays in the queue: the node is marked dirty and the
+            // next sync moves the entry to its next flow (one heap operation instead
+            // of a pop and a push).
+            if !matches!(ev, Event::FlowDone(_)) {
+                self.queue.pop();
+            }
             self.now = at;
             if ev == Event::Sample {
                 self.sample(protocol);
@@ -493,11 +581,13 @@ impl Sim {
                     self.arrive(p);
                     protocol.on_arrival(self, p)
                 }
-                Event::FlowDone(f) => {
-                    self.flow_meta[f as usize].1 = None;
+                Event::FlowDone(src) => {
+                    let f = self.uploaders[src as usize].next;
+                    self.flow_meta[f as usize].done = NO_KEY;
+                    self.mark_dirty(src);
                     let size = self.net.graph().flow(f).size;
                     let bytes = self.net.remove_flow(self.now, f);
-                    let t = self.flow_meta[f as usize].0;
+                    let t = self.flow_meta[f as usize].transfer;
                     // The flow delivered its whole size: integer-nanosecond rounding
                     // can leave a float residue, which is not a real byte.
                     debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));

@@ -31,13 +31,30 @@ impl BandwidthModel for FastShare {
             if !c.is_up() && graph.down[c.node() as usize].is_infinite() {
                 continue;
             }
-            for &f in graph.flows_of(c) {
-                let flow = graph.flow(f);
-                let s = flow.src as usize;
-                let d = flow.dst as usize;
-                let up_share = graph.up[s] / graph.out_flows[s].len() as f64;
-                let down_share = graph.down[d] / graph.in_flows[d].len() as f64;
-                out.push((f, up_share.min(down_share)));
+            // The share of the constraint's own node is the same for all its flows:
+            // computed once. At the far end an unlimited download's share is infinite
+            // whatever its flow count (which has at least this flow), so its flow list
+            // is not read: one cache miss less per flow in a large swarm.
+            let n = c.node() as usize;
+            if c.is_up() {
+                let up_share = graph.up[n] / graph.out_flows[n].len() as f64;
+                for &f in &graph.out_flows[n] {
+                    let d = graph.flow(f).dst as usize;
+                    let down = graph.down[d];
+                    let down_share = if down.is_infinite() {
+                        down
+                    } else {
+                        down / graph.in_flows[d].len() as f64
+                    };
+                    out.push((f, up_share.min(down_share)));
+                }
+            } else {
+                let down_share = graph.down[n] / graph.in_flows[n].len() as f64;
+                for &f in &graph.in_flows[n] {
+                    let s = graph.flow(f).src as usize;
+                    let up_share = graph.up[s] / graph.out_flows[s].len() as f64;
+                    out.push((f, up_share.min(down_share)));
+                }
             }
         }
     }

@@ -134,6 +134,22 @@ proptest! {
         replay(&c, ModelKind::Fast, |net| assert_feasible(net.graph()));
     }
 
+    /// After every rebalance each flow's rate is bit for bit its documented fast share,
+    /// `min(up_src / uploads(src), down_dst / downloads(dst))`, however the model
+    /// skips work (shares hoisted, unlimited downloads not counted).
+    #[test]
+    fn fast_rates_are_exactly_the_formula(c in case(12, false)) {
+        replay(&c, ModelKind::Fast, |net| {
+            let g = net.graph();
+            for f in g.flows.iter().flatten() {
+                let (s, d) = (f.src as usize, f.dst as usize);
+                let want = (g.up[s] / g.out_flows[s].len() as f64)
+                    .min(g.down[d] / g.in_flows[d].len() as f64);
+                assert_eq!(f.rate.to_bits(), want.to_bits());
+            }
+        });
+    }
+
     /// With no binding download capacity both models give every uploader's flows an
     /// equal share of its upload: they must agree exactly.
     #[test]
