@@ -1200,6 +1200,13 @@ impl BitTorrent {
         while let Some(l) = self.nodes[n as usize].links.last() {
             self.disconnect(sim, l.conn);
         }
+        // A departed node never connects again: give its lists' memory back (in a
+        // swarm with churn, most nodes that ever lived are gone).
+        let node = &mut self.nodes[n as usize];
+        node.links = Vec::new();
+        node.rates = Vec::new();
+        node.downloads = Vec::new();
+        node.partial = Vec::new();
         sim.depart(peer_of(n));
     }
 
