@@ -2,11 +2,12 @@
 //! scenario that would not fit in the machine's available memory (issue 6).
 //!
 //! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
-//! and `K` the BitTorrent connection limit (`max_connections`):
+//! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
+//! its rate history (rate window / rechoke interval, 1 to 8; 2 by default):
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + 2 C + 16 W + 110 K)
+//! bittorrent:    16 MiB + N * (2 KiB + 2 C + 16 W + (78 + 16 B) K)
 //! optimal:       16 MiB + N * (1 KiB + 16 W)
 //! ```
 //!
@@ -14,9 +15,11 @@
 //! records (metrics, capacities, flow lists, events, the output row) and 8 C the
 //! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
 //! the per-neighbour availability counts (`u16` per chunk, 2 C), the `have` and
-//! `pending` bitfields (16 W) and its connections: each connection (about 170 bytes
-//! for both endpoints' state, plus 4 bytes in each endpoint's list) is shared by two
-//! peers, and lists grow by doubling, so about 110 bytes per allowed connection.
+//! `pending` bitfields (16 W) and its connections: per allowed connection, half a
+//! 24-byte connection record (each is shared by two peers), a 20-byte link and a
+//! rate history of `2 B` four-byte floats in the peer's lists, which grow by doubling
+//! (so up to twice that): at most `52 + 16 B` bytes; `78 + 16 B` (110 at the default
+//! two buckets) leaves a margin.
 //! The optimal scheduler keeps two bitfields per peer (16 W) besides the kernel's
 //! records. It was checked against the peak RSS of the benchmark scenarios (BENCHMARKS.md):
 //! it over-estimates, never under-estimates, those runs.
@@ -47,7 +50,9 @@ pub fn estimate_bytes(s: &Scenario) -> f64 {
         // Two bitsets (held, held or coming) and a few counters per peer.
         ProtocolKind::Optimal => 1024.0 + 2.0 * 8.0 * w,
         ProtocolKind::BitTorrent => {
-            2048.0 + 2.0 * c + 16.0 * w + 110.0 * s.bittorrent.max_connections as f64
+            let b = crate::model::bittorrent::rate_buckets(&s.bittorrent) as f64;
+            let k = s.bittorrent.max_connections as f64;
+            2048.0 + 2.0 * c + 16.0 * w + (78.0 + 16.0 * b) * k
         }
     };
     16.0 * 1024.0 * 1024.0 + n * per_peer
@@ -125,5 +130,29 @@ mod tests {
         let e = check(&s, Some(28_537_215.0)).expect_err("one byte short");
         assert!(e.0.contains("--ignore-memory-limit"), "{e}");
         assert!(check(&s, None).is_ok(), "unknown memory: accept");
+    }
+
+    #[test]
+    fn a_longer_rate_window_raises_the_estimate() {
+        let text = r#"
+            name = "m"
+            [file]
+            size = "100 MiB"
+            chunk = "256 KiB"
+            [server]
+            upload = "10 Mbit/s"
+            [[peers]]
+            count = 1000
+            upload = "1 Mbit/s"
+            download = "unlimited"
+            [protocol]
+            kind = "bittorrent"
+            rate_window = "80 s"
+        "#;
+        let s = Scenario::from_toml(text, "m.toml", &[]).expect("valid scenario");
+        // By hand: B = 80 s / 10 s = 8 buckets, so (78 + 16 * 8) * 80 = 16480 bytes of
+        // connections per peer instead of 8800:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 16480) = 16777216 + 19440000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 19_440_000.0);
     }
 }

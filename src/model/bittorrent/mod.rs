@@ -30,6 +30,15 @@ const NONE: u32 = u32::MAX;
 /// Most rate-window buckets a connection keeps (rate window / rechoke interval).
 const MAX_BUCKETS: usize = 8;
 
+/// How many rechoke periods each connection end's rate history covers: the rate
+/// window over the rechoke interval, rounded, from 1 to 8 (each end keeps that many
+/// buckets of bytes received and of bytes sent).
+pub fn rate_buckets(cfg: &BitTorrentConfig) -> usize {
+    (cfg.rate_window / cfg.rechoke_interval)
+        .round()
+        .clamp(1.0, MAX_BUCKETS as f64) as usize
+}
+
 // Timer kinds.
 const RECHOKE: u32 = 0;
 const ANNOUNCE: u32 = 1;
@@ -280,9 +289,7 @@ impl BitTorrent {
         server.complete = true;
         let mut held = vec![0u32; n];
         held[SERVER as usize] = chunks;
-        let buckets = (cfg.rate_window / cfg.rechoke_interval)
-            .round()
-            .clamp(1.0, MAX_BUCKETS as f64) as usize;
+        let buckets = rate_buckets(&cfg);
         let optimistic_every = (cfg.optimistic_interval / cfg.rechoke_interval)
             .round()
             .max(1.0) as u64;
