@@ -106,9 +106,11 @@ mod tests {
         assert_eq!(parse_mem_available("MemTotal: 1 kB\n"), None);
     }
 
-    #[test]
-    fn estimate_follows_the_formula_and_check_refuses_above_it() {
-        let text = r#"
+    /// 1,000 BitTorrent peers sharing 100 MiB in 400 chunks, with `protocol`
+    /// settings beyond `kind` appended to the `[protocol]` table.
+    fn bittorrent_1000(protocol: &str) -> Scenario {
+        let text = format!(
+            r#"
             name = "m"
             [file]
             size = "100 MiB"
@@ -121,8 +123,15 @@ mod tests {
             download = "unlimited"
             [protocol]
             kind = "bittorrent"
-        "#;
-        let s = Scenario::from_toml(text, "m.toml", &[]).expect("valid scenario");
+            {protocol}
+        "#
+        );
+        Scenario::from_toml(&text, "m.toml", &[]).expect("valid scenario")
+    }
+
+    #[test]
+    fn estimate_follows_the_formula_and_check_refuses_above_it() {
+        let s = bittorrent_1000("");
         // By hand: C = 400, W = 7, K = 80 (default):
         // 16 MiB + 1000 * (2048 + 800 + 112 + 8800) = 16777216 + 11760000.
         assert_eq!(estimate_bytes(&s), 16_777_216.0 + 11_760_000.0);
@@ -134,22 +143,7 @@ mod tests {
 
     #[test]
     fn a_longer_rate_window_raises_the_estimate() {
-        let text = r#"
-            name = "m"
-            [file]
-            size = "100 MiB"
-            chunk = "256 KiB"
-            [server]
-            upload = "10 Mbit/s"
-            [[peers]]
-            count = 1000
-            upload = "1 Mbit/s"
-            download = "unlimited"
-            [protocol]
-            kind = "bittorrent"
-            rate_window = "80 s"
-        "#;
-        let s = Scenario::from_toml(text, "m.toml", &[]).expect("valid scenario");
+        let s = bittorrent_1000(r#"rate_window = "80 s""#);
         // By hand: B = 80 s / 10 s = 8 buckets, so (78 + 16 * 8) * 80 = 16480 bytes of
         // connections per peer instead of 8800:
         // 16 MiB + 1000 * (2048 + 800 + 112 + 16480) = 16777216 + 19440000.

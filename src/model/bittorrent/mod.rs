@@ -622,14 +622,21 @@ impl BitTorrent {
     ) {
         debug_assert_eq!(unchoked, !self.side(conn, ul).choking);
         if !unchoked {
-            let u = &self.nodes[ul as usize];
             let unlimited = !self.choker_for_ref(ul).uses_optimistic();
-            if !u.free_rider && (unlimited || u.regular < self.slots()) {
+            if self.can_unchoke(ul, unlimited) {
                 self.unchoke(sim, ul, dl, conn, false);
             }
         } else {
             self.try_request(sim, dl, conn);
         }
+    }
+
+    /// Whether `n` may unchoke one more neighbour now: it is no free rider and has a
+    /// free regular slot (`unlimited`: its choker has no slot limit, see
+    /// [`Choker::uses_optimistic`]; passed in so that loops can look it up once).
+    fn can_unchoke(&self, n: NodeId, unlimited: bool) -> bool {
+        let u = &self.nodes[n as usize];
+        !u.free_rider && (unlimited || u.regular < self.slots())
     }
 
     fn choker_for_ref(&self, n: NodeId) -> &dyn Choker {
@@ -1131,8 +1138,7 @@ impl BitTorrent {
                 // `m`'s reaction is to be unchoked, which happens only if we have a
                 // free regular slot (read as each neighbour is reached: an unchoke
                 // takes one).
-                let me = &self.nodes[n as usize];
-                if !me.free_rider && (unlimited || me.regular < self.slots()) {
+                if self.can_unchoke(n, unlimited) {
                     self.on_have(sim, m, n, conn, c, false);
                 }
             }
