@@ -834,6 +834,13 @@ impl BitTorrent {
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
     }
 
+    /// Whether `n` is in endgame: every chunk it lacks is requested, so idle links
+    /// may fetch duplicates.
+    fn in_endgame(&self, n: NodeId) -> bool {
+        self.cfg.endgame
+            && self.held[n as usize] + self.nodes[n as usize].pending_count >= self.chunks
+    }
+
     fn add_partial(&mut self, n: NodeId, c: u32, bytes: f64) {
         if bytes <= 0.0 {
             return;
@@ -1023,7 +1030,7 @@ impl BitTorrent {
             return Some(Ask::Split(k));
         }
         // Endgame: every missing chunk is requested; ask for some bytes again.
-        if !self.cfg.endgame || self.held[dl as usize] + node.pending_count < self.chunks {
+        if !self.in_endgame(dl) {
             return None;
         }
         let mut n = 0u32;
@@ -1440,6 +1447,7 @@ impl Protocol for BitTorrent {
             self.stats.endgame_cancels += 1;
             freed.push(q.conn);
         }
+        let mut gap = false;
         if !self.nodes[dl as usize]
             .downloads
             .iter()
@@ -1451,6 +1459,7 @@ impl Protocol for BitTorrent {
             } else {
                 // A cancelled part left a gap: the rest is requested again.
                 self.unpend_if_idle(dl, p.chunk);
+                gap = true;
             }
         }
         if !self.nodes[dl as usize].complete {
@@ -1459,7 +1468,19 @@ impl Protocol for BitTorrent {
                     self.try_request(sim, dl, c);
                 }
             }
-            self.retry_all(sim, dl);
+            // The other idle links (unchoked, a request slot free, nothing to ask at
+            // their last try) are asked again only where this part's end can have
+            // given them something: the rest of a chunk left with a gap, or (in
+            // endgame) duplicates of the parts still coming. Without latency nothing
+            // else can: an idle link's uploader had nothing `dl` lacks that was not
+            // already requested, new requests go only to chunks that were not, and a
+            // part only shrinks, so none became worth splitting since. With latency a
+            // part becomes splittable when its request arrives, and a retry may see
+            // a chunk whose HAVE is still travelling, so every finished part retries,
+            // as it always did.
+            if gap || self.any_latency || self.in_endgame(dl) {
+                self.retry_all(sim, dl);
+            }
         }
         self.scratch_freed = freed;
     }
