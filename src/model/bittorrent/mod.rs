@@ -140,6 +140,14 @@ struct Link {
     /// Requests `other` has outstanding to this node (a copy of `other`'s
     /// `in_flight`, so that a HAVE need not wake a neighbour whose slots are full).
     requested: u32,
+    /// `other` may be interested in this node; false only when it surely is not.
+    /// A neighbour's interest in a node arises only when the node gains a chunk the
+    /// neighbour lacks (which sets the flag) or when they connect (set then), so
+    /// scans for interested neighbours (slot filling, rechokes) test only flagged
+    /// links, and clear the flag of each that the test finds uninterested: the same
+    /// choices as testing every link, with most tests skipped (in a flash crowd
+    /// most neighbours want nothing from a given node).
+    may_want: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -517,6 +525,7 @@ impl BitTorrent {
                 unchoked: false,
                 in_flight: 0,
                 requested: 0,
+                may_want: true,
             });
         }
         // Bitfield exchange.
@@ -667,20 +676,23 @@ impl BitTorrent {
                 return;
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
-            let node = &self.nodes[n as usize];
-            let width = 2 * self.buckets;
-            for (l, ring) in node.links.iter().zip(node.rates.chunks_exact(width)) {
+            let (b, width) = (self.buckets, 2 * self.buckets);
+            for i in 0..self.nodes[n as usize].links.len() {
+                let node = &self.nodes[n as usize];
+                let l = &node.links[i];
                 let (c, m) = (l.conn, l.other);
-                if l.unchoking {
+                if l.unchoking || !l.may_want {
                     continue;
                 }
-                let r: f32 = ring[..self.buckets].iter().sum();
+                let r: f32 = node.rates[i * width..][..b].iter().sum();
                 // Interest (the costly test) only for a neighbour that would beat the
                 // best so far: the same choice as testing every one.
-                if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm))
-                    && self.interested(m, n)
-                {
-                    best = Some((r, m, c));
+                if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
+                    if self.interested(m, n) {
+                        best = Some((r, m, c));
+                    } else {
+                        self.nodes[n as usize].links[i].may_want = false;
+                    }
                 }
             }
             match best {
@@ -1088,11 +1100,12 @@ impl BitTorrent {
         let len = self.nodes[n as usize].links.len();
         // The first loop reads the bitfield word of `c` of every neighbour that
         // unchokes us, the second updates every neighbour's availability count of
-        // `c`: start fetching them all now, so that the misses overlap instead of
+        // `c` and reads the word of each not flagged as maybe wanting something from
+        // us: start fetching them all now, so that the misses overlap instead of
         // waiting one by one.
         let (w, chunks) = (self.words, self.chunks as usize);
         for l in &self.nodes[n as usize].links {
-            if l.unchoked {
+            if l.unchoked || !l.may_want {
                 prefetch(&self.have[l.other as usize * w + c as usize / 64]);
             }
             prefetch(&self.avail[l.other as usize * chunks + c as usize]);
@@ -1121,8 +1134,13 @@ impl BitTorrent {
                 other: m,
                 unchoking,
                 requested,
+                may_want,
                 ..
             } = self.nodes[n as usize].links[i];
+            if !may_want && !self.has(m, c) {
+                // `m` lacks `c`, so it is interested in us now (Link::may_want).
+                self.nodes[n as usize].links[i].may_want = true;
+            }
             let d = if self.any_latency {
                 self.delay(n, m)
             } else {
@@ -1247,17 +1265,21 @@ impl BitTorrent {
         cands.clear();
         conns.clear();
         out.clear();
-        let node = &self.nodes[n as usize];
-        for (l, ring) in node
-            .links
-            .iter()
-            .zip(node.rates.chunks_exact(2 * self.buckets))
-        {
+        let width = 2 * self.buckets;
+        for i in 0..self.nodes[n as usize].links.len() {
+            let node = &self.nodes[n as usize];
+            let l = &node.links[i];
             let (c, m) = (l.conn, l.other);
-            if !self.interested(m, n) {
+            if !l.may_want {
                 continue;
             }
-            let (recv, sent) = ring.split_at(self.buckets);
+            if !self.interested(m, n) {
+                self.nodes[n as usize].links[i].may_want = false;
+                continue;
+            }
+            let node = &self.nodes[n as usize];
+            let l = &node.links[i];
+            let (recv, sent) = node.rates[i * width..][..width].split_at(self.buckets);
             cands.push(Candidate {
                 neighbour: m,
                 recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
