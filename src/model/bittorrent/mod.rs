@@ -231,6 +231,8 @@ pub struct BitTorrent {
     scratch_freed: Vec<u32>,
     /// Indices of choked candidates at an optimistic round.
     scratch_choked: Vec<usize>,
+    /// Links of a node where a chunk's arrival may cause a reaction.
+    scratch_react: Vec<u32>,
     /// Whether each candidate of a rechoke is unchoked.
     scratch_unchoke: Vec<bool>,
     /// For each connection id, its index among the current rechoke's candidates
@@ -329,6 +331,7 @@ impl BitTorrent {
             scratch_out: Vec::new(),
             scratch_freed: Vec::new(),
             scratch_choked: Vec::new(),
+            scratch_react: Vec::new(),
             scratch_unchoke: Vec::new(),
             cand_of: Vec::new(),
             completions_since_watchdog: 0,
@@ -1126,48 +1129,71 @@ impl BitTorrent {
         }
         // Availability counts, like interest, follow the true bitfields at once (so
         // that closing a connection can subtract exactly the chunks it added); the
-        // HAVE message to every neighbour carries the reaction.
+        // HAVE message to every neighbour carries the reaction. One pass over the
+        // links updates the counts and flags and lists the links where a reaction
+        // can happen; the reactions follow, in link order. That is the order of one
+        // pass doing both: a reaction (a neighbour's request, or our unchoke of it)
+        // changes only its own link and reads only its own neighbour's counts.
         let unlimited = !self.choker_for_ref(n).uses_optimistic();
-        for i in 0..len {
+        // Reactions take slots and never free one, so a node with no free slot now
+        // has none during the whole pass.
+        let may_unchoke = self.can_unchoke(n, unlimited);
+        let rif = self.cfg.requests_in_flight;
+        let mut react = std::mem::take(&mut self.scratch_react);
+        react.clear();
+        {
+            let node = &mut self.nodes[n as usize];
+            let (have, avail, latency) = (&self.have, &mut self.avail, &self.latency);
+            let any_latency = self.any_latency;
+            let (cw, cb) = (c as usize / 64, c % 64);
+            for (i, l) in node.links.iter_mut().enumerate() {
+                let m = l.other as usize;
+                if m != SERVER as usize {
+                    avail[m * chunks + c as usize] += 1;
+                }
+                if !l.may_want && have[m * w + cw] >> cb & 1 == 0 {
+                    // `m` lacks `c`, so it is interested in us now (Link::may_want).
+                    l.may_want = true;
+                }
+                // A delayed HAVE is a timer; otherwise `m`'s reaction is a request
+                // (which would return at once if every request slot of `m` to us is
+                // taken) or, if we choke it, our unchoke (only with a free slot).
+                let delayed = any_latency && latency[n as usize] + latency[m] > 0.0;
+                if delayed
+                    || if l.unchoking {
+                        l.requested < rif
+                    } else {
+                        may_unchoke
+                    }
+                {
+                    react.push(i as u32);
+                }
+            }
+        }
+        for &i in &react {
             let Link {
                 conn,
                 other: m,
                 unchoking,
-                requested,
-                may_want,
                 ..
-            } = self.nodes[n as usize].links[i];
-            if !may_want && !self.has(m, c) {
-                // `m` lacks `c`, so it is interested in us now (Link::may_want).
-                self.nodes[n as usize].links[i].may_want = true;
-            }
+            } = self.nodes[n as usize].links[i as usize];
             let d = if self.any_latency {
                 self.delay(n, m)
             } else {
                 0.0
             };
-            if m != SERVER {
-                self.avail[m as usize * chunks + c as usize] += 1;
-            }
             if d > 0.0 {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
             } else if unchoking {
-                // `m`'s reaction is a request, which would return at once if every
-                // request slot of `m` to us is taken.
-                if requested < self.cfg.requests_in_flight {
-                    self.on_have(sim, m, n, conn, c, true);
-                }
-            } else {
-                // `m`'s reaction is to be unchoked, which happens only if we have a
-                // free regular slot (read as each neighbour is reached: an unchoke
-                // takes one).
-                if self.can_unchoke(n, unlimited) {
-                    self.on_have(sim, m, n, conn, c, false);
-                }
+                self.on_have(sim, m, n, conn, c, true);
+            } else if self.can_unchoke(n, unlimited) {
+                // (Read as each neighbour is reached: an unchoke takes a slot.)
+                self.on_have(sim, m, n, conn, c, false);
             }
         }
+        self.scratch_react = react;
         debug_assert_eq!(len, self.nodes[n as usize].links.len());
         if self.held[n as usize] == self.chunks {
             self.finish(sim, n);
