@@ -119,6 +119,36 @@ fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
+/// The bitfields and chunk counts, borrowed apart from the nodes so that a loop can
+/// test interest while it updates a node's links.
+#[derive(Clone, Copy)]
+struct Bits<'a> {
+    have: &'a [u64],
+    held: &'a [u32],
+    words: usize,
+    chunks: u32,
+}
+
+impl Bits<'_> {
+    /// Whether `a` is interested in `b`: `b` has a chunk `a` lacks. A node with
+    /// more chunks than `a` surely has one; otherwise the bitfields are compared
+    /// word by word, stopping at the first such chunk.
+    #[inline]
+    fn interested(self, a: NodeId, b: NodeId) -> bool {
+        let (ha, hb) = (self.held[a as usize], self.held[b as usize]);
+        if ha == self.chunks {
+            return false;
+        }
+        if hb > ha {
+            return true;
+        }
+        let w = self.words;
+        let ra = &self.have[a as usize * w..][..w];
+        let rb = &self.have[b as usize * w..][..w];
+        ra.iter().zip(rb).any(|(x, y)| y & !x != 0)
+    }
+}
+
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
@@ -235,8 +265,8 @@ pub struct BitTorrent {
     scratch_react: Vec<u32>,
     /// Whether each candidate of a rechoke is unchoked.
     scratch_unchoke: Vec<bool>,
-    /// For each connection id, its index among the current rechoke's candidates
-    /// (`NONE` when it is not one); reset after each rechoke.
+    /// For each link of the node being rechoked, its index among the candidates
+    /// (`NONE` when it is not one).
     cand_of: Vec<u32>,
     completions_since_watchdog: u64,
     /// Counters (and an optional trace of rechokes).
@@ -356,20 +386,19 @@ impl BitTorrent {
         self.have[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
     }
 
-    /// Whether `a` is interested in `b`: `b` has a chunk `a` lacks. A node with
-    /// more chunks than `a` surely has one; otherwise the bitfields are compared
-    /// word by word, stopping at the first such chunk.
+    /// Whether `a` is interested in `b` ([`Bits::interested`]).
     fn interested(&self, a: NodeId, b: NodeId) -> bool {
-        let (ha, hb) = (self.held[a as usize], self.held[b as usize]);
-        if ha == self.chunks {
-            return false;
+        self.bits().interested(a, b)
+    }
+
+    /// Read access to the bitfields, borrowed apart from the nodes.
+    fn bits(&self) -> Bits<'_> {
+        Bits {
+            have: &self.have,
+            held: &self.held,
+            words: self.words,
+            chunks: self.chunks,
         }
-        if hb > ha {
-            return true;
-        }
-        let w = self.words;
-        let (ra, rb) = (Self::row(&self.have, w, a), Self::row(&self.have, w, b));
-        ra.iter().zip(rb).any(|(x, y)| y & !x != 0)
     }
 
     fn is_pending(&self, n: NodeId, c: u32) -> bool {
@@ -1286,33 +1315,40 @@ impl BitTorrent {
         }
         let window = self.cfg.rate_window;
         let mut cands = std::mem::take(&mut self.scratch_cands);
-        let mut conns = std::mem::take(&mut self.scratch_conns);
+        // The link position of each candidate, and each link's candidate index
+        // (`NONE`: not interested), so that decisions are looked up by position.
+        let mut cand_link = std::mem::take(&mut self.scratch_conns);
+        let mut cand_at = std::mem::take(&mut self.cand_of);
         let mut out = std::mem::take(&mut self.scratch_out);
         cands.clear();
-        conns.clear();
+        cand_link.clear();
+        cand_at.clear();
         out.clear();
-        let width = 2 * self.buckets;
-        for i in 0..self.nodes[n as usize].links.len() {
-            let node = &self.nodes[n as usize];
-            let l = &node.links[i];
-            let (c, m) = (l.conn, l.other);
-            if !l.may_want {
-                continue;
+        let (width, b) = (2 * self.buckets, self.buckets);
+        {
+            let bits = Bits {
+                have: &self.have,
+                held: &self.held,
+                words: self.words,
+                chunks: self.chunks,
+            };
+            let Node { links, rates, .. } = &mut self.nodes[n as usize];
+            for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
+                if !l.may_want || !bits.interested(l.other, n) {
+                    l.may_want = false;
+                    cand_at.push(NONE);
+                    continue;
+                }
+                let (recv, sent) = ring.split_at(b);
+                cand_at.push(cands.len() as u32);
+                cands.push(Candidate {
+                    neighbour: l.other,
+                    recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
+                    sent_rate: sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                    unchoked: l.unchoking,
+                });
+                cand_link.push(i as u32);
             }
-            if !self.interested(m, n) {
-                self.nodes[n as usize].links[i].may_want = false;
-                continue;
-            }
-            let node = &self.nodes[n as usize];
-            let l = &node.links[i];
-            let (recv, sent) = node.rates[i * width..][..width].split_at(self.buckets);
-            cands.push(Candidate {
-                neighbour: m,
-                recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
-                sent_rate: sent.iter().map(|&x| x as f64).sum::<f64>() / window,
-                unchoked: l.unchoking,
-            });
-            conns.push(c);
         }
         let node = &self.nodes[n as usize];
         let free_rider = node.free_rider;
@@ -1332,27 +1368,22 @@ impl BitTorrent {
         for &i in &out {
             unchoke[i] = true;
         }
-        // Candidate index of each connection, for O(1) look-ups below.
-        if self.cand_of.len() < self.conns.len() {
-            self.cand_of.resize(self.conns.len(), NONE);
-        }
-        for (i, &c) in conns.iter().enumerate() {
-            self.cand_of[c as usize] = i as u32;
-        }
-        let cand_of = std::mem::take(&mut self.cand_of);
-        let pos = |c: u32| -> Option<usize> {
-            let i = cand_of[c as usize];
-            (i != NONE).then_some(i as usize)
-        };
-        // Optimistic unchoke: keep the current one between optimistic rounds.
-        let mut opt = NONE;
+        // Whether the link at position `i` is a candidate chosen as a regular unchoke.
+        let regular = |i: usize| cand_at[i] != NONE && unchoke[cand_at[i] as usize];
+        // Optimistic unchoke (a link position): keep the current one between
+        // optimistic rounds.
+        let mut opt = usize::MAX;
         if uses_optimistic && !free_rider {
             let cur = self.nodes[n as usize].optimistic;
             if !optimistic_round {
                 // Between optimistic rounds the optimistic unchoke stays while its
                 // peer is still interested and not among the regular unchokes.
-                if cur != NONE && pos(cur).is_some_and(|i| !unchoke[i]) {
-                    opt = cur;
+                if cur != NONE {
+                    let k = &self.conns[cur as usize];
+                    let i = k.pos[k.idx(n)] as usize;
+                    if cand_at[i] != NONE && !regular(i) {
+                        opt = i;
+                    }
                 }
             } else {
                 let mut choked = std::mem::take(&mut self.scratch_choked);
@@ -1360,7 +1391,7 @@ impl BitTorrent {
                 choked.extend((0..cands.len()).filter(|&i| !unchoke[i]));
                 if !choked.is_empty() {
                     let k = sim.rng.random_range(0..choked.len());
-                    opt = conns[choked[k]];
+                    opt = cand_link[choked[k]] as usize;
                     self.stats.optimistic_unchokes += 1;
                     if let Some(t) = &mut self.stats.trace {
                         t.push((sim.now, n, "optimistic"));
@@ -1370,24 +1401,24 @@ impl BitTorrent {
             }
         }
         // Apply: choke first (frees slots), then unchoke. Neither opens nor closes a
-        // connection, so `n`'s links keep their order; each is re-read because
-        // earlier steps change the choke flags.
+        // connection, so `n`'s links keep their order (and positions); each is
+        // re-read because earlier steps change the choke flags.
         let len = self.nodes[n as usize].links.len();
         for i in 0..len {
             let Link {
                 conn: c, unchoking, ..
             } = self.nodes[n as usize].links[i];
-            let keep = pos(c).is_some_and(|i| unchoke[i]) || c == opt;
+            let keep = regular(i) || i == opt;
             if !keep {
                 if unchoking {
                     self.choke(sim, n, c);
                 }
-            } else if self.side(c, n).optimistic && c != opt {
+            } else if i != opt && self.side(c, n).optimistic {
                 // A former optimistic unchoke promoted to a regular one.
                 self.side_mut(c, n).optimistic = false;
                 self.nodes[n as usize].optimistic = NONE;
                 self.nodes[n as usize].regular += 1;
-            } else if c == opt && unchoking && !self.side(c, n).optimistic {
+            } else if i == opt && unchoking && !self.side(c, n).optimistic {
                 // A regular unchoke that becomes the optimistic one.
                 self.side_mut(c, n).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
@@ -1404,9 +1435,9 @@ impl BitTorrent {
             if unchoking {
                 continue;
             }
-            if pos(c).is_some_and(|i| unchoke[i]) {
+            if regular(i) {
                 self.unchoke(sim, n, m, c, false);
-            } else if c == opt {
+            } else if i == opt {
                 self.unchoke(sim, n, m, c, true);
             }
         }
@@ -1414,18 +1445,14 @@ impl BitTorrent {
         // Next rate period.
         let node = &mut self.nodes[n as usize];
         node.period += 1;
-        let b = node.period as usize % self.buckets;
-        for ring in node.rates.chunks_exact_mut(2 * self.buckets) {
-            ring[b] = 0.0;
-            ring[self.buckets + b] = 0.0;
+        let bk = node.period as usize % b;
+        for ring in node.rates.chunks_exact_mut(width) {
+            ring[bk] = 0.0;
+            ring[b + bk] = 0.0;
         }
-        let mut cand_of = cand_of;
-        for &c in &conns {
-            cand_of[c as usize] = NONE;
-        }
-        self.cand_of = cand_of;
+        self.cand_of = cand_at;
         self.scratch_cands = cands;
-        self.scratch_conns = conns;
+        self.scratch_conns = cand_link;
         self.scratch_out = out;
         self.scratch_unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
