@@ -263,6 +263,9 @@ pub struct BitTorrent {
     scratch_choked: Vec<usize>,
     /// Links of a node where a chunk's arrival may cause a reaction.
     scratch_react: Vec<u32>,
+    /// Link positions a rechoke may change, and those it keeps unchoked.
+    scratch_touch: Vec<u32>,
+    scratch_keep: Vec<u32>,
     /// Whether each candidate of a rechoke is unchoked.
     scratch_unchoke: Vec<bool>,
     /// For each link of the node being rechoked, its index among the candidates
@@ -362,6 +365,8 @@ impl BitTorrent {
             scratch_freed: Vec::new(),
             scratch_choked: Vec::new(),
             scratch_react: Vec::new(),
+            scratch_touch: Vec::new(),
+            scratch_keep: Vec::new(),
             scratch_unchoke: Vec::new(),
             cand_of: Vec::new(),
             completions_since_watchdog: 0,
@@ -1128,31 +1133,23 @@ impl BitTorrent {
         // nothing else we lack stops unchoking us (we were interested in it for `c`).
         // Neighbours that lack `c` now want it from us; their reaction (unchoke,
         // request) waits for the HAVE message.
-        // Neither loop opens or closes a connection, so `n`'s list is stable here.
-        let len = self.nodes[n as usize].links.len();
-        // The first loop reads the bitfield word of `c` of every neighbour that
-        // unchokes us, the second updates every neighbour's availability count of
-        // `c` and reads the word of each not flagged as maybe wanting something from
-        // us: start fetching them all now, so that the misses overlap instead of
-        // waiting one by one.
+        // Nothing below opens or closes a connection, so `n`'s list is stable here.
         let (w, chunks) = (self.words, self.chunks as usize);
-        for l in &self.nodes[n as usize].links {
-            if l.unchoked || !l.may_want {
-                prefetch(&self.have[l.other as usize * w + c as usize / 64]);
-            }
-            prefetch(&self.avail[l.other as usize * chunks + c as usize]);
-        }
         // Only a neighbour that unchokes us can react to our loss of interest (one
-        // that chokes us has nothing to take back), so only those are tested; the
-        // flag is read as each is reached, since a reaction changes choke states.
-        for i in 0..len {
-            let Link {
-                conn,
-                other: m,
-                unchoked,
-                ..
-            } = self.nodes[n as usize].links[i];
-            if unchoked && self.has(m, c) && !self.interested(n, m) {
+        // that chokes us has nothing to take back), so only those are tested. Such
+        // a reaction (it chokes us) changes only its own link's flag, so the links
+        // that unchoke us can be listed first (fetching their bitfield words).
+        let mut react = std::mem::take(&mut self.scratch_react);
+        react.clear();
+        for (i, l) in self.nodes[n as usize].links.iter().enumerate() {
+            if l.unchoked {
+                prefetch(&self.have[l.other as usize * w + c as usize / 64]);
+                react.push(i as u32);
+            }
+        }
+        for &i in &react {
+            let Link { conn, other: m, .. } = self.nodes[n as usize].links[i as usize];
+            if self.has(m, c) && !self.interested(n, m) {
                 self.became_uninterested(sim, m, conn);
             }
         }
@@ -1168,7 +1165,6 @@ impl BitTorrent {
         // has none during the whole pass.
         let may_unchoke = self.can_unchoke(n, unlimited);
         let rif = self.cfg.requests_in_flight;
-        let mut react = std::mem::take(&mut self.scratch_react);
         react.clear();
         {
             let node = &mut self.nodes[n as usize];
@@ -1223,7 +1219,6 @@ impl BitTorrent {
             }
         }
         self.scratch_react = react;
-        debug_assert_eq!(len, self.nodes[n as usize].links.len());
         if self.held[n as usize] == self.chunks {
             self.finish(sim, n);
         } else {
@@ -1320,10 +1315,14 @@ impl BitTorrent {
         let mut cand_link = std::mem::take(&mut self.scratch_conns);
         let mut cand_at = std::mem::take(&mut self.cand_of);
         let mut out = std::mem::take(&mut self.scratch_out);
+        // Positions of the links that unchoke now, then of every link whose state
+        // the rechoke may change (those, the chosen and the optimistic one).
+        let mut touch = std::mem::take(&mut self.scratch_touch);
         cands.clear();
         cand_link.clear();
         cand_at.clear();
         out.clear();
+        touch.clear();
         let (width, b) = (2 * self.buckets, self.buckets);
         {
             let bits = Bits {
@@ -1334,6 +1333,9 @@ impl BitTorrent {
             };
             let Node { links, rates, .. } = &mut self.nodes[n as usize];
             for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
+                if l.unchoking {
+                    touch.push(i as u32);
+                }
                 if !l.may_want || !bits.interested(l.other, n) {
                     l.may_want = false;
                     cand_at.push(NONE);
@@ -1402,14 +1404,28 @@ impl BitTorrent {
         }
         // Apply: choke first (frees slots), then unchoke. Neither opens nor closes a
         // connection, so `n`'s links keep their order (and positions); each is
-        // re-read because earlier steps change the choke flags.
-        let len = self.nodes[n as usize].links.len();
-        for i in 0..len {
+        // re-read because earlier steps change the choke flags. Only links that
+        // unchoke now or are chosen can change: both loops visit just those, in
+        // link order (as a walk over all links would), the first loop every such
+        // link, the second the chosen ones.
+        let mut keep: Vec<u32> = std::mem::take(&mut self.scratch_keep);
+        keep.clear();
+        keep.extend(out.iter().map(|&k| cand_link[k]));
+        if opt != usize::MAX {
+            keep.push(opt as u32);
+        }
+        keep.sort_unstable();
+        keep.dedup();
+        touch.extend_from_slice(&keep);
+        touch.sort_unstable();
+        touch.dedup();
+        for &i in &touch {
+            let i = i as usize;
             let Link {
                 conn: c, unchoking, ..
             } = self.nodes[n as usize].links[i];
-            let keep = regular(i) || i == opt;
-            if !keep {
+            let kept = regular(i) || i == opt;
+            if !kept {
                 if unchoking {
                     self.choke(sim, n, c);
                 }
@@ -1425,7 +1441,8 @@ impl BitTorrent {
                 self.nodes[n as usize].optimistic = c;
             }
         }
-        for i in 0..len {
+        for &i in &keep {
+            let i = i as usize;
             let Link {
                 conn: c,
                 other: m,
@@ -1441,7 +1458,8 @@ impl BitTorrent {
                 self.unchoke(sim, n, m, c, true);
             }
         }
-        debug_assert_eq!(len, self.nodes[n as usize].links.len());
+        self.scratch_keep = keep;
+        self.scratch_touch = touch;
         // Next rate period.
         let node = &mut self.nodes[n as usize];
         node.period += 1;
