@@ -133,8 +133,8 @@ impl Bits<'_> {
     /// Whether `a` is interested in `b`: `b` has a chunk `a` lacks. A node with
     /// more chunks than `a` surely has one; otherwise the bitfields are compared
     /// word by word, stopping at the first such chunk.
-    #[inline]
-    fn interested(self, a: NodeId, b: NodeId) -> bool {
+    #[inline(always)]
+    fn interested(&self, a: NodeId, b: NodeId) -> bool {
         let (ha, hb) = (self.held[a as usize], self.held[b as usize]);
         if ha == self.chunks {
             return false;
@@ -146,6 +146,27 @@ impl Bits<'_> {
         let ra = &self.have[a as usize * w..][..w];
         let rb = &self.have[b as usize * w..][..w];
         ra.iter().zip(rb).any(|(x, y)| y & !x != 0)
+    }
+}
+
+/// The sum of a rate history in `f64`, left to right from -0.0 (what
+/// `Iterator::sum` gives), unrolled for the usual one or two buckets.
+#[inline(always)]
+fn sum_f64(x: &[f32]) -> f64 {
+    match *x {
+        [a] => -0.0 + a as f64,
+        [a, b] => -0.0 + a as f64 + b as f64,
+        _ => x.iter().fold(-0.0, |s, &v| s + v as f64),
+    }
+}
+
+/// The sum of a rate history in `f32`, as [`sum_f64`].
+#[inline(always)]
+fn sum_f32(x: &[f32]) -> f32 {
+    match *x {
+        [a] => -0.0 + a,
+        [a, b] => -0.0 + a + b,
+        _ => x.iter().fold(-0.0, |s, &v| s + v),
     }
 }
 
@@ -263,6 +284,8 @@ pub struct BitTorrent {
     scratch_choked: Vec<usize>,
     /// Links of a node where a chunk's arrival may cause a reaction.
     scratch_react: Vec<u32>,
+    /// Part ids of a node's downloads, sorted (endgame's group sizes).
+    scratch_parts: Vec<u32>,
     /// Link positions a rechoke may change, and those it keeps unchoked.
     scratch_touch: Vec<u32>,
     scratch_keep: Vec<u32>,
@@ -366,6 +389,7 @@ impl BitTorrent {
             scratch_choked: Vec::new(),
             scratch_react: Vec::new(),
             scratch_touch: Vec::new(),
+            scratch_parts: Vec::new(),
             scratch_keep: Vec::new(),
             scratch_unchoke: Vec::new(),
             cand_of: Vec::new(),
@@ -714,21 +738,26 @@ impl BitTorrent {
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
             let (b, width) = (self.buckets, 2 * self.buckets);
-            for i in 0..self.nodes[n as usize].links.len() {
-                let node = &self.nodes[n as usize];
-                let l = &node.links[i];
+            let bits = Bits {
+                have: &self.have,
+                held: &self.held,
+                words: self.words,
+                chunks: self.chunks,
+            };
+            let Node { links, rates, .. } = &mut self.nodes[n as usize];
+            for (l, ring) in links.iter_mut().zip(rates.chunks_exact(width)) {
                 let (c, m) = (l.conn, l.other);
                 if l.unchoking || !l.may_want {
                     continue;
                 }
-                let r: f32 = node.rates[i * width..][..b].iter().sum();
+                let r = sum_f32(&ring[..b]);
                 // Interest (the costly test) only for a neighbour that would beat the
                 // best so far: the same choice as testing every one.
                 if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
-                    if self.interested(m, n) {
+                    if bits.interested(m, n) {
                         best = Some((r, m, c));
                     } else {
-                        self.nodes[n as usize].links[i].may_want = false;
+                        l.may_want = false;
                     }
                 }
             }
@@ -1051,9 +1080,11 @@ impl BitTorrent {
         let node = &self.nodes[dl as usize];
         // (Usually nothing is coming over `conn`: then the per-part scan is skipped.)
         let conn_busy = node.downloads.iter().any(|q| q.conn == conn);
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
         let usable = |p: &Part| {
             p.flow != NONE
-                && self.has(ul, p.chunk)
+                && ul_has(p.chunk)
                 && !(conn_busy
                     && node
                         .downloads
@@ -1082,16 +1113,27 @@ impl BitTorrent {
         if !self.in_endgame(dl) {
             return None;
         }
+        // A part is a candidate if usable and alone in its group; the group sizes
+        // come from the sorted part ids (endgame lists can be long).
+        let mut sorted = std::mem::take(&mut self.scratch_parts);
+        sorted.clear();
+        sorted.extend(node.downloads.iter().map(|q| q.part));
+        sorted.sort_unstable();
+        let alone = |part: u32| {
+            let i = sorted.partition_point(|&x| x < part);
+            sorted.get(i + 1) != Some(&part)
+        };
         let mut n = 0u32;
         let mut choice = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if usable(p) && node.downloads.iter().filter(|q| q.part == p.part).count() == 1 {
+            if usable(p) && alone(p.part) {
                 n += 1;
                 if sim.rng.random_range(0..n) == 0 {
                     choice = Some(k);
                 }
             }
         }
+        self.scratch_parts = sorted;
         choice.map(Ask::Duplicate)
     }
 
@@ -1345,8 +1387,8 @@ impl BitTorrent {
                 cand_at.push(cands.len() as u32);
                 cands.push(Candidate {
                     neighbour: l.other,
-                    recv_rate: recv.iter().map(|&x| x as f64).sum::<f64>() / window,
-                    sent_rate: sent.iter().map(|&x| x as f64).sum::<f64>() / window,
+                    recv_rate: sum_f64(recv) / window,
+                    sent_rate: sum_f64(sent) / window,
                     unchoked: l.unchoking,
                 });
                 cand_link.push(i as u32);
