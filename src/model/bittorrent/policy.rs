@@ -59,16 +59,23 @@ fn argmin_random(c: &[u64], rng: &mut SimRng, key: impl Fn(u32) -> u32) -> Optio
     let mut best = None;
     let mut best_key = u32::MAX;
     let mut ties = 0u32;
-    for i in ones(c) {
-        let k = key(i);
-        if k < best_key {
-            best_key = k;
-            best = Some(i);
-            ties = 1;
-        } else if k == best_key {
-            ties += 1;
-            if rng.random_range(0..ties) == 0 {
+    // (The set bits in increasing order, as `ones` gives them, without its
+    // iterator adaptors: this loop runs for every candidate of every pick.)
+    for (wi, &word) in c.iter().enumerate() {
+        let mut w = word;
+        while w != 0 {
+            let i = wi as u32 * 64 + w.trailing_zeros();
+            w &= w - 1;
+            let k = key(i);
+            if k < best_key {
+                best_key = k;
                 best = Some(i);
+                ties = 1;
+            } else if k == best_key {
+                ties += 1;
+                if rng.random_range(0..ties) == 0 {
+                    best = Some(i);
+                }
             }
         }
     }
