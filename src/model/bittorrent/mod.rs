@@ -3,12 +3,15 @@
 //!
 //! Data layout is sized for 100,000 peers: nodes and connections live in
 //! index-addressed arenas, bitfields are flat `u64` words, per-neighbour chunk
-//! availability is a flat `u16` array, and each node's list of links carries what
-//! walks over its neighbours read (neighbour id, both choke flags, requests in
-//! flight), so a chunk's arrival touches per neighbour its bitfield row and one
-//! availability counter, not the connection record. Interest is read off the
-//! bitfields (a node with more chunks is surely interesting; otherwise words are
-//! compared up to the first difference).
+//! availability is a flat `u16` array, and every node's links sit in one flat table
+//! of fixed-size blocks (one block per node present). A link carries what walks over
+//! a node's neighbours read (neighbour id, both choke flags, requests in flight) and
+//! the position of the other end's copy, so that updating both copies of a link
+//! (a choke, a request, bytes credited) costs one load per end, and a chunk's
+//! arrival touches per neighbour its bitfield row and one availability counter, not
+//! the connection record, which only the rare paths (closing, delayed messages)
+//! read. Interest is read off the bitfields (a node with more chunks is surely
+//! interesting; otherwise words are compared up to the first difference).
 //!
 //! Transfers: a request asks for a whole chunk (or the rest of a partly received
 //! one). A choke cancels the transfers in flight on that connection; the bytes
@@ -47,24 +50,14 @@ const REQUEST: u32 = 3;
 const HAVE: u32 = 4;
 const WATCHDOG: u32 = 5;
 
-/// One endpoint's choking state on a connection (the authoritative copy; each
-/// endpoint's [`Link`] mirrors the choke flags for fast walks, and the rate history
-/// is in its `Node::rates`).
-#[derive(Clone, Copy, Debug, Default)]
-struct Side {
-    /// This endpoint chokes the other.
-    choking: bool,
-    /// This endpoint's unchoke of the other is its optimistic one.
-    optimistic: bool,
-}
-
-/// A connection; each endpoint's rate history is in its `Node::rates`.
+/// A connection: its two ends and where each end's [`Link`] is, for the paths that
+/// start from a connection id (closing it, delayed messages, the optimistic unchoke).
+/// The choking state is in the links.
 #[derive(Clone, Debug)]
 struct Conn {
     ends: [NodeId; 2],
-    /// Index of this connection in each endpoint's `Node::links`.
+    /// Position of this connection in each endpoint's links.
     pos: [u32; 2],
-    side: [Side; 2],
     alive: bool,
 }
 
@@ -85,6 +78,9 @@ struct Part {
     flow: FlowId,
     chunk: u32,
     conn: u32,
+    /// Position of `conn` in the downloader's links (kept up to date when a closed
+    /// connection moves another link).
+    pos: u32,
     part: u32,
     /// Size of the transfer (its flow's size once started).
     bytes: f64,
@@ -174,23 +170,29 @@ fn sum_f32(x: &[f32]) -> f32 {
 const BLOCK: f64 = 16384.0;
 
 /// One of a node's connections, with what walks over a node's neighbours read most
-/// (the neighbour, and copies of the two choke flags kept in step with the `Side`s
-/// by `set_choking`), so that such walks do not load every connection record.
-#[derive(Clone, Copy, Debug)]
+/// (the neighbour, both choke flags, requests in flight) and where the other end's
+/// copy is, so that such walks and the updates of both copies (kept in step by
+/// `set_choking` and `add_in_flight`) do not load the connection record.
+#[derive(Clone, Copy, Debug, Default)]
 struct Link {
     conn: u32,
     other: NodeId,
+    /// Position of the other end's link over `conn` among `other`'s links.
+    peer: u32,
     /// Which end of `conn` this node is (its index in `Conn::ends`).
     end: u8,
     /// This node unchokes `other`.
     unchoking: bool,
     /// `other` unchokes this node.
     unchoked: bool,
-    /// Requests this node has outstanding to `other`.
-    in_flight: u32,
+    /// This node's unchoke of `other` is its optimistic one.
+    optimistic: bool,
+    /// Requests this node has outstanding to `other` (at most `requests_in_flight`,
+    /// which the scenario caps at 64).
+    in_flight: u8,
     /// Requests `other` has outstanding to this node (a copy of `other`'s
     /// `in_flight`, so that a HAVE need not wake a neighbour whose slots are full).
-    requested: u32,
+    requested: u8,
     /// `other` may be interested in this node; false only when it surely is not.
     /// A neighbour's interest in a node arises only when the node gains a chunk the
     /// neighbour lacks (which sets the flag) or when they connect (set then), so
@@ -203,13 +205,6 @@ struct Link {
 
 #[derive(Clone, Debug, Default)]
 struct Node {
-    /// Connections in the order they were opened (a closed one is swap-removed).
-    links: Vec<Link>,
-    /// Rate history of each link, in `links` order (moved with it): `2 * buckets`
-    /// floats per link, the bytes received from the neighbour per rechoke period,
-    /// then the bytes sent to it (each a ring of `buckets`). Kept beside the links
-    /// so that rechokes and slot filling, which walk all links, read it in order.
-    rates: Vec<f32>,
     pending_count: u32,
     complete: bool,
     free_rider: bool,
@@ -266,6 +261,24 @@ pub struct BitTorrent {
     pending: Vec<u64>,
     avail: Vec<u16>,
     copies: Vec<u32>,
+    /// Every node's links, in blocks of `kcap` (the most connections a node may
+    /// have): node `n`'s are `links[block[n] * kcap..][..deg[n]]`, in the order they
+    /// were opened (a closed one is swap-removed). One flat table, so that the other
+    /// end's copy of a link (at `Link::peer` in its node's block) is one load away.
+    links: Vec<Link>,
+    /// Rate history of each link slot, `2 * buckets` floats per slot in the same
+    /// block layout (moved with its link): the bytes received from the neighbour per
+    /// rechoke period, then the bytes sent to it (each a ring of `buckets`), beside
+    /// each other so that rechokes and slot filling read them in order.
+    rates: Vec<f32>,
+    /// Each node's block of links (`NONE` before it arrives and after it leaves).
+    block: Vec<u32>,
+    /// Each node's number of links.
+    deg: Vec<u32>,
+    /// Blocks given back by departed nodes.
+    free_blocks: Vec<u32>,
+    /// Links per block: `max_connections`.
+    kcap: usize,
     conns: Vec<Conn>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
@@ -278,7 +291,7 @@ pub struct BitTorrent {
     scratch_cands: Vec<Candidate>,
     scratch_conns: Vec<u32>,
     scratch_out: Vec<usize>,
-    /// Connections freed by a finished transfer (to request on again).
+    /// Links (positions) freed by a finished transfer, to request on again.
     scratch_freed: Vec<u32>,
     /// Indices of choked candidates at an optimistic round.
     scratch_choked: Vec<usize>,
@@ -373,6 +386,13 @@ impl BitTorrent {
             pending: vec![0u64; n * words],
             avail: vec![0u16; n * chunks as usize],
             copies: vec![0u32; chunks as usize],
+            links: Vec::new(),
+            rates: Vec::new(),
+            block: vec![NONE; n],
+            deg: vec![0; n],
+            free_blocks: Vec::new(),
+            // (A node can have no more links than there are other nodes.)
+            kcap: (cfg.max_connections as usize).min(n - 1).max(1),
             conns: Vec::new(),
             free_conns: Vec::new(),
             tracker: vec![SERVER],
@@ -398,6 +418,7 @@ impl BitTorrent {
             cfg,
         };
         bt.tracker_pos[SERVER as usize] = 0;
+        bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, SERVER, 0);
         let at = sim.after(bt.watchdog_period());
@@ -452,47 +473,86 @@ impl BitTorrent {
         if c.ends[0] == n { c.ends[1] } else { c.ends[0] }
     }
 
-    fn side(&self, conn: u32, n: NodeId) -> &Side {
-        let c = &self.conns[conn as usize];
-        &c.side[c.idx(n)]
-    }
-
-    fn side_mut(&mut self, conn: u32, n: NodeId) -> &mut Side {
-        let c = &mut self.conns[conn as usize];
-        let i = c.idx(n);
-        &mut c.side[i]
-    }
-
-    /// `n`'s link over `conn`.
-    fn link(&self, conn: u32, n: NodeId) -> &Link {
+    /// Position of `n`'s link over `conn` among its links.
+    fn pos_of(&self, conn: u32, n: NodeId) -> u32 {
         let k = &self.conns[conn as usize];
-        &self.nodes[n as usize].links[k.pos[k.idx(n)] as usize]
+        k.pos[k.idx(n)]
     }
 
-    /// Adds `delta` to `dl`'s requests outstanding over `conn` (both endpoints' copies).
-    fn add_in_flight(&mut self, conn: u32, dl: NodeId, delta: i32) {
-        let k = &self.conns[conn as usize];
-        let i = k.idx(dl);
-        let (ul, pd, pu) = (k.ends[1 - i], k.pos[i] as usize, k.pos[1 - i] as usize);
-        let l = &mut self.nodes[dl as usize].links[pd];
-        l.in_flight = (l.in_flight as i32 + delta) as u32;
-        let u = &mut self.nodes[ul as usize].links[pu];
-        u.requested = (u.requested as i32 + delta) as u32;
-        debug_assert_eq!(
-            self.nodes[dl as usize].links[pd].in_flight,
-            self.nodes[ul as usize].links[pu].requested
-        );
+    /// Index in `links` of node `n`'s first link.
+    #[inline(always)]
+    fn lbase(&self, n: NodeId) -> usize {
+        self.block[n as usize] as usize * self.kcap
     }
 
-    /// Records whether `ul` chokes the other end of `conn`, in the connection and in
-    /// both endpoints' links.
-    fn set_choking(&mut self, conn: u32, ul: NodeId, choking: bool) {
-        let k = &mut self.conns[conn as usize];
-        let i = k.idx(ul);
-        k.side[i].choking = choking;
-        let (dl, pu, pd) = (k.ends[1 - i], k.pos[i], k.pos[1 - i]);
-        self.nodes[ul as usize].links[pu as usize].unchoking = !choking;
-        self.nodes[dl as usize].links[pd as usize].unchoked = !choking;
+    /// Node `n`'s links, in order.
+    #[inline]
+    fn links_of(&self, n: NodeId) -> &[Link] {
+        let d = self.deg[n as usize] as usize;
+        if d == 0 {
+            return &[];
+        }
+        let b = self.lbase(n);
+        &self.links[b..b + d]
+    }
+
+    /// Node `n`'s link at position `i`.
+    #[inline(always)]
+    fn lk(&self, n: NodeId, i: u32) -> &Link {
+        debug_assert!(i < self.deg[n as usize]);
+        &self.links[self.lbase(n) + i as usize]
+    }
+
+    /// Node `n`'s link at position `i`, to change.
+    #[inline(always)]
+    fn lk_mut(&mut self, n: NodeId, i: u32) -> &mut Link {
+        debug_assert!(i < self.deg[n as usize]);
+        let b = self.lbase(n);
+        &mut self.links[b + i as usize]
+    }
+
+    /// Index in `rates` of node `n`'s first rate history.
+    #[inline(always)]
+    fn rbase(&self, n: NodeId) -> usize {
+        self.block[n as usize] as usize * self.kcap * 2 * self.buckets
+    }
+
+    /// Gives node `n` a block of links (on arrival; the server at the start).
+    fn take_block(&mut self, n: NodeId) {
+        debug_assert_eq!(self.block[n as usize], NONE);
+        let b = match self.free_blocks.pop() {
+            Some(b) => b,
+            None => {
+                let b = self.links.len() / self.kcap;
+                self.links
+                    .resize(self.links.len() + self.kcap, Link::default());
+                self.rates
+                    .resize(self.rates.len() + self.kcap * 2 * self.buckets, 0.0);
+                b as u32
+            }
+        };
+        self.block[n as usize] = b;
+        self.deg[n as usize] = 0;
+    }
+
+    /// Adds `delta` to the requests `dl` has outstanding over its link at position
+    /// `i` (both ends' copies).
+    fn add_in_flight(&mut self, dl: NodeId, i: u32, delta: i32) {
+        let l = self.lk_mut(dl, i);
+        l.in_flight = (l.in_flight as i32 + delta) as u8;
+        let (ul, pu, n) = (l.other, l.peer, l.in_flight);
+        let u = self.lk_mut(ul, pu);
+        u.requested = (u.requested as i32 + delta) as u8;
+        debug_assert_eq!(n, u.requested);
+    }
+
+    /// Records whether `ul` chokes the other end of its link at position `i`, in
+    /// both ends' copies.
+    fn set_choking(&mut self, ul: NodeId, i: u32, choking: bool) {
+        let l = self.lk_mut(ul, i);
+        l.unchoking = !choking;
+        let (dl, pd) = (l.other, l.peer);
+        self.lk_mut(dl, pd).unchoked = !choking;
     }
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
@@ -512,13 +572,14 @@ impl BitTorrent {
             .into_iter()
             .map(|i| self.tracker[i])
             .collect();
+        let cap = self.cfg.max_connections;
         for m in picked {
-            if self.nodes[n as usize].links.len() >= self.cfg.max_connections as usize {
+            if self.deg[n as usize] >= cap {
                 break;
             }
             if m == n
-                || self.nodes[m as usize].links.len() >= self.cfg.max_connections as usize
-                || self.nodes[n as usize].links.iter().any(|l| l.other == m)
+                || self.deg[m as usize] >= cap
+                || self.links_of(n).iter().any(|l| l.other == m)
             {
                 continue;
             }
@@ -534,7 +595,7 @@ impl BitTorrent {
             || !self.present[n as usize]
             || node.complete
             || node.announce_at.is_some()
-            || node.links.len() >= self.cfg.min_peers as usize
+            || self.deg[n as usize] >= self.cfg.min_peers
         {
             return;
         }
@@ -551,17 +612,10 @@ impl BitTorrent {
     }
 
     fn connect(&mut self, sim: &mut Sim, a: NodeId, b: NodeId) {
-        let side = Side {
-            choking: true,
-            ..Side::default()
-        };
+        let (pa, pb) = (self.deg[a as usize], self.deg[b as usize]);
         let conn = Conn {
             ends: [a, b],
-            pos: [
-                self.nodes[a as usize].links.len() as u32,
-                self.nodes[b as usize].links.len() as u32,
-            ],
-            side: [side, side],
+            pos: [pa, pb],
             alive: true,
         };
         let id = match self.free_conns.pop() {
@@ -575,29 +629,40 @@ impl BitTorrent {
             }
         };
         let width = 2 * self.buckets;
-        for (me, other, end) in [(a, b, 0), (b, a, 1)] {
-            let node = &mut self.nodes[me as usize];
-            node.rates.resize(node.rates.len() + width, 0.0);
-            node.links.push(Link {
+        for (me, other, pos, peer, end) in [(a, b, pa, pb, 0), (b, a, pb, pa, 1)] {
+            *self.lk_mut_new(me, pos) = Link {
                 conn: id,
                 other,
+                peer,
                 end,
                 unchoking: false,
                 unchoked: false,
+                optimistic: false,
                 in_flight: 0,
                 requested: 0,
                 may_want: true,
-            });
+            };
+            // (A reused slot holds a closed link's history.)
+            let r = self.rbase(me) + pos as usize * width;
+            self.rates[r..r + width].fill(0.0);
         }
         // Bitfield exchange.
         self.add_avail(a, b, 1);
         self.add_avail(b, a, 1);
-        for (me, other) in [(a, b), (b, a)] {
+        for (me, pos) in [(a, pa), (b, pb)] {
+            let other = self.lk(me, pos).other;
             if self.interested(me, other) {
-                let unchoked = !self.side(id, other).choking;
-                self.became_interested(sim, me, other, id, unchoked);
+                self.became_interested(sim, me, pos);
             }
         }
+    }
+
+    /// Appends a link at position `pos` (the current degree) to node `n`'s links.
+    fn lk_mut_new(&mut self, n: NodeId, pos: u32) -> &mut Link {
+        debug_assert_eq!(pos, self.deg[n as usize]);
+        debug_assert!((pos as usize) < self.kcap);
+        self.deg[n as usize] += 1;
+        self.lk_mut(n, pos)
     }
 
     /// Adds (`sign` = 1) or removes (-1) `from`'s chunks to `to`'s availability.
@@ -631,30 +696,39 @@ impl BitTorrent {
         }
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
-        for (me, other) in [(a, b), (b, a)] {
-            let s = *self.side(id, me);
-            if !s.choking && !s.optimistic {
+        for (end, me) in [a, b].into_iter().enumerate() {
+            let l = *self.lk(me, self.conns[id as usize].pos[end]);
+            if l.unchoking && !l.optimistic {
                 self.nodes[me as usize].regular -= 1;
             }
             if self.nodes[me as usize].optimistic == id {
                 self.nodes[me as usize].optimistic = NONE;
             }
-            let _ = other;
         }
         self.conns[id as usize].alive = false;
         let width = 2 * self.buckets;
         for (end, n) in [a, b].into_iter().enumerate() {
-            let pos = self.conns[id as usize].pos[end] as usize;
-            let node = &mut self.nodes[n as usize];
-            debug_assert_eq!(node.links[pos].conn, id);
-            node.links.swap_remove(pos);
-            // The rate history moves with its link.
-            let last = node.links.len();
-            node.rates
-                .copy_within(last * width..(last + 1) * width, pos * width);
-            node.rates.truncate(last * width);
-            if let Some(&moved) = node.links.get(pos) {
-                self.conns[moved.conn as usize].pos[moved.end as usize] = pos as u32;
+            let pos = self.conns[id as usize].pos[end];
+            debug_assert_eq!(self.lk(n, pos).conn, id);
+            // Swap-remove: the last link (and its rate history) moves into `pos`.
+            let last = self.deg[n as usize] - 1;
+            let (lb, rb) = (self.lbase(n), self.rbase(n));
+            self.links[lb + pos as usize] = self.links[lb + last as usize];
+            self.rates.copy_within(
+                rb + last as usize * width..rb + (last as usize + 1) * width,
+                rb + pos as usize * width,
+            );
+            self.deg[n as usize] = last;
+            if pos < last {
+                // The moved link's connection, other end and parts learn its place.
+                let moved = self.links[lb + pos as usize];
+                self.conns[moved.conn as usize].pos[moved.end as usize] = pos;
+                self.lk_mut(moved.other, moved.peer).peer = pos;
+                for q in &mut self.nodes[n as usize].downloads {
+                    if q.conn == moved.conn {
+                        q.pos = pos;
+                    }
+                }
             }
         }
         self.free_conns.push(id);
@@ -681,23 +755,18 @@ impl BitTorrent {
         }
     }
 
-    /// `dl` became interested in `ul` over `conn`; `unchoked`: `ul` unchokes `dl`.
-    fn became_interested(
-        &mut self,
-        sim: &mut Sim,
-        dl: NodeId,
-        ul: NodeId,
-        conn: u32,
-        unchoked: bool,
-    ) {
-        debug_assert_eq!(unchoked, !self.side(conn, ul).choking);
-        if !unchoked {
+    /// `dl` became interested in the other end `ul` of its link at position `i`: it
+    /// requests if `ul` unchokes it, otherwise `ul` unchokes it if it has a free slot.
+    fn became_interested(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        let l = *self.lk(dl, i);
+        if !l.unchoked {
+            let ul = l.other;
             let unlimited = !self.choker_for_ref(ul).uses_optimistic();
             if self.can_unchoke(ul, unlimited) {
-                self.unchoke(sim, ul, dl, conn, false);
+                self.unchoke(sim, ul, l.peer, false);
             }
         } else {
-            self.try_request(sim, dl, conn);
+            self.try_request(sim, dl, i);
         }
     }
 
@@ -717,10 +786,11 @@ impl BitTorrent {
         }
     }
 
-    /// `dl` lost interest in `ul`: `ul` chokes it and gives the slot to another.
-    fn became_uninterested(&mut self, sim: &mut Sim, ul: NodeId, conn: u32) {
-        if !self.side(conn, ul).choking {
-            self.choke(sim, ul, conn);
+    /// The other end of `ul`'s link at position `i` lost interest in `ul`: `ul`
+    /// chokes it and gives the slot to another.
+    fn became_uninterested(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
+        if self.lk(ul, i).unchoking {
+            self.choke(sim, ul, i);
             self.fill_slots(sim, ul);
         }
     }
@@ -744,9 +814,11 @@ impl BitTorrent {
                 words: self.words,
                 chunks: self.chunks,
             };
-            let Node { links, rates, .. } = &mut self.nodes[n as usize];
-            for (l, ring) in links.iter_mut().zip(rates.chunks_exact(width)) {
-                let (c, m) = (l.conn, l.other);
+            let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
+            let links = &mut self.links[lb..lb + d];
+            let rates = &self.rates[rb..rb + d * width];
+            for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
+                let m = l.other;
                 if l.unchoking || !l.may_want {
                     continue;
                 }
@@ -755,41 +827,44 @@ impl BitTorrent {
                 // best so far: the same choice as testing every one.
                 if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
                     if bits.interested(m, n) {
-                        best = Some((r, m, c));
+                        best = Some((r, m, i as u32));
                     } else {
                         l.may_want = false;
                     }
                 }
             }
             match best {
-                Some((_, m, c)) => self.unchoke(sim, n, m, c, false),
+                Some((_, _, i)) => self.unchoke(sim, n, i, false),
                 None => return,
             }
         }
     }
 
-    fn unchoke(&mut self, sim: &mut Sim, ul: NodeId, dl: NodeId, conn: u32, optimistic: bool) {
-        debug_assert!(self.side(conn, ul).choking);
-        self.set_choking(conn, ul, false);
-        self.side_mut(conn, ul).optimistic = optimistic;
+    /// `ul` unchokes the other end of its link at position `i`, which then requests.
+    fn unchoke(&mut self, sim: &mut Sim, ul: NodeId, i: u32, optimistic: bool) {
+        debug_assert!(!self.lk(ul, i).unchoking);
+        self.set_choking(ul, i, false);
+        let l = self.lk_mut(ul, i);
+        l.optimistic = optimistic;
+        let (dl, pd, conn) = (l.other, l.peer, l.conn);
         if optimistic {
             self.nodes[ul as usize].optimistic = conn;
         } else {
             self.nodes[ul as usize].regular += 1;
         }
-        self.try_request(sim, dl, conn);
+        self.try_request(sim, dl, pd);
     }
 
-    /// `ul` chokes the other end of `conn`; transfers on it stop, bytes are kept.
-    fn choke(&mut self, sim: &mut Sim, ul: NodeId, conn: u32) {
-        let dl = self.other(conn, ul);
-        let s = self.side_mut(conn, ul);
-        if s.choking {
+    /// `ul` chokes the other end of its link at position `i`; transfers on it stop,
+    /// bytes are kept.
+    fn choke(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
+        let l = *self.lk(ul, i);
+        if !l.unchoking {
             return;
         }
-        let was_optimistic = s.optimistic;
-        s.optimistic = false;
-        self.set_choking(conn, ul, true);
+        let (dl, conn, was_optimistic) = (l.other, l.conn, l.optimistic);
+        self.lk_mut(ul, i).optimistic = false;
+        self.set_choking(ul, i, true);
         if was_optimistic {
             self.nodes[ul as usize].optimistic = NONE;
         } else {
@@ -821,13 +896,11 @@ impl BitTorrent {
             self.rebase(sim, dl, q.chunk, q.part);
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
-        if self.conns[p.conn as usize].alive {
-            self.add_in_flight(p.conn, dl, -1);
-        }
+        debug_assert!(self.conns[p.conn as usize].alive);
+        self.add_in_flight(dl, p.pos, -1);
         if p.flow != NONE {
             let got = sim.cancel_transfer(p.flow, false);
-            let ul = self.other(p.conn, dl);
-            self.credit(p.conn, ul, dl, got);
+            self.credit(dl, p.pos, got);
             let rest = got - p.credited;
             if keep {
                 self.add_partial(dl, p.chunk, rest);
@@ -900,16 +973,16 @@ impl BitTorrent {
             return;
         }
         // Requests never open or close connections, so `n`'s list is stable here.
-        let len = self.nodes[n as usize].links.len();
+        let len = self.deg[n as usize];
         for i in 0..len {
-            let l = self.nodes[n as usize].links[i];
+            let l = self.lk(n, i);
             // (try_request would return at once otherwise.)
-            if l.unchoked && l.in_flight < self.cfg.requests_in_flight {
+            if l.unchoked && (l.in_flight as u32) < self.cfg.requests_in_flight {
                 debug_assert!(self.conns[l.conn as usize].alive);
-                self.try_request(sim, n, l.conn);
+                self.try_request(sim, n, i);
             }
         }
-        debug_assert_eq!(len, self.nodes[n as usize].links.len());
+        debug_assert_eq!(len, self.deg[n as usize]);
     }
 
     /// Whether `n` is in endgame: every chunk it lacks is requested, so idle links
@@ -943,33 +1016,38 @@ impl BitTorrent {
         }
     }
 
-    /// Adds `bytes` sent by `ul` to `dl` over `conn` to both endpoints' rate
-    /// histories (the current period's bucket of each).
-    fn credit(&mut self, conn: u32, ul: NodeId, dl: NodeId, bytes: f64) {
-        let k = &self.conns[conn as usize];
-        debug_assert!(k.alive);
-        let i = k.idx(dl);
-        let (pd, pu) = (k.pos[i] as usize, k.pos[1 - i] as usize);
+    /// Adds `bytes` that `dl` received over its link at position `i` to both ends'
+    /// rate histories (the current period's bucket of each).
+    fn credit(&mut self, dl: NodeId, i: u32, bytes: f64) {
+        let l = *self.lk(dl, i);
+        debug_assert!(self.conns[l.conn as usize].alive);
+        let (ul, pu, pd) = (l.other, l.peer as usize, i as usize);
         let (b, width) = (self.buckets, 2 * self.buckets);
-        let u = &mut self.nodes[ul as usize];
-        let bu = u.period as usize % b;
-        u.rates[pu * width + b + bu] += bytes as f32;
-        let d = &mut self.nodes[dl as usize];
-        let bd = d.period as usize % b;
-        d.rates[pd * width + bd] += bytes as f32;
+        let bu = self.nodes[ul as usize].period as usize % b;
+        let ru = self.rbase(ul) + pu * width + b + bu;
+        self.rates[ru] += bytes as f32;
+        let bd = self.nodes[dl as usize].period as usize % b;
+        let rd = self.rbase(dl) + pd * width + bd;
+        self.rates[rd] += bytes as f32;
     }
 
-    /// `dl` requests from the other end of `conn` while it may.
-    fn try_request(&mut self, sim: &mut Sim, dl: NodeId, conn: u32) {
-        let ul = self.other(conn, dl);
+    /// `dl` requests from the other end of its link at position `i` while it may.
+    fn try_request(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        // (A node is complete exactly when it holds every chunk.)
+        if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER {
+            return;
+        }
+        let (ul, conn) = {
+            let l = self.lk(dl, i);
+            (l.other, l.conn)
+        };
         loop {
-            // (A node is complete exactly when it holds every chunk.)
-            if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER {
+            if self.held[dl as usize] == self.chunks {
                 return;
             }
-            let l = self.link(conn, dl);
-            debug_assert_eq!(l.unchoked, !self.side(conn, ul).choking);
-            if l.in_flight >= self.cfg.requests_in_flight || !l.unchoked {
+            let l = self.lk(dl, i);
+            debug_assert_eq!(l.unchoked, self.lk(ul, l.peer).unchoking);
+            if l.in_flight as u32 >= self.cfg.requests_in_flight || !l.unchoked {
                 return;
             }
             let Some(ask) = self.choose(sim, dl, ul, conn) else {
@@ -1005,12 +1083,13 @@ impl BitTorrent {
                     (p.chunk, p.part, left)
                 }
             };
-            self.add_in_flight(conn, dl, 1);
+            self.add_in_flight(dl, i, 1);
             let d = self.delay(dl, ul);
             let mut entry = Part {
                 flow: NONE,
                 chunk,
                 conn,
+                pos: i,
                 part,
                 bytes,
                 credited: 0.0,
@@ -1162,11 +1241,10 @@ impl BitTorrent {
                 if p.flow != NONE {
                     let got = sim.cancel_transfer(p.flow, false);
                     sim.add_waste(n, got - p.credited);
-                    let ul = self.other(p.conn, n);
-                    self.credit(p.conn, ul, n, got);
+                    self.credit(n, p.pos, got);
                 }
-                self.add_in_flight(p.conn, n, -1);
-                freed.push(p.conn);
+                self.add_in_flight(n, p.pos, -1);
+                freed.push(p.pos);
             } else {
                 k += 1;
             }
@@ -1183,16 +1261,16 @@ impl BitTorrent {
         // that unchoke us can be listed first (fetching their bitfield words).
         let mut react = std::mem::take(&mut self.scratch_react);
         react.clear();
-        for (i, l) in self.nodes[n as usize].links.iter().enumerate() {
+        for (i, l) in self.links_of(n).iter().enumerate() {
             if l.unchoked {
                 prefetch(&self.have[l.other as usize * w + c as usize / 64]);
                 react.push(i as u32);
             }
         }
         for &i in &react {
-            let Link { conn, other: m, .. } = self.nodes[n as usize].links[i as usize];
+            let Link { other: m, peer, .. } = *self.lk(n, i);
             if self.has(m, c) && !self.interested(n, m) {
-                self.became_uninterested(sim, m, conn);
+                self.became_uninterested(sim, m, peer);
             }
         }
         // Availability counts, like interest, follow the true bitfields at once (so
@@ -1209,11 +1287,12 @@ impl BitTorrent {
         let rif = self.cfg.requests_in_flight;
         react.clear();
         {
-            let node = &mut self.nodes[n as usize];
+            let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
+            let links = &mut self.links[lb..lb + d];
             let (have, avail, latency) = (&self.have, &mut self.avail, &self.latency);
             let any_latency = self.any_latency;
             let (cw, cb) = (c as usize / 64, c % 64);
-            for (i, l) in node.links.iter_mut().enumerate() {
+            for (i, l) in links.iter_mut().enumerate() {
                 let m = l.other as usize;
                 if m != SERVER as usize {
                     avail[m * chunks + c as usize] += 1;
@@ -1228,7 +1307,7 @@ impl BitTorrent {
                 let delayed = any_latency && latency[n as usize] + latency[m] > 0.0;
                 if delayed
                     || if l.unchoking {
-                        l.requested < rif
+                        (l.requested as u32) < rif
                     } else {
                         may_unchoke
                     }
@@ -1241,9 +1320,10 @@ impl BitTorrent {
             let Link {
                 conn,
                 other: m,
+                peer,
                 unchoking,
                 ..
-            } = self.nodes[n as usize].links[i as usize];
+            } = *self.lk(n, i);
             let d = if self.any_latency {
                 self.delay(n, m)
             } else {
@@ -1253,41 +1333,31 @@ impl BitTorrent {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
-            } else if unchoking {
-                self.on_have(sim, m, n, conn, c, true);
-            } else if self.can_unchoke(n, unlimited) {
+            } else if unchoking || self.can_unchoke(n, unlimited) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
-                self.on_have(sim, m, n, conn, c, false);
+                self.on_have(sim, m, peer, c);
             }
         }
         self.scratch_react = react;
         if self.held[n as usize] == self.chunks {
             self.finish(sim, n);
         } else {
-            for &conn in &freed {
-                self.try_request(sim, n, conn);
+            for &i in &freed {
+                self.try_request(sim, n, i);
             }
         }
         self.scratch_conns = freed;
     }
 
-    /// `m` learns (HAVE) that `from` has chunk `c`: if it lacks `c` it asks to be
-    /// unchoked or requests. `unchoked`: `from` unchokes `m`.
-    fn on_have(
-        &mut self,
-        sim: &mut Sim,
-        m: NodeId,
-        from: NodeId,
-        conn: u32,
-        c: u32,
-        unchoked: bool,
-    ) {
-        // `from` has `c` and `m` lacks it, so `m` wants something from `from`.
+    /// `m` learns (HAVE) that the other end of its link at position `i` has chunk
+    /// `c`: if it lacks `c` it asks to be unchoked or requests.
+    fn on_have(&mut self, sim: &mut Sim, m: NodeId, i: u32, c: u32) {
+        // The sender has `c` and `m` lacks it, so `m` wants something from it.
         if !self.present[m as usize] || self.has(m, c) {
             return;
         }
-        debug_assert!(self.interested(m, from));
-        self.became_interested(sim, m, from, conn, unchoked);
+        debug_assert!(self.interested(m, self.lk(m, i).other));
+        self.became_interested(sim, m, i);
     }
 
     fn finish(&mut self, sim: &mut Sim, n: NodeId) {
@@ -1327,14 +1397,15 @@ impl BitTorrent {
         for c in policy::ones(Self::row(&self.have, self.words, n)).collect::<Vec<_>>() {
             self.copies[c as usize] -= 1;
         }
-        while let Some(l) = self.nodes[n as usize].links.last() {
+        while let Some(l) = self.links_of(n).last() {
             self.disconnect(sim, l.conn);
         }
-        // A departed node never connects again: give its lists' memory back (in a
-        // swarm with churn, most nodes that ever lived are gone).
+        // A departed node never connects again: give its block of links to the next
+        // arrival and its lists' memory back (in a swarm with churn, most nodes that
+        // ever lived are gone).
+        self.free_blocks.push(self.block[n as usize]);
+        self.block[n as usize] = NONE;
         let node = &mut self.nodes[n as usize];
-        node.links = Vec::new();
-        node.rates = Vec::new();
         node.downloads = Vec::new();
         node.partial = Vec::new();
         sim.depart(peer_of(n));
@@ -1373,7 +1444,9 @@ impl BitTorrent {
                 words: self.words,
                 chunks: self.chunks,
             };
-            let Node { links, rates, .. } = &mut self.nodes[n as usize];
+            let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
+            let links = &mut self.links[lb..lb + d];
+            let rates = &self.rates[rb..rb + d * width];
             for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
                 if l.unchoking {
                     touch.push(i as u32);
@@ -1423,8 +1496,7 @@ impl BitTorrent {
                 // Between optimistic rounds the optimistic unchoke stays while its
                 // peer is still interested and not among the regular unchokes.
                 if cur != NONE {
-                    let k = &self.conns[cur as usize];
-                    let i = k.pos[k.idx(n)] as usize;
+                    let i = self.pos_of(cur, n) as usize;
                     if cand_at[i] != NONE && !regular(i) {
                         opt = i;
                     }
@@ -1462,42 +1534,39 @@ impl BitTorrent {
         touch.sort_unstable();
         touch.dedup();
         for &i in &touch {
-            let i = i as usize;
             let Link {
-                conn: c, unchoking, ..
-            } = self.nodes[n as usize].links[i];
+                conn: c,
+                unchoking,
+                optimistic,
+                ..
+            } = *self.lk(n, i);
+            let i = i as usize;
             let kept = regular(i) || i == opt;
             if !kept {
                 if unchoking {
-                    self.choke(sim, n, c);
+                    self.choke(sim, n, i as u32);
                 }
-            } else if i != opt && self.side(c, n).optimistic {
+            } else if i != opt && optimistic {
                 // A former optimistic unchoke promoted to a regular one.
-                self.side_mut(c, n).optimistic = false;
+                self.lk_mut(n, i as u32).optimistic = false;
                 self.nodes[n as usize].optimistic = NONE;
                 self.nodes[n as usize].regular += 1;
-            } else if i == opt && unchoking && !self.side(c, n).optimistic {
+            } else if i == opt && unchoking && !optimistic {
                 // A regular unchoke that becomes the optimistic one.
-                self.side_mut(c, n).optimistic = true;
+                self.lk_mut(n, i as u32).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
                 self.nodes[n as usize].optimistic = c;
             }
         }
         for &i in &keep {
-            let i = i as usize;
-            let Link {
-                conn: c,
-                other: m,
-                unchoking,
-                ..
-            } = self.nodes[n as usize].links[i];
-            if unchoking {
+            if self.lk(n, i).unchoking {
                 continue;
             }
+            let i = i as usize;
             if regular(i) {
-                self.unchoke(sim, n, m, c, false);
+                self.unchoke(sim, n, i as u32, false);
             } else if i == opt {
-                self.unchoke(sim, n, m, c, true);
+                self.unchoke(sim, n, i as u32, true);
             }
         }
         self.scratch_keep = keep;
@@ -1506,7 +1575,8 @@ impl BitTorrent {
         let node = &mut self.nodes[n as usize];
         node.period += 1;
         let bk = node.period as usize % b;
-        for ring in node.rates.chunks_exact_mut(width) {
+        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
+        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
             ring[bk] = 0.0;
             ring[b + bk] = 0.0;
         }
@@ -1544,6 +1614,7 @@ impl Protocol for BitTorrent {
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         let n = node_of(p);
         self.present[n as usize] = true;
+        self.take_block(n);
         self.tracker_pos[n as usize] = self.tracker.len() as u32;
         self.announce(sim, n);
         self.tracker.push(n);
@@ -1559,28 +1630,28 @@ impl Protocol for BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
-        self.add_in_flight(p.conn, dl, -1);
-        self.credit(p.conn, t.src, dl, p.bytes);
+        debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
+        self.add_in_flight(dl, p.pos, -1);
+        self.credit(dl, p.pos, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes - p.credited);
         // Endgame: the same bytes coming from elsewhere are now waste.
         let mut freed = std::mem::take(&mut self.scratch_freed);
         freed.clear();
-        freed.push(p.conn);
+        freed.push(p.pos);
         while let Some(j) = self.nodes[dl as usize]
             .downloads
             .iter()
             .position(|q| q.part == p.part && q.chunk == p.chunk)
         {
             let q = self.nodes[dl as usize].downloads.swap_remove(j);
-            self.add_in_flight(q.conn, dl, -1);
+            self.add_in_flight(dl, q.pos, -1);
             if q.flow != NONE {
                 let got = sim.cancel_transfer(q.flow, false);
                 sim.add_waste(dl, got - q.credited);
-                let ul = self.other(q.conn, dl);
-                self.credit(q.conn, ul, dl, got);
+                self.credit(dl, q.pos, got);
             }
             self.stats.endgame_cancels += 1;
-            freed.push(q.conn);
+            freed.push(q.pos);
         }
         let mut gap = false;
         if !self.nodes[dl as usize]
@@ -1598,10 +1669,10 @@ impl Protocol for BitTorrent {
             }
         }
         if !self.nodes[dl as usize].complete {
-            for &c in &freed {
-                if self.conns[c as usize].alive {
-                    self.try_request(sim, dl, c);
-                }
+            // (Nothing in this event closes a connection, so the freed links are
+            // where they were.)
+            for &i in &freed {
+                self.try_request(sim, dl, i);
             }
             // The other idle links (unchoked, a request slot free, nothing to ask at
             // their last try) are asked again only where this part's end can have
@@ -1643,7 +1714,8 @@ impl Protocol for BitTorrent {
                 };
                 let ul = self.other(conn, dl);
                 let p = self.nodes[dl as usize].downloads[k];
-                if self.side(conn, ul).choking || self.has(dl, p.chunk) {
+                debug_assert_eq!(self.lk(dl, p.pos).conn, conn);
+                if !self.lk(dl, p.pos).unchoked || self.has(dl, p.chunk) {
                     self.cancel_part(sim, dl, k, true);
                     self.retry_all(sim, dl);
                 } else {
@@ -1658,8 +1730,8 @@ impl Protocol for BitTorrent {
                 // neighbour reacts only if it really has the chunk.
                 let from = self.other(conn, to);
                 if k.alive && k.ends.contains(&to) && self.has(from, c) {
-                    let unchoked = !self.side(conn, from).choking;
-                    self.on_have(sim, to, from, conn, c, unchoked);
+                    let i = self.pos_of(conn, to);
+                    self.on_have(sim, to, i, c);
                 }
             }
             WATCHDOG => self.watchdog(sim),
