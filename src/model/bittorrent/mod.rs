@@ -817,12 +817,12 @@ impl BitTorrent {
             let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
             let links = &mut self.links[lb..lb + d];
             let rates = &self.rates[rb..rb + d * width];
-            for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
+            for (i, l) in links.iter_mut().enumerate() {
                 let m = l.other;
                 if l.unchoking || !l.may_want {
                     continue;
                 }
-                let r = sum_f32(&ring[..b]);
+                let r = sum_f32(&rates[i * width..][..b]);
                 // Interest (the costly test) only for a neighbour that would beat the
                 // best so far: the same choice as testing every one.
                 if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
