@@ -166,6 +166,16 @@ fn sum_f32(x: &[f32]) -> f32 {
     }
 }
 
+/// Sets or clears bit `i` of `m`.
+#[inline(always)]
+fn set_bit128(m: &mut u128, i: u32, on: bool) {
+    if on {
+        *m |= 1 << i;
+    } else {
+        *m &= !(1 << i);
+    }
+}
+
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
@@ -279,6 +289,14 @@ pub struct BitTorrent {
     free_blocks: Vec<u32>,
     /// Links per block: `max_connections`.
     kcap: usize,
+    /// With at most 128 links per node (the default is 80): for each node, a bit
+    /// per link position set while the neighbour unchokes the node
+    /// (`Link::unchoked`), and one set while the node unchokes the neighbour
+    /// (`Link::unchoking`), so that walks over just those links (a handful) need
+    /// not scan all the links. Empty with larger blocks (then the links are
+    /// scanned).
+    unchoked_mask: Vec<u128>,
+    unchoking_mask: Vec<u128>,
     conns: Vec<Conn>,
     free_conns: Vec<u32>,
     tracker: Vec<NodeId>,
@@ -297,6 +315,8 @@ pub struct BitTorrent {
     scratch_choked: Vec<usize>,
     /// Links of a node where a chunk's arrival may cause a reaction.
     scratch_react: Vec<u32>,
+    /// Links a retry walks.
+    scratch_retry: Vec<u32>,
     /// Part ids of a node's downloads, sorted (endgame's group sizes).
     scratch_parts: Vec<u32>,
     /// Link positions a rechoke may change, and those it keeps unchoked.
@@ -393,6 +413,8 @@ impl BitTorrent {
             free_blocks: Vec::new(),
             // (A node can have no more links than there are other nodes.)
             kcap: (cfg.max_connections as usize).min(n - 1).max(1),
+            unchoked_mask: Vec::new(),
+            unchoking_mask: Vec::new(),
             conns: Vec::new(),
             free_conns: Vec::new(),
             tracker: vec![SERVER],
@@ -408,6 +430,7 @@ impl BitTorrent {
             scratch_freed: Vec::new(),
             scratch_choked: Vec::new(),
             scratch_react: Vec::new(),
+            scratch_retry: Vec::new(),
             scratch_touch: Vec::new(),
             scratch_parts: Vec::new(),
             scratch_keep: Vec::new(),
@@ -418,12 +441,25 @@ impl BitTorrent {
             cfg,
         };
         bt.tracker_pos[SERVER as usize] = 0;
+        if bt.kcap <= 128 {
+            bt.unchoked_mask = vec![0; n];
+            bt.unchoking_mask = vec![0; n];
+        }
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, SERVER, 0);
         let at = sim.after(bt.watchdog_period());
         sim.set_timer(at, NONE, WATCHDOG, 0, 0);
         bt
+    }
+
+    /// The same protocol walking all links instead of using the choke bit masks
+    /// (what blocks of more than 128 links do), for tests that compare the two.
+    #[cfg(test)]
+    fn without_masks(mut self) -> Self {
+        self.unchoked_mask = Vec::new();
+        self.unchoking_mask = Vec::new();
+        self
     }
 
     fn watchdog_period(&self) -> f64 {
@@ -533,6 +569,7 @@ impl BitTorrent {
         };
         self.block[n as usize] = b;
         self.deg[n as usize] = 0;
+        debug_assert!(self.unchoked_mask.is_empty() || self.unchoked_mask[n as usize] == 0);
     }
 
     /// Adds `delta` to the requests `dl` has outstanding over its link at position
@@ -553,6 +590,32 @@ impl BitTorrent {
         l.unchoking = !choking;
         let (dl, pd) = (l.other, l.peer);
         self.lk_mut(dl, pd).unchoked = !choking;
+        if !self.unchoked_mask.is_empty() {
+            set_bit128(&mut self.unchoking_mask[ul as usize], i, !choking);
+            set_bit128(&mut self.unchoked_mask[dl as usize], pd, !choking);
+        }
+    }
+
+    /// Pushes onto `out`, in link order, the positions of `n`'s links whose
+    /// neighbour unchokes `n` (`unchoked`) or that `n` unchokes (`!unchoked`).
+    fn choke_list(&self, n: NodeId, unchoked: bool, out: &mut Vec<u32>) {
+        if self.unchoked_mask.is_empty() {
+            for (i, l) in self.links_of(n).iter().enumerate() {
+                if if unchoked { l.unchoked } else { l.unchoking } {
+                    out.push(i as u32);
+                }
+            }
+            return;
+        }
+        let mut m = if unchoked {
+            self.unchoked_mask[n as usize]
+        } else {
+            self.unchoking_mask[n as usize]
+        };
+        while m != 0 {
+            out.push(m.trailing_zeros());
+            m &= m - 1;
+        }
     }
 
     /// Delay of a message from `a` to `b`: both access links' one-way latency.
@@ -719,6 +782,16 @@ impl BitTorrent {
                 rb + pos as usize * width,
             );
             self.deg[n as usize] = last;
+            if !self.unchoked_mask.is_empty() {
+                for mask in [
+                    &mut self.unchoked_mask[n as usize],
+                    &mut self.unchoking_mask[n as usize],
+                ] {
+                    let moved = *mask >> last & 1 == 1;
+                    set_bit128(mask, pos, moved);
+                    set_bit128(mask, last, false);
+                }
+            }
             if pos < last {
                 // The moved link's connection, other end and parts learn its place.
                 let moved = self.links[lb + pos as usize];
@@ -972,9 +1045,15 @@ impl BitTorrent {
         if !self.present[n as usize] || self.nodes[n as usize].complete || n == SERVER {
             return;
         }
-        // Requests never open or close connections, so `n`'s list is stable here.
+        // Requests never open or close connections, so `n`'s list is stable here;
+        // they never unchoke either, and a choke can only take a link off the list
+        // (try_request then returns at once), so the links that unchoke `n` can be
+        // listed first.
         let len = self.deg[n as usize];
-        for i in 0..len {
+        let mut list = std::mem::take(&mut self.scratch_retry);
+        list.clear();
+        self.choke_list(n, true, &mut list);
+        for &i in &list {
             let l = self.lk(n, i);
             // (try_request would return at once otherwise.)
             if l.unchoked && (l.in_flight as u32) < self.cfg.requests_in_flight {
@@ -982,6 +1061,7 @@ impl BitTorrent {
                 self.try_request(sim, n, i);
             }
         }
+        self.scratch_retry = list;
         debug_assert_eq!(len, self.deg[n as usize]);
     }
 
@@ -1261,11 +1341,9 @@ impl BitTorrent {
         // that unchoke us can be listed first (fetching their bitfield words).
         let mut react = std::mem::take(&mut self.scratch_react);
         react.clear();
-        for (i, l) in self.links_of(n).iter().enumerate() {
-            if l.unchoked {
-                prefetch(&self.have[l.other as usize * w + c as usize / 64]);
-                react.push(i as u32);
-            }
+        self.choke_list(n, true, &mut react);
+        for &i in &react {
+            prefetch(&self.have[self.lk(n, i).other as usize * w + c as usize / 64]);
         }
         for &i in &react {
             let Link { other: m, peer, .. } = *self.lk(n, i);
@@ -1286,6 +1364,9 @@ impl BitTorrent {
         let may_unchoke = self.can_unchoke(n, unlimited);
         let rif = self.cfg.requests_in_flight;
         react.clear();
+        // Without latency or a free slot only the links we unchoke can react, and
+        // their list is at hand: the pass then only counts and flags.
+        let listed = !self.any_latency && !may_unchoke && !self.unchoked_mask.is_empty();
         {
             let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
             let links = &mut self.links[lb..lb + d];
@@ -1301,6 +1382,9 @@ impl BitTorrent {
                     // `m` lacks `c`, so it is interested in us now (Link::may_want).
                     l.may_want = true;
                 }
+                if listed {
+                    continue;
+                }
                 // A delayed HAVE is a timer; otherwise `m`'s reaction is a request
                 // (which would return at once if every request slot of `m` to us is
                 // taken) or, if we choke it, our unchoke (only with a free slot).
@@ -1315,6 +1399,11 @@ impl BitTorrent {
                     react.push(i as u32);
                 }
             }
+        }
+        if listed {
+            self.choke_list(n, false, &mut react);
+            let links = &self.links[self.lbase(n)..];
+            react.retain(|&i| (links[i as usize].requested as u32) < rif);
         }
         for &i in &react {
             let Link {
