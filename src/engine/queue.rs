@@ -44,6 +44,10 @@ const NOT_QUEUED: u32 = u32::MAX;
 /// no allocation once the queue has reached its largest size.
 pub struct EventQueue<E> {
     heap: Vec<Entry>,
+    /// Heap position of each slot ([`NOT_QUEUED`] if none). Apart from the slots'
+    /// payloads because the sifts write one position per level: a dense array of
+    /// 4-byte entries keeps those writes in few cache lines.
+    pos: Vec<u32>,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -57,7 +61,6 @@ struct Entry {
 
 struct Slot<E> {
     generation: u32,
-    pos: u32,
     payload: Option<E>,
 }
 
@@ -72,6 +75,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: Vec::new(),
+            pos: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -115,9 +119,9 @@ impl<E> EventQueue<E> {
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    pos: NOT_QUEUED,
                     payload: Some(event),
                 });
+                self.pos.push(NOT_QUEUED);
                 (self.slots.len() - 1) as u32
             }
         };
@@ -127,7 +131,7 @@ impl<E> EventQueue<E> {
         };
         let pos = self.heap.len();
         self.heap.push(Entry { key, slot });
-        self.slots[slot as usize].pos = pos as u32;
+        self.pos[slot as usize] = pos as u32;
         self.sift_up(pos);
         id
     }
@@ -135,7 +139,8 @@ impl<E> EventQueue<E> {
     /// The heap position of a pending event, or `None` for a stale handle.
     fn position(&self, id: EventId) -> Option<usize> {
         let s = self.slots.get(id.slot as usize)?;
-        (s.generation == id.generation && s.pos != NOT_QUEUED).then_some(s.pos as usize)
+        let pos = self.pos[id.slot as usize];
+        (s.generation == id.generation && pos != NOT_QUEUED).then_some(pos as usize)
     }
 
     /// Moves a pending event to time `at`; returns false if the event is no longer
@@ -210,7 +215,7 @@ impl<E> EventQueue<E> {
     fn remove_at(&mut self, pos: usize) {
         let last = self.heap.len() - 1;
         let removed = self.heap[pos].slot;
-        self.slots[removed as usize].pos = NOT_QUEUED;
+        self.pos[removed as usize] = NOT_QUEUED;
         if pos == last {
             self.heap.pop();
             return;
@@ -219,7 +224,7 @@ impl<E> EventQueue<E> {
         self.heap.pop();
         let old = self.heap[pos].key;
         self.heap[pos] = moved;
-        self.slots[moved.slot as usize].pos = pos as u32;
+        self.pos[moved.slot as usize] = pos as u32;
         if moved.key < old {
             self.sift_up(pos);
         } else {
@@ -236,11 +241,11 @@ impl<E> EventQueue<E> {
                 break;
             }
             self.heap[pos] = p;
-            self.slots[p.slot as usize].pos = pos as u32;
+            self.pos[p.slot as usize] = pos as u32;
             pos = parent;
         }
         self.heap[pos] = e;
-        self.slots[e.slot as usize].pos = pos as u32;
+        self.pos[e.slot as usize] = pos as u32;
     }
 
     fn sift_down(&mut self, mut pos: usize) {
@@ -262,17 +267,17 @@ impl<E> EventQueue<E> {
                 break;
             }
             self.heap[pos] = ce;
-            self.slots[ce.slot as usize].pos = pos as u32;
+            self.pos[ce.slot as usize] = pos as u32;
             pos = c;
         }
         self.heap[pos] = e;
-        self.slots[e.slot as usize].pos = pos as u32;
+        self.pos[e.slot as usize] = pos as u32;
     }
 
     fn release(&mut self, slot: u32) -> E {
         let s = &mut self.slots[slot as usize];
         s.generation = s.generation.wrapping_add(1);
-        s.pos = NOT_QUEUED;
+        self.pos[slot as usize] = NOT_QUEUED;
         self.free.push(slot);
         s.payload
             .take()
