@@ -18,7 +18,7 @@ pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
 pub use optimal::Optimal;
 
 use crate::bounds::bounds;
-use crate::engine::{EventId, EventQueue, SimRng, Time, rng_from_seed};
+use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, NO_KEY, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
@@ -56,7 +56,7 @@ pub enum Event {
     /// The earliest-finishing flow of this uploading node finished delivering its
     /// bytes. The queue holds one such entry per node with a flow under way, keyed by
     /// the earliest of its flows' own completion keys, so flows finish in the order
-    /// one event per flow would give.
+    /// one event per flow would give; the entry's tag is that flow's id.
     FlowDone(NodeId),
     /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
     /// protocol-defined arguments.
@@ -111,7 +111,10 @@ pub trait Protocol {
 }
 
 /// What the kernel keeps per node about its uploads: the queue entry that stands for
-/// all of its flows' completions, and which flow that entry is for.
+/// all of its flows' completions. Which flow that entry is for is the entry's tag
+/// ([`EventQueue::peek_tag`]): the event loop reads it off the heap's top, so a
+/// finished flow costs no load of the entry's payload or of this record before the
+/// flow's own.
 ///
 /// Per flow the kernel keeps the chunk (the flow's tag) and the key its completion
 /// event would have in the queue ([`NO_KEY`] while its rate is zero) in the network's
@@ -126,7 +129,6 @@ pub trait Protocol {
 #[derive(Clone, Copy, Default)]
 struct Uploader {
     event: Option<EventId>,
-    next: FlowId,
 }
 
 /// The simulation kernel shared by all protocols.
@@ -331,14 +333,13 @@ impl Sim {
             self.dirty_mark[n as usize] = false;
             let (best, next) = self.net.earliest_key(n);
             let u = &mut self.uploaders[n as usize];
-            u.next = next;
             match (best != NO_KEY, u.event) {
                 (true, Some(ev)) => {
-                    let moved = self.queue.rekey(ev, best);
+                    let moved = self.queue.rekey_tagged(ev, best, next);
                     debug_assert!(moved, "an uploader's entry stays pending until cancelled");
                 }
                 (true, None) => {
-                    u.event = Some(self.queue.schedule_keyed(best, Event::FlowDone(n)));
+                    u.event = Some(self.queue.schedule_tagged(best, next, Event::FlowDone(n)));
                 }
                 (false, Some(ev)) => {
                     self.queue.cancel(ev);
@@ -527,7 +528,7 @@ impl Sim {
         let n = self.peers.len() as u64;
         loop {
             self.sync_uploaders();
-            let Some((at, &ev, _)) = self.queue.peek() else {
+            let Some((at, tag)) = self.queue.peek_tag() else {
                 break;
             };
             if self.completed == n || cancel.load(Ordering::Relaxed) {
@@ -538,40 +539,47 @@ impl Sim {
                 self.sample(protocol);
                 return RunStatus::Horizon;
             }
-            // An uploader's entry stays in the queue: the node is marked dirty and the
-            // next sync moves the entry to its next flow (one heap operation instead
-            // of a pop and a push).
-            if !matches!(ev, Event::FlowDone(_)) {
-                self.queue.pop();
-            }
             self.now = at;
-            if ev == Event::Sample {
-                self.sample(protocol);
-                if let Some(next) = at.checked_add(self.sample_interval) {
-                    self.queue.schedule(next, Event::Sample);
+            if tag != NO_TAG {
+                // Only an uploader's entry carries a tag: the flow that finishes. The
+                // entry stays in the queue: the node is marked dirty and the next sync
+                // moves it to the node's next flow (one heap operation instead of a
+                // pop and a push).
+                debug_assert!(matches!(
+                    self.queue.peek(),
+                    Some((_, &Event::FlowDone(n), _)) if n == self.net.graph().flow(tag).src
+                ));
+                self.events += 1;
+                let f = tag;
+                let size = self.net.graph().flow(f).size;
+                let t = self.transfer(f);
+                self.mark_dirty(t.src);
+                let bytes = self.net.remove_flow(self.now, f);
+                // The flow delivered its whole size: integer-nanosecond rounding can
+                // leave a float residue, which is not a real byte.
+                debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
+                self.account(t, size);
+                protocol.on_transfer_done(self, f, t);
+            } else {
+                let (_, ev) = self.queue.pop().expect("peeked");
+                if ev == Event::Sample {
+                    self.sample(protocol);
+                    if let Some(next) = at.checked_add(self.sample_interval) {
+                        self.queue.schedule(next, Event::Sample);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            self.events += 1;
-            match ev {
-                Event::Sample => unreachable!("handled above"),
-                Event::Arrival(p) => {
-                    self.arrive(p);
-                    protocol.on_arrival(self, p)
+                self.events += 1;
+                match ev {
+                    Event::Arrival(p) => {
+                        self.arrive(p);
+                        protocol.on_arrival(self, p)
+                    }
+                    Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
+                    Event::Sample | Event::FlowDone(_) => {
+                        unreachable!("samples are handled above, flow entries are tagged")
+                    }
                 }
-                Event::FlowDone(src) => {
-                    let f = self.uploaders[src as usize].next;
-                    self.mark_dirty(src);
-                    let size = self.net.graph().flow(f).size;
-                    let t = self.transfer(f);
-                    let bytes = self.net.remove_flow(self.now, f);
-                    // The flow delivered its whole size: integer-nanosecond rounding
-                    // can leave a float residue, which is not a real byte.
-                    debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
-                    self.account(t, size);
-                    protocol.on_transfer_done(self, f, t);
-                }
-                Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
             }
             self.sync_flows();
             if self.halted.is_some() {
