@@ -191,8 +191,13 @@ impl<E> EventQueue<E> {
 
     fn set_key(&mut self, pos: usize, key: Key) {
         let old = self.heap[pos].key;
+        // An unchanged key (an uploader whose earliest flow kept its key while
+        // another flow's moved) needs no sift.
+        if rank(key) == rank(old) {
+            return;
+        }
         self.heap[pos].key = key;
-        if key < old {
+        if rank(key) < rank(old) {
             self.sift_up(pos);
         } else {
             self.sift_down(pos);
