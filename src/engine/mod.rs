@@ -7,7 +7,7 @@
 mod queue;
 mod time;
 
-pub use queue::{EventId, EventQueue, Key};
+pub use queue::{EventId, EventQueue, Key, NO_TAG};
 pub use time::{Time, TimeOverflow};
 
 use rand::SeedableRng;

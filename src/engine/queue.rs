@@ -44,7 +44,13 @@ const NOT_QUEUED: u32 = u32::MAX;
 /// no allocation once the queue has reached its largest size.
 pub struct EventQueue<E> {
     heap: Vec<Entry>,
-    slots: Vec<Slot<E>>,
+    /// Heap position and generation of each slot. Apart from the payloads because
+    /// the sifts write one position per level and every handle is checked against
+    /// its generation: a dense array of 8-byte entries keeps both in few cache
+    /// lines, and rescheduling an event never loads its payload.
+    index: Vec<Place>,
+    /// The payloads, by slot (`None` for a free slot).
+    slots: Vec<Option<E>>,
     free: Vec<u32>,
     next_seq: u64,
 }
@@ -53,12 +59,16 @@ pub struct EventQueue<E> {
 struct Entry {
     key: Key,
     slot: u32,
+    tag: u32,
 }
 
-struct Slot<E> {
-    generation: u32,
+/// The tag of an event scheduled without one (see [`EventQueue::schedule_tagged`]).
+pub const NO_TAG: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Place {
     pos: u32,
-    payload: Option<E>,
+    generation: u32,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -72,6 +82,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: Vec::new(),
+            index: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -107,35 +118,43 @@ impl<E> EventQueue<E> {
     /// sequence number must come from [`EventQueue::draw_seq`] and be used by no
     /// other pending event, so that keys stay distinct and the order total.
     pub fn schedule_keyed(&mut self, key: Key, event: E) -> EventId {
+        self.schedule_tagged(key, NO_TAG, event)
+    }
+
+    /// As [`EventQueue::schedule_keyed`], with a tag: a 32-bit number kept in the
+    /// event's heap entry beside its key, which [`EventQueue::peek_tag`] returns
+    /// without reading the payload (the payload lives in a slot elsewhere: a cache
+    /// miss in a large queue). `tag` must not be [`NO_TAG`].
+    pub fn schedule_tagged(&mut self, key: Key, tag: u32, event: E) -> EventId {
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize].payload = Some(event);
+                self.slots[s as usize] = Some(event);
                 s
             }
             None => {
-                self.slots.push(Slot {
-                    generation: 0,
+                self.slots.push(Some(event));
+                self.index.push(Place {
                     pos: NOT_QUEUED,
-                    payload: Some(event),
+                    generation: 0,
                 });
                 (self.slots.len() - 1) as u32
             }
         };
         let id = EventId {
             slot,
-            generation: self.slots[slot as usize].generation,
+            generation: self.index[slot as usize].generation,
         };
         let pos = self.heap.len();
-        self.heap.push(Entry { key, slot });
-        self.slots[slot as usize].pos = pos as u32;
+        self.heap.push(Entry { key, slot, tag });
+        self.index[slot as usize].pos = pos as u32;
         self.sift_up(pos);
         id
     }
 
     /// The heap position of a pending event, or `None` for a stale handle.
     fn position(&self, id: EventId) -> Option<usize> {
-        let s = self.slots.get(id.slot as usize)?;
-        (s.generation == id.generation && s.pos != NOT_QUEUED).then_some(s.pos as usize)
+        let p = self.index.get(id.slot as usize)?;
+        (p.generation == id.generation && p.pos != NOT_QUEUED).then_some(p.pos as usize)
     }
 
     /// Moves a pending event to time `at`; returns false if the event is no longer
@@ -159,10 +178,26 @@ impl<E> EventQueue<E> {
         true
     }
 
+    /// As [`EventQueue::rekey`], and replaces the event's tag (see
+    /// [`EventQueue::schedule_tagged`]).
+    pub fn rekey_tagged(&mut self, id: EventId, key: Key, tag: u32) -> bool {
+        let Some(pos) = self.position(id) else {
+            return false;
+        };
+        self.heap[pos].tag = tag;
+        self.set_key(pos, key);
+        true
+    }
+
     fn set_key(&mut self, pos: usize, key: Key) {
         let old = self.heap[pos].key;
+        // An unchanged key (an uploader whose earliest flow kept its key while
+        // another flow's moved) needs no sift.
+        if rank(key) == rank(old) {
+            return;
+        }
         self.heap[pos].key = key;
-        if key < old {
+        if rank(key) < rank(old) {
             self.sift_up(pos);
         } else {
             self.sift_down(pos);
@@ -181,15 +216,23 @@ impl<E> EventQueue<E> {
         self.heap.first().map(|e| e.key.0)
     }
 
+    /// The time and tag of the next event in the total order ([`NO_TAG`] if it was
+    /// scheduled without one), read from the heap alone.
+    #[inline]
+    pub fn peek_tag(&self) -> Option<(Time, u32)> {
+        self.heap.first().map(|e| (e.key.0, e.tag))
+    }
+
     /// The next event in the total order, its time and its handle, left in place
     /// (the caller may then [`EventQueue::rekey`] or cancel it instead of popping).
     pub fn peek(&self) -> Option<(Time, &E, EventId)> {
         let top = self.heap.first()?;
-        let s = &self.slots[top.slot as usize];
-        let payload = s.payload.as_ref().expect("a pending event has its payload");
+        let payload = self.slots[top.slot as usize]
+            .as_ref()
+            .expect("a pending event has its payload");
         let id = EventId {
             slot: top.slot,
-            generation: s.generation,
+            generation: self.index[top.slot as usize].generation,
         };
         Some((top.key.0, payload, id))
     }
@@ -210,7 +253,7 @@ impl<E> EventQueue<E> {
     fn remove_at(&mut self, pos: usize) {
         let last = self.heap.len() - 1;
         let removed = self.heap[pos].slot;
-        self.slots[removed as usize].pos = NOT_QUEUED;
+        self.index[removed as usize].pos = NOT_QUEUED;
         if pos == last {
             self.heap.pop();
             return;
@@ -219,7 +262,7 @@ impl<E> EventQueue<E> {
         self.heap.pop();
         let old = self.heap[pos].key;
         self.heap[pos] = moved;
-        self.slots[moved.slot as usize].pos = pos as u32;
+        self.index[moved.slot as usize].pos = pos as u32;
         if moved.key < old {
             self.sift_up(pos);
         } else {
@@ -236,11 +279,11 @@ impl<E> EventQueue<E> {
                 break;
             }
             self.heap[pos] = p;
-            self.slots[p.slot as usize].pos = pos as u32;
+            self.index[p.slot as usize].pos = pos as u32;
             pos = parent;
         }
         self.heap[pos] = e;
-        self.slots[e.slot as usize].pos = pos as u32;
+        self.index[e.slot as usize].pos = pos as u32;
     }
 
     fn sift_down(&mut self, mut pos: usize) {
@@ -262,19 +305,19 @@ impl<E> EventQueue<E> {
                 break;
             }
             self.heap[pos] = ce;
-            self.slots[ce.slot as usize].pos = pos as u32;
+            self.index[ce.slot as usize].pos = pos as u32;
             pos = c;
         }
         self.heap[pos] = e;
-        self.slots[e.slot as usize].pos = pos as u32;
+        self.index[e.slot as usize].pos = pos as u32;
     }
 
     fn release(&mut self, slot: u32) -> E {
-        let s = &mut self.slots[slot as usize];
-        s.generation = s.generation.wrapping_add(1);
-        s.pos = NOT_QUEUED;
+        let p = &mut self.index[slot as usize];
+        p.generation = p.generation.wrapping_add(1);
+        p.pos = NOT_QUEUED;
         self.free.push(slot);
-        s.payload
+        self.slots[slot as usize]
             .take()
             .expect("a pending event always has its payload")
     }

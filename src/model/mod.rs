@@ -18,8 +18,8 @@ pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
 pub use optimal::Optimal;
 
 use crate::bounds::bounds;
-use crate::engine::{EventId, EventQueue, Key, SimRng, Time, rng_from_seed};
-use crate::network::{FlowId, Network, NodeId};
+use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
+use crate::network::{FlowId, NO_KEY, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,7 +56,7 @@ pub enum Event {
     /// The earliest-finishing flow of this uploading node finished delivering its
     /// bytes. The queue holds one such entry per node with a flow under way, keyed by
     /// the earliest of its flows' own completion keys, so flows finish in the order
-    /// one event per flow would give.
+    /// one event per flow would give; the entry's tag is that flow's id.
     FlowDone(NodeId),
     /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
     /// protocol-defined arguments.
@@ -110,19 +110,15 @@ pub trait Protocol {
     }
 }
 
-/// What the kernel keeps per flow: the transfer it carries and the key its completion
-/// event would have in the queue ([`NO_KEY`] while its rate is zero).
-#[derive(Clone, Copy)]
-struct FlowMeta {
-    transfer: Transfer,
-    done: Key,
-}
-
-/// The key of a flow that has no completion event; above every real key.
-const NO_KEY: Key = (Time::MAX, u64::MAX);
-
 /// What the kernel keeps per node about its uploads: the queue entry that stands for
-/// all of its flows' completions, and which flow that entry is for.
+/// all of its flows' completions. Which flow that entry is for is the entry's tag
+/// ([`EventQueue::peek_tag`]): the event loop reads it off the heap's top, so a
+/// finished flow costs no load of the entry's payload or of this record before the
+/// flow's own.
+///
+/// Per flow the kernel keeps the chunk (the flow's tag) and the key its completion
+/// event would have in the queue ([`NO_KEY`] while its rate is zero) in the network's
+/// flow record ([`Network::key`]): the same cache line as the rate it follows from.
 ///
 /// Why one entry per uploader and not per flow: a rate change at a node moves the
 /// completion of every flow it sends, so with per-flow entries each change cost one
@@ -133,7 +129,6 @@ const NO_KEY: Key = (Time::MAX, u64::MAX);
 #[derive(Clone, Copy, Default)]
 struct Uploader {
     event: Option<EventId>,
-    next: FlowId,
 }
 
 /// The simulation kernel shared by all protocols.
@@ -152,7 +147,6 @@ pub struct Sim {
     pub chunks: u32,
     queue: EventQueue<Event>,
     net: Network,
-    flow_meta: Vec<FlowMeta>,
     uploaders: Vec<Uploader>,
     dirty: Vec<NodeId>,
     dirty_mark: Vec<bool>,
@@ -210,7 +204,6 @@ impl Sim {
             chunks: s.chunks() as u32,
             queue,
             net,
-            flow_meta: Vec::new(),
             uploaders: vec![Uploader::default(); n + 1],
             dirty: Vec::new(),
             dirty_mark: vec![false; n + 1],
@@ -259,19 +252,10 @@ impl Sim {
         chunk: u32,
         bytes: f64,
     ) -> FlowId {
-        let id = self.net.add_flow(self.now, src, dst, bytes);
+        let id = self.net.add_flow_tagged(self.now, src, dst, bytes, chunk);
         if src != SERVER {
             let up = self.net.graph().out_flows[src as usize].len() as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
-        }
-        let meta = FlowMeta {
-            transfer: Transfer { src, dst, chunk },
-            done: NO_KEY,
-        };
-        if id as usize == self.flow_meta.len() {
-            self.flow_meta.push(meta);
-        } else {
-            self.flow_meta[id as usize] = meta;
         }
         id
     }
@@ -279,10 +263,10 @@ impl Sim {
     /// Cancels a transfer in progress and returns the bytes it delivered, which are
     /// counted as downloaded and uploaded, and also as wasted if `wasted`.
     pub fn cancel_transfer(&mut self, id: FlowId, wasted: bool) -> f64 {
+        let t = self.transfer(id);
+        let had_key = self.net.key(id) != NO_KEY;
         let delivered = self.net.remove_flow(self.now, id);
-        let FlowMeta { transfer: t, done } = self.flow_meta[id as usize];
-        if done != NO_KEY {
-            self.flow_meta[id as usize].done = NO_KEY;
+        if had_key {
             self.mark_dirty(t.src);
         }
         self.account(t, delivered);
@@ -328,15 +312,10 @@ impl Sim {
     /// flow's own event would; its uploader's queue entry follows at the next
     /// [`Sim::sync_uploaders`].
     fn move_completion(&mut self, f: FlowId) {
-        let at = self.net.completion_time(f);
-        let meta = &mut self.flow_meta[f as usize];
-        let src = meta.transfer.src;
-        match at {
-            Some(at) => meta.done = (at, self.queue.draw_seq()),
-            None if meta.done != NO_KEY => meta.done = NO_KEY,
-            None => return,
+        let queue = &mut self.queue;
+        if let Some(src) = self.net.move_key(f, || queue.draw_seq()) {
+            self.mark_dirty(src);
         }
-        self.mark_dirty(src);
     }
 
     fn mark_dirty(&mut self, n: NodeId) {
@@ -352,24 +331,15 @@ impl Sim {
     fn sync_uploaders(&mut self) {
         for &n in &self.dirty {
             self.dirty_mark[n as usize] = false;
-            let mut best = NO_KEY;
-            let mut next = 0;
-            for &f in &self.net.graph().out_flows[n as usize] {
-                let k = self.flow_meta[f as usize].done;
-                if k < best {
-                    best = k;
-                    next = f;
-                }
-            }
+            let (best, next) = self.net.earliest_key(n);
             let u = &mut self.uploaders[n as usize];
-            u.next = next;
             match (best != NO_KEY, u.event) {
                 (true, Some(ev)) => {
-                    let moved = self.queue.rekey(ev, best);
+                    let moved = self.queue.rekey_tagged(ev, best, next);
                     debug_assert!(moved, "an uploader's entry stays pending until cancelled");
                 }
                 (true, None) => {
-                    u.event = Some(self.queue.schedule_keyed(best, Event::FlowDone(n)));
+                    u.event = Some(self.queue.schedule_tagged(best, next, Event::FlowDone(n)));
                 }
                 (false, Some(ev)) => {
                     self.queue.cancel(ev);
@@ -470,9 +440,18 @@ impl Sim {
         self.now.checked_add(d).unwrap_or(Time::MAX)
     }
 
-    /// The transfer a flow carries.
+    /// The transfer a flow carries (also of a finished or cancelled flow, until its id
+    /// is reused by a new transfer).
     pub fn transfer(&self, f: FlowId) -> Transfer {
-        self.flow_meta[f as usize].transfer
+        let g = self.net.graph();
+        // The record outlives the flow: read it without the liveness check of
+        // `FlowGraph::flow`.
+        let (src, dst) = g.endpoints(f);
+        Transfer {
+            src,
+            dst,
+            chunk: self.net.tag(f),
+        }
     }
 
     /// Cancels a timer; returns false if it already fired.
@@ -549,7 +528,7 @@ impl Sim {
         let n = self.peers.len() as u64;
         loop {
             self.sync_uploaders();
-            let Some((at, &ev, _)) = self.queue.peek() else {
+            let Some((at, tag)) = self.queue.peek_tag() else {
                 break;
             };
             if self.completed == n || cancel.load(Ordering::Relaxed) {
@@ -560,41 +539,47 @@ impl Sim {
                 self.sample(protocol);
                 return RunStatus::Horizon;
             }
-            // An uploader's entry stays in the queue: the node is marked dirty and the
-            // next sync moves the entry to its next flow (one heap operation instead
-            // of a pop and a push).
-            if !matches!(ev, Event::FlowDone(_)) {
-                self.queue.pop();
-            }
             self.now = at;
-            if ev == Event::Sample {
-                self.sample(protocol);
-                if let Some(next) = at.checked_add(self.sample_interval) {
-                    self.queue.schedule(next, Event::Sample);
+            if tag != NO_TAG {
+                // Only an uploader's entry carries a tag: the flow that finishes. The
+                // entry stays in the queue: the node is marked dirty and the next sync
+                // moves it to the node's next flow (one heap operation instead of a
+                // pop and a push).
+                debug_assert!(matches!(
+                    self.queue.peek(),
+                    Some((_, &Event::FlowDone(n), _)) if n == self.net.graph().flow(tag).src
+                ));
+                self.events += 1;
+                let f = tag;
+                let size = self.net.graph().flow(f).size;
+                let t = self.transfer(f);
+                self.mark_dirty(t.src);
+                let bytes = self.net.remove_flow(self.now, f);
+                // The flow delivered its whole size: integer-nanosecond rounding can
+                // leave a float residue, which is not a real byte.
+                debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
+                self.account(t, size);
+                protocol.on_transfer_done(self, f, t);
+            } else {
+                let (_, ev) = self.queue.pop().expect("peeked");
+                if ev == Event::Sample {
+                    self.sample(protocol);
+                    if let Some(next) = at.checked_add(self.sample_interval) {
+                        self.queue.schedule(next, Event::Sample);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            self.events += 1;
-            match ev {
-                Event::Sample => unreachable!("handled above"),
-                Event::Arrival(p) => {
-                    self.arrive(p);
-                    protocol.on_arrival(self, p)
+                self.events += 1;
+                match ev {
+                    Event::Arrival(p) => {
+                        self.arrive(p);
+                        protocol.on_arrival(self, p)
+                    }
+                    Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
+                    Event::Sample | Event::FlowDone(_) => {
+                        unreachable!("samples are handled above, flow entries are tagged")
+                    }
                 }
-                Event::FlowDone(src) => {
-                    let f = self.uploaders[src as usize].next;
-                    self.flow_meta[f as usize].done = NO_KEY;
-                    self.mark_dirty(src);
-                    let size = self.net.graph().flow(f).size;
-                    let bytes = self.net.remove_flow(self.now, f);
-                    let t = self.flow_meta[f as usize].transfer;
-                    // The flow delivered its whole size: integer-nanosecond rounding
-                    // can leave a float residue, which is not a real byte.
-                    debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
-                    self.account(t, size);
-                    protocol.on_transfer_done(self, f, t);
-                }
-                Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
             }
             self.sync_flows();
             if self.halted.is_some() {

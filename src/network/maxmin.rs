@@ -107,7 +107,7 @@ impl BandwidthModel for MaxMinFair {
         touched: &[Constraint],
         out: &mut Vec<(FlowId, f64)>,
     ) {
-        self.next_epoch(graph.flows.len());
+        self.next_epoch(graph.flow_id_bound());
         let epoch = self.epoch;
         self.comp.clear();
         self.comp_flows.clear();

@@ -30,8 +30,7 @@ fn assert_feasible(g: &FlowGraph) {
 /// This checker is independent of the progressive-filling code it checks.
 fn assert_max_min_fair(g: &FlowGraph) {
     assert_feasible(g);
-    for (id, f) in g.flows.iter().enumerate() {
-        let Some(f) = f else { continue };
+    for (id, f) in g.flows() {
         let has_bottleneck = [Constraint::up(f.src), Constraint::down(f.dst)]
             .into_iter()
             .any(|c| {
@@ -48,10 +47,9 @@ fn assert_max_min_fair(g: &FlowGraph) {
 }
 
 fn rates(net: &Network) -> Vec<Option<f64>> {
-    net.graph()
-        .flows
-        .iter()
-        .map(|f| f.as_ref().map(|f| f.rate))
+    let g = net.graph();
+    (0..g.flow_id_bound() as FlowId)
+        .map(|id| g.get(id).map(|f| f.rate))
         .collect()
 }
 
@@ -141,7 +139,7 @@ proptest! {
     fn fast_rates_are_exactly_the_formula(c in case(12, false)) {
         replay(&c, ModelKind::Fast, |net| {
             let g = net.graph();
-            for f in g.flows.iter().flatten() {
+            for (_, f) in g.flows() {
                 let (s, d) = (f.src as usize, f.dst as usize);
                 let want = (g.up[s] / g.out_flows[s].len() as f64)
                     .min(g.down[d] / g.in_flows[d].len() as f64);
