@@ -10,6 +10,8 @@
 //! (time, events, RNG); [`output`] writes results.
 #![warn(missing_docs)]
 
+#[cfg(target_os = "linux")]
+pub mod alloc;
 pub mod bounds;
 pub mod cli;
 pub mod engine;

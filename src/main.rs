@@ -3,22 +3,13 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// On Linux the binary allocates through jemalloc, told to back its memory with
-/// transparent huge pages (2 MiB): a large swarm's tables are read at random, and
-/// with 4 KiB pages nearly every such read also misses the TLB. Results do not
-/// depend on the allocator. (BENCHMARKS.md has the measurements.)
+/// On Linux the binary maps its large blocks itself on transparent huge pages (2 MiB):
+/// a large swarm's tables are read at random, and with 4 KiB pages nearly every such
+/// read also misses the TLB. Results do not depend on the allocator. (`swarmsim::alloc`
+/// says how; BENCHMARKS.md has the measurements.)
 #[cfg(target_os = "linux")]
 #[global_allocator]
-static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc's options, read when it starts: huge pages for all memory it maps
-/// (`thp:always` asks the kernel with `madvise`, which is what Linux's default
-/// `madvise` mode of transparent huge pages needs), and for its own metadata when
-/// that is large.
-#[cfg(target_os = "linux")]
-#[allow(non_upper_case_globals)]
-#[unsafe(export_name = "_rjem_malloc_conf")]
-pub static malloc_conf: &[u8] = b"thp:always,metadata_thp:auto\0";
+static ALLOC: swarmsim::alloc::HugePageAlloc = swarmsim::alloc::HugePageAlloc;
 
 fn main() -> ExitCode {
     // Like other Unix tools, end quietly when stdout is a closed pipe
