@@ -547,6 +547,26 @@ impl BitTorrent {
         &mut self.links[b + i as usize]
     }
 
+    /// Node `n`'s links (mutable) and their rate histories (`2 * buckets` floats
+    /// each), with the bitfields for interest tests beside them: the split borrow
+    /// that slot filling and rechokes walk.
+    #[inline(always)]
+    fn links_and_rates(&mut self, n: NodeId) -> (Bits<'_>, &mut [Link], &[f32]) {
+        let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
+        let width = 2 * self.buckets;
+        let bits = Bits {
+            have: &self.have,
+            held: &self.held,
+            words: self.words,
+            chunks: self.chunks,
+        };
+        (
+            bits,
+            &mut self.links[lb..lb + d],
+            &self.rates[rb..rb + d * width],
+        )
+    }
+
     /// Index in `rates` of node `n`'s first rate history.
     #[inline(always)]
     fn rbase(&self, n: NodeId) -> usize {
@@ -881,15 +901,7 @@ impl BitTorrent {
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
             let (b, width) = (self.buckets, 2 * self.buckets);
-            let bits = Bits {
-                have: &self.have,
-                held: &self.held,
-                words: self.words,
-                chunks: self.chunks,
-            };
-            let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
-            let links = &mut self.links[lb..lb + d];
-            let rates = &self.rates[rb..rb + d * width];
+            let (bits, links, rates) = self.links_and_rates(n);
             for (i, l) in links.iter_mut().enumerate() {
                 let m = l.other;
                 if l.unchoking || !l.may_want {
@@ -1527,15 +1539,7 @@ impl BitTorrent {
         touch.clear();
         let (width, b) = (2 * self.buckets, self.buckets);
         {
-            let bits = Bits {
-                have: &self.have,
-                held: &self.held,
-                words: self.words,
-                chunks: self.chunks,
-            };
-            let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
-            let links = &mut self.links[lb..lb + d];
-            let rates = &self.rates[rb..rb + d * width];
+            let (bits, links, rates) = self.links_and_rates(n);
             for (i, (l, ring)) in links.iter_mut().zip(rates.chunks_exact(width)).enumerate() {
                 if l.unchoking {
                     touch.push(i as u32);
