@@ -16,10 +16,15 @@
 //! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
 //! the per-neighbour availability counts (`u16` per chunk, 2 C), the `have` and
 //! `pending` bitfields (16 W) and its connections: per allowed connection, half a
-//! 24-byte connection record (each is shared by two peers), a 20-byte link and a
-//! rate history of `2 B` four-byte floats in the peer's lists, which grow by doubling
-//! (so up to twice that): at most `52 + 16 B` bytes; `78 + 16 B` (110 at the default
-//! two buckets) leaves a margin.
+//! 24-byte connection record (each is shared by two peers), a 20-byte link slot and
+//! a rate history of `2 B` four-byte floats (every peer gets a block of `K` link
+//! slots and rate histories in two flat tables), `32 + 8 B` bytes; the tables grow
+//! by doubling, so up to twice that: at most `64 + 16 B` bytes; `78 + 16 B` (110 at
+//! the default two buckets) leaves a margin. On Linux the binary's allocator
+//! (`swarmsim::alloc`) rounds every block of 2 MiB or more up to whole 2 MiB pages,
+//! at most 2 MiB more per large table (a few dozen MiB at most in all, within the
+//! margins above; the measured peak RSS of the benchmark runs stays well below the
+//! estimate).
 //! The optimal scheduler keeps two bitfields per peer (16 W) besides the kernel's
 //! records. It was checked against the peak RSS of the benchmark scenarios (BENCHMARKS.md):
 //! it over-estimates, never under-estimates, those runs.
