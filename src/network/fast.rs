@@ -1,6 +1,6 @@
 //! The fast bandwidth model: equal split at both ends.
 
-use super::{BandwidthModel, Constraint, FlowGraph, FlowId, set_rate};
+use super::{BandwidthModel, Constraint, FlowGraph, FlowId, FlowList, FlowSlot, set_rate};
 use crate::engine::Time;
 
 /// A constraint's equal share: `capacity / flows`.
@@ -36,6 +36,97 @@ fn down_share(down: f64, flows: impl FnOnce() -> usize) -> f64 {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FastShare;
 
+/// Where [`shares`] reads a flow's far end and puts its rate: a buffer
+/// (`reallocate`) or the flow records themselves (`apply`).
+trait RateSink {
+    /// The far end of flow `f` from the constraint being evaluated: its downloader
+    /// if `from_up`, else its uploader.
+    fn far_end(&mut self, f: FlowId, from_up: bool) -> usize;
+    /// Flow `f`'s new rate.
+    fn rate(&mut self, f: FlowId, rate: f64);
+}
+
+/// The fast model's rates of the flows at the touched constraints, in constraint
+/// then list order, handed to `sink`: the one loop both entry points share.
+fn shares(
+    up: &[f64],
+    down: &[f64],
+    out_flows: &[FlowList],
+    in_flows: &[FlowList],
+    touched: &[Constraint],
+    sink: &mut impl RateSink,
+) {
+    for &c in touched {
+        // The share of the constraint's own node is the same for all its flows:
+        // computed once. At the far end an unlimited download's share is infinite
+        // whatever its flow count (which has at least this flow), so its flow list
+        // is not read: one cache miss less per flow in a large swarm.
+        let n = c.node() as usize;
+        if c.is_up() {
+            let up_share = share(up[n], out_flows[n].len());
+            for &f in &out_flows[n] {
+                let d = sink.far_end(f, true);
+                let down_share = down_share(down[d], || in_flows[d].len());
+                sink.rate(f, up_share.min(down_share));
+            }
+        } else if !down[n].is_infinite() {
+            // (An unlimited download shares nothing: its flows' rates are their
+            // upload shares, which a change in its flow count does not move; the flow
+            // that came or went is covered by its uploader's constraint.)
+            let down_share = share(down[n], in_flows[n].len());
+            for &f in &in_flows[n] {
+                let s = sink.far_end(f, false);
+                let up_share = share(up[s], out_flows[s].len());
+                sink.rate(f, up_share.min(down_share));
+            }
+        }
+    }
+}
+
+/// `reallocate`'s sink: reads the graph, buffers the rates.
+struct Buffered<'a> {
+    graph: &'a FlowGraph,
+    out: &'a mut Vec<(FlowId, f64)>,
+}
+
+impl RateSink for Buffered<'_> {
+    #[inline(always)]
+    fn far_end(&mut self, f: FlowId, from_up: bool) -> usize {
+        let flow = self.graph.flow(f);
+        (if from_up { flow.dst } else { flow.src }) as usize
+    }
+    #[inline(always)]
+    fn rate(&mut self, f: FlowId, rate: f64) {
+        self.out.push((f, rate));
+    }
+}
+
+/// `apply`'s sink: sets each rate in its flow record as it is computed (the record
+/// the far end was just read from).
+struct InPlace<'a> {
+    slots: &'a mut [FlowSlot],
+    now: Time,
+    changed: &'a mut Vec<FlowId>,
+}
+
+impl RateSink for InPlace<'_> {
+    #[inline(always)]
+    fn far_end(&mut self, f: FlowId, from_up: bool) -> usize {
+        let flow = &self.slots[f as usize].flow;
+        (if from_up { flow.dst } else { flow.src }) as usize
+    }
+    #[inline(always)]
+    fn rate(&mut self, f: FlowId, rate: f64) {
+        set_rate(
+            &mut self.slots[f as usize].flow,
+            f,
+            rate,
+            self.now,
+            self.changed,
+        );
+    }
+}
+
 impl BandwidthModel for FastShare {
     fn reallocate(
         &mut self,
@@ -43,34 +134,15 @@ impl BandwidthModel for FastShare {
         touched: &[Constraint],
         out: &mut Vec<(FlowId, f64)>,
     ) {
-        for &c in touched {
-            // An unlimited download shares nothing: its flows' rates are their upload
-            // shares, which a change in its flow count does not move (the flow that
-            // came or went is covered by its uploader's constraint).
-            if !c.is_up() && graph.down[c.node() as usize].is_infinite() {
-                continue;
-            }
-            // The share of the constraint's own node is the same for all its flows:
-            // computed once. At the far end an unlimited download's share is infinite
-            // whatever its flow count (which has at least this flow), so its flow list
-            // is not read: one cache miss less per flow in a large swarm.
-            let n = c.node() as usize;
-            if c.is_up() {
-                let up_share = share(graph.up[n], graph.out_flows[n].len());
-                for &f in &graph.out_flows[n] {
-                    let d = graph.flow(f).dst as usize;
-                    let down_share = down_share(graph.down[d], || graph.in_flows[d].len());
-                    out.push((f, up_share.min(down_share)));
-                }
-            } else {
-                let down_share = share(graph.down[n], graph.in_flows[n].len());
-                for &f in &graph.in_flows[n] {
-                    let s = graph.flow(f).src as usize;
-                    let up_share = share(graph.up[s], graph.out_flows[s].len());
-                    out.push((f, up_share.min(down_share)));
-                }
-            }
-        }
+        let mut sink = Buffered { graph, out };
+        shares(
+            &graph.up,
+            &graph.down,
+            &graph.out_flows,
+            &graph.in_flows,
+            touched,
+            &mut sink,
+        );
     }
 
     /// As `reallocate`, setting each rate as it is computed: a rate here depends only
@@ -92,27 +164,12 @@ impl BandwidthModel for FastShare {
             in_flows,
             slots,
         } = graph;
-        for &c in touched {
-            let n = c.node() as usize;
-            if c.is_up() {
-                let up_share = share(up[n], out_flows[n].len());
-                for &f in &out_flows[n] {
-                    let flow = &mut slots[f as usize].flow;
-                    let d = flow.dst as usize;
-                    let down_share = down_share(down[d], || in_flows[d].len());
-                    set_rate(flow, f, up_share.min(down_share), now, changed);
-                }
-            } else if !down[n].is_infinite() {
-                // (An unlimited download is skipped as in `reallocate`.)
-                let down_share = share(down[n], in_flows[n].len());
-                for &f in &in_flows[n] {
-                    let flow = &mut slots[f as usize].flow;
-                    let s = flow.src as usize;
-                    let up_share = share(up[s], out_flows[s].len());
-                    set_rate(flow, f, up_share.min(down_share), now, changed);
-                }
-            }
-        }
+        let mut sink = InPlace {
+            slots,
+            now,
+            changed,
+        };
+        shares(up, down, out_flows, in_flows, touched, &mut sink);
     }
 
     fn name(&self) -> &'static str {
