@@ -21,6 +21,22 @@ fn class(count: u64, up: f64, down: f64) -> PeerClass {
     }
 }
 
+/// A class arriving as a Poisson process of `rate` per second from time zero, with
+/// the given seeding and latency: the churn the tests below run.
+fn churn_class(
+    (count, up, down): (u64, f64, f64),
+    rate: f64,
+    seeding: Seeding,
+    latency: f64,
+) -> PeerClass {
+    PeerClass {
+        arrival: Arrival::Poisson { rate, start: 0.0 },
+        seeding,
+        latency,
+        ..class(count, up, down)
+    }
+}
+
 fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
     Scenario {
         name: "bt".into(),
@@ -292,13 +308,7 @@ fn rarest_first_keeps_more_copies_of_the_rarest_chunk_than_random() {
 #[test]
 fn poisson_arrivals_departures_latency_are_deterministic_and_conserve_bytes() {
     let u = 125_000.0;
-    let mut c = class(40, u, 4.0 * u);
-    c.arrival = Arrival::Poisson {
-        rate: 0.2,
-        start: 0.0,
-    };
-    c.seeding = Seeding::Exponential(30.0);
-    c.latency = 0.05;
+    let c = churn_class((40, u, 4.0 * u), 0.2, Seeding::Exponential(30.0), 0.05);
     let s = bt(30 * 262_144, 262_144, 4.0 * u, vec![c]);
     let a = simulate(&s);
     let b = simulate(&s);
@@ -376,13 +386,12 @@ fn endgame_duplicates_cancelled_together_keep_their_progress() {
 /// departures and latency.
 #[test]
 fn availability_counts_equal_neighbours_holding_each_chunk() {
-    let mut c = class(60, 125_000.0, f64::INFINITY);
-    c.arrival = Arrival::Poisson {
-        rate: 1.0,
-        start: 0.0,
-    };
-    c.seeding = Seeding::Fixed(0.0);
-    c.latency = 0.02;
+    let c = churn_class(
+        (60, 125_000.0, f64::INFINITY),
+        1.0,
+        Seeding::Fixed(0.0),
+        0.02,
+    );
     let mut s = bt(40 * 65_536, 65_536, 250_000.0, vec![c]);
     s.network = ModelKind::Fast;
     for k in 1..=40 {
@@ -421,13 +430,12 @@ fn availability_counts_equal_neighbours_holding_each_chunk() {
 /// connections close).
 #[test]
 fn link_table_cross_references_hold_under_churn() {
-    let mut c = class(60, 125_000.0, 500_000.0);
-    c.arrival = Arrival::Poisson {
-        rate: 1.0,
-        start: 0.0,
-    };
-    c.seeding = Seeding::Exponential(5.0);
-    c.latency = 0.01;
+    let c = churn_class(
+        (60, 125_000.0, 500_000.0),
+        1.0,
+        Seeding::Exponential(5.0),
+        0.01,
+    );
     let mut s = bt(40 * 65_536, 65_536, 250_000.0, vec![c]);
     s.network = ModelKind::Fast;
     s.bittorrent.max_connections = 12;
@@ -486,13 +494,12 @@ fn choke_masks_change_nothing() {
         (ChokerKind::RoundRobin, SeedChoker::RoundRobin, 2, 0.01),
         (ChokerKind::UnchokeAll, SeedChoker::Fastest, 1, 0.0),
     ] {
-        let mut c = class(50, 125_000.0, 500_000.0);
-        c.arrival = Arrival::Poisson {
-            rate: 0.5,
-            start: 0.0,
-        };
-        c.seeding = Seeding::Exponential(30.0);
-        c.latency = latency;
+        let c = churn_class(
+            (50, 125_000.0, 500_000.0),
+            0.5,
+            Seeding::Exponential(30.0),
+            latency,
+        );
         let mut s = bt(30 * 65_536, 65_536, 250_000.0, vec![c]);
         s.network = ModelKind::Fast;
         s.bittorrent.choker = choker;
