@@ -357,6 +357,62 @@ fn a_stalled_bittorrent_run_says_why() {
 }
 
 #[test]
+fn late_arrivals_with_full_tables_stall_as_documented() {
+    // The known limitation the README states under Churn: no inactivity timeout,
+    // announces only below `min_peers`. 50 peers arrive at 2/s and seed for an
+    // exponential 60 s. With `max_connections = 20` = `min_peers`, the last
+    // arrivals find the server's and the seeds' tables full and fill their 20 slots
+    // with each other; once the seeds have left, none of them holds a chunk or
+    // announces again, so the run must end `stalled` with peers incomplete. With
+    // the default 80 connections nobody's table fills: every peer completes. (If
+    // the model gains an inactivity timeout, this test and the README change.)
+    let t = r#"name = "late-clique"
+seed = 1
+max_time = "1 d"
+[file]
+size = "20 MiB"
+chunk = "256 KiB"
+[server]
+upload = "5 Mbit/s"
+[[peers]]
+count = 50
+upload = "1 Mbit/s"
+download = "8 Mbit/s"
+arrival = { process = "poisson", rate = "2 /s" }
+seeding = { exponential = "60 s" }
+latency = "20 ms"
+[protocol]
+kind = "bittorrent"
+choker = "round-robin"
+seed_choker = "round-robin"
+requests_in_flight = 2
+"#;
+    let d = scratch(t);
+    let o = run_in(
+        d.path(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "small",
+            "--set",
+            "protocol.max_connections=20",
+        ],
+    );
+    ok(&o);
+    let s = read(&d.path().join("small/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
+    let done: u32 = summary_field(&s, "completed_peers").parse().unwrap();
+    assert!(done < 50, "{s}");
+    assert!(summary_field(&s, "note").contains("no chunk moved"), "{s}");
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "default"]);
+    ok(&o);
+    let s = read(&d.path().join("default/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "completed", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "50");
+}
+
+#[test]
 fn peers_that_all_leave_at_once_still_complete() {
     // Seeding fixed at 0 s: every peer leaves the moment it completes. The server
     // stays, so the remaining leechers can always be served: completed, with each
