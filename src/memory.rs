@@ -14,7 +14,8 @@
 //! 16 MiB covers the program and fixed buffers. Per peer, 1 KiB covers the kernel's
 //! records (metrics, capacities, flow lists, events, the output row) and 8 C the
 //! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
-//! the per-neighbour availability counts (`u16` per chunk, 2 C), the `have` and
+//! the per-neighbour availability counts (`u16` per chunk, 2 C; counted for every
+//! picker, although only rarest-first keeps them: an upper bound), the `have` and
 //! `pending` bitfields (16 W) and its connections: per allowed connection, half a
 //! 24-byte connection record (each is shared by two peers), a 20-byte link slot and
 //! a rate history of `2 B` four-byte floats (every peer gets a block of `K` link

@@ -269,7 +269,16 @@ pub struct BitTorrent {
     /// Chunks each node has (dense: read for interest tests).
     held: Vec<u32>,
     pending: Vec<u64>,
+    /// Each node's count, per chunk, of its neighbours that have the chunk (the
+    /// rarest-first input), a row of `chunks` per node. When the picker does not
+    /// read the counts (`count_avail` false) there is one row, a sink that the
+    /// chunk-arrival pass increments for every node (`avail_stride` 0) and that
+    /// nothing reads: that pass then needs no test.
     avail: Vec<u16>,
+    /// Whether `avail` is kept: the picker's `uses_local_avail`.
+    count_avail: bool,
+    /// Row length of `avail` per node: `chunks`, or 0 with the sink row.
+    avail_stride: usize,
     copies: Vec<u32>,
     /// Every node's links, in blocks of `kcap` (the most connections a node may
     /// have): node `n`'s are `links[block[n] * kcap..][..deg[n]]`, in the order they
@@ -354,6 +363,7 @@ impl BitTorrent {
         seed_choker: Box<dyn Choker>,
     ) -> BitTorrent {
         let cfg = s.bittorrent.clone();
+        let count_avail = picker.uses_local_avail();
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
@@ -404,7 +414,9 @@ impl BitTorrent {
             have,
             held,
             pending: vec![0u64; n * words],
-            avail: vec![0u16; n * chunks as usize],
+            avail: vec![0u16; if count_avail { n } else { 1 } * chunks as usize],
+            count_avail,
+            avail_stride: if count_avail { chunks as usize } else { 0 },
             copies: vec![0u32; chunks as usize],
             links: Vec::new(),
             rates: Vec::new(),
@@ -750,7 +762,7 @@ impl BitTorrent {
 
     /// Adds (`sign` = 1) or removes (-1) `from`'s chunks to `to`'s availability.
     fn add_avail(&mut self, to: NodeId, from: NodeId, sign: i32) {
-        if to == SERVER {
+        if to == SERVER || !self.count_avail {
             return;
         }
         let base = to as usize * self.chunks as usize;
@@ -1241,7 +1253,11 @@ impl BitTorrent {
             let base = dl as usize * self.chunks as usize;
             let cx = PickContext {
                 candidates: &self.scratch_words,
-                local_avail: &self.avail[base..base + self.chunks as usize],
+                local_avail: if self.count_avail {
+                    &self.avail[base..base + self.chunks as usize]
+                } else {
+                    &[]
+                },
                 global_copies: &self.copies,
                 have_count: self.held[dl as usize],
             };
@@ -1346,7 +1362,7 @@ impl BitTorrent {
         // Neighbours that lack `c` now want it from us; their reaction (unchoke,
         // request) waits for the HAVE message.
         // Nothing below opens or closes a connection, so `n`'s list is stable here.
-        let (w, chunks) = (self.words, self.chunks as usize);
+        let w = self.words;
         // Only a neighbour that unchokes us can react to our loss of interest (one
         // that chokes us has nothing to take back), so only those are tested. Such
         // a reaction (it chokes us) changes only its own link's flag, so the links
@@ -1385,10 +1401,14 @@ impl BitTorrent {
             let (have, avail, latency) = (&self.have, &mut self.avail, &self.latency);
             let any_latency = self.any_latency;
             let (cw, cb) = (c as usize / 64, c % 64);
+            // (Without counts every increment lands in the one sink row: no test in
+            // the loop.)
+            let stride = self.avail_stride;
             for (i, l) in links.iter_mut().enumerate() {
                 let m = l.other as usize;
                 if m != SERVER as usize {
-                    avail[m * chunks + c as usize] += 1;
+                    let a = &mut avail[m * stride + c as usize];
+                    *a = a.wrapping_add(1);
                 }
                 if !l.may_want && have[m * w + cw] >> cb & 1 == 0 {
                     // `m` lacks `c`, so it is interested in us now (Link::may_want).

@@ -28,7 +28,9 @@ pub struct PickContext<'a> {
     /// Bitset of the chunks it may request: the neighbour has them, the peer lacks
     /// them and has not requested them yet.
     pub candidates: &'a [u64],
-    /// For each chunk, how many of the peer's neighbours have it.
+    /// For each chunk, how many of the peer's neighbours have it; empty when the
+    /// picker's [`PiecePicker::uses_local_avail`] is false (the counts are then not
+    /// kept).
     pub local_avail: &'a [u16],
     /// For each chunk, how many present peers have it (an oracle).
     pub global_copies: &'a [u32],
@@ -41,6 +43,14 @@ pub trait PiecePicker: Send {
     /// A chunk among `cx.candidates` (never empty when called), or `None` to request
     /// nothing.
     fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32>;
+
+    /// Whether `pick` reads [`PickContext::local_avail`]. Keeping those counts is
+    /// the protocol's largest single cost in a large swarm (every chunk a peer gets
+    /// updates a counter in each neighbour's row), so a picker that never reads
+    /// them says so and the protocol does not keep them. The default is true.
+    fn uses_local_avail(&self) -> bool {
+        true
+    }
 }
 
 /// Uniform choice among the candidates.
@@ -102,6 +112,10 @@ impl PiecePicker for RarestFirst {
 pub struct RandomPicker;
 
 impl PiecePicker for RandomPicker {
+    fn uses_local_avail(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32> {
         random_one(cx.candidates, rng)
     }
@@ -111,6 +125,10 @@ impl PiecePicker for RandomPicker {
 pub struct Sequential;
 
 impl PiecePicker for Sequential {
+    fn uses_local_avail(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cx: &PickContext, _rng: &mut SimRng) -> Option<u32> {
         ones(cx.candidates).next()
     }
@@ -120,6 +138,10 @@ impl PiecePicker for Sequential {
 pub struct GlobalRarest;
 
 impl PiecePicker for GlobalRarest {
+    fn uses_local_avail(&self) -> bool {
+        false
+    }
+
     fn pick(&mut self, cx: &PickContext, rng: &mut SimRng) -> Option<u32> {
         argmin_random(cx.candidates, rng, |i| cx.global_copies[i as usize])
     }

@@ -518,3 +518,62 @@ fn choke_masks_change_nothing() {
         assert_eq!(with, without, "{choker:?} rif {rif} latency {latency}");
     }
 }
+
+/// A picker that never reads the neighbours' availability counts (random,
+/// sequential, global rarest) runs without them (`uses_local_avail` false) and gets
+/// exactly the results it gets with the counts kept: the counts are an input of
+/// rarest-first only, so dropping them must change nothing else. The same swarm
+/// with churn and latency, each such picker wrapped to claim the counts and not.
+#[test]
+fn pickers_that_ignore_availability_run_the_same_without_it() {
+    /// `inner`, reporting `uses` as whether it reads the counts.
+    struct Claim {
+        inner: Box<dyn PiecePicker>,
+        uses: bool,
+    }
+    impl PiecePicker for Claim {
+        fn pick(&mut self, cx: &PickContext, rng: &mut crate::engine::SimRng) -> Option<u32> {
+            self.inner.pick(cx, rng)
+        }
+        fn uses_local_avail(&self) -> bool {
+            self.uses
+        }
+    }
+    for kind in [
+        PickerKind::Random,
+        PickerKind::Sequential,
+        PickerKind::GlobalRarest,
+    ] {
+        assert!(!policy::picker(kind, 4).uses_local_avail(), "{kind:?}");
+        let c = churn_class(
+            (50, 125_000.0, 500_000.0),
+            0.5,
+            Seeding::Exponential(30.0),
+            0.01,
+        );
+        let mut s = bt(30 * 65_536, 65_536, 250_000.0, vec![c]);
+        s.network = ModelKind::Fast;
+        s.bittorrent.picker = kind;
+        let run = |uses: bool| {
+            let mut sim = Sim::new(&s);
+            let picker = Box::new(Claim {
+                inner: policy::picker(kind, s.bittorrent.random_first),
+                uses,
+            });
+            let mut p = BitTorrent::with_policies(
+                &s,
+                &mut sim,
+                picker,
+                policy::leech_choker(s.bittorrent.choker),
+                policy::seed_choker(s.bittorrent.seed_choker),
+            );
+            assert_eq!(p.avail.len() == p.chunks as usize, !uses);
+            let status = sim.run(&mut p, Time::MAX);
+            (status, sim.peers.clone(), sim.now)
+        };
+        let (kept, dropped) = (run(true), run(false));
+        assert_eq!(kept.0, RunStatus::Completed, "{kind:?}");
+        assert_eq!(kept, dropped, "{kind:?}");
+    }
+    assert!(policy::picker(PickerKind::RarestFirst, 4).uses_local_avail());
+}
