@@ -21,6 +21,22 @@ fn class(count: u64, up: f64, down: f64) -> PeerClass {
     }
 }
 
+/// 50 peers (1 Mbit/s up, 4 Mbit/s down) arriving at 0.5/s, seeding for an
+/// exponential 30 s, with one-way `latency`, fetching 30 chunks of 64 KiB from a
+/// 2 Mbit/s server under the fast model: the churn swarm of the tests that compare
+/// two ways of running the same protocol.
+fn churn_swarm(latency: f64) -> Scenario {
+    let c = churn_class(
+        (50, 125_000.0, 500_000.0),
+        0.5,
+        Seeding::Exponential(30.0),
+        latency,
+    );
+    let mut s = bt(30 * 65_536, 65_536, 250_000.0, vec![c]);
+    s.network = ModelKind::Fast;
+    s
+}
+
 /// A class arriving as a Poisson process of `rate` per second from time zero, with
 /// the given seeding and latency: the churn the tests below run.
 fn churn_class(
@@ -494,14 +510,7 @@ fn choke_masks_change_nothing() {
         (ChokerKind::RoundRobin, SeedChoker::RoundRobin, 2, 0.01),
         (ChokerKind::UnchokeAll, SeedChoker::Fastest, 1, 0.0),
     ] {
-        let c = churn_class(
-            (50, 125_000.0, 500_000.0),
-            0.5,
-            Seeding::Exponential(30.0),
-            latency,
-        );
-        let mut s = bt(30 * 65_536, 65_536, 250_000.0, vec![c]);
-        s.network = ModelKind::Fast;
+        let mut s = churn_swarm(latency);
         s.bittorrent.choker = choker;
         s.bittorrent.seed_choker = seed_choker;
         s.bittorrent.requests_in_flight = rif;
@@ -545,14 +554,7 @@ fn pickers_that_ignore_availability_run_the_same_without_it() {
         PickerKind::GlobalRarest,
     ] {
         assert!(!policy::picker(kind, 4).uses_local_avail(), "{kind:?}");
-        let c = churn_class(
-            (50, 125_000.0, 500_000.0),
-            0.5,
-            Seeding::Exponential(30.0),
-            0.01,
-        );
-        let mut s = bt(30 * 65_536, 65_536, 250_000.0, vec![c]);
-        s.network = ModelKind::Fast;
+        let mut s = churn_swarm(0.01);
         s.bittorrent.picker = kind;
         let run = |uses: bool| {
             let mut sim = Sim::new(&s);
