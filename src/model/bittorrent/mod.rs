@@ -1409,6 +1409,8 @@ impl BitTorrent {
                 if m != SERVER as usize {
                     let a = &mut avail[m * stride + c as usize];
                     *a = a.wrapping_add(1);
+                    // (A real count is at most the node's degree: it never wraps.)
+                    debug_assert!(stride == 0 || *a != 0, "availability count wrapped");
                 }
                 if !l.may_want && have[m * w + cw] >> cb & 1 == 0 {
                     // `m` lacks `c`, so it is interested in us now (Link::may_want).
