@@ -2,7 +2,9 @@
 # Runs the end-to-end benchmark scenarios (scenarios/bench/*.toml, issue 6) one after
 # the other, each under /usr/bin/time -v, and prints a Markdown table: wall time,
 # CPU time (user + sys: on a shared machine the fairer figure), simulated chunk
-# transfers per second, events per second (both per wall second) and peak RSS.
+# transfers per second, events per second (both per wall second) and peak RSS,
+# then each swarm's scaling exponent over its fast-model rows (least-squares slope
+# of log CPU time against log(peers x chunks); needs at least two of its rows).
 #
 # Usage: scripts/bench.sh [PATTERN ...]
 #   PATTERN selects scenarios by file-name substring (default: all of them), e.g.
@@ -21,6 +23,7 @@ if [ -z "${SWARMSIM:-}" ]; then cargo build --release --quiet; fi
 [ -x /usr/bin/time ] || { echo "bench.sh: needs GNU time at /usr/bin/time" >&2; exit 2; }
 
 files=()
+fits=()
 for f in scenarios/bench/*.toml; do
   if [ $# -eq 0 ]; then files+=("$f"); continue; fi
   for p in "$@"; do
@@ -55,4 +58,27 @@ for f in "${files[@]}"; do
       -v e="$events" -v u="$useful" -v c="$chunk" -v r="$rss" 'BEGIN{
     printf "| %s | %d | %s | %s | %.0f | %.2f | %.2f | %.0f | %.0f | %.1f |\n",
       n, p, m, st, t, w, cpu, (u/c)/w, e/w, r/1024 }'
+  chunks=$(csv_col "$dir/summary.csv" chunks)
+  # Fast-model rows, for the scaling exponents below: swarm (file-name prefix),
+  # peers x chunks, CPU seconds.
+  if [ "$model" = fast ]; then fits+=("${name%%-*} $((peers * chunks)) $cpu"); fi
 done
+
+# Scaling exponent per swarm: the least-squares slope of log(CPU time) against
+# log(peers x chunks) over the swarm's fast-model rows (with the 1k, 10k and 100k
+# rows, equally spaced in log, it is log10(CPU_100k / CPU_1k) / 2).
+if [ ${#fits[@]} -gt 0 ]; then
+  slopes=$(printf '%s\n' "${fits[@]}" | awk '
+    { k = $1; n[k]++; x = log($2); y = log($3)
+      sx[k] += x; sy[k] += y; sxx[k] += x * x; sxy[k] += x * y }
+    END {
+      for (k in n) {
+        d = n[k] * sxx[k] - sx[k] * sx[k]
+        if (n[k] < 2 || d <= 0) continue
+        printf "  %s: %.2f over %d rows\n", k, (n[k] * sxy[k] - sx[k] * sy[k]) / d, n[k]
+      }
+    }' | sort)
+  if [ -n "$slopes" ]; then
+    printf '\nscaling exponent (CPU time against peers x chunks, fast model):\n%s\n' "$slopes"
+  fi
+fi
