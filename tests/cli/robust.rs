@@ -394,13 +394,13 @@ requests_in_flight = 2
             "run",
             "scenario.toml",
             "--out",
-            "small",
+            "tight",
             "--set",
             "protocol.max_connections=20",
         ],
     );
     ok(&o);
-    let s = read(&d.path().join("small/summary.csv"));
+    let s = read(&d.path().join("tight/summary.csv"));
     assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
     let done: u32 = summary_field(&s, "completed_peers").parse().unwrap();
     assert!(done < 50, "{s}");

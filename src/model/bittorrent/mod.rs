@@ -272,13 +272,11 @@ pub struct BitTorrent {
     /// Each node's count, per chunk, of its neighbours that have the chunk (the
     /// rarest-first input), a row of `chunks` per node. When the picker does not
     /// read the counts (`count_avail` false) there is one row, a sink that the
-    /// chunk-arrival pass increments for every node (`avail_stride` 0) and that
-    /// nothing reads: that pass then needs no test.
+    /// chunk-arrival pass increments for every node (with a row stride of 0) and
+    /// that nothing reads: that pass then needs no test.
     avail: Vec<u16>,
     /// Whether `avail` is kept: the picker's `uses_local_avail`.
     count_avail: bool,
-    /// Row length of `avail` per node: `chunks`, or 0 with the sink row.
-    avail_stride: usize,
     copies: Vec<u32>,
     /// Every node's links, in blocks of `kcap` (the most connections a node may
     /// have): node `n`'s are `links[block[n] * kcap..][..deg[n]]`, in the order they
@@ -416,7 +414,6 @@ impl BitTorrent {
             pending: vec![0u64; n * words],
             avail: vec![0u16; if count_avail { n } else { 1 } * chunks as usize],
             count_avail,
-            avail_stride: if count_avail { chunks as usize } else { 0 },
             copies: vec![0u32; chunks as usize],
             links: Vec::new(),
             rates: Vec::new(),
@@ -1362,7 +1359,7 @@ impl BitTorrent {
         // Neighbours that lack `c` now want it from us; their reaction (unchoke,
         // request) waits for the HAVE message.
         // Nothing below opens or closes a connection, so `n`'s list is stable here.
-        let w = self.words;
+        let (w, chunks) = (self.words, self.chunks as usize);
         // Only a neighbour that unchokes us can react to our loss of interest (one
         // that chokes us has nothing to take back), so only those are tested. Such
         // a reaction (it chokes us) changes only its own link's flag, so the links
@@ -1403,7 +1400,7 @@ impl BitTorrent {
             let (cw, cb) = (c as usize / 64, c % 64);
             // (Without counts every increment lands in the one sink row: no test in
             // the loop.)
-            let stride = self.avail_stride;
+            let stride = if self.count_avail { chunks } else { 0 };
             for (i, l) in links.iter_mut().enumerate() {
                 let m = l.other as usize;
                 if m != SERVER as usize {
