@@ -57,6 +57,67 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("network.model", &[]),
 ];
 
+/// A BitTorrent scenario with every `[protocol]` field given (the defaults, but
+/// `rate_window` and `inactivity_timeout`, which are set so that a change of the
+/// rechoke interval can break them).
+const BASE_BT: &str = r#"
+name = "base-bt"
+[file]
+size = "10 MB"
+[server]
+upload = "10 Mbit/s"
+[[peers]]
+count = 3
+upload = "1 Mbit/s"
+download = "10 Mbit/s"
+[protocol]
+kind = "bittorrent"
+max_peers = 50
+max_connections = 80
+min_peers = 20
+reannounce_interval = "300 s"
+picker = "rarest-first"
+random_first = 4
+endgame = true
+choker = "tit-for-tat"
+seed_choker = "fastest"
+unchoke_slots = 4
+rate_window = "20 s"
+rechoke_interval = "10 s"
+optimistic_interval = "30 s"
+requests_in_flight = 1
+inactivity_timeout = "600 s"
+"#;
+
+/// Every `[protocol]` field of BitTorrent, with the fields an error may rightly name
+/// when it changes: the rate window, the optimistic interval and the inactivity
+/// timeout are checked against the rechoke interval, and reported as theirs.
+const FIELDS_BT: &[(&str, &[&str])] = &[
+    ("protocol.kind", &[]),
+    ("protocol.max_peers", &[]),
+    ("protocol.max_connections", &[]),
+    ("protocol.min_peers", &[]),
+    ("protocol.reannounce_interval", &[]),
+    ("protocol.picker", &[]),
+    ("protocol.random_first", &[]),
+    ("protocol.endgame", &[]),
+    ("protocol.choker", &[]),
+    ("protocol.seed_choker", &[]),
+    ("protocol.unchoke_slots", &[]),
+    ("protocol.rate_window", &[]),
+    (
+        "protocol.rechoke_interval",
+        &[
+            "protocol.rate_window",
+            "protocol.optimistic_interval",
+            "protocol.inactivity_timeout",
+        ],
+    ),
+    ("protocol.optimistic_interval", &[]),
+    ("protocol.requests_in_flight", &[]),
+    ("protocol.inactivity_timeout", &[]),
+];
+
 /// Strings that look like quantities, names and choices, valid or nearly so.
 fn quantity_string() -> impl Strategy<Value = String> {
     let number = prop_oneof![
@@ -96,6 +157,12 @@ fn quantity_string() -> impl Strategy<Value = String> {
         Just("client-server".to_string()),
         Just("max-min".to_string()),
         Just("fast".to_string()),
+        Just("bittorrent".to_string()),
+        Just("rarest-first".to_string()),
+        Just("global-rarest".to_string()),
+        Just("tit-for-tat".to_string()),
+        Just("round-robin".to_string()),
+        Just("fastest".to_string()),
         Just("".to_string()),
         "[a-z.\\-_]{1,12}",
     ];
@@ -114,6 +181,9 @@ fn quantity_string() -> impl Strategy<Value = String> {
             Just("bit/s"),
             Just("Mbit/s"),
             Just("Gbit/s"),
+            Just("ms"),
+            Just("s"),
+            Just("min"),
         ],
     )
         .prop_map(|(n, u)| format!("{n} {u}"));
@@ -223,6 +293,73 @@ fn invariants(s: &Scenario) -> Result<(), TestCaseError> {
     }
     let b = crate::bounds::bounds(s);
     prop_assert!(b.d_cs < Time::MAX.as_secs_f64());
+    // What the BitTorrent model relies on (rate buckets and idle checks are whole
+    // numbers of rechoke periods).
+    let c = &s.bittorrent;
+    for d in [
+        c.reannounce_interval,
+        c.rate_window,
+        c.rechoke_interval,
+        c.optimistic_interval,
+    ] {
+        prop_assert!(d.is_finite() && d > 0.0);
+    }
+    prop_assert!(c.inactivity_timeout.is_finite() && c.inactivity_timeout >= 0.0);
+    let k = c.rate_window / c.rechoke_interval;
+    prop_assert!((k - k.round()).abs() <= 1e-9 && (1.0..=8.0).contains(&k.round()));
+    let o = c.optimistic_interval / c.rechoke_interval;
+    prop_assert!((o - o.round()).abs() <= 1e-9);
+    prop_assert!(c.inactivity_timeout / c.rechoke_interval <= 255.0 + 1e-9);
+    prop_assert_eq!(c.idle_checks() == 0, c.inactivity_timeout == 0.0);
+    prop_assert!(c.max_connections >= 1 && c.unchoke_slots >= 1);
+    prop_assert!((1..=64).contains(&c.requests_in_flight));
+    Ok(())
+}
+
+/// Replaces (or removes) the field at `path` of `base` and checks the result: no
+/// panic, and either an accepted scenario that keeps the invariants or an error
+/// naming the field (or one of `related`).
+fn perturbed_is_accepted_or_named(
+    base: &str,
+    path: &str,
+    related: &[&str],
+    value: Option<Value>,
+) -> Result<(), TestCaseError> {
+    let mut root: Table = base.parse().expect("the base is valid TOML");
+    perturb(&mut root, path, value.clone());
+    let checked = std::panic::catch_unwind(|| {
+        Checker {
+            file: "p.toml".into(),
+        }
+        .scenario(&root)
+    });
+    let Ok(checked) = checked else {
+        return Err(TestCaseError::fail(format!("panicked: {path} = {value:?}")));
+    };
+    match checked {
+        Ok(s) => invariants(&s)?,
+        Err(e) => {
+            prop_assert_eq!(&e.file, "p.toml");
+            let f = e.field.clone().unwrap_or_default();
+            let names_it =
+                f == path || f.starts_with(&format!("{path}.")) || related.contains(&f.as_str());
+            prop_assert!(
+                names_it,
+                "{} = {:?} gave an error about `{}`: {}",
+                path,
+                value,
+                f,
+                e
+            );
+            prop_assert!(!e.message.is_empty());
+            // The message reaches a terminal: no raw control characters.
+            prop_assert!(
+                !e.to_string().chars().any(|c| c.is_control() && c != '\n'),
+                "{}",
+                e
+            );
+        }
+    }
     Ok(())
 }
 
@@ -244,26 +381,16 @@ proptest! {
         value in prop::option::weighted(0.9, toml_value()),
     ) {
         let (path, related) = FIELDS[field];
-        let mut root: Table = BASE.parse().expect("BASE is valid TOML");
-        perturb(&mut root, path, value.clone());
-        let checked = std::panic::catch_unwind(|| Checker { file: "p.toml".into() }.scenario(&root));
-        let Ok(checked) = checked else {
-            return Err(TestCaseError::fail(format!("panicked: {path} = {value:?}")));
-        };
-        match checked {
-            Ok(s) => invariants(&s)?,
-            Err(e) => {
-                prop_assert_eq!(&e.file, "p.toml");
-                let f = e.field.clone().unwrap_or_default();
-                let names_it = f == path
-                    || f.starts_with(&format!("{path}."))
-                    || related.contains(&f.as_str());
-                prop_assert!(names_it, "{} = {:?} gave an error about `{}`: {}", path, value, f, e);
-                prop_assert!(!e.message.is_empty());
-                // The message reaches a terminal: no raw control characters.
-                prop_assert!(!e.to_string().chars().any(|c| c.is_control() && c != '\n'), "{}", e);
-            }
-        }
+        perturbed_is_accepted_or_named(BASE, path, related, value)?;
+    }
+
+    #[test]
+    fn one_perturbed_bittorrent_field_is_accepted_or_named(
+        field in 0..FIELDS_BT.len(),
+        value in prop::option::weighted(0.9, toml_value()),
+    ) {
+        let (path, related) = FIELDS_BT[field];
+        perturbed_is_accepted_or_named(BASE_BT, path, related, value)?;
     }
 
     #[test]
@@ -284,15 +411,25 @@ proptest! {
 #[test]
 fn the_perturbation_helper_reaches_every_field() {
     // Sanity check of the test itself: setting each field to a boolean where a
-    // string, integer or table is expected must be refused naming that field.
-    for (path, _) in FIELDS {
-        let mut root: Table = BASE.parse().expect("BASE is valid TOML");
-        perturb(&mut root, path, Some(Value::Boolean(true)));
+    // string, integer or table is expected (an integer where a boolean is) must be
+    // refused naming that field.
+    let all = FIELDS
+        .iter()
+        .map(|f| (BASE, f.0))
+        .chain(FIELDS_BT.iter().map(|f| (BASE_BT, f.0)));
+    for (base, path) in all {
+        let mut root: Table = base.parse().expect("the base is valid TOML");
+        let wrong = if path == "protocol.endgame" {
+            Value::Integer(7)
+        } else {
+            Value::Boolean(true)
+        };
+        perturb(&mut root, path, Some(wrong));
         let e = Checker {
             file: "p.toml".into(),
         }
         .scenario(&root)
         .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some(*path), "{e}");
+        assert_eq!(e.field.as_deref(), Some(path), "{e}");
     }
 }

@@ -94,6 +94,9 @@ pub struct BitTorrentConfig {
     pub optimistic_interval: f64,
     /// Chunk requests in flight per connection.
     pub requests_in_flight: u32,
+    /// A connection over which neither end has been interested in the other for
+    /// this long, seconds, is closed (checked at each rechoke; 0: never).
+    pub inactivity_timeout: f64,
 }
 
 impl Default for BitTorrentConfig {
@@ -113,7 +116,26 @@ impl Default for BitTorrentConfig {
             rechoke_interval: 10.0,
             optimistic_interval: 30.0,
             requests_in_flight: 1,
+            inactivity_timeout: 0.0,
         }
+    }
+}
+
+/// Most consecutive rechokes over which a connection's idleness is counted: the
+/// largest `inactivity_timeout` is this many rechoke intervals.
+pub const MAX_IDLE_CHECKS: u32 = 255;
+
+impl BitTorrentConfig {
+    /// How many consecutive rechokes must find a connection idle (neither end
+    /// interested in the other) before it is closed: the inactivity timeout over
+    /// the rechoke interval, rounded up (a timeout of 25 s with rechokes every
+    /// 10 s takes 3 checks); 0 when the timeout is 0 (never closed).
+    pub fn idle_checks(&self) -> u8 {
+        if self.inactivity_timeout <= 0.0 {
+            return 0;
+        }
+        let k = (self.inactivity_timeout / self.rechoke_interval - 1e-9).ceil();
+        k.clamp(1.0, MAX_IDLE_CHECKS as f64) as u8
     }
 }
 
@@ -133,6 +155,7 @@ pub const BT_FIELDS: &[&str] = &[
     "rechoke_interval",
     "optimistic_interval",
     "requests_in_flight",
+    "inactivity_timeout",
 ];
 
 impl Checker {
@@ -194,6 +217,9 @@ impl Checker {
         c.rate_window = dur("rate_window", c.rate_window)?;
         c.rechoke_interval = dur("rechoke_interval", c.rechoke_interval)?;
         c.optimistic_interval = dur("optimistic_interval", c.optimistic_interval)?;
+        if let Some(v) = t.get("inactivity_timeout") {
+            c.inactivity_timeout = self.duration(v, &f("inactivity_timeout"), false)?;
+        }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;
         }
@@ -248,6 +274,18 @@ impl Checker {
                 t.get("optimistic_interval"),
                 format!(
                     "expected a whole multiple of protocol.rechoke_interval ({} s)",
+                    c.rechoke_interval
+                ),
+            ));
+        }
+        // Idle connections are counted in rechoke periods, at most 255 of them.
+        let i = c.inactivity_timeout / c.rechoke_interval;
+        if i > MAX_IDLE_CHECKS as f64 + 1e-9 {
+            return Err(self.err(
+                &f("inactivity_timeout"),
+                t.get("inactivity_timeout"),
+                format!(
+                    "expected at most {MAX_IDLE_CHECKS} times protocol.rechoke_interval ({} s), since idleness is checked at each rechoke",
                     c.rechoke_interval
                 ),
             ));

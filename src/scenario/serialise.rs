@@ -120,6 +120,7 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "rechoke_interval = {}", secs(b.rechoke_interval));
     let _ = writeln!(t, "optimistic_interval = {}", secs(b.optimistic_interval));
     let _ = writeln!(t, "requests_in_flight = {}", b.requests_in_flight);
+    let _ = writeln!(t, "inactivity_timeout = {}", secs(b.inactivity_timeout));
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -208,37 +209,47 @@ mod tests {
                 0usize..3,
                 any::<bool>(),
             ),
-            (1u32..10_000, 1u32..=8, 1u32..20, (1e-3f64..1e4), 1u32..=64),
+            (
+                1u32..10_000,
+                1u32..=8,
+                1u32..20,
+                (1e-3f64..1e4),
+                1u32..=64,
+                0u32..=255,
+            ),
         )
             .prop_map(
-                |((mp, mc, minp, re), (pk, rf, eg, ck, sc), (us, k, o, r, rif))| BitTorrentConfig {
-                    max_peers: mp,
-                    max_connections: mc,
-                    min_peers: minp,
-                    reannounce_interval: re,
-                    picker: [
-                        PickerKind::RarestFirst,
-                        PickerKind::Random,
-                        PickerKind::Sequential,
-                        PickerKind::GlobalRarest,
-                    ][pk],
-                    random_first: rf,
-                    endgame: eg,
-                    choker: [
-                        ChokerKind::TitForTat,
-                        ChokerKind::UnchokeAll,
-                        ChokerKind::RoundRobin,
-                    ][ck],
-                    seed_choker: if sc {
-                        SeedChoker::Fastest
-                    } else {
-                        SeedChoker::RoundRobin
-                    },
-                    unchoke_slots: us,
-                    rate_window: r * f64::from(k),
-                    rechoke_interval: r,
-                    optimistic_interval: r * f64::from(o),
-                    requests_in_flight: rif,
+                |((mp, mc, minp, re), (pk, rf, eg, ck, sc), (us, k, o, r, rif, idle))| {
+                    BitTorrentConfig {
+                        max_peers: mp,
+                        max_connections: mc,
+                        min_peers: minp,
+                        reannounce_interval: re,
+                        picker: [
+                            PickerKind::RarestFirst,
+                            PickerKind::Random,
+                            PickerKind::Sequential,
+                            PickerKind::GlobalRarest,
+                        ][pk],
+                        random_first: rf,
+                        endgame: eg,
+                        choker: [
+                            ChokerKind::TitForTat,
+                            ChokerKind::UnchokeAll,
+                            ChokerKind::RoundRobin,
+                        ][ck],
+                        seed_choker: if sc {
+                            SeedChoker::Fastest
+                        } else {
+                            SeedChoker::RoundRobin
+                        },
+                        unchoke_slots: us,
+                        rate_window: r * f64::from(k),
+                        rechoke_interval: r,
+                        optimistic_interval: r * f64::from(o),
+                        requests_in_flight: rif,
+                        inactivity_timeout: r * f64::from(idle),
+                    }
                 },
             )
     }

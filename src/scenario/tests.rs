@@ -470,3 +470,30 @@ fn class_name_with_control_characters_is_refused() {
         "fibre été"
     );
 }
+
+#[test]
+fn inactivity_timeout_counts_rechoke_periods() {
+    let set = |kv: &[&str]| {
+        let mut v: Vec<String> = vec!["protocol.kind=bittorrent".into()];
+        v.extend(kv.iter().map(|s| s.to_string()));
+        Scenario::from_toml(KR, "kr.toml", &v)
+    };
+    // Off unless set (libtorrent has one; the model's default keeps every
+    // connection, as before the field existed).
+    let s = set(&[]).unwrap();
+    assert_eq!(s.bittorrent.inactivity_timeout, 0.0);
+    assert_eq!(s.bittorrent.idle_checks(), 0);
+    // Checks happen every rechoke_interval (10 s): ceil(T / 10 s) of them.
+    for (t, checks) in [("20 s", 2), ("25 s", 3), ("1 s", 1), ("10 min", 60)] {
+        let s = set(&[&format!("protocol.inactivity_timeout={t}")]).unwrap();
+        assert_eq!(s.bittorrent.idle_checks(), checks, "{t}");
+    }
+    // 255 periods at most (a one-byte counter per link): 2550 s is the largest.
+    let s = set(&["protocol.inactivity_timeout=2550 s"]).unwrap();
+    assert_eq!(s.bittorrent.idle_checks(), 255);
+    let e = set(&["protocol.inactivity_timeout=2551 s"]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("protocol.inactivity_timeout"));
+    assert!(e.message.contains("at most 255 times"), "{e}");
+    let e = set(&["protocol.inactivity_timeout=-1 s"]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("protocol.inactivity_timeout"));
+}

@@ -364,8 +364,7 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     // arrivals find the server's and the seeds' tables full and fill their 20 slots
     // with each other; once the seeds have left, none of them holds a chunk or
     // announces again, so the run must end `stalled` with peers incomplete. With
-    // the default 80 connections nobody's table fills: every peer completes. (If
-    // the model gains an inactivity timeout, this test and the README change.)
+    // the default 80 connections nobody's table fills: every peer completes.
     let t = r#"name = "late-clique"
 seed = 1
 max_time = "1 d"
@@ -408,6 +407,28 @@ requests_in_flight = 2
     let o = run_in(d.path(), &["run", "scenario.toml", "--out", "default"]);
     ok(&o);
     let s = read(&d.path().join("default/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "completed", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "50");
+    // The fix the README names: with an inactivity timeout the clique's connections
+    // (neither end interested: none of them holds a chunk) close, each peer drops
+    // below min_peers = 20 and announces again, and the tracker's list includes the
+    // server, whose slots the departed seeds freed: every peer completes with the
+    // same tight table.
+    let o = run_in(
+        d.path(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "timeout",
+            "--set",
+            "protocol.max_connections=20",
+            "--set",
+            "protocol.inactivity_timeout=60 s",
+        ],
+    );
+    ok(&o);
+    let s = read(&d.path().join("timeout/summary.csv"));
     assert_eq!(summary_field(&s, "status"), "completed", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "50");
 }

@@ -211,7 +211,14 @@ struct Link {
     /// choices as testing every link, with most tests skipped (in a flash crowd
     /// most neighbours want nothing from a given node).
     may_want: bool,
+    /// Consecutive rechokes of this node that found neither end interested in the
+    /// other (counted only with an inactivity timeout; in the struct's padding).
+    idle: u8,
 }
+
+// A link is 20 bytes (three ids, seven bytes of flags and counts, padding to 4): the
+// idle counter fits in what was padding, so the tables do not grow.
+const _: () = assert!(std::mem::size_of::<Link>() == 20);
 
 #[derive(Clone, Debug, Default)]
 struct Node {
@@ -246,8 +253,11 @@ pub struct Stats {
     pub endgame_cancels: u64,
     /// Parts split between two uploaders.
     pub splits: u64,
-    /// If enabled: (time, node, what) of every rechoke ("rechoke") and optimistic
-    /// unchoke ("optimistic").
+    /// Connections closed by the inactivity timeout.
+    pub idle_closes: u64,
+    /// If enabled: (time, node, what) of every rechoke ("rechoke"), optimistic
+    /// unchoke ("optimistic") and connection closed by the inactivity timeout
+    /// ("idle-close", the node whose rechoke closed it).
     pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
 }
 
@@ -258,6 +268,9 @@ pub struct BitTorrent {
     words: usize,
     buckets: usize,
     optimistic_every: u64,
+    /// Consecutive idle rechokes that close a connection (0: never;
+    /// `BitTorrentConfig::idle_checks`).
+    idle_checks: u8,
     nodes: Vec<Node>,
     /// Whether each node is in the swarm (dense: read for every HAVE).
     present: Vec<bool>,
@@ -329,6 +342,8 @@ pub struct BitTorrent {
     /// Link positions a rechoke may change, and those it keeps unchoked.
     scratch_touch: Vec<u32>,
     scratch_keep: Vec<u32>,
+    /// Connections a rechoke found idle for long enough to close.
+    scratch_idle: Vec<u32>,
     /// Whether each candidate of a rechoke is unchoked.
     scratch_unchoke: Vec<bool>,
     /// For each link of the node being rechoked, its index among the candidates
@@ -405,6 +420,7 @@ impl BitTorrent {
             words,
             buckets,
             optimistic_every,
+            idle_checks: cfg.idle_checks(),
             nodes,
             present,
             any_latency: latency.iter().any(|&l| l > 0.0),
@@ -443,6 +459,7 @@ impl BitTorrent {
             scratch_touch: Vec::new(),
             scratch_parts: Vec::new(),
             scratch_keep: Vec::new(),
+            scratch_idle: Vec::new(),
             scratch_unchoke: Vec::new(),
             cand_of: Vec::new(),
             completions_since_watchdog: 0,
@@ -472,9 +489,20 @@ impl BitTorrent {
     }
 
     fn watchdog_period(&self) -> f64 {
-        (20.0 * self.cfg.rechoke_interval)
+        let p = (20.0 * self.cfg.rechoke_interval)
             .max(2.0 * self.cfg.reannounce_interval)
-            .max(600.0)
+            .max(600.0);
+        if self.idle_checks == 0 {
+            return p;
+        }
+        // With an inactivity timeout a quiet swarm can still recover: an idle
+        // connection closes within (checks + 1) rechoke periods of the last chunk
+        // moved, and a peer left with too few neighbours announces again within a
+        // re-announce interval; the window covers both, with two rechokes to spare.
+        p.max(
+            (self.idle_checks as f64 + 3.0) * self.cfg.rechoke_interval
+                + self.cfg.reannounce_interval,
+        )
     }
 
     fn has(&self, n: NodeId, c: u32) -> bool {
@@ -733,6 +761,7 @@ impl BitTorrent {
                 in_flight: 0,
                 requested: 0,
                 may_want: true,
+                idle: 0,
             };
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
@@ -1699,6 +1728,44 @@ impl BitTorrent {
         self.scratch_unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, NONE, RECHOKE, n, 0);
+        if self.idle_checks > 0 {
+            self.close_idle(sim, n);
+        }
+    }
+
+    /// The inactivity timeout, at a rechoke of `n`: counts, on each of `n`'s links,
+    /// one more consecutive rechoke with neither end interested in the other (or
+    /// restarts the count), and closes the connections whose count reaches
+    /// `idle_checks` (libtorrent's `inactivity_timeout`). Closing one is what a
+    /// departure does to it: both ends may fill a freed slot, and a leecher left
+    /// with fewer than `min_peers` neighbours announces again.
+    fn close_idle(&mut self, sim: &mut Sim, n: NodeId) {
+        let mut idle = std::mem::take(&mut self.scratch_idle);
+        idle.clear();
+        let limit = self.idle_checks;
+        {
+            let (bits, links, _) = self.links_and_rates(n);
+            for l in links.iter_mut() {
+                if bits.interested(n, l.other) || bits.interested(l.other, n) {
+                    l.idle = 0;
+                    continue;
+                }
+                l.idle = l.idle.saturating_add(1);
+                if l.idle >= limit {
+                    idle.push(l.conn);
+                }
+            }
+        }
+        for &c in &idle {
+            // (Closing one connection never closes another.)
+            debug_assert!(self.conns[c as usize].alive);
+            self.disconnect(sim, c);
+            self.stats.idle_closes += 1;
+            if let Some(t) = &mut self.stats.trace {
+                t.push((sim.now, n, "idle-close"));
+            }
+        }
+        self.scratch_idle = idle;
     }
 
     fn watchdog(&mut self, sim: &mut Sim) {

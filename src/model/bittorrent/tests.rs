@@ -102,11 +102,12 @@ fn case() -> impl Strategy<Value = Scenario> {
             any::<bool>(),
             0usize..4,
             1u32..3,
+            0usize..3,
         ),
         any::<u64>(),
     )
         .prop_map(
-            |((chunks, chunk, u), cls, (picker, choker, seedc, fast, kind, rif), seed)| {
+            |((chunks, chunk, u), cls, (picker, choker, seedc, fast, kind, rif, idle), seed)| {
                 let classes = cls
                     .into_iter()
                     .map(|(count, up, down)| {
@@ -142,6 +143,8 @@ fn case() -> impl Strategy<Value = Scenario> {
                 ][choker];
                 c.seed_choker = [SeedChoker::Fastest, SeedChoker::RoundRobin][seedc];
                 c.requests_in_flight = rif;
+                // Without, or with a short or a long inactivity timeout.
+                c.inactivity_timeout = [0.0, 10.0, 60.0][idle];
                 s
             },
         )
@@ -443,9 +446,16 @@ fn availability_counts_equal_neighbours_holding_each_chunk() {
 /// masks of unchoked and unchoking links match the flags, and every part in
 /// flight names the position of its connection. Checked at 40 instants of a run
 /// with Poisson arrivals, short seeding and latency (the moves happen when
-/// connections close).
+/// connections close), without and with an inactivity timeout (which closes
+/// connections from inside a rechoke).
 #[test]
 fn link_table_cross_references_hold_under_churn() {
+    for timeout in [0.0, 20.0] {
+        link_table_cross_references_hold(timeout);
+    }
+}
+
+fn link_table_cross_references_hold(inactivity_timeout: f64) {
     let c = churn_class(
         (60, 125_000.0, 500_000.0),
         1.0,
@@ -456,12 +466,14 @@ fn link_table_cross_references_hold_under_churn() {
     s.network = ModelKind::Fast;
     s.bittorrent.max_connections = 12;
     s.bittorrent.requests_in_flight = 2;
-    let mut moved = 0;
+    s.bittorrent.inactivity_timeout = inactivity_timeout;
+    let (mut moved, mut idle_closes) = (0, 0);
     for k in 1..=40 {
         let mut sim = Sim::new(&s);
         let mut p = BitTorrent::new(&s, &mut sim);
         sim.run(&mut p, Time::from_secs_ceil(k as f64 * 2.0).unwrap());
         moved += p.free_blocks.len();
+        idle_closes += p.stats.idle_closes;
         for n in 0..p.nodes.len() as NodeId {
             if !p.present[n as usize] {
                 assert_eq!(p.block[n as usize], NONE, "a departed node holds no block");
@@ -496,8 +508,10 @@ fn link_table_cross_references_hold_under_churn() {
             }
         }
     }
-    // The runs had departures (links swap-removed, blocks given back).
+    // The runs had departures (links swap-removed, blocks given back), and with the
+    // timeout, connections closed by it.
     assert!(moved > 0);
+    assert_eq!(idle_closes > 0, inactivity_timeout > 0.0, "{idle_closes}");
 }
 
 /// The choke bit masks are only a faster way to list links: a run that walks all
@@ -578,4 +592,60 @@ fn pickers_that_ignore_availability_run_the_same_without_it() {
         assert_eq!(kept, dropped, "{kind:?}");
     }
     assert!(policy::picker(PickerKind::RarestFirst, 4).uses_local_avail());
+}
+
+/// The inactivity timeout closes a connection at the rechoke that finds it idle
+/// for the `idle_checks`-th time in a row, and not before. One peer fetches 10
+/// chunks of 64 KiB alone from a 250 kB/s server: done at 655,360 / 250,000 =
+/// 2.62 s, after which neither end is interested in the other. Both rechoke at 10,
+/// 20, 30 s (first one a rechoke interval after arriving at 0), so with a 30 s
+/// timeout (3 checks) the connection is idle at 10, 20 and 30 s and closes at 30 s;
+/// without it, it stays. A second peer arriving at 100 s still finds both (the
+/// server's slot was free and the seed stays), and completes.
+#[test]
+fn inactivity_timeout_closes_an_idle_connection_at_its_third_check() {
+    let mut c = class(2, 125_000.0, f64::INFINITY);
+    c.arrival = Arrival::Times(vec![0.0, 100.0]);
+    let mut s = bt(10 * 65_536, 65_536, 250_000.0, vec![c]);
+    s.bittorrent.inactivity_timeout = 30.0;
+    assert_eq!(s.bittorrent.idle_checks(), 3);
+    let at = |secs: f64, s: &Scenario| {
+        let mut sim = Sim::new(s);
+        let mut p = BitTorrent::new(s, &mut sim);
+        p.stats.trace = Some(Vec::new());
+        sim.run(&mut p, Time::from_secs_ceil(secs).unwrap());
+        p
+    };
+    let p = at(29.9, &s);
+    assert!(p.nodes[1].complete, "the first peer is done long before");
+    assert_eq!(
+        (p.deg[1], p.deg[SERVER as usize], p.stats.idle_closes),
+        (1, 1, 0)
+    );
+    let p = at(30.1, &s);
+    assert_eq!(
+        (p.deg[1], p.deg[SERVER as usize], p.stats.idle_closes),
+        (0, 0, 1)
+    );
+    let closes: Vec<f64> = p
+        .stats
+        .trace
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|e| e.2 == "idle-close")
+        .map(|e| e.0.as_secs_f64())
+        .collect();
+    assert_eq!(closes.len(), 1);
+    assert!((closes[0] - 30.0).abs() < 1e-9, "closed at {} s", closes[0]);
+    // Without the timeout the idle connection is kept.
+    let mut keep = s.clone();
+    keep.bittorrent.inactivity_timeout = 0.0;
+    let p = at(30.1, &keep);
+    assert_eq!((p.deg[1], p.stats.idle_closes), (1, 0));
+    // The late peer connects to the server and the seed and completes.
+    let r = simulate(&s);
+    assert_eq!(r.summary.status, RunStatus::Completed);
+    assert!(r.peers.iter().all(|p| p.completion.is_some()));
+    assert_bytes_conserved(&s, &r);
 }
