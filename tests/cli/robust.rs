@@ -358,55 +358,30 @@ fn a_stalled_bittorrent_run_says_why() {
 
 #[test]
 fn late_arrivals_with_full_tables_stall_as_documented() {
-    // The known limitation the README states under Churn: no inactivity timeout,
-    // announces only below `min_peers`. 50 peers arrive at 2/s and seed for an
-    // exponential 60 s. With `max_connections = 20` = `min_peers`, the last
-    // arrivals find the server's and the seeds' tables full and fill their 20 slots
-    // with each other; once the seeds have left, none of them holds a chunk or
-    // announces again, so the run must end `stalled` with peers incomplete. With
-    // the default 80 connections nobody's table fills: every peer completes.
-    let t = r#"name = "late-clique"
-seed = 1
-max_time = "1 d"
-[file]
-size = "20 MiB"
-chunk = "256 KiB"
-[server]
-upload = "5 Mbit/s"
-[[peers]]
-count = 50
-upload = "1 Mbit/s"
-download = "8 Mbit/s"
-arrival = { process = "poisson", rate = "2 /s" }
-seeding = { exponential = "60 s" }
-latency = "20 ms"
-[protocol]
-kind = "bittorrent"
-choker = "round-robin"
-seed_choker = "round-robin"
-requests_in_flight = 2
-"#;
-    let d = scratch(t);
-    let o = run_in(
-        d.path(),
-        &[
-            "run",
-            "scenario.toml",
-            "--out",
-            "tight",
-            "--set",
-            "protocol.max_connections=20",
-        ],
-    );
+    // The limitation the README states under Churn, in the shipped scenario
+    // scenarios/churn-tight-tables.toml: 50 peers arrive at 2/s and seed for an
+    // exponential 60 s, with `max_connections = 20` = the default `min_peers`, and
+    // no inactivity timeout (the default). The last arrivals find the server's and
+    // the seeds' tables full and fill their 20 slots with each other; once the
+    // seeds have left, none of them holds a chunk or announces again, so the run
+    // must end `stalled` with peers incomplete. With the default 80 connections
+    // nobody's table fills: every peer completes.
+    let t = std::fs::read_to_string(root().join("scenarios/churn-tight-tables.toml")).unwrap();
+    let d = scratch(&t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "tight"]);
     ok(&o);
     let s = read(&d.path().join("tight/summary.csv"));
     assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
     let done: u32 = summary_field(&s, "completed_peers").parse().unwrap();
     assert!(done < 50, "{s}");
     assert!(summary_field(&s, "note").contains("no chunk moved"), "{s}");
-    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "default"]);
+    let wide = ["--set", "protocol.max_connections=80"];
+    let o = run_in(
+        d.path(),
+        &[&["run", "scenario.toml", "--out", "wide"][..], &wide[..]].concat(),
+    );
     ok(&o);
-    let s = read(&d.path().join("default/summary.csv"));
+    let s = read(&d.path().join("wide/summary.csv"));
     assert_eq!(summary_field(&s, "status"), "completed", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "50");
     // The fix the README names: with an inactivity timeout the clique's connections
@@ -414,18 +389,14 @@ requests_in_flight = 2
     // below min_peers = 20 and announces again, and the tracker's list includes the
     // server, whose slots the departed seeds freed: every peer completes with the
     // same tight table.
+    let timeout = ["--set", "protocol.inactivity_timeout=60 s"];
     let o = run_in(
         d.path(),
         &[
-            "run",
-            "scenario.toml",
-            "--out",
-            "timeout",
-            "--set",
-            "protocol.max_connections=20",
-            "--set",
-            "protocol.inactivity_timeout=60 s",
-        ],
+            &["run", "scenario.toml", "--out", "timeout"][..],
+            &timeout[..],
+        ]
+        .concat(),
     );
     ok(&o);
     let s = read(&d.path().join("timeout/summary.csv"));
