@@ -57,9 +57,9 @@ const FIELDS: &[(&str, &[&str])] = &[
     ("network.model", &[]),
 ];
 
-/// A BitTorrent scenario with every `[protocol]` field given (the defaults, but
-/// `rate_window` and `inactivity_timeout`, which are set so that a change of the
-/// rechoke interval can break them).
+/// A BitTorrent scenario with every `[protocol]` field given: the defaults, except
+/// `inactivity_timeout` (600 s, not 0), so that a new rechoke interval can make it,
+/// like the rate window and the optimistic interval, invalid.
 const BASE_BT: &str = r#"
 name = "base-bt"
 [file]
@@ -309,7 +309,9 @@ fn invariants(s: &Scenario) -> Result<(), TestCaseError> {
     prop_assert!((k - k.round()).abs() <= 1e-9 && (1.0..=8.0).contains(&k.round()));
     let o = c.optimistic_interval / c.rechoke_interval;
     prop_assert!((o - o.round()).abs() <= 1e-9);
-    prop_assert!(c.inactivity_timeout / c.rechoke_interval <= 255.0 + 1e-9);
+    prop_assert!(
+        c.inactivity_timeout / c.rechoke_interval <= f64::from(protocol::MAX_IDLE_CHECKS) + 1e-9
+    );
     prop_assert_eq!(c.idle_checks() == 0, c.inactivity_timeout == 0.0);
     prop_assert!(c.max_connections >= 1 && c.unchoke_slots >= 1);
     prop_assert!((1..=64).contains(&c.requests_in_flight));

@@ -375,10 +375,16 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     let done: u32 = summary_field(&s, "completed_peers").parse().unwrap();
     assert!(done < 50, "{s}");
     assert!(summary_field(&s, "note").contains("no chunk moved"), "{s}");
-    let wide = ["--set", "protocol.max_connections=80"];
     let o = run_in(
         d.path(),
-        &[&["run", "scenario.toml", "--out", "wide"][..], &wide[..]].concat(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "wide",
+            "--set",
+            "protocol.max_connections=80",
+        ],
     );
     ok(&o);
     let s = read(&d.path().join("wide/summary.csv"));
@@ -389,14 +395,16 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     // below min_peers = 20 and announces again, and the tracker's list includes the
     // server, whose slots the departed seeds freed: every peer completes with the
     // same tight table.
-    let timeout = ["--set", "protocol.inactivity_timeout=60 s"];
     let o = run_in(
         d.path(),
         &[
-            &["run", "scenario.toml", "--out", "timeout"][..],
-            &timeout[..],
-        ]
-        .concat(),
+            "run",
+            "scenario.toml",
+            "--out",
+            "timeout",
+            "--set",
+            "protocol.inactivity_timeout=60 s",
+        ],
     );
     ok(&o);
     let s = read(&d.path().join("timeout/summary.csv"));
