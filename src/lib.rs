@@ -22,3 +22,6 @@ pub mod output;
 pub mod scenario;
 pub mod sweep;
 pub mod validate;
+
+#[cfg(test)]
+mod test_util;

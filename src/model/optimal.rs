@@ -79,6 +79,9 @@ pub struct Optimal {
     /// True when the server's upload is the scarce resource: N u_s <= u_s + sum u_i,
     /// so F/u_s is at least N F/(u_s + sum u_i) (Kumar and Ross's first case).
     server_scarce: bool,
+    /// Senders whose transfer was just cancelled (the losing copy of a rescue), to be
+    /// offered new work after the current event.
+    freed: Vec<NodeId>,
     mode: Mode,
 }
 
@@ -149,6 +152,7 @@ impl Optimal {
             origin: vec![u32::MAX; m],
             backlog: vec![0; n],
             server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
+            freed: Vec::new(),
             mode,
         }
     }
@@ -261,6 +265,9 @@ impl Optimal {
         }
     }
 
+    /// Records the arrival of chunk `t.chunk` at its peer. The other copy of a rescued
+    /// chunk is cancelled, and its sender is put on `self.freed` to be offered new
+    /// work: nothing else would wake it if that copy was its only upload.
     fn receive(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
         let p = peer_of(t.dst) as usize;
         let c = t.chunk as usize;
@@ -268,6 +275,7 @@ impl Optimal {
         // The other copy of a rescued chunk is now waste.
         while let Some(k) = self.incoming[p].iter().position(|e| e.1 == t.chunk) {
             let (other, _, _) = self.incoming[p].swap_remove(k);
+            self.freed.push(sim.transfer(other).src);
             sim.cancel_transfer(other, true);
             self.in_count[p] -= 1;
         }
@@ -685,7 +693,23 @@ impl Protocol for Optimal {
             Mode::Greedy => {
                 self.try_upload(sim, t.src);
                 self.try_upload(sim, t.dst);
+                while let Some(x) = self.freed.pop() {
+                    self.try_upload(sim, x);
+                }
                 self.retry_blocked(sim);
+                if sim.network().active_flows() == 0
+                    && sim.arrived() == self.n as u64
+                    && sim.completed() < self.n as u64
+                {
+                    // Unreachable while the server can upload (an idle server always
+                    // finds an incomplete peer lacking a chunk); a safety net so that a
+                    // scheduling bug ends the run as stalled, not at the horizon.
+                    sim.halt(format!(
+                        "the optimal scheduler has no transfer to start with {} of {} peers complete",
+                        sim.completed(),
+                        self.n
+                    ));
+                }
             }
         }
     }

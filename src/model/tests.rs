@@ -61,7 +61,7 @@ fn cs_case() -> impl Strategy<Value = Scenario> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(250))]
+    #![proptest_config(crate::test_util::cases(250))]
 
     /// Client-server under max-min attains D_cs = max(N F/u_s, F/d_min) exactly.
     ///

@@ -102,7 +102,7 @@ fn replay(c: &Case, kind: ModelKind, mut check: impl FnMut(&Network)) -> Network
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(crate::test_util::cases(300))]
 
     /// Incremental max-min after every add and remove is max-min fair by the checker.
     #[test]

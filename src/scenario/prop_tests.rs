@@ -365,17 +365,8 @@ fn perturbed_is_accepted_or_named(
     Ok(())
 }
 
-/// 1000 cases per field test unless `PROPTEST_CASES` asks for more (TESTING.md).
-fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    ProptestConfig::with_cases(cases)
-}
-
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(crate::test_util::cases(1000))]
 
     #[test]
     fn one_perturbed_field_is_accepted_or_named(

@@ -292,7 +292,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { max_global_rejects: 100_000, ..ProptestConfig::with_cases(512) })]
+        #![proptest_config(ProptestConfig { max_global_rejects: 100_000, ..crate::test_util::cases(512) })]
         /// Serialising then parsing gives back the very same scenario: every field,
         /// every float bit for bit (f64 equality), whatever the class names hold.
         #[test]

@@ -151,7 +151,7 @@ fn case() -> impl Strategy<Value = Scenario> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(220))]
+    #![proptest_config(crate::test_util::cases(220))]
 
     /// Never faster than the bound of its architecture (the network never exceeds a
     /// capacity, so no schedule can beat D_p2p, and client-server cannot beat D_cs),

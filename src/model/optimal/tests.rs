@@ -266,7 +266,14 @@ fn random_swarm() -> impl Strategy<Value = Scenario> {
             } else {
                 ModelKind::MaxMin
             };
-            scenario(file, chunk, u_s, &classes, model)
+            let mut s = scenario(file, chunk, u_s, &classes, model);
+            // Horizon: 100 times D_cs (the server alone serving everyone), far beyond
+            // any schedule worth the name; a stall then fails in a few thousand
+            // samples instead of running 10^8 of them to the default horizon.
+            let n: u64 = classes.iter().map(|c| c.0).sum();
+            let d_min = classes.iter().map(|c| c.2).fold(f64::INFINITY, f64::min);
+            s.max_time = 100.0 * (n as f64 * file as f64 / u_s).max(file as f64 / d_min);
+            s
         })
 }
 
@@ -294,7 +301,7 @@ fn random_upload_limited_swarm() -> impl Strategy<Value = Scenario> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(crate::test_util::cases(64))]
 
     /// No schedule can beat D_p2p (the kernel never exceeds a capacity, and D_p2p
     /// bounds every schedule that respects them), and every byte is accounted for.
@@ -309,7 +316,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(30))]
+    #![proptest_config(crate::test_util::cases(30))]
 
     /// The target for the optimal scheduler: within 5 % of D_p2p on
     /// heterogeneous flash crowds with at least 100 chunks (Kumar and Ross 2006 attain
@@ -339,4 +346,31 @@ fn same_scenario_same_result() {
     let b = simulate(&s);
     assert_eq!(a.peers, b.peers);
     assert_eq!(a.summary.events, b.summary.events);
+}
+
+#[test]
+fn the_server_is_woken_when_a_rescue_copy_beats_its_copy() {
+    // Found by `never_beats_d_p2p_and_conserves_bytes` (CI, stop 15). 4 chunks of
+    // 250 B, u_s = 1000 B/s, 7 free riders and 2 uploaders at 2186 B/s with 390 B/s
+    // downloads. At 2.0 s the server starts chunk 2 to a free rider (0.25 s at its
+    // rate, so due at 2.25 s); at 2.006 s an uploader, idle, rescues it with a copy
+    // at its full 2186 B/s (due at about 2.12 s, less than half the server copy's
+    // remaining time), which arrives first and cancels the server's copy. Chunk 3 had
+    // not been injected yet, and before the fix nothing woke the server again: the
+    // run sat idle until the horizon with 0 of 9 peers complete.
+    let mut s = scenario(
+        1000,
+        250,
+        1000.0,
+        &[(7, 0.0, 3696.8659005666123), (2, 2186.038834414982, 390.3299017545102)],
+        ModelKind::MaxMin,
+    );
+    // A stall shows up at once, not after 10^8 samples.
+    s.max_time = 1000.0;
+    let r = simulate(&s);
+    check_conservation(&s, &r);
+    let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
+    assert!(wasted > 0.0, "the scenario must exercise a cancelled rescue copy");
+    // D_p2p = max(F/u_s = 1 s, F/d_min = 2.56 s, N F/(u_s + sum u_i) = 1.68 s).
+    assert!(r.summary.distribution_time_s >= 1000.0 / 390.3299017545102);
 }
