@@ -362,7 +362,10 @@ fn the_server_is_woken_when_a_rescue_copy_beats_its_copy() {
         1000,
         250,
         1000.0,
-        &[(7, 0.0, 3696.8659005666123), (2, 2186.038834414982, 390.3299017545102)],
+        &[
+            (7, 0.0, 3696.8659005666123),
+            (2, 2186.038834414982, 390.3299017545102),
+        ],
         ModelKind::MaxMin,
     );
     // A stall shows up at once, not after 10^8 samples.
@@ -370,7 +373,10 @@ fn the_server_is_woken_when_a_rescue_copy_beats_its_copy() {
     let r = simulate(&s);
     check_conservation(&s, &r);
     let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
-    assert!(wasted > 0.0, "the scenario must exercise a cancelled rescue copy");
+    assert!(
+        wasted > 0.0,
+        "the scenario must exercise a cancelled rescue copy"
+    );
     // D_p2p = max(F/u_s = 1 s, F/d_min = 2.56 s, N F/(u_s + sum u_i) = 1.68 s).
     assert!(r.summary.distribution_time_s >= 1000.0 / 390.3299017545102);
 }
