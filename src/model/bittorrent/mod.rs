@@ -232,6 +232,8 @@ struct Node {
     cursor: u32,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
+    /// When a part last finished arriving at this node (None: never).
+    last_got: Option<Time>,
     /// Parts of chunks on their way to this node.
     downloads: Vec<Part>,
     /// Chunks with bytes received but not all: (chunk, bytes received).
@@ -1731,6 +1733,34 @@ impl BitTorrent {
         if self.idle_checks > 0 {
             self.close_idle(sim, n);
         }
+        if self.starving(sim, n) {
+            self.announce(sim, n);
+        }
+    }
+
+    /// A leecher is starving when for a whole re-announce interval since its last
+    /// announce nothing reached it and nothing is on its way, while it has room for
+    /// more connections: it then announces again at its next rechoke, even with
+    /// `min_peers` neighbours or more (real clients announce at every tracker
+    /// interval; this does so only where new neighbours can change anything).
+    /// Without it a leecher whose neighbours can never give it anything (free
+    /// riders holding nothing, or seeds that upload nothing) waits forever.
+    fn starving(&self, sim: &Sim, n: NodeId) -> bool {
+        let node = &self.nodes[n as usize];
+        if n == SERVER
+            || node.complete
+            || !node.downloads.is_empty()
+            || node.announce_at.is_some()
+            || self.deg[n as usize] >= self.cfg.max_connections
+        {
+            return false;
+        }
+        let since = match (node.last_got, node.last_announce) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b).unwrap_or(Time::ZERO),
+        };
+        let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
+        since.checked_add(d).is_some_and(|t| sim.now >= t)
     }
 
     /// The inactivity timeout, at a rechoke of `n`: counts, on each of `n`'s links,
@@ -1809,6 +1839,7 @@ impl Protocol for BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.nodes[dl as usize].last_got = Some(sim.now);
         debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
         self.add_in_flight(dl, p.pos, -1);
         self.credit(dl, p.pos, p.bytes);

@@ -649,3 +649,43 @@ fn inactivity_timeout_closes_an_idle_connection_at_its_third_check() {
     assert!(r.peers.iter().all(|p| p.completion.is_some()));
     assert_bytes_conserved(&s, &r);
 }
+
+/// A starving leecher announces again although it has `min_peers` neighbours.
+/// Hand-worked: `max_connections` = 2, `min_peers` = 1, one chunk of 400 kB, a
+/// 2000 B/s server, every peer a free rider with unlimited download. E1 and E2
+/// arrive at 0 s and fill the server's table and each other's (the server sends
+/// each 1000 B/s, so they complete and leave at 400 s). G1 arrives at 10 s, finds
+/// every table full and schedules an announce at 310 s; G2 arrives at 11 s and
+/// connects to G1, so both have `min_peers` neighbours that hold nothing. G1's
+/// announce at 310 s still finds the server full (E1 and E2 are there until 400 s).
+/// Without the starving rule nobody ever announces again and the run stalls with
+/// 2 of 4 complete (checked by disabling the rule). With it, G1 announces at its
+/// rechoke at 610 s (10 s + 60 rechoke intervals, the first at least 300 s after
+/// its 310 s announce) and G2 at 611 s (its 311 s announce found the server full),
+/// both connect to the now empty server (which unchokes at once). G1 gets 2000 B
+/// alone in its first second, then both get 1000 B/s, so G1 completes at 611 +
+/// 398 = 1009 s; G2 then has 2000 B left at 2000 B/s and completes at 1010 s.
+#[test]
+fn a_starving_leecher_announces_again() {
+    let mut e = class(2, 0.0, f64::INFINITY);
+    e.seeding = Seeding::Fixed(0.0);
+    let mut g = class(2, 0.0, f64::INFINITY);
+    g.name = "late".into();
+    g.arrival = Arrival::Times(vec![10.0, 11.0]);
+    let mut s = bt(400_000, 400_000, 2000.0, vec![e, g]);
+    s.bittorrent.max_connections = 2;
+    s.bittorrent.min_peers = 1;
+    let r = simulate(&s);
+    assert_eq!(r.summary.status, RunStatus::Completed);
+    let done: Vec<f64> = r
+        .peers
+        .iter()
+        .map(|p| p.completion.unwrap().as_secs_f64())
+        .collect();
+    for &t in &done[..2] {
+        assert!((t - 400.0).abs() < 1e-6, "early peers done at {t} s");
+    }
+    assert!((done[2] - 1009.0).abs() < 1e-6, "G1 done at {} s", done[2]);
+    assert!((done[3] - 1010.0).abs() < 1e-6, "G2 done at {} s", done[3]);
+    assert_bytes_conserved(&s, &r);
+}
