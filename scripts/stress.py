@@ -56,6 +56,8 @@ def scenario(i, r):
 
 
 def main():
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: scripts/stress.py BINARY COUNT FIRST_SEED [OUT_DIR]")
     binary, count, first = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     out = sys.argv[4] if len(sys.argv) > 4 else "results/stress"
     os.makedirs(out, exist_ok=True)
