@@ -1740,11 +1740,12 @@ impl BitTorrent {
 
     /// A leecher is starving when for a whole re-announce interval since its last
     /// announce nothing reached it and nothing is on its way, while it has room for
-    /// more connections: it then announces again at its next rechoke, even with
-    /// `min_peers` neighbours or more (real clients announce at every tracker
-    /// interval; this does so only where new neighbours can change anything).
-    /// Without it a leecher whose neighbours can never give it anything (free
-    /// riders holding nothing, or seeds that upload nothing) waits forever.
+    /// more connections and no neighbour has a chunk it lacks: it then announces
+    /// again at its next rechoke, even with `min_peers` neighbours or more (real
+    /// clients announce at every tracker interval; this does so only where the
+    /// neighbours it has can give it nothing). Without it a leecher whose
+    /// neighbours hold nothing it lacks (free riders holding nothing) waits for
+    /// ever. A leecher that waits for a neighbour to unchoke it is not starving.
     fn starving(&self, sim: &Sim, n: NodeId) -> bool {
         let node = &self.nodes[n as usize];
         if n == SERVER
@@ -1761,6 +1762,7 @@ impl BitTorrent {
         };
         let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
         since.checked_add(d).is_some_and(|t| sim.now >= t)
+            && !self.links_of(n).iter().any(|l| self.interested(n, l.other))
     }
 
     /// The inactivity timeout, at a rechoke of `n`: counts, on each of `n`'s links,
