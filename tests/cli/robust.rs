@@ -413,6 +413,51 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
 }
 
 #[test]
+fn free_riders_first_lock_the_uploaders_out_as_documented() {
+    // scenarios/free-riders-first.toml: 100 free riders (listed first, so they
+    // announce first) and 300 uploaders in a flash crowd, BitTorrent defaults.
+    // The uploaders hold nothing, so a chunk can only come from the server; a peer
+    // completes only if it is one of the server's at most 80 neighbours
+    // (max_connections), and a free rider cannot pass a chunk on. With this seed
+    // the server's table is full of free riders before any uploader announces, so
+    // exactly 80 peers complete, all free riders, and no uploader gets a byte.
+    let t = std::fs::read_to_string(root().join("scenarios/free-riders-first.toml")).unwrap();
+    let d = scratch(&t);
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "stuck"]);
+    ok(&o);
+    let s = read(&d.path().join("stuck/summary.csv"));
+    assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "80", "{s}");
+    let peers = read(&d.path().join("stuck/peers.csv"));
+    let head: Vec<&str> = peers.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let (class, done, got) = (col("class"), col("completion_s"), col("bytes_downloaded"));
+    for line in peers.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[class] == "uploader" {
+            assert_eq!(f[got].parse::<f64>().unwrap(), 0.0, "{line}");
+        }
+        if !f[done].is_empty() {
+            assert_eq!(f[class], "free-rider", "{line}");
+        }
+    }
+    // The two ways out the README names; each alone suffices here.
+    for (out, set) in [
+        ("leave", "peers.0.seeding.fixed=0 s"),
+        ("timeout", "protocol.inactivity_timeout=60 s"),
+    ] {
+        let o = run_in(
+            d.path(),
+            &["run", "scenario.toml", "--out", out, "--set", set],
+        );
+        ok(&o);
+        let s = read(&d.path().join(out).join("summary.csv"));
+        assert_eq!(summary_field(&s, "status"), "completed", "{set}: {s}");
+        assert_eq!(summary_field(&s, "completed_peers"), "400", "{set}");
+    }
+}
+
+#[test]
 fn peers_that_all_leave_at_once_still_complete() {
     // Seeding fixed at 0 s: every peer leaves the moment it completes. The server
     // stays, so the remaining leechers can always be served: completed, with each
