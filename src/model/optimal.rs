@@ -82,7 +82,49 @@ pub struct Optimal {
     /// Senders whose transfer was just cancelled (the losing copy of a rescue), to be
     /// offered new work after the current event.
     freed: Vec<NodeId>,
+    /// Per peer: what [`Optimal::can_take`] reads of it, kept up to date as flows
+    /// start and end (see [`Optimal::flow_changed`]).
+    side: Vec<Taker>,
+    /// Bitset over peers: present and able to take a transfer from some node
+    /// (open, or offered below 95 % of its download capacity). Receiver searches
+    /// walk only these: the retries after a finished transfer search once per
+    /// blocked node, and when downloads bind few peers can take anything.
+    takers: Vec<u64>,
     mode: Mode,
+}
+
+/// The set bits of a bitset, lowest first.
+struct Bits<'a> {
+    words: &'a [u64],
+    /// Index of the current word.
+    at: usize,
+    /// Its bits not yet returned.
+    word: u64,
+}
+
+impl Iterator for Bits<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.word == 0 {
+            self.at += 1;
+            self.word = *self.words.get(self.at)?;
+        }
+        let b = self.word.trailing_zeros() as usize;
+        self.word &= self.word - 1;
+        Some(self.at * 64 + b)
+    }
+}
+
+/// A peer's side of [`Optimal::can_take`].
+#[derive(Clone, Copy, Default)]
+struct Taker {
+    /// Unlimited download or nothing incoming: it can take anything.
+    open: bool,
+    /// Its senders' equal shares of their upload capacities, summed in in-flow order.
+    offered: f64,
+    /// One of its senders is the server.
+    from_server: bool,
 }
 
 /// Ranking of a receiver in [`Optimal::best_receiver`]: (relay time of a first copy,
@@ -153,6 +195,8 @@ impl Optimal {
             backlog: vec![0; n],
             server_scarce: n as f64 * u <= g.up.iter().sum::<f64>(),
             freed: Vec::new(),
+            side: vec![Taker::default(); n],
+            takers: vec![0; n.div_ceil(64)],
             mode,
         }
     }
@@ -191,6 +235,7 @@ impl Optimal {
         }
         self.in_count[p] += 1;
         let f = sim.start_transfer(x, node_of(p as u32), c as u32);
+        self.flow_changed(sim, x, node_of(p as u32));
         self.incoming[p].push((f, c as u32, false));
     }
 
@@ -227,6 +272,7 @@ impl Optimal {
         let Some((_, q, c)) = best else { return false };
         self.in_count[q] += 1;
         let f = sim.start_transfer(x, node_of(q as u32), c);
+        self.flow_changed(sim, x, node_of(q as u32));
         self.incoming[q].push((f, c, true));
         true
     }
@@ -256,6 +302,7 @@ impl Optimal {
     fn arrive(&mut self, sim: &mut Sim, p: u32) {
         self.present[p as usize] = true;
         self.arrived += 1;
+        self.update_side(sim, p as usize);
         if matches!(self.mode, Mode::Pipeline(_)) {
             if self.arrived == self.n {
                 self.plan_slot(sim);
@@ -271,12 +318,16 @@ impl Optimal {
     fn receive(&mut self, sim: &mut Sim, f: FlowId, t: Transfer) {
         let p = peer_of(t.dst) as usize;
         let c = t.chunk as usize;
+        // The kernel has removed `f`.
+        self.flow_changed(sim, t.src, t.dst);
         self.incoming[p].retain(|e| e.0 != f);
         // The other copy of a rescued chunk is now waste.
         while let Some(k) = self.incoming[p].iter().position(|e| e.1 == t.chunk) {
             let (other, _, _) = self.incoming[p].swap_remove(k);
-            self.freed.push(sim.transfer(other).src);
+            let src = sim.transfer(other).src;
+            self.freed.push(src);
             sim.cancel_transfer(other, true);
+            self.flow_changed(sim, src, t.dst);
             self.in_count[p] -= 1;
         }
         Self::set(&mut self.have, self.w, p, c);
@@ -427,29 +478,94 @@ impl Optimal {
         g.up[x as usize] - absorbed
     }
 
+    /// A flow from `src` to `dst` started or ended: the peers whose side of
+    /// [`Optimal::can_take`] can have changed are `dst` (its in-flows changed) and
+    /// every peer `src` still sends to (its share of `src`'s upload changed).
+    fn flow_changed(&mut self, sim: &Sim, src: NodeId, dst: NodeId) {
+        self.update_side(sim, peer_of(dst) as usize);
+        let g = sim.network().graph();
+        for k in 0..g.out_flows[src as usize].len() {
+            let d = sim.network().graph().flow(g.out_flows[src as usize][k]).dst;
+            self.update_side(sim, peer_of(d) as usize);
+        }
+    }
+
+    /// Recomputes peer `q`'s side of [`Optimal::can_take`] and its bit in
+    /// `takers`, the way `can_take` always computed it (same summation order).
+    fn update_side(&mut self, sim: &Sim, q: usize) {
+        let g = sim.network().graph();
+        let node = node_of(q as u32) as usize;
+        let down = g.down[node];
+        let mut t = Taker {
+            open: down.is_infinite() || g.in_flows[node].is_empty(),
+            offered: 0.0,
+            from_server: false,
+        };
+        if !t.open {
+            for &f in &g.in_flows[node] {
+                let s = g.flow(f).src as usize;
+                t.from_server |= s == SERVER as usize;
+                t.offered += g.up[s] / g.out_flows[s].len() as f64;
+            }
+        }
+        self.side[q] = t;
+        let on = self.present[q] && (t.open || t.offered < 0.95 * down);
+        let (w, b) = (q / 64, q % 64);
+        if on {
+            self.takers[w] |= 1 << b;
+        } else {
+            self.takers[w] &= !(1 << b);
+        }
+    }
+
+    /// Test builds: every peer's kept side and bit equal a fresh computation, bit
+    /// for bit (checked after every event by the unit and property tests).
+    #[cfg(test)]
+    fn assert_sides(&self, sim: &Sim) {
+        let mut fresh = Optimal {
+            side: self.side.clone(),
+            takers: self.takers.clone(),
+            present: self.present.clone(),
+            ..Optimal::new(sim)
+        };
+        for q in 0..self.n {
+            fresh.update_side(sim, q);
+            let (a, b) = (self.side[q], fresh.side[q]);
+            assert_eq!(
+                (a.open, a.offered.to_bits(), a.from_server),
+                (b.open, b.offered.to_bits(), b.from_server),
+                "peer {q}'s side is stale"
+            );
+        }
+        assert_eq!(self.takers, fresh.takers, "the takers bitset is stale");
+    }
+
+    /// The peers that may take a transfer from some node (present, and open or
+    /// with room), in index order.
+    fn takers(&self) -> Bits<'_> {
+        Bits {
+            words: &self.takers,
+            at: 0,
+            word: self.takers.first().copied().unwrap_or(0),
+        }
+    }
+
     /// True if peer `q` can take a transfer from `x`: it receives nothing yet, or the
     /// senders it has (each counted at its equal share of its upload capacity) leave
     /// more than 5 % of its download capacity unused.
     fn can_take(&self, sim: &Sim, x: NodeId, q: usize) -> bool {
-        let g = sim.network().graph();
-        let node = node_of(q as u32) as usize;
-        if g.down[node].is_infinite() || g.in_flows[node].is_empty() {
+        let t = &self.side[q];
+        if t.open {
             return true;
         }
-        let mut offered = 0.0;
-        let mut from_server = false;
-        for &f in &g.in_flows[node] {
-            let s = g.flow(f).src as usize;
-            from_server |= s == SERVER as usize;
-            offered += g.up[s] / g.out_flows[s].len() as f64;
-        }
-        let d = g.down[node];
-        if from_server && self.server_scarce {
+        let g = sim.network().graph();
+        let d = g.down[node_of(q as u32) as usize];
+        if t.from_server && self.server_scarce {
             // The server's upload is the bottleneck (F/u_s term): leave its transfer
             // its share, join only with a real margin.
-            offered + 0.25 * g.up[x as usize].min(d) < 0.95 * d
+            t.offered + 0.25 * g.up[x as usize].min(d) < 0.95 * d
         } else {
-            offered < 0.95 * d
+            t.offered < 0.95 * d
         }
     }
 
@@ -466,11 +582,10 @@ impl Optimal {
         // A first copy never goes to a peer that cannot pass it on (unless none can).
         let first_copy = self.holders[c] == 0 && self.uploaders > 0;
         let mut best: Option<ReceiverKey> = None;
-        for q in 0..self.n {
+        for q in self.takers() {
             let node = node_of(q as u32) as usize;
             let free_rider = up[node] <= 0.0;
-            if !self.present[q]
-                || node == x as usize
+            if node == x as usize
                 || (first_copy && free_rider)
                 || Self::bit(&self.got, self.w, q, c)
                 || !self.can_take(sim, x, q)
@@ -523,9 +638,9 @@ impl Optimal {
         let g = sim.network().graph();
         let w = self.w;
         let mut best: Option<FallbackKey> = None;
-        for q in 0..self.n {
+        for q in self.takers() {
             let node = node_of(q as u32) as usize;
-            if !self.present[q] || node == x as usize || !self.can_take(sim, x, q) {
+            if node == x as usize || !self.can_take(sim, x, q) {
                 continue;
             }
             let free_rider = g.up[node] <= 0.0;
@@ -697,6 +812,8 @@ impl Protocol for Optimal {
                     self.try_upload(sim, x);
                 }
                 self.retry_blocked(sim);
+                #[cfg(test)]
+                self.assert_sides(sim);
                 if sim.network().active_flows() == 0
                     && sim.arrived() == self.n as u64
                     && sim.completed() < self.n as u64
