@@ -356,6 +356,17 @@ fn a_stalled_bittorrent_run_says_why() {
     assert!(stdout(&o).contains("stopped       at "), "{}", stdout(&o));
 }
 
+/// Runs `scenario.toml` in `dir` into `out` with the given `--set` overrides and
+/// returns its summary.csv.
+fn run_summary(dir: &std::path::Path, out: &str, sets: &[&str]) -> String {
+    let mut args = vec!["run", "scenario.toml", "--out", out];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    ok(&run_in(dir, &args));
+    read(&dir.join(out).join("summary.csv"))
+}
+
 #[test]
 fn late_arrivals_with_full_tables_stall_as_documented() {
     // The limitation the README states under Churn, in the shipped scenario
@@ -368,26 +379,12 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     // nobody's table fills: every peer completes.
     let t = std::fs::read_to_string(root().join("scenarios/churn-tight-tables.toml")).unwrap();
     let d = scratch(&t);
-    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "tight"]);
-    ok(&o);
-    let s = read(&d.path().join("tight/summary.csv"));
+    let s = run_summary(d.path(), "tight", &[]);
     assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
     let done: u32 = summary_field(&s, "completed_peers").parse().unwrap();
     assert!(done < 50, "{s}");
     assert!(summary_field(&s, "note").contains("no chunk moved"), "{s}");
-    let o = run_in(
-        d.path(),
-        &[
-            "run",
-            "scenario.toml",
-            "--out",
-            "wide",
-            "--set",
-            "protocol.max_connections=80",
-        ],
-    );
-    ok(&o);
-    let s = read(&d.path().join("wide/summary.csv"));
+    let s = run_summary(d.path(), "wide", &["protocol.max_connections=80"]);
     assert_eq!(summary_field(&s, "status"), "completed", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "50");
     // The fix the README names: with an inactivity timeout the clique's connections
@@ -395,19 +392,7 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     // below min_peers = 20 and announces again, and the tracker's list includes the
     // server, whose slots the departed seeds freed: every peer completes with the
     // same tight table.
-    let o = run_in(
-        d.path(),
-        &[
-            "run",
-            "scenario.toml",
-            "--out",
-            "timeout",
-            "--set",
-            "protocol.inactivity_timeout=60 s",
-        ],
-    );
-    ok(&o);
-    let s = read(&d.path().join("timeout/summary.csv"));
+    let s = run_summary(d.path(), "timeout", &["protocol.inactivity_timeout=60 s"]);
     assert_eq!(summary_field(&s, "status"), "completed", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "50");
 }
@@ -423,9 +408,7 @@ fn free_riders_first_lock_the_uploaders_out_as_documented() {
     // exactly 80 peers complete, all free riders, and no uploader gets a byte.
     let t = std::fs::read_to_string(root().join("scenarios/free-riders-first.toml")).unwrap();
     let d = scratch(&t);
-    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "stuck"]);
-    ok(&o);
-    let s = read(&d.path().join("stuck/summary.csv"));
+    let s = run_summary(d.path(), "stuck", &[]);
     assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "80", "{s}");
     let peers = read(&d.path().join("stuck/peers.csv"));
@@ -446,12 +429,7 @@ fn free_riders_first_lock_the_uploaders_out_as_documented() {
         ("leave", "peers.0.seeding.fixed=0 s"),
         ("timeout", "protocol.inactivity_timeout=60 s"),
     ] {
-        let o = run_in(
-            d.path(),
-            &["run", "scenario.toml", "--out", out, "--set", set],
-        );
-        ok(&o);
-        let s = read(&d.path().join(out).join("summary.csv"));
+        let s = run_summary(d.path(), out, &[set]);
         assert_eq!(summary_field(&s, "status"), "completed", "{set}: {s}");
         assert_eq!(summary_field(&s, "completed_peers"), "400", "{set}");
     }
