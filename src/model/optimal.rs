@@ -35,6 +35,7 @@
 //!   transfer. A node runs one upload at a time unless its receivers' download shares
 //!   cannot absorb its upload capacity. Peers with zero upload never upload.
 
+use super::bittorrent::policy::ones;
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::{FlowId, NodeId};
 use std::cmp::Ordering;
@@ -91,29 +92,6 @@ pub struct Optimal {
     /// blocked node, and when downloads bind few peers can take anything.
     takers: Vec<u64>,
     mode: Mode,
-}
-
-/// The set bits of a bitset, lowest first.
-struct Bits<'a> {
-    words: &'a [u64],
-    /// Index of the current word.
-    at: usize,
-    /// Its bits not yet returned.
-    word: u64,
-}
-
-impl Iterator for Bits<'_> {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        while self.word == 0 {
-            self.at += 1;
-            self.word = *self.words.get(self.at)?;
-        }
-        let b = self.word.trailing_zeros() as usize;
-        self.word &= self.word - 1;
-        Some(self.at * 64 + b)
-    }
 }
 
 /// A peer's side of [`Optimal::can_take`].
@@ -484,15 +462,28 @@ impl Optimal {
     fn flow_changed(&mut self, sim: &Sim, src: NodeId, dst: NodeId) {
         self.update_side(sim, peer_of(dst) as usize);
         let g = sim.network().graph();
-        for k in 0..g.out_flows[src as usize].len() {
-            let d = sim.network().graph().flow(g.out_flows[src as usize][k]).dst;
-            self.update_side(sim, peer_of(d) as usize);
+        for &f in &g.out_flows[src as usize] {
+            self.update_side(sim, peer_of(g.flow(f).dst) as usize);
         }
     }
 
     /// Recomputes peer `q`'s side of [`Optimal::can_take`] and its bit in
-    /// `takers`, the way `can_take` always computed it (same summation order).
+    /// `takers`.
     fn update_side(&mut self, sim: &Sim, q: usize) {
+        let (t, on) = self.side_of(sim, q);
+        self.side[q] = t;
+        let (w, b) = (q / 64, q % 64);
+        if on {
+            self.takers[w] |= 1 << b;
+        } else {
+            self.takers[w] &= !(1 << b);
+        }
+    }
+
+    /// Peer `q`'s side of [`Optimal::can_take`] from the flows as they are now,
+    /// the way `can_take` always computed it (same summation order), and whether
+    /// it belongs in `takers`.
+    fn side_of(&self, sim: &Sim, q: usize) -> (Taker, bool) {
         let g = sim.network().graph();
         let node = node_of(q as u32) as usize;
         let down = g.down[node];
@@ -508,46 +499,32 @@ impl Optimal {
                 t.offered += g.up[s] / g.out_flows[s].len() as f64;
             }
         }
-        self.side[q] = t;
-        let on = self.present[q] && (t.open || t.offered < 0.95 * down);
-        let (w, b) = (q / 64, q % 64);
-        if on {
-            self.takers[w] |= 1 << b;
-        } else {
-            self.takers[w] &= !(1 << b);
-        }
+        (t, self.present[q] && (t.open || t.offered < 0.95 * down))
     }
 
     /// Test builds: every peer's kept side and bit equal a fresh computation, bit
     /// for bit (checked after every event by the unit and property tests).
     #[cfg(test)]
     fn assert_sides(&self, sim: &Sim) {
-        let mut fresh = Optimal {
-            side: self.side.clone(),
-            takers: self.takers.clone(),
-            present: self.present.clone(),
-            ..Optimal::new(sim)
-        };
         for q in 0..self.n {
-            fresh.update_side(sim, q);
-            let (a, b) = (self.side[q], fresh.side[q]);
+            let (a, (b, on)) = (self.side[q], self.side_of(sim, q));
             assert_eq!(
                 (a.open, a.offered.to_bits(), a.from_server),
                 (b.open, b.offered.to_bits(), b.from_server),
                 "peer {q}'s side is stale"
             );
+            assert_eq!(
+                self.takers[q / 64] >> (q % 64) & 1 == 1,
+                on,
+                "peer {q}'s bit"
+            );
         }
-        assert_eq!(self.takers, fresh.takers, "the takers bitset is stale");
     }
 
     /// The peers that may take a transfer from some node (present, and open or
     /// with room), in index order.
-    fn takers(&self) -> Bits<'_> {
-        Bits {
-            words: &self.takers,
-            at: 0,
-            word: self.takers.first().copied().unwrap_or(0),
-        }
+    fn takers(&self) -> impl Iterator<Item = usize> + '_ {
+        ones(&self.takers).map(|q| q as usize)
     }
 
     /// True if peer `q` can take a transfer from `x`: it receives nothing yet, or the
@@ -740,22 +717,9 @@ impl Optimal {
             return;
         }
         // Cheap gate: a peer that can take nothing from anyone blocks nobody's retry.
-        let g = sim.network().graph();
-        let open = (0..self.n).any(|q| {
-            let node = node_of(q as u32) as usize;
-            self.present[q]
-                && (self.have_count[q] as usize) < self.m
-                && (g.in_flows[node].is_empty() || {
-                    let offered: f64 = g.in_flows[node]
-                        .iter()
-                        .map(|&f| {
-                            let s = g.flow(f).src as usize;
-                            g.up[s] / g.out_flows[s].len() as f64
-                        })
-                        .sum();
-                    offered < 0.95 * g.down[node]
-                })
-        });
+        let open = self
+            .takers()
+            .any(|q| (self.have_count[q] as usize) < self.m);
         if !open {
             return;
         }

@@ -710,6 +710,13 @@ impl BitTorrent {
         self.maybe_reannounce(sim, n);
     }
 
+    /// One re-announce interval after `t` (`Time::MAX` if that is beyond virtual
+    /// time).
+    fn reannounce_after(&self, t: Time) -> Time {
+        let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
+        t.checked_add(d).unwrap_or(Time::MAX)
+    }
+
     /// Schedules an announce if `n` is a leecher with too few neighbours.
     fn maybe_reannounce(&mut self, sim: &mut Sim, n: NodeId) {
         let node = &self.nodes[n as usize];
@@ -722,10 +729,7 @@ impl BitTorrent {
             return;
         }
         let earliest = match node.last_announce {
-            Some(t) => {
-                let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
-                t.checked_add(d).unwrap_or(Time::MAX)
-            }
+            Some(t) => self.reannounce_after(t),
             None => sim.now,
         };
         let at = earliest.max(sim.now);
@@ -1760,8 +1764,9 @@ impl BitTorrent {
             (Some(a), Some(b)) => a.max(b),
             (a, b) => a.or(b).unwrap_or(Time::ZERO),
         };
-        let d = Time::from_secs_ceil(self.cfg.reannounce_interval).unwrap_or(Time::MAX);
-        since.checked_add(d).is_some_and(|t| sim.now >= t)
+        // (An interval that ends beyond virtual time never ends.)
+        sim.now >= self.reannounce_after(since)
+            && sim.now < Time::MAX
             && !self.links_of(n).iter().any(|l| self.interested(n, l.other))
     }
 

@@ -8,19 +8,38 @@ use crate::network::NodeId;
 use crate::scenario::{ChokerKind, PickerKind, SeedChoker};
 use rand::Rng;
 
-/// Iterates over the indices of the set bits of a bitset stored as `u64` words.
-pub fn ones(words: &[u64]) -> impl Iterator<Item = u32> + '_ {
-    words.iter().enumerate().flat_map(|(i, &w)| {
-        let mut w = w;
-        std::iter::from_fn(move || {
-            if w == 0 {
-                return None;
-            }
-            let b = w.trailing_zeros();
-            w &= w - 1;
-            Some(i as u32 * 64 + b)
-        })
-    })
+/// Iterates over the indices of the set bits of a bitset stored as `u64` words, in
+/// increasing order.
+pub fn ones(words: &[u64]) -> Ones<'_> {
+    Ones {
+        words,
+        at: 0,
+        word: words.first().copied().unwrap_or(0),
+    }
+}
+
+/// The iterator [`ones`] returns (a plain loop over the words: the optimal
+/// scheduler's receiver searches walk one for every blocked node).
+pub struct Ones<'a> {
+    words: &'a [u64],
+    /// Index of the current word.
+    at: usize,
+    /// Its bits not yet returned.
+    word: u64,
+}
+
+impl Iterator for Ones<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        while self.word == 0 {
+            self.at += 1;
+            self.word = *self.words.get(self.at)?;
+        }
+        let b = self.word.trailing_zeros();
+        self.word &= self.word - 1;
+        Some(self.at as u32 * 64 + b)
+    }
 }
 
 /// What a piece picker sees when a peer may request a chunk from a neighbour.
