@@ -54,6 +54,9 @@ pub struct Optimal {
     got: Vec<u64>,
     /// Per chunk: peers that hold it or are receiving it.
     holders: Vec<u32>,
+    /// Bitset over chunks: some peer neither holds nor receives it (`holders < N`).
+    /// Holders only grow, so a bit is only ever cleared.
+    not_full: Vec<u64>,
     /// Per peer: chunks held.
     have_count: Vec<u32>,
     /// Per peer: transfers it is receiving (pipeline: this slot).
@@ -91,7 +94,29 @@ pub struct Optimal {
     /// walk only these: the retries after a finished transfer search once per
     /// blocked node, and when downloads bind few peers can take anything.
     takers: Vec<u64>,
+    /// Peers that joined `takers` or whose side of [`Optimal::can_take`] became more
+    /// permissive (or `u32::MAX`: every check before it is void), in the order it
+    /// happened. Entry `k` has sequence number `opened_base + k`.
+    opened: Vec<u32>,
+    /// Sequence number of `opened[0]` (entries before it were dropped).
+    opened_base: usize,
+    /// Per node: the sequence number at which it was last found blocked, with the
+    /// chunks it holds now (`usize::MAX`: none). Until a peer in `opened` from there
+    /// on lacks one of its chunks, it stays blocked: every other peer that can take
+    /// from it now could then, and held or was receiving all its chunks then.
+    blocked_at: Vec<usize>,
+    /// Checks with a lower sequence number are void (a first copy began, which lets
+    /// free riders take that chunk).
+    checks_from: usize,
     mode: Mode,
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test builds: blocked retries that [`Optimal::takes_nothing`] settled from
+    /// `opened` alone (per thread: each test runs its simulations on its own).
+    pub(super) static SETTLED_FROM_OPENED: std::cell::Cell<u64> =
+        const { std::cell::Cell::new(0) };
 }
 
 /// A peer's side of [`Optimal::can_take`].
@@ -155,6 +180,15 @@ impl Optimal {
             have: vec![0; n * w],
             got: vec![0; n * w],
             holders: vec![0; m],
+            not_full: {
+                let mut b = vec![0u64; w];
+                if n > 0 {
+                    for c in 0..m {
+                        b[c / 64] |= 1 << (c % 64);
+                    }
+                }
+                b
+            },
             have_count: vec![0; n],
             in_count: vec![0; n],
             present: vec![false; n],
@@ -175,6 +209,10 @@ impl Optimal {
             freed: Vec::new(),
             side: vec![Taker::default(); n],
             takers: vec![0; n.div_ceil(64)],
+            opened: Vec::new(),
+            opened_base: 0,
+            blocked_at: vec![usize::MAX; n + 1],
+            checks_from: 0,
             mode,
         }
     }
@@ -206,9 +244,15 @@ impl Optimal {
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
+            if self.uploaders > 0 && self.uploaders < self.n {
+                // Free riders may take `c` from now on.
+                self.opened.push(u32::MAX);
+                self.checks_from = self.seq();
+            }
         }
         self.holders[c] += 1;
         if self.holders[c] as usize == self.n {
+            self.not_full[c / 64] &= !(1 << (c % 64));
             self.backlog[self.origin[c] as usize] -= 1;
         }
         self.in_count[p] += 1;
@@ -255,24 +299,43 @@ impl Optimal {
         true
     }
 
+    /// Word `i` of the chunks `x` holds (the server: every chunk).
+    fn mine(&self, x: NodeId, i: usize) -> u64 {
+        if x == SERVER {
+            u64::MAX
+        } else {
+            self.have[peer_of(x) as usize * self.w + i]
+        }
+    }
+
     /// Among the chunks `x` holds that some peer neither holds nor receives, the
     /// rarest; ties go to the lowest index for the server (inject in order), to the
-    /// newest for peers.
-    fn rarest_useful(&self, x: NodeId, limit: usize) -> Option<usize> {
-        let full = self.n as u32;
+    /// newest for peers. Walks the set bits of (held and not full) in index order,
+    /// which is the order of a scan over every chunk.
+    fn rarest_useful(&self, x: NodeId) -> Option<usize> {
         let mut best: Option<usize> = None;
-        for c in 0..limit {
-            let h = self.holders[c];
-            if h >= full || !self.holds(x, c) {
-                continue;
+        for i in 0..self.w {
+            let mut word = self.mine(x, i) & self.not_full[i];
+            while word != 0 {
+                let c = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                let h = self.holders[c];
+                best = match best {
+                    None => Some(c),
+                    Some(b) if h < self.holders[b] || (h == self.holders[b] && x != SERVER) => {
+                        Some(c)
+                    }
+                    keep => keep,
+                };
             }
-            best = match best {
-                None => Some(c),
-                Some(b) if h < self.holders[b] || (h == self.holders[b] && x != SERVER) => Some(c),
-                keep => keep,
-            };
         }
         best
+    }
+
+    /// Whether `x` holds a chunk some peer neither holds nor receives (that is,
+    /// [`Optimal::rarest_useful`] finds one).
+    fn has_useful(&self, x: NodeId) -> bool {
+        (0..self.w).any(|i| self.mine(x, i) & self.not_full[i] != 0)
     }
 
     /// Peer arrivals: the pipeline starts once everyone is present; the greedy mode
@@ -286,7 +349,7 @@ impl Optimal {
                 self.plan_slot(sim);
             }
         } else {
-            self.try_upload(sim, SERVER);
+            self.try_upload(sim, SERVER, false);
         }
     }
 
@@ -309,6 +372,7 @@ impl Optimal {
             self.in_count[p] -= 1;
         }
         Self::set(&mut self.have, self.w, p, c);
+        self.blocked_at[node_of(p as u32) as usize] = usize::MAX;
         self.have_count[p] += 1;
         self.in_count[p] -= 1;
         sim.record_chunk(p as u32);
@@ -471,8 +535,16 @@ impl Optimal {
     /// `takers`.
     fn update_side(&mut self, sim: &Sim, q: usize) {
         let (t, on) = self.side_of(sim, q);
-        self.side[q] = t;
+        let old = std::mem::replace(&mut self.side[q], t);
         let (w, b) = (q / 64, q % 64);
+        let was_on = self.takers[w] >> b & 1 == 1;
+        let wider = (t.open && !old.open)
+            || (!t.open
+                && !old.open
+                && (t.offered < old.offered || (old.from_server && !t.from_server)));
+        if on && (!was_on || wider) {
+            self.opened.push(q as u32);
+        }
         if on {
             self.takers[w] |= 1 << b;
         } else {
@@ -569,7 +641,6 @@ impl Optimal {
             {
                 continue;
             }
-            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
             // A first copy goes to the peer that will have relayed its backlog
             // soonest (Kumar and Ross: first copies in proportion to upload capacity).
             let relay = if first_copy {
@@ -577,33 +648,97 @@ impl Optimal {
             } else {
                 0.0
             };
-            let key = (
-                (relay, self.in_count[q], !self.critical[q]),
-                free_rider,
-                need,
-                self.have_count[q],
-                q,
-            );
+            let head = (relay, self.in_count[q], !self.critical[q]);
+            // The need (a division) is computed only where the leading terms do not
+            // already decide: the order is that of comparing whole keys.
+            let lead = match &best {
+                None => Ordering::Less,
+                Some(b) => head
+                    .0
+                    .total_cmp(&b.0.0)
+                    .then(head.1.cmp(&b.0.1))
+                    .then(head.2.cmp(&b.0.2))
+                    .then(free_rider.cmp(&b.1)),
+            };
+            if lead == Ordering::Greater {
+                continue;
+            }
+            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
+            let key = (head, free_rider, need, self.have_count[q], q);
             let better = match &best {
-                None => true,
-                Some(b) => {
-                    key.0
-                        .0
-                        .total_cmp(&b.0.0)
-                        .then(key.0.1.cmp(&b.0.1))
-                        .then(key.0.2.cmp(&b.0.2))
-                        .then(key.1.cmp(&b.1))
-                        .then(b.2.total_cmp(&key.2))
+                Some(b) if lead == Ordering::Equal => {
+                    b.2.total_cmp(&key.2)
                         .then(key.3.cmp(&b.3))
                         .then(key.4.cmp(&b.4))
                         == Ordering::Less
                 }
+                _ => true,
             };
             if better {
                 best = Some(key);
             }
         }
         best.map(|b| b.4)
+    }
+
+    /// The sequence number the next entry of `opened` gets.
+    fn seq(&self) -> usize {
+        self.opened_base + self.opened.len()
+    }
+
+    /// Whether peer `q` (a taker) could receive something from `x` in
+    /// [`Optimal::fallback`]: it is not `x`, can take from `x`, and lacks a chunk `x`
+    /// holds (a peer that cannot upload: a chunk some peer already has, unless no
+    /// peer can upload).
+    fn takes_from(&self, sim: &Sim, x: NodeId, q: usize) -> bool {
+        let node = node_of(q as u32) as usize;
+        if node == x as usize || !self.can_take(sim, x, q) {
+            return false;
+        }
+        let (w, m) = (self.w, self.m);
+        let strict = sim.network().graph().up[node] <= 0.0 && self.uploaders > 0;
+        for i in 0..w {
+            let mut word = self.mine(x, i) & !self.got[q * w + i];
+            if i * 64 + 64 > m {
+                word &= (1u64 << (m - i * 64)) - 1;
+            }
+            if !strict {
+                if word != 0 {
+                    return true;
+                }
+                continue;
+            }
+            while word != 0 {
+                let c = i * 64 + word.trailing_zeros() as usize;
+                word &= word - 1;
+                if self.holders[c] >= 1 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether [`Optimal::fallback`] finds nothing for `x`: no taker could receive
+    /// anything from it ([`Optimal::takes_from`]). Then [`Optimal::best_receiver`]
+    /// finds nothing either (any peer it could pick, the fallback could pick with the
+    /// same chunk), so `x` stays blocked. When `x` was found blocked before, with the
+    /// chunks it holds now, only the peers in `opened` since then need a look.
+    fn takes_nothing(&self, sim: &Sim, x: NodeId) -> bool {
+        let at = self.blocked_at[x as usize];
+        if at != usize::MAX && at >= self.checks_from && at >= self.opened_base {
+            let settled = self.opened[at - self.opened_base..].iter().all(|&q| {
+                q == u32::MAX
+                    || self.takers[q as usize / 64] >> (q % 64) & 1 == 0
+                    || !self.takes_from(sim, x, q as usize)
+            });
+            #[cfg(test)]
+            if settled {
+                SETTLED_FROM_OPENED.set(SETTLED_FROM_OPENED.get() + 1);
+            }
+            return settled;
+        }
+        !self.takers().any(|q| self.takes_from(sim, x, q))
     }
 
     /// When no peer can take the rarest chunk of `x`: over the peers that can take a
@@ -649,24 +784,22 @@ impl Optimal {
                 }
             }
             let Some(c) = pick else { continue };
+            let head = (self.holders[c], self.in_count[q], free_rider);
+            // As in `best_receiver`: the need only where the leading terms tie.
+            let lead = best.as_ref().map_or(Ordering::Less, |b| head.cmp(&b.0));
+            if lead == Ordering::Greater {
+                continue;
+            }
             let need = (self.m - self.have_count[q] as usize) as f64 * chunk / g.down[node];
-            let key = (
-                (self.holders[c], self.in_count[q], free_rider),
-                need,
-                self.have_count[q],
-                q,
-                c,
-            );
+            let key = (head, need, self.have_count[q], q, c);
             let better = match &best {
-                None => true,
-                Some(b) => {
-                    key.0
-                        .cmp(&b.0)
-                        .then(b.1.total_cmp(&key.1))
+                Some(b) if lead == Ordering::Equal => {
+                    b.1.total_cmp(&key.1)
                         .then(key.2.cmp(&b.2))
                         .then(key.3.cmp(&b.3))
                         == Ordering::Less
                 }
+                _ => true,
             };
             if better {
                 best = Some(key);
@@ -677,8 +810,10 @@ impl Optimal {
 
     /// Starts uploads from `x` while it has at least 5 % of its upload capacity to
     /// spare and a useful chunk some peer can take. If it has a useful chunk but no
-    /// peer can take any, it is retried after every finished transfer.
-    fn try_upload(&mut self, sim: &mut Sim, x: NodeId) {
+    /// peer can take any, it is retried after every finished transfer (`retry`: this
+    /// is such a retry, whose first pass tests for that case before ranking
+    /// anything; the outcome is the same either way).
+    fn try_upload(&mut self, sim: &mut Sim, x: NodeId, mut retry: bool) {
         loop {
             let g = sim.network().graph();
             let up = g.up[x as usize];
@@ -688,17 +823,31 @@ impl Optimal {
             if !g.out_flows[x as usize].is_empty() && self.spare_upload(sim, x) <= 0.05 * up {
                 return;
             }
-            let Some(c) = self.rarest_useful(x, self.m) else {
-                if matches!(self.mode, Mode::Greedy) && self.rescue(sim, x) {
-                    continue;
+            let pick = if retry && self.has_useful(x) && self.takes_nothing(sim, x) {
+                // Test builds: the ranking would have found nothing either.
+                #[cfg(test)]
+                assert!(
+                    self.rarest_useful(x)
+                        .is_some_and(|c| self.best_receiver(sim, x, c).is_none())
+                        && self.fallback(sim, x).is_none(),
+                    "takes_nothing disagrees with the ranking for node {x}"
+                );
+                None
+            } else {
+                let Some(c) = self.rarest_useful(x) else {
+                    if matches!(self.mode, Mode::Greedy) && self.rescue(sim, x) {
+                        continue;
+                    }
+                    return;
+                };
+                match self.best_receiver(sim, x, c) {
+                    Some(q) => Some((c, q)),
+                    None => self.fallback(sim, x),
                 }
-                return;
             };
-            let pick = match self.best_receiver(sim, x, c) {
-                Some(q) => Some((c, q)),
-                None => self.fallback(sim, x),
-            };
+            retry = false;
             let Some((c, q)) = pick else {
+                self.blocked_at[x as usize] = self.seq();
                 if !self.blocked[x as usize] {
                     self.blocked[x as usize] = true;
                     self.blocked_list.push(x);
@@ -714,6 +863,8 @@ impl Optimal {
     /// Retries the uploaders that found no peer able to take their chunks.
     fn retry_blocked(&mut self, sim: &mut Sim) {
         if self.blocked_list.is_empty() {
+            self.opened_base = self.seq();
+            self.opened.clear();
             return;
         }
         // Cheap gate: a peer that can take nothing from anyone blocks nobody's retry.
@@ -728,8 +879,20 @@ impl Optimal {
             self.blocked[x as usize] = false;
         }
         for x in list {
-            self.try_upload(sim, x);
+            self.try_upload(sim, x, true);
         }
+        // Every node still blocked was found blocked during this pass: the entries
+        // of `opened` before the earliest such check are no longer needed.
+        let keep = self
+            .blocked_list
+            .iter()
+            .map(|&x| self.blocked_at[x as usize])
+            .filter(|&at| at != usize::MAX)
+            .min()
+            .unwrap_or(self.seq())
+            .max(self.opened_base);
+        self.opened.drain(..keep - self.opened_base);
+        self.opened_base = keep;
     }
 }
 
@@ -770,10 +933,10 @@ impl Protocol for Optimal {
                 }
             }
             Mode::Greedy => {
-                self.try_upload(sim, t.src);
-                self.try_upload(sim, t.dst);
+                self.try_upload(sim, t.src, false);
+                self.try_upload(sim, t.dst, false);
                 while let Some(x) = self.freed.pop() {
-                    self.try_upload(sim, x);
+                    self.try_upload(sim, x, false);
                 }
                 self.retry_blocked(sim);
                 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! heterogeneous flash crowds, and the invariants (never beats D_p2p, bytes conserved).
 
 use super::super::{RunResult, Sim, simulate};
-use super::Optimal;
+use super::{Optimal, SETTLED_FROM_OPENED};
 use crate::network::ModelKind;
 use crate::scenario::{PeerClass, ProtocolKind, Scenario};
 use proptest::prelude::*;
@@ -379,4 +379,24 @@ fn the_server_is_woken_when_a_rescue_copy_beats_its_copy() {
     );
     // D_p2p = max(F/u_s = 1 s, F/d_min = 2.56 s, N F/(u_s + sum u_i) = 1.68 s).
     assert!(r.summary.distribution_time_s >= 1000.0 / 390.3299017545102);
+}
+
+#[test]
+fn blocked_retries_settled_from_the_opened_log_agree_with_the_ranking() {
+    // 60 peers whose downloads (30 kB/s) are below their uploads (100 kB/s), as in
+    // scenarios/bench/optimal-1k-slow-down.toml at a sixteenth of the size: most
+    // nodes find no peer that can take more and are retried after every finished
+    // transfer. Test builds check every retry that `takes_nothing` settles against
+    // the full ranking (rarest chunk, best receiver, fallback), and this test that
+    // such retries happen. D_p2p = max(F/u_s = 25.6 s, F/d = 85.3 s,
+    // N F/(u_s + N u) = 25.2 s) = 85.3 s for F = 10 x 256 kB.
+    SETTLED_FROM_OPENED.set(0);
+    let s = scenario(2_560_000, 256_000, 1e5, &[(60, 1e5, 3e4)], ModelKind::Fast);
+    let r = simulate(&s);
+    check_conservation(&s, &r);
+    assert!(r.summary.distribution_time_s >= 2_560_000.0 / 3e4 * (1.0 - 1e-9));
+    assert!(
+        SETTLED_FROM_OPENED.get() > 0,
+        "no retry was settled from the opened log"
+    );
 }
