@@ -108,6 +108,10 @@ pub struct Optimal {
     /// Checks with a lower sequence number are void (a first copy began, which lets
     /// free riders take that chunk).
     checks_from: usize,
+    /// Greedy mode: `opened` is kept (the pipeline mode has no blocked nodes).
+    keep_opened: bool,
+    /// Pipeline mode: the peers in order of their greedy-fill rank (reused).
+    scratch_order: Vec<u32>,
     mode: Mode,
 }
 
@@ -213,6 +217,8 @@ impl Optimal {
             opened_base: 0,
             blocked_at: vec![usize::MAX; n + 1],
             checks_from: 0,
+            keep_opened: matches!(mode, Mode::Greedy),
+            scratch_order: Vec::new(),
             mode,
         }
     }
@@ -244,7 +250,7 @@ impl Optimal {
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
-            if self.uploaders > 0 && self.uploaders < self.n {
+            if self.keep_opened && self.uploaders > 0 && self.uploaders < self.n {
                 // Free riders may take `c` from now on.
                 self.opened.push(u32::MAX);
                 self.checks_from = self.seq();
@@ -438,11 +444,38 @@ impl Optimal {
             };
             (std::cmp::Reverse(held), label[x as usize])
         });
+        // The receiver is the peer lacking `c` with the smallest (transfers this
+        // slot, chunks held, label, index). Peers receiving nothing yet this slot,
+        // in order of the rest of that key: the first of them lacking `c` is the
+        // answer when there is one; only otherwise are all peers ranked. Transfers
+        // this slot only grow, so `idle_from` skips the prefix that left that level.
+        let mut idle = std::mem::take(&mut self.scratch_order);
+        idle.clear();
+        if !free.is_empty() {
+            idle.extend(0..self.n as u32);
+            idle.sort_unstable_by_key(|&q| {
+                (self.have_count[q as usize], label[node_of(q) as usize], q)
+            });
+        }
+        let mut idle_from = 0;
         for x in free {
             let limit = if x == SERVER { injected } else { self.m };
             let Some(c) = self.rarest_useful_newest(x, limit) else {
                 continue;
             };
+            while idle_from < idle.len() && self.in_count[idle[idle_from] as usize] != 0 {
+                idle_from += 1;
+            }
+            let first_idle = idle[idle_from..].iter().map(|&q| q as usize).find(|&q| {
+                self.in_count[q] == 0
+                    && node_of(q as u32) != x
+                    && !Self::bit(&self.got, self.w, q, c)
+            });
+            if let Some(q) = first_idle {
+                self.start(sim, x, q, c);
+                started += 1;
+                continue;
+            }
             let mut best: Option<(u32, u32, u32, usize)> = None;
             for q in 0..self.n {
                 if node_of(q as u32) == x || Self::bit(&self.got, self.w, q, c) {
@@ -463,6 +496,7 @@ impl Optimal {
                 started += 1;
             }
         }
+        self.scratch_order = idle;
         if let Mode::Pipeline(pl) = &mut self.mode {
             pl.outstanding = started;
         }
@@ -542,7 +576,7 @@ impl Optimal {
             || (!t.open
                 && !old.open
                 && (t.offered < old.offered || (old.from_server && !t.from_server)));
-        if on && (!was_on || wider) {
+        if self.keep_opened && on && (!was_on || wider) {
             self.opened.push(q as u32);
         }
         if on {
