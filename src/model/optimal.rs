@@ -112,6 +112,12 @@ pub struct Optimal {
     keep_opened: bool,
     /// Pipeline mode: the peers in order of their greedy-fill rank (reused).
     scratch_order: Vec<u32>,
+    /// Pipeline mode: per number of transfers received this slot, the bitset of
+    /// the peers receiving that many (reused).
+    scratch_levels: Vec<Vec<u64>>,
+    /// Pipeline mode: per chunk, the bitset of the peers that hold or receive it
+    /// (the columns of `got`; empty in greedy mode).
+    got_col: Vec<u64>,
     mode: Mode,
 }
 
@@ -219,6 +225,12 @@ impl Optimal {
             checks_from: 0,
             keep_opened: matches!(mode, Mode::Greedy),
             scratch_order: Vec::new(),
+            scratch_levels: Vec::new(),
+            got_col: if matches!(mode, Mode::Pipeline(_)) {
+                vec![0; m * n.div_ceil(64)]
+            } else {
+                Vec::new()
+            },
             mode,
         }
     }
@@ -247,6 +259,9 @@ impl Optimal {
     /// Records the start of a transfer and hands it to the kernel.
     fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
         Self::set(&mut self.got, self.w, p, c);
+        if !self.got_col.is_empty() {
+            self.got_col[c * self.n.div_ceil(64) + p / 64] |= 1 << (p % 64);
+        }
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
@@ -445,58 +460,65 @@ impl Optimal {
             (std::cmp::Reverse(held), label[x as usize])
         });
         // The receiver is the peer lacking `c` with the smallest (transfers this
-        // slot, chunks held, label, index). Peers receiving nothing yet this slot,
-        // in order of the rest of that key: the first of them lacking `c` is the
-        // answer when there is one; only otherwise are all peers ranked. Transfers
-        // this slot only grow, so `idle_from` skips the prefix that left that level.
-        let mut idle = std::mem::take(&mut self.scratch_order);
-        idle.clear();
+        // slot, chunks held, label, index). `order`: the peers by the rest of that
+        // key, sorted once a slot; `level[k]`: bitset of the peers receiving k
+        // transfers this slot. The lowest level with a peer lacking `c` (one pass of
+        // word operations against `c`'s column of `got_col`) holds the answer: the
+        // first peer of `order` at that level lacking `c`. The sender itself holds
+        // `c`, so it never lacks it.
+        let nw = self.n.div_ceil(64);
+        let mut order = std::mem::take(&mut self.scratch_order);
+        let mut level = std::mem::take(&mut self.scratch_levels);
+        order.clear();
+        level.clear();
         if !free.is_empty() {
-            idle.extend(0..self.n as u32);
-            idle.sort_unstable_by_key(|&q| {
+            order.extend(0..self.n as u32);
+            order.sort_unstable_by_key(|&q| {
                 (self.have_count[q as usize], label[node_of(q) as usize], q)
             });
+            for q in 0..self.n {
+                let k = self.in_count[q] as usize;
+                if level.len() <= k {
+                    level.resize(k + 1, vec![0; nw]);
+                }
+                level[k][q / 64] |= 1 << (q % 64);
+            }
         }
+        // Peers before `idle_from` in `order` have left level 0 (levels only grow).
         let mut idle_from = 0;
         for x in free {
             let limit = if x == SERVER { injected } else { self.m };
             let Some(c) = self.rarest_useful_newest(x, limit) else {
                 continue;
             };
-            while idle_from < idle.len() && self.in_count[idle[idle_from] as usize] != 0 {
-                idle_from += 1;
-            }
-            let first_idle = idle[idle_from..].iter().map(|&q| q as usize).find(|&q| {
-                self.in_count[q] == 0
-                    && node_of(q as u32) != x
-                    && !Self::bit(&self.got, self.w, q, c)
-            });
-            if let Some(q) = first_idle {
-                self.start(sim, x, q, c);
-                started += 1;
+            let col = &self.got_col[c * nw..(c + 1) * nw];
+            let Some(k) = level
+                .iter()
+                .position(|l| l.iter().zip(col).any(|(&l, &g)| l & !g != 0))
+            else {
                 continue;
-            }
-            let mut best: Option<(u32, u32, u32, usize)> = None;
-            for q in 0..self.n {
-                if node_of(q as u32) == x || Self::bit(&self.got, self.w, q, c) {
-                    continue;
-                }
-                let key = (
-                    self.in_count[q],
-                    self.have_count[q],
-                    label[node_of(q as u32) as usize],
-                    q,
-                );
-                if best.is_none_or(|b| key < b) {
-                    best = Some(key);
+            };
+            if k == 0 {
+                while self.in_count[order[idle_from] as usize] != 0 {
+                    idle_from += 1;
                 }
             }
-            if let Some((_, _, _, q)) = best {
-                self.start(sim, x, q, c);
-                started += 1;
+            let from = if k == 0 { idle_from } else { 0 };
+            let q = order[from..]
+                .iter()
+                .map(|&q| q as usize)
+                .find(|&q| self.in_count[q] as usize == k && col[q / 64] >> (q % 64) & 1 == 0)
+                .expect("the level has a peer lacking the chunk");
+            self.start(sim, x, q, c);
+            started += 1;
+            level[k][q / 64] &= !(1 << (q % 64));
+            if level.len() <= k + 1 {
+                level.push(vec![0; nw]);
             }
+            level[k + 1][q / 64] |= 1 << (q % 64);
         }
-        self.scratch_order = idle;
+        self.scratch_levels = level;
+        self.scratch_order = order;
         if let Mode::Pipeline(pl) = &mut self.mode {
             pl.outstanding = started;
         }
