@@ -329,6 +329,27 @@ impl Optimal {
         }
     }
 
+    /// Word `i` of the chunks below `limit` that `x` holds and peer `q` neither
+    /// holds nor receives.
+    fn missing_word(&self, x: NodeId, q: usize, i: usize, limit: usize) -> u64 {
+        let lo = i * 64;
+        if lo >= limit {
+            return 0;
+        }
+        let word = self.mine(x, i) & !self.got[q * self.w + i];
+        if limit - lo < 64 {
+            word & ((1u64 << (limit - lo)) - 1)
+        } else {
+            word
+        }
+    }
+
+    /// Copies a chunk must have before `node` may get it: 1 for a peer that cannot
+    /// upload while some peer can (it gets no first copy), else 0.
+    fn min_holders(&self, sim: &Sim, node: usize) -> u32 {
+        u32::from(sim.network().graph().up[node] <= 0.0 && self.uploaders > 0)
+    }
+
     /// Among the chunks `x` holds that some peer neither holds nor receives, the
     /// rarest; ties go to the lowest index for the server (inject in order), to the
     /// newest for peers. Walks the set bits of (held and not full) in index order,
@@ -527,26 +548,10 @@ impl Optimal {
     /// The newest chunk below `limit` that `x` holds and peer `q` neither holds nor
     /// receives.
     fn newest_missing(&self, x: NodeId, q: usize, limit: usize) -> Option<usize> {
-        let w = self.w;
-        for i in (0..w).rev() {
-            let mine = if x == SERVER {
-                u64::MAX
-            } else {
-                self.have[peer_of(x) as usize * w + i]
-            };
-            let mut word = mine & !self.got[q * w + i];
-            let lo = i * 64;
-            if lo >= limit {
-                continue;
-            }
-            if limit - lo < 64 {
-                word &= (1u64 << (limit - lo)) - 1;
-            }
-            if word != 0 {
-                return Some(lo + 63 - word.leading_zeros() as usize);
-            }
-        }
-        None
+        (0..self.w).rev().find_map(|i| {
+            let word = self.missing_word(x, q, i, limit);
+            (word != 0).then(|| i * 64 + 63 - word.leading_zeros() as usize)
+        })
     }
 
     /// Rarest useful chunk with ties to the newest (pipeline fill, server included).
@@ -751,28 +756,21 @@ impl Optimal {
         if node == x as usize || !self.can_take(sim, x, q) {
             return false;
         }
-        let (w, m) = (self.w, self.m);
-        let strict = sim.network().graph().up[node] <= 0.0 && self.uploaders > 0;
-        for i in 0..w {
-            let mut word = self.mine(x, i) & !self.got[q * w + i];
-            if i * 64 + 64 > m {
-                word &= (1u64 << (m - i * 64)) - 1;
-            }
-            if !strict {
-                if word != 0 {
-                    return true;
-                }
-                continue;
+        let min_holders = self.min_holders(sim, node);
+        (0..self.w).any(|i| {
+            let mut word = self.missing_word(x, q, i, self.m);
+            if min_holders == 0 {
+                return word != 0;
             }
             while word != 0 {
                 let c = i * 64 + word.trailing_zeros() as usize;
                 word &= word - 1;
-                if self.holders[c] >= 1 {
+                if self.holders[c] >= min_holders {
                     return true;
                 }
             }
-        }
-        false
+            false
+        })
     }
 
     /// Whether [`Optimal::fallback`] finds nothing for `x`: no taker could receive
@@ -804,7 +802,6 @@ impl Optimal {
     fn fallback(&self, sim: &Sim, x: NodeId) -> Option<(usize, usize)> {
         let chunk = sim.chunk_bytes as f64;
         let g = sim.network().graph();
-        let w = self.w;
         let mut best: Option<FallbackKey> = None;
         for q in self.takers() {
             let node = node_of(q as u32) as usize;
@@ -812,19 +809,14 @@ impl Optimal {
                 continue;
             }
             let free_rider = g.up[node] <= 0.0;
-            let min_holders = u32::from(free_rider && self.uploaders > 0);
+            let min_holders = self.min_holders(sim, node);
             let mut pick: Option<usize> = None;
-            for i in 0..w {
-                let mine = if x == SERVER {
-                    u64::MAX
-                } else {
-                    self.have[peer_of(x) as usize * w + i]
-                };
-                let mut word = mine & !self.got[q * w + i];
+            for i in 0..self.w {
+                let mut word = self.missing_word(x, q, i, self.m);
                 while word != 0 {
                     let c = i * 64 + word.trailing_zeros() as usize;
                     word &= word - 1;
-                    if c >= self.m || self.holders[c] < min_holders {
+                    if self.holders[c] < min_holders {
                         continue;
                     }
                     pick = match pick {
