@@ -115,9 +115,22 @@ pub struct Optimal {
     /// Pipeline mode: per number of transfers received this slot, the bitset of
     /// the peers receiving that many (reused).
     scratch_levels: Vec<Vec<u64>>,
-    /// Pipeline mode: per chunk, the bitset of the peers that hold or receive it
-    /// (the columns of `got`; empty in greedy mode).
+    /// Per chunk, the bitset of the peers that hold or receive it (the columns of
+    /// `got`).
     got_col: Vec<u64>,
+    /// Greedy mode: [`LEVELS`] + 1 bitsets over peers, `N/64` words each: level `k <
+    /// LEVELS` holds the peers receiving exactly `k` transfers, the last one those
+    /// receiving more (empty in pipeline mode, whose counts are per slot).
+    levels: Vec<u64>,
+    /// Greedy mode: the number of peers in each of `levels`.
+    level_size: [u32; LEVELS + 1],
+    /// Four bitsets over peers, `N/64` words each, in the ranking's order: critical
+    /// peers that can upload, critical free riders, other peers that can upload,
+    /// other free riders (see `critical`; a free rider has zero upload capacity).
+    class_bits: Vec<u64>,
+    /// Per bitset of `class_bits`: the words that can be non-zero (peers of one
+    /// scenario class have consecutive indices, so a class is often a short run).
+    class_words: [std::ops::Range<usize>; 4],
     mode: Mode,
 }
 
@@ -127,6 +140,24 @@ thread_local! {
     /// `opened` alone (per thread: each test runs its simulations on its own).
     pub(super) static SETTLED_FROM_OPENED: std::cell::Cell<u64> =
         const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test builds: receiver searches decided in each block of
+    /// [`Optimal::best_receiver_by_blocks`] below the last level (by class: critical
+    /// uploaders, critical free riders, other uploaders, other free riders) and in
+    /// the last level (index 4).
+    pub(super) static DECIDED_IN_BLOCK: std::cell::Cell<[u64; 5]> =
+        const { std::cell::Cell::new([0; 5]) };
+}
+
+#[cfg(test)]
+/// Test builds: counts a search decided in block `b` (see [`DECIDED_IN_BLOCK`]).
+fn decided_in(b: usize) {
+    let mut d = DECIDED_IN_BLOCK.get();
+    d[b] += 1;
+    DECIDED_IN_BLOCK.set(d);
 }
 
 /// A peer's side of [`Optimal::can_take`].
@@ -147,6 +178,41 @@ type ReceiverKey = ((f64, u32, bool), bool, f64, u32, usize);
 /// Ranking of a (chunk, peer) pair in [`Optimal::fallback`]: (chunk holders, peer's
 /// incoming transfers, free rider), need, chunks held, peer, chunk.
 type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
+
+/// Greedy mode: incoming-transfer counts with a level of their own in
+/// [`Optimal::levels`]; higher counts share the last one.
+const LEVELS: usize = 16;
+
+/// A bitset over `n` peers: the peers for which `f` holds.
+fn bits_where(n: usize, f: impl Fn(usize) -> bool) -> Vec<u64> {
+    let mut b = vec![0; n.div_ceil(64)];
+    for q in (0..n).filter(|&q| f(q)) {
+        b[q / 64] |= 1 << (q % 64);
+    }
+    b
+}
+
+/// The blocks of [`Optimal::class_bits`], in the ranking's order: (critical, free
+/// rider).
+const CLASSES: [(bool, bool); 4] = [(true, false), (true, true), (false, false), (false, true)];
+
+/// The set bits of the words `word(i)` for `i` in `words`, in increasing order, as
+/// peer indices.
+fn ones_of(
+    words: std::ops::Range<usize>,
+    word: impl Fn(usize) -> u64,
+) -> impl Iterator<Item = usize> {
+    words.flat_map(move |i| {
+        let mut w = word(i);
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let b = w.trailing_zeros() as usize;
+                w &= w - 1;
+                i * 64 + b
+            })
+        })
+    })
+}
 
 enum Mode {
     Pipeline(Pipeline),
@@ -182,7 +248,7 @@ impl Optimal {
         } else {
             Mode::Greedy
         };
-        Optimal {
+        let mut o = Optimal {
             incoming: vec![Vec::new(); n],
             n,
             m,
@@ -226,13 +292,50 @@ impl Optimal {
             keep_opened: matches!(mode, Mode::Greedy),
             scratch_order: Vec::new(),
             scratch_levels: Vec::new(),
-            got_col: if matches!(mode, Mode::Pipeline(_)) {
-                vec![0; m * n.div_ceil(64)]
-            } else {
-                Vec::new()
+            got_col: vec![0; m * n.div_ceil(64)],
+            levels: match mode {
+                // Every peer starts at level 0.
+                Mode::Greedy => {
+                    let nw = n.div_ceil(64);
+                    let mut l = vec![0; (LEVELS + 1) * nw];
+                    (0..n).for_each(|q| l[q / 64] |= 1 << (q % 64));
+                    l
+                }
+                Mode::Pipeline(_) => Vec::new(),
             },
+            level_size: {
+                let mut l = [0; LEVELS + 1];
+                l[0] = n as u32;
+                l
+            },
+            class_bits: Vec::new(),
+            class_words: Default::default(),
             mode,
+        };
+        for (b, (critical, rider)) in CLASSES.into_iter().enumerate() {
+            let bits = bits_where(n, |q| {
+                o.critical[q] == critical && (g.up[node_of(q as u32) as usize] <= 0.0) == rider
+            });
+            let first = bits.iter().position(|&w| w != 0).unwrap_or(0);
+            let end = bits.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1);
+            o.class_words[b] = first..end.max(first);
+            o.class_bits.extend(bits);
         }
+        o
+    }
+
+    /// Sets peer `p`'s incoming-transfer count to `to`, moving it between `levels`.
+    fn set_in_count(&mut self, p: usize, to: u32) {
+        if !self.levels.is_empty() {
+            let nw = self.n.div_ceil(64);
+            let from = (self.in_count[p] as usize).min(LEVELS);
+            let into = (to as usize).min(LEVELS);
+            self.levels[from * nw + p / 64] &= !(1 << (p % 64));
+            self.levels[into * nw + p / 64] |= 1 << (p % 64);
+            self.level_size[from] -= 1;
+            self.level_size[into] += 1;
+        }
+        self.in_count[p] = to;
     }
 
     /// Name of the mode in use: `"pipeline"` or `"greedy"`.
@@ -259,9 +362,7 @@ impl Optimal {
     /// Records the start of a transfer and hands it to the kernel.
     fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
         Self::set(&mut self.got, self.w, p, c);
-        if !self.got_col.is_empty() {
-            self.got_col[c * self.n.div_ceil(64) + p / 64] |= 1 << (p % 64);
-        }
+        self.got_col[c * self.n.div_ceil(64) + p / 64] |= 1 << (p % 64);
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
@@ -276,7 +377,7 @@ impl Optimal {
             self.not_full[c / 64] &= !(1 << (c % 64));
             self.backlog[self.origin[c] as usize] -= 1;
         }
-        self.in_count[p] += 1;
+        self.set_in_count(p, self.in_count[p] + 1);
         let f = sim.start_transfer(x, node_of(p as u32), c as u32);
         self.flow_changed(sim, x, node_of(p as u32));
         self.incoming[p].push((f, c as u32, false));
@@ -313,7 +414,7 @@ impl Optimal {
             }
         }
         let Some((_, q, c)) = best else { return false };
-        self.in_count[q] += 1;
+        self.set_in_count(q, self.in_count[q] + 1);
         let f = sim.start_transfer(x, node_of(q as u32), c);
         self.flow_changed(sim, x, node_of(q as u32));
         self.incoming[q].push((f, c, true));
@@ -411,12 +512,12 @@ impl Optimal {
             self.freed.push(src);
             sim.cancel_transfer(other, true);
             self.flow_changed(sim, src, t.dst);
-            self.in_count[p] -= 1;
+            self.set_in_count(p, self.in_count[p] - 1);
         }
         Self::set(&mut self.have, self.w, p, c);
         self.blocked_at[node_of(p as u32) as usize] = usize::MAX;
         self.have_count[p] += 1;
-        self.in_count[p] -= 1;
+        self.set_in_count(p, self.in_count[p] - 1);
         sim.record_chunk(p as u32);
         if self.have_count[p] as usize == self.m {
             sim.complete(p as u32);
@@ -635,15 +736,17 @@ impl Optimal {
         (t, self.present[q] && (t.open || t.offered < 0.95 * down))
     }
 
-    /// Test builds: every peer's kept side and bit equal a fresh computation, bit
-    /// for bit (checked after every event by the unit and property tests).
+    /// Test builds: every present peer's kept side and every peer's bit equal a
+    /// fresh computation, bit for bit (checked after every event by the unit and
+    /// property tests). A peer's side is first computed when it arrives.
     #[cfg(test)]
     fn assert_sides(&self, sim: &Sim) {
         for q in 0..self.n {
             let (a, (b, on)) = (self.side[q], self.side_of(sim, q));
+            assert!(self.present[q] || !on);
             assert_eq!(
-                (a.open, a.offered.to_bits(), a.from_server),
-                (b.open, b.offered.to_bits(), b.from_server),
+                self.present[q].then_some((a.open, a.offered.to_bits(), a.from_server)),
+                self.present[q].then_some((b.open, b.offered.to_bits(), b.from_server)),
                 "peer {q}'s side is stale"
             );
             assert_eq!(
@@ -651,6 +754,28 @@ impl Optimal {
                 on,
                 "peer {q}'s bit"
             );
+            // (`got_col` is set in one place only, with `got`: `start`.)
+            let nw = self.n.div_ceil(64);
+            if !self.levels.is_empty() {
+                let k = (self.in_count[q] as usize).min(LEVELS);
+                for l in 0..=LEVELS {
+                    assert_eq!(
+                        self.levels[l * nw + q / 64] >> (q % 64) & 1 == 1,
+                        l == k,
+                        "peer {q}'s bit in level {l}"
+                    );
+                }
+            }
+        }
+        if !self.levels.is_empty() {
+            let nw = self.n.div_ceil(64);
+            for l in 0..=LEVELS {
+                let size: u32 = self.levels[l * nw..(l + 1) * nw]
+                    .iter()
+                    .map(|w| w.count_ones())
+                    .sum();
+                assert_eq!(size, self.level_size[l], "level {l}'s size");
+            }
         }
     }
 
@@ -685,14 +810,79 @@ impl Optimal {
     /// critical peers, then peers that can upload, then the one needing longest at
     /// its download capacity, then the one holding fewest chunks, then the lowest
     /// index.
+    ///
+    /// Greedy mode, chunk held by some peer: the ranking's leading terms are the
+    /// incoming transfers, then critical, then free rider, so the peers are searched
+    /// in blocks of equal leading terms (`levels` and the class bitsets, against `c`'s
+    /// column of `got_col`), lowest first, and the first block with a candidate
+    /// holds the best one: the same peer as ranking every taker.
     fn best_receiver(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
+        let q = self.best_receiver_by_blocks(sim, x, c);
+        // Test builds: the same peer as ranking every taker.
+        #[cfg(test)]
+        assert_eq!(
+            q,
+            self.rank_receivers(sim, x, c, self.takers()),
+            "the block search disagrees with the ranking for node {x}, chunk {c}"
+        );
+        q
+    }
+
+    /// [`Optimal::best_receiver`] by blocks of equal leading terms.
+    fn best_receiver_by_blocks(&self, sim: &Sim, x: NodeId, c: usize) -> Option<usize> {
+        let first_copy = self.holders[c] == 0 && self.uploaders > 0;
+        if first_copy || self.levels.is_empty() {
+            return self.rank_receivers(sim, x, c, self.takers());
+        }
+        let nw = self.n.div_ceil(64);
+        let col = &self.got_col[c * nw..(c + 1) * nw];
+        if (0..nw).all(|i| self.takers[i] & !col[i] == 0) {
+            return None;
+        }
+        for k in (0..=LEVELS).filter(|&k| self.level_size[k] > 0) {
+            let level = &self.levels[k * nw..(k + 1) * nw];
+            let lacking = |i: usize| self.takers[i] & level[i] & !col[i];
+            if (0..nw).all(|i| lacking(i) == 0) {
+                continue;
+            }
+            if k == LEVELS {
+                // Counts above the last exact level: rank them whole.
+                let q = self.rank_receivers(sim, x, c, ones_of(0..nw, lacking));
+                #[cfg(test)]
+                if q.is_some() {
+                    decided_in(4);
+                }
+                return q;
+            }
+            for (_b, words) in self.class_words.iter().enumerate() {
+                let mask = &self.class_bits[_b * nw..(_b + 1) * nw];
+                let class = |i: usize| lacking(i) & mask[i];
+                if let Some(q) = self.rank_receivers(sim, x, c, ones_of(words.clone(), class)) {
+                    #[cfg(test)]
+                    decided_in(_b);
+                    return Some(q);
+                }
+            }
+        }
+        None
+    }
+
+    /// [`Optimal::best_receiver`]'s ranking over the peers `cands` (takers, in
+    /// increasing order).
+    fn rank_receivers(
+        &self,
+        sim: &Sim,
+        x: NodeId,
+        c: usize,
+        cands: impl Iterator<Item = usize>,
+    ) -> Option<usize> {
         let chunk = sim.chunk_bytes as f64;
         let down = &sim.network().graph().down;
         let up = &sim.network().graph().up;
         // A first copy never goes to a peer that cannot pass it on (unless none can).
         let first_copy = self.holders[c] == 0 && self.uploaders > 0;
         let mut best: Option<ReceiverKey> = None;
-        for q in self.takers() {
+        for q in cands {
             let node = node_of(q as u32) as usize;
             let free_rider = up[node] <= 0.0;
             if node == x as usize

@@ -2,7 +2,7 @@
 //! heterogeneous flash crowds, and the invariants (never beats D_p2p, bytes conserved).
 
 use super::super::{RunResult, Sim, simulate};
-use super::{Optimal, SETTLED_FROM_OPENED};
+use super::{DECIDED_IN_BLOCK, LEVELS, Optimal, SETTLED_FROM_OPENED};
 use crate::network::ModelKind;
 use crate::scenario::{PeerClass, ProtocolKind, Scenario};
 use proptest::prelude::*;
@@ -398,5 +398,54 @@ fn blocked_retries_settled_from_the_opened_log_agree_with_the_ranking() {
     assert!(
         SETTLED_FROM_OPENED.get() > 0,
         "no retry was settled from the opened log"
+    );
+}
+
+#[test]
+fn receiver_search_by_blocks_agrees_with_the_ranking_in_every_block() {
+    // Test builds check every receiver search by blocks (incoming transfers, then
+    // critical, then free rider) against ranking every taker; this swarm makes each
+    // block decide some search. F = 40 x 10 kB, u_s = 100 kB/s. Flash crowd: 20
+    // uploaders with unlimited downloads, 10 with downloads of 20 kB/s (critical:
+    // F/d = 20 s against D_p2p = max(F/u_s = 4 s, F/d_min = 20 s, N F/(u_s + sum
+    // u_i) = 0.96 s) = 20 s), 10 free riders with unlimited downloads and 2
+    // critical free riders (20 kB/s). One more uploader with unlimited download
+    // arrives at t = 1000 s, after the others have completed: every other uploading
+    // node has a chunk it lacks, so it receives up to 30 transfers at once, more
+    // than the LEVELS exact levels.
+    DECIDED_IN_BLOCK.set([0; 5]);
+    let mut s = scenario(
+        400_000,
+        10_000,
+        1e5,
+        &[
+            (20, 5e4, f64::INFINITY),
+            (10, 5e4, 2e4),
+            (10, 0.0, f64::INFINITY),
+            (2, 0.0, 2e4),
+        ],
+        ModelKind::MaxMin,
+    );
+    let mut late = s.classes[0].clone();
+    late.name = "late".into();
+    late.count = 1;
+    late.arrival = crate::scenario::Arrival::Times(vec![1000.0]);
+    s.classes.push(late);
+    let r = simulate(&s);
+    check_conservation(&s, &r);
+    // The late peer cannot finish faster than the 31 uploading nodes' whole upload
+    // capacity delivers F: F / (u_s + 30 x 50 kB/s) = 0.25 s.
+    let last = r.peers.last().unwrap();
+    let took = last.completion.unwrap().secs_since(last.arrival);
+    assert!(last.arrival.as_secs_f64() == 1000.0);
+    assert!(
+        took >= 400_000.0 / (1e5 + 30.0 * 5e4) * (1.0 - 1e-9),
+        "{took}"
+    );
+    let d = DECIDED_IN_BLOCK.get();
+    const { assert!(LEVELS < 30) };
+    assert!(
+        d.iter().all(|&k| k > 0),
+        "searches decided per block: {d:?}"
     );
 }
