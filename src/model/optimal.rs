@@ -61,6 +61,10 @@ pub struct Optimal {
     have_count: Vec<u32>,
     /// Per peer: transfers it is receiving (pipeline: this slot).
     in_count: Vec<u32>,
+    /// Per peer: the time its download capacity needs for the chunks it lacks,
+    /// (M - chunks held) x chunk / d_i, the rankings' need term (kept as chunks
+    /// arrive).
+    need: Vec<f64>,
     /// Per peer: whether it has arrived.
     present: Vec<bool>,
     arrived: usize,
@@ -266,6 +270,7 @@ impl Optimal {
                 b
             },
             have_count: vec![0; n],
+            need: (1..=n).map(|x| Self::need_of(sim, m, x, 0)).collect(),
             in_count: vec![0; n],
             present: vec![false; n],
             arrived: 0,
@@ -322,6 +327,11 @@ impl Optimal {
             o.class_bits.extend(bits);
         }
         o
+    }
+
+    /// The need term of node `x` holding `held` of the `m` chunks.
+    fn need_of(sim: &Sim, m: usize, x: usize, held: u32) -> f64 {
+        (m - held as usize) as f64 * sim.chunk_bytes as f64 / sim.network().graph().down[x]
     }
 
     /// Sets peer `p`'s incoming-transfer count to `to`, moving it between `levels`.
@@ -517,6 +527,7 @@ impl Optimal {
         Self::set(&mut self.have, self.w, p, c);
         self.blocked_at[node_of(p as u32) as usize] = usize::MAX;
         self.have_count[p] += 1;
+        self.need[p] = Self::need_of(sim, self.m, node_of(p as u32) as usize, self.have_count[p]);
         self.set_in_count(p, self.in_count[p] - 1);
         sim.record_chunk(p as u32);
         if self.have_count[p] as usize == self.m {
@@ -876,8 +887,6 @@ impl Optimal {
         c: usize,
         cands: impl Iterator<Item = usize>,
     ) -> Option<usize> {
-        let chunk = sim.chunk_bytes as f64;
-        let down = &sim.network().graph().down;
         let up = &sim.network().graph().up;
         // A first copy never goes to a peer that cannot pass it on (unless none can).
         let first_copy = self.holders[c] == 0 && self.uploaders > 0;
@@ -914,8 +923,7 @@ impl Optimal {
             if lead == Ordering::Greater {
                 continue;
             }
-            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / down[node];
-            let key = (head, free_rider, need, self.have_count[q], q);
+            let key = (head, free_rider, self.need[q], self.have_count[q], q);
             let better = match &best {
                 Some(b) if lead == Ordering::Equal => {
                     b.2.total_cmp(&key.2)
@@ -990,7 +998,6 @@ impl Optimal {
     /// the peer lacks, ties broken as in [`Optimal::best_receiver`]. A peer that
     /// cannot upload gets no chunk nobody else has (unless no peer can upload).
     fn fallback(&self, sim: &Sim, x: NodeId) -> Option<(usize, usize)> {
-        let chunk = sim.chunk_bytes as f64;
         let g = sim.network().graph();
         let mut best: Option<FallbackKey> = None;
         for q in self.takers() {
@@ -1028,8 +1035,7 @@ impl Optimal {
             if lead == Ordering::Greater {
                 continue;
             }
-            let need = (self.m - self.have_count[q] as usize) as f64 * chunk / g.down[node];
-            let key = (head, need, self.have_count[q], q, c);
+            let key = (head, self.need[q], self.have_count[q], q, c);
             let better = match &best {
                 Some(b) if lead == Ordering::Equal => {
                     b.1.total_cmp(&key.1)
