@@ -91,18 +91,24 @@ fn default_output_folder_is_results_name() {
 
 #[test]
 fn shipped_scenarios_check() {
-    for entry in std::fs::read_dir(root().join("scenarios")).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|e| e == "toml") {
-            let o = run_in(&root(), &["check", p.to_str().unwrap()]);
-            assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
-            let text = std::fs::read_to_string(&p).unwrap();
-            assert!(
-                text.starts_with("# Question:"),
-                "{} must open with its question",
-                p.display()
-            );
-        }
+    // Every scenario under scenarios/, scenarios/bench/ and scenarios/validation/.
+    let dirs = ["scenarios", "scenarios/bench", "scenarios/validation"];
+    let files: Vec<_> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read_dir(root().join(d)).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    assert!(files.len() >= 30, "found only {} scenarios", files.len());
+    for p in files {
+        let o = run_in(&root(), &["check", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.starts_with("# Question:"),
+            "{} must open with its question",
+            p.display()
+        );
     }
 }
 
