@@ -117,8 +117,11 @@ pub struct Optimal {
     /// Pipeline mode: the peers in order of their greedy-fill rank (reused).
     scratch_order: Vec<u32>,
     /// Pipeline mode: per number of transfers received this slot, the bitset of
-    /// the peers receiving that many (reused).
-    scratch_levels: Vec<Vec<u64>>,
+    /// the peers receiving that many, over positions in `scratch_order` (reused).
+    scratch_ranked: Vec<Vec<u64>>,
+    /// Pipeline mode: for the chunks a slot's greedy fill sends, the bitsets of
+    /// the peers lacking them, over positions in `scratch_order` (reused).
+    scratch_lacks: Vec<Vec<u64>>,
     /// Per chunk, the bitset of the peers that hold or receive it (the columns of
     /// `got`).
     got_col: Vec<u64>,
@@ -296,7 +299,8 @@ impl Optimal {
             checks_from: 0,
             keep_opened: matches!(mode, Mode::Greedy),
             scratch_order: Vec::new(),
-            scratch_levels: Vec::new(),
+            scratch_ranked: Vec::new(),
+            scratch_lacks: Vec::new(),
             got_col: vec![0; m * n.div_ceil(64)],
             levels: match mode {
                 // Every peer starts at level 0.
@@ -594,63 +598,97 @@ impl Optimal {
         });
         // The receiver is the peer lacking `c` with the smallest (transfers this
         // slot, chunks held, label, index). `order`: the peers by the rest of that
-        // key, sorted once a slot; `level[k]`: bitset of the peers receiving k
-        // transfers this slot. The lowest level with a peer lacking `c` (one pass of
-        // word operations against `c`'s column of `got_col`) holds the answer: the
-        // first peer of `order` at that level lacking `c`. The sender itself holds
-        // `c`, so it never lacks it.
+        // key, sorted once a slot; `ranked[k]`: the bitset, over positions in
+        // `order`, of the peers receiving k transfers this slot; `lacks[c]`: the
+        // bitset, over the same positions, of the peers that neither hold nor
+        // receive chunk `c` (built from `c`'s column of `got_col` the first time a
+        // slot needs it, then kept up to date). The answer is the lowest set bit of
+        // `ranked[k] & lacks[c]` for the lowest `k` where that is not empty. The
+        // sender itself holds `c`, so it never lacks it. The bitsets are reused
+        // from slot to slot.
         let nw = self.n.div_ceil(64);
         let mut order = std::mem::take(&mut self.scratch_order);
-        let mut level = std::mem::take(&mut self.scratch_levels);
+        let mut ranked = std::mem::take(&mut self.scratch_ranked);
+        let mut lacks = std::mem::take(&mut self.scratch_lacks);
         order.clear();
-        level.clear();
+        ranked.iter_mut().for_each(|l| l.fill(0));
+        // Per chunk, its index in `lacks` this slot (`u32::MAX`: not built yet).
+        let mut lacks_at = vec![u32::MAX; self.m];
+        let mut built = 0;
         if !free.is_empty() {
             order.extend(0..self.n as u32);
             order.sort_unstable_by_key(|&q| {
                 (self.have_count[q as usize], label[node_of(q) as usize], q)
             });
-            for q in 0..self.n {
-                let k = self.in_count[q] as usize;
-                if level.len() <= k {
-                    level.resize(k + 1, vec![0; nw]);
+            for (r, &q) in order.iter().enumerate() {
+                let k = self.in_count[q as usize] as usize;
+                if ranked.len() <= k {
+                    ranked.resize(k + 1, vec![0; nw]);
                 }
-                level[k][q / 64] |= 1 << (q % 64);
+                ranked[k][r / 64] |= 1 << (r % 64);
             }
         }
-        // Peers before `idle_from` in `order` have left level 0 (levels only grow).
-        let mut idle_from = 0;
+        // Words of `ranked[0]` before `idle_word` are empty (peers only leave level 0).
+        let mut idle_word = 0;
         for x in free {
             let limit = if x == SERVER { injected } else { self.m };
             let Some(c) = self.rarest_useful_newest(x, limit) else {
                 continue;
             };
-            let col = &self.got_col[c * nw..(c + 1) * nw];
-            let Some(k) = level
-                .iter()
-                .position(|l| l.iter().zip(col).any(|(&l, &g)| l & !g != 0))
-            else {
+            if lacks_at[c] == u32::MAX {
+                if lacks.len() <= built {
+                    lacks.push(vec![0; nw]);
+                }
+                let col = &self.got_col[c * nw..(c + 1) * nw];
+                let l = &mut lacks[built];
+                l.fill(0);
+                for (r, &q) in order.iter().enumerate() {
+                    let q = q as usize;
+                    if col[q / 64] >> (q % 64) & 1 == 0 {
+                        l[r / 64] |= 1 << (r % 64);
+                    }
+                }
+                lacks_at[c] = built as u32;
+                built += 1;
+            }
+            let l = &lacks[lacks_at[c] as usize];
+            while idle_word < nw && ranked.first().is_none_or(|z| z[idle_word] == 0) {
+                idle_word += 1;
+            }
+            let Some((k, r)) = ranked.iter().enumerate().find_map(|(k, level)| {
+                let from = if k == 0 { idle_word } else { 0 };
+                (from..nw).find_map(|i| {
+                    let w = level[i] & l[i];
+                    (w != 0).then(|| (k, i * 64 + w.trailing_zeros() as usize))
+                })
+            }) else {
                 continue;
             };
-            if k == 0 {
-                while self.in_count[order[idle_from] as usize] != 0 {
-                    idle_from += 1;
-                }
-            }
-            let from = if k == 0 { idle_from } else { 0 };
-            let q = order[from..]
-                .iter()
-                .map(|&q| q as usize)
-                .find(|&q| self.in_count[q] as usize == k && col[q / 64] >> (q % 64) & 1 == 0)
-                .expect("the level has a peer lacking the chunk");
+            let q = order[r] as usize;
+            // Test builds: the peer lacking `c` with the smallest whole key.
+            #[cfg(test)]
+            assert_eq!(
+                (0..self.n)
+                    .filter(|&p| !Self::bit(&self.got, self.w, p, c))
+                    .min_by_key(|&p| {
+                        let key = (self.have_count[p], label[node_of(p as u32) as usize], p);
+                        (self.in_count[p], key)
+                    }),
+                Some(q),
+                "the greedy fill's receiver of chunk {c}"
+            );
             self.start(sim, x, q, c);
             started += 1;
-            level[k][q / 64] &= !(1 << (q % 64));
-            if level.len() <= k + 1 {
-                level.push(vec![0; nw]);
+            if ranked.len() <= k + 1 {
+                ranked.push(vec![0; nw]);
             }
-            level[k + 1][q / 64] |= 1 << (q % 64);
+            ranked[k][r / 64] &= !(1 << (r % 64));
+            ranked[k + 1][r / 64] |= 1 << (r % 64);
+            // `q` now receives `c`.
+            lacks[lacks_at[c] as usize][r / 64] &= !(1 << (r % 64));
         }
-        self.scratch_levels = level;
+        self.scratch_lacks = lacks;
+        self.scratch_ranked = ranked;
         self.scratch_order = order;
         if let Mode::Pipeline(pl) = &mut self.mode {
             pl.outstanding = started;
