@@ -55,3 +55,44 @@ fn heterogeneous_scenario_within_five_percent() {
         .expect("a number");
     assert!((1.0..=1.05).contains(&ratio), "ratio {ratio}");
 }
+
+#[test]
+fn seeding_applies_to_bittorrent_only() {
+    // README, `peers.N.seeding`: under client-server and optimal every peer stays to
+    // the end (departure_s empty), whatever the seeding time; under BitTorrent a peer
+    // with `fixed = "0 s"` leaves the moment it completes (departure = completion),
+    // except the last to complete: the run ends with that completion.
+    for (kind, leaves) in [
+        ("client-server", false),
+        ("optimal", false),
+        ("bittorrent", true),
+    ] {
+        let d = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "# Question: do peers leave?\nname = \"x\"\n[file]\nsize = \"1 MB\"\nchunk = \"100 kB\"\n\
+             [server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 5\nupload = \"1 MB/s\"\n\
+             download = \"unlimited\"\nseeding = {{ fixed = \"0 s\" }}\n[protocol]\nkind = \"{kind}\"\n"
+        );
+        std::fs::write(d.path().join("s.toml"), text).expect("write");
+        let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        let peers = std::fs::read_to_string(d.path().join("o/peers.csv")).expect("peers.csv");
+        let mut lines = peers.lines();
+        let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+        let col = |name: &str| header.iter().position(|&h| h == name).expect(name);
+        let (done, gone) = (col("completion_s"), col("departure_s"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 5);
+        assert!(
+            rows.iter().all(|r| !r[done].is_empty()),
+            "{kind}: all complete"
+        );
+        let left = rows.iter().filter(|r| r[gone] == r[done]).count();
+        let stayed = rows.iter().filter(|r| r[gone].is_empty()).count();
+        if leaves {
+            assert_eq!((left, stayed), (4, 1), "{kind}: leave on completion");
+        } else {
+            assert_eq!(stayed, 5, "{kind}: stay to the end");
+        }
+    }
+}
