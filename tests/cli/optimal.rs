@@ -96,3 +96,31 @@ fn seeding_applies_to_bittorrent_only() {
         }
     }
 }
+
+#[test]
+fn latency_applies_to_bittorrent_only() {
+    // README, `peers.N.latency`: client-server and optimal exchange no messages, so a
+    // 1 s latency leaves their distribution times unchanged: client-server 5 x 1 MB
+    // from 1 MB/s = 5 s = D_cs; optimal 1.2 s either way (the same schedule). Under
+    // BitTorrent every request waits 2 x 1 s before its data flows, so the time grows.
+    let run = |kind: &str, latency: &str| -> f64 {
+        let d = tempfile::tempdir().expect("tempdir");
+        let text = format!(
+            "# Question: does latency count?\nname = \"x\"\n[file]\nsize = \"1 MB\"\n\
+             chunk = \"100 kB\"\n[server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 5\n\
+             upload = \"1 MB/s\"\ndownload = \"unlimited\"\nlatency = \"{latency}\"\n\
+             [protocol]\nkind = \"{kind}\"\n"
+        );
+        std::fs::write(d.path().join("s.toml"), text).expect("write");
+        let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
+        assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        summary_field(&d.path().join("o"), "distribution_time_s")
+            .parse()
+            .expect("a number")
+    };
+    assert_eq!(run("client-server", "0 s"), 5.0);
+    assert_eq!(run("client-server", "1 s"), 5.0);
+    assert_eq!(run("optimal", "0 s"), run("optimal", "1 s"));
+    // At least one request round trip (2 s) more than without latency.
+    assert!(run("bittorrent", "1 s") >= run("bittorrent", "0 s") + 2.0);
+}
