@@ -35,7 +35,7 @@
 //!   transfer. A node runs one upload at a time unless its receivers' download shares
 //!   cannot absorb its upload capacity. Peers with zero upload never upload.
 
-use super::bittorrent::policy::ones;
+use super::bittorrent::policy::{ones, ones_in};
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::{FlowId, NodeId};
 use std::cmp::Ordering;
@@ -202,24 +202,6 @@ fn bits_where(n: usize, f: impl Fn(usize) -> bool) -> Vec<u64> {
 /// The blocks of [`Optimal::class_bits`], in the ranking's order: (critical, free
 /// rider).
 const CLASSES: [(bool, bool); 4] = [(true, false), (true, true), (false, false), (false, true)];
-
-/// The set bits of the words `word(i)` for `i` in `words`, in increasing order, as
-/// peer indices.
-fn ones_of(
-    words: std::ops::Range<usize>,
-    word: impl Fn(usize) -> u64,
-) -> impl Iterator<Item = usize> {
-    words.flat_map(move |i| {
-        let mut w = word(i);
-        std::iter::from_fn(move || {
-            (w != 0).then(|| {
-                let b = w.trailing_zeros() as usize;
-                w &= w - 1;
-                i * 64 + b
-            })
-        })
-    })
-}
 
 enum Mode {
     Pipeline(Pipeline),
@@ -896,7 +878,7 @@ impl Optimal {
             }
             if k == LEVELS {
                 // Counts above the last exact level: rank them whole.
-                let q = self.rank_receivers(sim, x, c, ones_of(0..nw, lacking));
+                let q = self.rank_receivers(sim, x, c, ones_in(0..nw, lacking).map(|q| q as usize));
                 #[cfg(test)]
                 if q.is_some() {
                     decided_in(4);
@@ -906,7 +888,12 @@ impl Optimal {
             for (_b, words) in self.class_words.iter().enumerate() {
                 let mask = &self.class_bits[_b * nw..(_b + 1) * nw];
                 let class = |i: usize| lacking(i) & mask[i];
-                if let Some(q) = self.rank_receivers(sim, x, c, ones_of(words.clone(), class)) {
+                if let Some(q) = self.rank_receivers(
+                    sim,
+                    x,
+                    c,
+                    ones_in(words.clone(), class).map(|q| q as usize),
+                ) {
                     #[cfg(test)]
                     decided_in(_b);
                     return Some(q);
