@@ -223,6 +223,18 @@ pub trait Choker: Send {
     }
 }
 
+/// The choker's order as one integer, smallest first: rate down (in `f64::total_cmp`
+/// order), current unchokes first, then neighbour id up. Distinct neighbours give
+/// distinct keys, so the order is total.
+fn choke_key(rate: f64, unchoked: bool, neighbour: NodeId) -> u128 {
+    // `total_cmp`'s own mapping of the bits to an `i64` in the same order, then to a
+    // `u64` in that order (sign bit flipped), then inverted for "rate down".
+    let t = rate.to_bits() as i64;
+    let t = t ^ (((t >> 63) as u64) >> 1) as i64;
+    let up = (t as u64) ^ (1 << 63);
+    ((!up as u128) << 64) | ((!unchoked as u128) << 32) | neighbour as u128
+}
+
 /// Pushes the indices of the `slots` candidates with the highest rate, highest first;
 /// ties keep the current unchokes first, then neighbour order (deterministic). The
 /// order is total (neighbours are distinct), so keeping the best few while scanning
@@ -234,36 +246,41 @@ fn top_by(
     out: &mut Vec<usize>,
     rate: impl Fn(&Candidate) -> f64,
 ) {
-    let cmp = |&a: &usize, &b: &usize| {
-        let (x, y) = (&cands[a], &cands[b]);
-        rate(y)
-            .total_cmp(&rate(x))
-            .then(y.unchoked.cmp(&x.unchoked))
-            .then(x.neighbour.cmp(&y.neighbour))
+    let key = |i: usize| {
+        let c = &cands[i];
+        choke_key(rate(c), c.unchoked, c.neighbour)
     };
-    let start = out.len();
     let take = slots.min(cands.len());
     if take == 0 {
         return;
     }
     if take <= 16 {
-        // Few slots (4 by default): keep the best `take` in order while scanning
-        // once; most candidates are rejected by one comparison with the last kept.
+        // Few slots (4 by default): keep the best `take` keys in order while
+        // scanning once; most candidates are rejected by one comparison with the
+        // last kept.
+        let mut kept = [(0u128, 0usize); 16];
+        let mut len = 0;
         for i in 0..cands.len() {
-            if out.len() - start == take {
-                if cmp(&i, &out[out.len() - 1]) != std::cmp::Ordering::Less {
+            let k = key(i);
+            if len == take {
+                if k >= kept[len - 1].0 {
                     continue;
                 }
-                out.pop();
+                len -= 1;
             }
-            let mut p = out.len();
-            while p > start && cmp(&i, &out[p - 1]) == std::cmp::Ordering::Less {
+            let mut p = len;
+            while p > 0 && k < kept[p - 1].0 {
+                kept[p] = kept[p - 1];
                 p -= 1;
             }
-            out.insert(p, i);
+            kept[p] = (k, i);
+            len += 1;
         }
+        out.extend(kept[..len].iter().map(|&(_, i)| i));
         return;
     }
+    let start = out.len();
+    let cmp = |&a: &usize, &b: &usize| key(a).cmp(&key(b));
     out.extend(0..cands.len());
     let idx = &mut out[start..];
     if take < idx.len() {
@@ -448,5 +465,33 @@ mod tests {
             TitForTat.choose(&cands, slots, &mut 0, &mut out);
             proptest::prop_assert_eq!(out, full);
         }
+
+        /// `choke_key` orders any two candidates as the documented comparison does
+        /// (`f64::total_cmp` of the rates, down; unchoked first; neighbour id up), for
+        /// every bit pattern of the rates, including -0.0, infinities and NaNs.
+        #[test]
+        fn choke_key_orders_as_the_comparison(
+            a in proptest::num::u64::ANY, b in proptest::num::u64::ANY,
+            ua in proptest::bool::ANY, ub in proptest::bool::ANY,
+            na in 0u32..4, nb in 0u32..4, same in proptest::bool::ANY,
+        ) {
+            let (x, y) = (f64::from_bits(a), if same { f64::from_bits(a) } else { f64::from_bits(b) });
+            let want = y.total_cmp(&x).then(ub.cmp(&ua)).then(na.cmp(&nb));
+            proptest::prop_assert_eq!(super::choke_key(x, ua, na).cmp(&super::choke_key(y, ub, nb)), want);
+        }
+    }
+
+    /// The key's order on the rates a choker sees, by hand: 2.0 before 1.0 before 0.0
+    /// before -0.0 (`total_cmp` puts -0.0 below 0.0); at equal rates the current
+    /// unchoke first, then the lower neighbour id.
+    #[test]
+    fn choke_key_by_hand() {
+        use super::choke_key as k;
+        assert!(k(2.0, false, 9) < k(1.0, true, 0));
+        assert!(k(1.0, false, 0) < k(0.0, true, 0));
+        assert!(k(0.0, false, 5) < k(-0.0, true, 0));
+        assert!(k(1.0, true, 7) < k(1.0, false, 3));
+        assert!(k(1.0, false, 3) < k(1.0, false, 4));
+        assert!(k(f64::INFINITY, false, 0) < k(f64::MAX, true, 0));
     }
 }
