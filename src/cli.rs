@@ -255,6 +255,9 @@ pub fn run(cli: Cli) -> Result<()> {
             ignore_memory_limit,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
+            for m in s.unused_settings() {
+                eprintln!("note: {}: {m}", args.scenario.display());
+            }
             if !ignore_memory_limit {
                 crate::memory::check(&s, crate::memory::available_bytes())?;
             }
@@ -379,6 +382,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let plan = sweep::Plan::load(&args.scenario, &args.set)?;
             println!("{}: ok", args.scenario.display());
             print!("{}", describe(&s));
+            print_unused(&args.scenario, &plan);
             if !plan.keys.is_empty() || plan.replications > 1 {
                 println!(
                     "{:<14}{} points x {} replications = {} runs, varying {}",
@@ -424,6 +428,29 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
 
 /// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a
 /// progress display on stderr.
+/// Prints, on stderr, each setting that some run of `plan` does not use
+/// ([`Scenario::unused_settings`]), once, with the number of runs it concerns when
+/// that is not all of them.
+fn print_unused(file: &Path, plan: &sweep::Plan) {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for r in &plan.runs {
+        for m in r.scenario.unused_settings() {
+            match seen.iter_mut().find(|(x, _)| *x == m) {
+                Some((_, k)) => *k += 1,
+                None => seen.push((m, 1)),
+            }
+        }
+    }
+    let n = plan.runs.len();
+    for (m, k) in seen {
+        if k == n {
+            eprintln!("note: {}: {m}", file.display());
+        } else {
+            eprintln!("note: {}: in {k} of {n} runs, {m}", file.display());
+        }
+    }
+}
+
 fn sweep_command(
     args: &ScenarioArgs,
     jobs: Option<usize>,
@@ -441,6 +468,7 @@ fn sweep_command(
         return Err(sweep::SweepError("--jobs 0: expected at least 1 worker".into()).into());
     }
     let plan = sweep::Plan::load(&args.scenario, &args.set)?;
+    print_unused(&args.scenario, &plan);
     let dir = out.unwrap_or_else(|| Path::new("results").join(&plan.name));
     let same_sweep =
         |st: sweep::State| st.fingerprint == plan.fingerprint && st.total_runs == plan.runs.len();

@@ -114,6 +114,37 @@ impl Scenario {
         self.classes.iter().map(|c| c.count).sum()
     }
 
+    /// Settings this scenario gives that its protocol does not use, one message each
+    /// (empty when everything given is used). Seeding times and latencies are
+    /// BitTorrent's only: under `client-server` and `optimal` every peer stays to the
+    /// end of the run and no messages are exchanged. The commands print these as
+    /// notes; they are not errors, so that a sweep can vary `protocol.kind` over a
+    /// scenario that sets them.
+    pub fn unused_settings(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.protocol == ProtocolKind::BitTorrent {
+            return notes;
+        }
+        let kind = self.protocol.name();
+        for (i, c) in self.classes.iter().enumerate() {
+            if c.seeding != Seeding::Never {
+                notes.push(format!(
+                    "peers.{i}.seeding is not used by protocol.kind = \"{kind}\" (BitTorrent \
+                     only): every peer of class `{}` stays to the end of the run",
+                    c.name
+                ));
+            }
+            if c.latency > 0.0 {
+                notes.push(format!(
+                    "peers.{i}.latency = {} s is not used by protocol.kind = \"{kind}\" \
+                     (BitTorrent only): it exchanges no messages, and its transfers start at once",
+                    c.latency
+                ));
+            }
+        }
+        notes
+    }
+
     /// Number of chunks, `ceil(F / chunk)`.
     pub fn chunks(&self) -> u64 {
         self.file_bytes.div_ceil(self.chunk_bytes)

@@ -76,6 +76,22 @@ fn seeding_applies_to_bittorrent_only() {
         std::fs::write(d.path().join("s.toml"), text).expect("write");
         let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        // The unused seeding time is named in a note (Scenario::unused_settings).
+        let note = format!(
+            "note: s.toml: peers.0.seeding is not used by protocol.kind = \"{kind}\" (BitTorrent only)"
+        );
+        assert_eq!(
+            stderr(&o).contains(&note),
+            !leaves,
+            "{kind}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            stderr(&o).contains("note:"),
+            !leaves,
+            "{kind}: {}",
+            stderr(&o)
+        );
         let peers = std::fs::read_to_string(d.path().join("o/peers.csv")).expect("peers.csv");
         let mut lines = peers.lines();
         let header: Vec<&str> = lines.next().expect("header").split(',').collect();
@@ -114,6 +130,18 @@ fn latency_applies_to_bittorrent_only() {
         std::fs::write(d.path().join("s.toml"), text).expect("write");
         let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
+        // A latency the protocol does not use is named in a note; zero is no note.
+        let noted = kind != "bittorrent" && latency != "0 s";
+        let note = format!(
+            "note: s.toml: peers.0.latency = 1 s is not used by protocol.kind = \"{kind}\""
+        );
+        assert_eq!(stderr(&o).contains(&note), noted, "{kind}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).contains("note:"),
+            noted,
+            "{kind}: {}",
+            stderr(&o)
+        );
         summary_field(&d.path().join("o"), "distribution_time_s")
             .parse()
             .expect("a number")
@@ -123,4 +151,41 @@ fn latency_applies_to_bittorrent_only() {
     assert_eq!(run("optimal", "0 s"), run("optimal", "1 s"));
     // At least one request round trip (2 s) more than without latency.
     assert!(run("bittorrent", "1 s") >= run("bittorrent", "0 s") + 2.0);
+}
+
+#[test]
+fn a_sweep_over_protocols_notes_the_unused_seeding_once_with_its_share() {
+    // A sweep of protocol.kind over client-server, optimal, bittorrent with 2
+    // replications is 6 runs; the seeding time is unused in the 2 client-server and
+    // the 2 optimal runs: one note for each kind, "in 2 of 6 runs". `check` shows the
+    // same notes without running anything.
+    let text = "# Question: which protocols use seeding?\nname = \"x\"\n[file]\nsize = \"1 MB\"\n\
+                chunk = \"100 kB\"\n[server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 5\n\
+                upload = \"1 MB/s\"\ndownload = \"unlimited\"\nseeding = { fixed = \"10 s\" }\n\
+                [sweep]\nreplications = 2\n[[sweep.vary]]\nkey = \"protocol.kind\"\n\
+                values = [\"client-server\", \"optimal\", \"bittorrent\"]\n";
+    let d = scratch(text);
+    for args in [
+        &["sweep", "scenario.toml", "--out", "o", "--quiet"][..],
+        &["check", "scenario.toml"][..],
+    ] {
+        let o = run_in(d.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        // (A sweep over a text key also notes that it draws no figure.)
+        let notes: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("note: scenario.toml:"))
+            .collect();
+        assert_eq!(notes.len(), 2, "{args:?}: {err}");
+        for kind in ["client-server", "optimal"] {
+            let want = format!(
+                "note: scenario.toml: in 2 of 6 runs, peers.0.seeding is not used by protocol.kind = \"{kind}\""
+            );
+            assert!(
+                notes.iter().any(|l| l.starts_with(&want)),
+                "{args:?}: {err}"
+            );
+        }
+    }
 }
