@@ -1316,6 +1316,18 @@ impl BitTorrent {
             if p.flow == NONE || !self.has(ul, p.chunk) {
                 continue;
             }
+            // A part's bytes bound what it has left (its flow's size, to rounding:
+            // hence the margin), so a part that fails the test on that bound fails
+            // it on what is left, without reading its flow (45 % of these tests in
+            // `homog-1k-fast`).
+            let bound = p.bytes * (1.0 + 1e-9);
+            debug_assert!(
+                Self::left(sim, p.flow) <= bound,
+                "a part's rest above its bytes"
+            );
+            if bound < 2.0 * BLOCK || best.is_some_and(|(b, _)| bound <= b) {
+                continue;
+            }
             let left = Self::left(sim, p.flow);
             if left < 2.0 * BLOCK || best.is_some_and(|(b, _)| left <= b) {
                 continue;
