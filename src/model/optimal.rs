@@ -186,6 +186,21 @@ type ReceiverKey = ((f64, u32, bool), bool, f64, u32, usize);
 /// incoming transfers, free rider), need, chunks held, peer, chunk.
 type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
 
+/// Bit `i` of a bitset stored in 64-bit words (bit `i % 64` of word `i / 64`).
+fn get_bit(words: &[u64], i: usize) -> bool {
+    words[i / 64] >> (i % 64) & 1 == 1
+}
+
+/// Sets bit `i` of a bitset stored in 64-bit words.
+fn set_bit(words: &mut [u64], i: usize) {
+    words[i / 64] |= 1 << (i % 64);
+}
+
+/// Clears bit `i` of a bitset stored in 64-bit words.
+fn clear_bit(words: &mut [u64], i: usize) {
+    words[i / 64] &= !(1 << (i % 64));
+}
+
 /// Greedy mode: incoming-transfer counts with a level of their own in
 /// [`Optimal::levels`]; higher counts share the last one.
 const LEVELS: usize = 16;
@@ -194,7 +209,7 @@ const LEVELS: usize = 16;
 fn bits_where(n: usize, f: impl Fn(usize) -> bool) -> Vec<u64> {
     let mut b = vec![0; n.div_ceil(64)];
     for q in (0..n).filter(|&q| f(q)) {
-        b[q / 64] |= 1 << (q % 64);
+        set_bit(&mut b, q);
     }
     b
 }
@@ -249,7 +264,7 @@ impl Optimal {
                 let mut b = vec![0u64; w];
                 if n > 0 {
                     for c in 0..m {
-                        b[c / 64] |= 1 << (c % 64);
+                        set_bit(&mut b, c);
                     }
                 }
                 b
@@ -289,7 +304,7 @@ impl Optimal {
                 Mode::Greedy => {
                     let nw = n.div_ceil(64);
                     let mut l = vec![0; (LEVELS + 1) * nw];
-                    (0..n).for_each(|q| l[q / 64] |= 1 << (q % 64));
+                    (0..n).for_each(|q| set_bit(&mut l, q));
                     l
                 }
                 Mode::Pipeline(_) => Vec::new(),
@@ -326,8 +341,8 @@ impl Optimal {
             let nw = self.n.div_ceil(64);
             let from = (self.in_count[p] as usize).min(LEVELS);
             let into = (to as usize).min(LEVELS);
-            self.levels[from * nw + p / 64] &= !(1 << (p % 64));
-            self.levels[into * nw + p / 64] |= 1 << (p % 64);
+            clear_bit(&mut self.levels[from * nw..], p);
+            set_bit(&mut self.levels[into * nw..], p);
             self.level_size[from] -= 1;
             self.level_size[into] += 1;
         }
@@ -343,11 +358,11 @@ impl Optimal {
     }
 
     fn bit(bits: &[u64], w: usize, p: usize, c: usize) -> bool {
-        bits[p * w + c / 64] >> (c % 64) & 1 == 1
+        get_bit(&bits[p * w..], c)
     }
 
     fn set(bits: &mut [u64], w: usize, p: usize, c: usize) {
-        bits[p * w + c / 64] |= 1 << (c % 64);
+        set_bit(&mut bits[p * w..], c);
     }
 
     /// Does node `x` hold chunk `c` (the server holds everything)?
@@ -358,7 +373,7 @@ impl Optimal {
     /// Records the start of a transfer and hands it to the kernel.
     fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
         Self::set(&mut self.got, self.w, p, c);
-        self.got_col[c * self.n.div_ceil(64) + p / 64] |= 1 << (p % 64);
+        set_bit(&mut self.got_col[c * self.n.div_ceil(64)..], p);
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
@@ -370,7 +385,7 @@ impl Optimal {
         }
         self.holders[c] += 1;
         if self.holders[c] as usize == self.n {
-            self.not_full[c / 64] &= !(1 << (c % 64));
+            clear_bit(&mut self.not_full, c);
             self.backlog[self.origin[c] as usize] -= 1;
         }
         self.set_in_count(p, self.in_count[p] + 1);
@@ -607,7 +622,7 @@ impl Optimal {
                 if ranked.len() <= k {
                     ranked.resize(k + 1, vec![0; nw]);
                 }
-                ranked[k][r / 64] |= 1 << (r % 64);
+                set_bit(&mut ranked[k], r);
             }
         }
         // Words of `ranked[0]` before `idle_word` are empty (peers only leave level 0).
@@ -626,8 +641,8 @@ impl Optimal {
                 l.fill(0);
                 for (r, &q) in order.iter().enumerate() {
                     let q = q as usize;
-                    if col[q / 64] >> (q % 64) & 1 == 0 {
-                        l[r / 64] |= 1 << (r % 64);
+                    if !get_bit(col, q) {
+                        set_bit(l, r);
                     }
                 }
                 lacks_at[c] = built as u32;
@@ -664,10 +679,10 @@ impl Optimal {
             if ranked.len() <= k + 1 {
                 ranked.push(vec![0; nw]);
             }
-            ranked[k][r / 64] &= !(1 << (r % 64));
-            ranked[k + 1][r / 64] |= 1 << (r % 64);
+            clear_bit(&mut ranked[k], r);
+            set_bit(&mut ranked[k + 1], r);
             // `q` now receives `c`.
-            lacks[lacks_at[c] as usize][r / 64] &= !(1 << (r % 64));
+            clear_bit(&mut lacks[lacks_at[c] as usize], r);
         }
         self.scratch_lacks = lacks;
         self.scratch_ranked = ranked;
@@ -780,18 +795,14 @@ impl Optimal {
                 self.present[q].then_some((b.open, b.offered.to_bits(), b.from_server)),
                 "peer {q}'s side is stale"
             );
-            assert_eq!(
-                self.takers[q / 64] >> (q % 64) & 1 == 1,
-                on,
-                "peer {q}'s bit"
-            );
+            assert_eq!(get_bit(&self.takers, q), on, "peer {q}'s bit");
             // (`got_col` is set in one place only, with `got`: `start`.)
             let nw = self.n.div_ceil(64);
             if !self.levels.is_empty() {
                 let k = (self.in_count[q] as usize).min(LEVELS);
                 for l in 0..=LEVELS {
                     assert_eq!(
-                        self.levels[l * nw + q / 64] >> (q % 64) & 1 == 1,
+                        get_bit(&self.levels[l * nw..], q),
                         l == k,
                         "peer {q}'s bit in level {l}"
                     );
@@ -1006,7 +1017,7 @@ impl Optimal {
         if at != usize::MAX && at >= self.checks_from && at >= self.opened_base {
             let settled = self.opened[at - self.opened_base..].iter().all(|&q| {
                 q == u32::MAX
-                    || self.takers[q as usize / 64] >> (q % 64) & 1 == 0
+                    || !get_bit(&self.takers, q as usize)
                     || !self.takes_from(sim, x, q as usize)
             });
             #[cfg(test)]
