@@ -87,6 +87,7 @@ rechoke_interval = "10 s"
 optimistic_interval = "30 s"
 requests_in_flight = 1
 inactivity_timeout = "600 s"
+close_redundant = false
 "#;
 
 /// Every `[protocol]` field of BitTorrent, with the fields an error may rightly name
@@ -116,6 +117,7 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ("protocol.optimistic_interval", &[]),
     ("protocol.requests_in_flight", &[]),
     ("protocol.inactivity_timeout", &[]),
+    ("protocol.close_redundant", &[]),
 ];
 
 /// Strings that look like quantities, names and choices, valid or nearly so.
@@ -412,7 +414,7 @@ fn the_perturbation_helper_reaches_every_field() {
         .chain(FIELDS_BT.iter().map(|f| (BASE_BT, f.0)));
     for (base, path) in all {
         let mut root: Table = base.parse().expect("the base is valid TOML");
-        let wrong = if path == "protocol.endgame" {
+        let wrong = if path == "protocol.endgame" || path == "protocol.close_redundant" {
             Value::Integer(7)
         } else {
             Value::Boolean(true)

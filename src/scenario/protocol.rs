@@ -97,6 +97,11 @@ pub struct BitTorrentConfig {
     /// A connection over which neither end has been interested in the other for
     /// this long, seconds, is closed (checked at each rechoke; 0: never).
     pub inactivity_timeout: f64,
+    /// A peer that completes closes its connections to seeds (the server and
+    /// complete peers), as libtorrent's `close_redundant_connections` does: neither
+    /// end can want anything from the other again, and the freed table slots can go
+    /// to leechers.
+    pub close_redundant: bool,
 }
 
 impl Default for BitTorrentConfig {
@@ -117,6 +122,7 @@ impl Default for BitTorrentConfig {
             optimistic_interval: 30.0,
             requests_in_flight: 1,
             inactivity_timeout: 0.0,
+            close_redundant: false,
         }
     }
 }
@@ -156,6 +162,7 @@ pub const BT_FIELDS: &[&str] = &[
     "optimistic_interval",
     "requests_in_flight",
     "inactivity_timeout",
+    "close_redundant",
 ];
 
 impl Checker {
@@ -222,6 +229,9 @@ impl Checker {
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;
+        }
+        if let Some(v) = t.get("close_redundant") {
+            c.close_redundant = self.boolean(v, &f("close_redundant"))?;
         }
         if let Some(v) = t.get("picker") {
             c.picker = self.choice(

@@ -121,6 +121,7 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "optimistic_interval = {}", secs(b.optimistic_interval));
     let _ = writeln!(t, "requests_in_flight = {}", b.requests_in_flight);
     let _ = writeln!(t, "inactivity_timeout = {}", secs(b.inactivity_timeout));
+    let _ = writeln!(t, "close_redundant = {}", b.close_redundant);
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -208,6 +209,7 @@ mod tests {
                 any::<bool>(),
                 0usize..3,
                 any::<bool>(),
+                any::<bool>(),
             ),
             (
                 1u32..10_000,
@@ -219,7 +221,7 @@ mod tests {
             ),
         )
             .prop_map(
-                |((mp, mc, minp, re), (pk, rf, eg, ck, sc), (us, k, o, r, rif, idle))| {
+                |((mp, mc, minp, re), (pk, rf, eg, ck, sc, cr), (us, k, o, r, rif, idle))| {
                     BitTorrentConfig {
                         max_peers: mp,
                         max_connections: mc,
@@ -249,6 +251,7 @@ mod tests {
                         optimistic_interval: r * f64::from(o),
                         requests_in_flight: rif,
                         inactivity_timeout: r * f64::from(idle),
+                        close_redundant: cr,
                     }
                 },
             )

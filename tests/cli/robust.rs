@@ -424,10 +424,14 @@ fn free_riders_first_lock_the_uploaders_out_as_documented() {
             assert_eq!(f[class], "free-rider", "{line}");
         }
     }
-    // The two ways out the README names; each alone suffices here.
+    // The three ways out the README names; each alone suffices here. With
+    // `close_redundant` a free rider that completes closes its connection to the
+    // server (a seed), and the freed slots go to the uploaders, which announce
+    // again when starving.
     for (out, set) in [
         ("leave", "peers.0.seeding.fixed=0 s"),
         ("timeout", "protocol.inactivity_timeout=60 s"),
+        ("redundant", "protocol.close_redundant=true"),
     ] {
         let s = run_summary(d.path(), out, &[set]);
         assert_eq!(summary_field(&s, "status"), "completed", "{set}: {s}");

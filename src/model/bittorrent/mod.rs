@@ -257,9 +257,12 @@ pub struct Stats {
     pub splits: u64,
     /// Connections closed by the inactivity timeout.
     pub idle_closes: u64,
+    /// Connections to seeds closed by a peer that completed (`close_redundant`).
+    pub redundant_closes: u64,
     /// If enabled: (time, node, what) of every rechoke ("rechoke"), optimistic
-    /// unchoke ("optimistic") and connection closed by the inactivity timeout
-    /// ("idle-close", the node whose rechoke closed it).
+    /// unchoke ("optimistic"), connection closed by the inactivity timeout
+    /// ("idle-close", the node whose rechoke closed it) and connection to a seed
+    /// closed by a peer that completed ("redundant-close", that peer).
     pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
 }
 
@@ -1506,7 +1509,8 @@ impl BitTorrent {
             }
         }
         self.scratch_react = react;
-        if self.held[n as usize] == self.chunks {
+        let done = self.held[n as usize] == self.chunks;
+        if done {
             self.finish(sim, n);
         } else {
             for &i in &freed {
@@ -1514,6 +1518,36 @@ impl BitTorrent {
             }
         }
         self.scratch_conns = freed;
+        if done && self.cfg.close_redundant {
+            self.close_redundant(sim, n);
+        }
+    }
+
+    /// `n` has just completed: it closes its connections to seeds (the server and
+    /// complete peers), where neither end can want anything again
+    /// (`close_redundant`). Closing is what a departure does to a connection: the
+    /// other end fills the freed unchoke slot and, a leecher no longer, never
+    /// re-announces; the freed table slots take leechers that announce.
+    fn close_redundant(&mut self, sim: &mut Sim, n: NodeId) {
+        let mut seeds = std::mem::take(&mut self.scratch_idle);
+        seeds.clear();
+        let nodes = &self.nodes;
+        seeds.extend(
+            self.links_of(n)
+                .iter()
+                .filter(|l| nodes[l.other as usize].complete)
+                .map(|l| l.conn),
+        );
+        for &c in &seeds {
+            // (Closing one connection never closes another.)
+            debug_assert!(self.conns[c as usize].alive);
+            self.disconnect(sim, c);
+            self.stats.redundant_closes += 1;
+            if let Some(t) = &mut self.stats.trace {
+                t.push((sim.now, n, "redundant-close"));
+            }
+        }
+        self.scratch_idle = seeds;
     }
 
     /// `m` learns (HAVE) that the other end of its link at position `i` has chunk

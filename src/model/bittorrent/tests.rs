@@ -689,3 +689,71 @@ fn a_starving_leecher_announces_again() {
     assert!((done[3] - 1010.0).abs() < 1e-6, "G2 done at {} s", done[3]);
     assert_bytes_conserved(&s, &r);
 }
+
+/// `close_redundant`, by hand. A 400 kB file in one chunk, a 2000 B/s server, three
+/// peers of 2000 B/s up, `max_connections = 2`, `min_peers = 1`, all arriving at 0 s
+/// in order. P1 connects to the server; P2 to the server and P1: all three tables
+/// are full, so P3 connects to nobody and announces again at 300 s and 600 s. The
+/// server sends to P1 and P2 at 1000 B/s each: both complete at 400 s (neither has
+/// a chunk to share before). Without the option the server, P1 and P2 keep their
+/// connections (seeds to seeds) and P3's announces find every table full for ever:
+/// stalled with 2 of 3 complete. With it P1 closes its connection to the server at
+/// 400 s, and P2 its two (to the server and to P1, now a seed): 3 closes. P3's
+/// announce at 600 s connects it to two of the three seeds, each uploading at
+/// 2000 B/s; the second link splits the part of the first, so it receives 4000 B/s
+/// and completes at 600 + 400,000 / 4000 = 700 s.
+#[test]
+fn close_redundant_frees_the_tables_that_seeds_hold() {
+    let s0 = {
+        let mut s = bt(
+            400_000,
+            400_000,
+            2000.0,
+            vec![class(3, 2000.0, f64::INFINITY)],
+        );
+        s.bittorrent.max_connections = 2;
+        s.bittorrent.min_peers = 1;
+        s
+    };
+    let r = simulate(&s0);
+    assert_eq!(r.summary.status, RunStatus::Stalled);
+    assert_eq!(r.peers.iter().filter(|p| p.completion.is_some()).count(), 2);
+    let mut s = s0.clone();
+    s.bittorrent.close_redundant = true;
+    let r = simulate(&s);
+    assert_eq!(r.summary.status, RunStatus::Completed);
+    let done: Vec<f64> = r
+        .peers
+        .iter()
+        .map(|p| p.completion.unwrap().as_secs_f64())
+        .collect();
+    for &t in &done[..2] {
+        assert!((t - 400.0).abs() < 1e-6, "first peers done at {t} s");
+    }
+    assert!((done[2] - 700.0).abs() < 1e-6, "P3 done at {} s", done[2]);
+    assert_bytes_conserved(&s, &r);
+    // The closes themselves: none before 400 s, all three at 400 s.
+    let mut sim = Sim::new(&s);
+    let mut p = BitTorrent::new(&s, &mut sim);
+    p.stats.trace = Some(Vec::new());
+    sim.run(&mut p, Time::from_secs_ceil(500.0).unwrap());
+    let closes: Vec<f64> = p
+        .stats
+        .trace
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|e| e.2 == "redundant-close")
+        .map(|e| e.0.as_secs_f64())
+        .collect();
+    assert_eq!(closes.len(), 3, "{closes:?}");
+    assert!(
+        closes.iter().all(|t| (t - 400.0).abs() < 1e-6),
+        "{closes:?}"
+    );
+    assert_eq!(p.stats.redundant_closes, 3);
+    assert_eq!(
+        (p.deg[SERVER as usize], p.deg[1], p.deg[2], p.deg[3]),
+        (0, 0, 0, 0)
+    );
+}
