@@ -426,8 +426,6 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
     }
 }
 
-/// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a
-/// progress display on stderr.
 /// Prints, on stderr, each setting that some run of `plan` does not use
 /// ([`Scenario::unused_settings`]), once, with the number of runs it concerns when
 /// that is not all of them.
@@ -451,6 +449,8 @@ fn print_unused(file: &Path, plan: &sweep::Plan) {
     }
 }
 
+/// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a
+/// progress display on stderr.
 fn sweep_command(
     args: &ScenarioArgs,
     jobs: Option<usize>,
