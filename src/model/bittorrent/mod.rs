@@ -1538,16 +1538,22 @@ impl BitTorrent {
                 .filter(|l| nodes[l.other as usize].complete)
                 .map(|l| l.conn),
         );
-        for &c in &seeds {
+        self.close_all(sim, n, &seeds, "redundant-close");
+        self.stats.redundant_closes += seeds.len() as u64;
+        self.scratch_idle = seeds;
+    }
+
+    /// Closes the connections `conns` that node `n` decided to close, each with a
+    /// trace entry `what` (if traced).
+    fn close_all(&mut self, sim: &mut Sim, n: NodeId, conns: &[u32], what: &'static str) {
+        for &c in conns {
             // (Closing one connection never closes another.)
             debug_assert!(self.conns[c as usize].alive);
             self.disconnect(sim, c);
-            self.stats.redundant_closes += 1;
             if let Some(t) = &mut self.stats.trace {
-                t.push((sim.now, n, "redundant-close"));
+                t.push((sim.now, n, what));
             }
         }
-        self.scratch_idle = seeds;
     }
 
     /// `m` learns (HAVE) that the other end of its link at position `i` has chunk
@@ -1839,15 +1845,8 @@ impl BitTorrent {
                 }
             }
         }
-        for &c in &idle {
-            // (Closing one connection never closes another.)
-            debug_assert!(self.conns[c as usize].alive);
-            self.disconnect(sim, c);
-            self.stats.idle_closes += 1;
-            if let Some(t) = &mut self.stats.trace {
-                t.push((sim.now, n, "idle-close"));
-            }
-        }
+        self.close_all(sim, n, &idle, "idle-close");
+        self.stats.idle_closes += idle.len() as u64;
         self.scratch_idle = idle;
     }
 

@@ -53,6 +53,24 @@ fn churn_class(
     }
 }
 
+/// The times, in seconds, of the trace entries `what` of a traced protocol.
+fn trace_times(p: &BitTorrent, what: &str) -> Vec<f64> {
+    let trace = p.stats.trace.as_ref().expect("traced");
+    trace
+        .iter()
+        .filter(|e| e.2 == what)
+        .map(|e| e.0.as_secs_f64())
+        .collect()
+}
+
+/// Each peer's completion time in seconds, in peer order (every peer must complete).
+fn completion_times(r: &RunResult) -> Vec<f64> {
+    r.peers
+        .iter()
+        .map(|p| p.completion.expect("every peer completes").as_secs_f64())
+        .collect()
+}
+
 fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
     Scenario {
         name: "bt".into(),
@@ -627,15 +645,7 @@ fn inactivity_timeout_closes_an_idle_connection_at_its_third_check() {
         (p.deg[1], p.deg[SERVER as usize], p.stats.idle_closes),
         (0, 0, 1)
     );
-    let closes: Vec<f64> = p
-        .stats
-        .trace
-        .as_ref()
-        .unwrap()
-        .iter()
-        .filter(|e| e.2 == "idle-close")
-        .map(|e| e.0.as_secs_f64())
-        .collect();
+    let closes = trace_times(&p, "idle-close");
     assert_eq!(closes.len(), 1);
     assert!((closes[0] - 30.0).abs() < 1e-9, "closed at {} s", closes[0]);
     // Without the timeout the idle connection is kept.
@@ -677,11 +687,7 @@ fn a_starving_leecher_announces_again() {
     s.bittorrent.min_peers = 1;
     let r = simulate(&s);
     assert_eq!(r.summary.status, RunStatus::Completed);
-    let done: Vec<f64> = r
-        .peers
-        .iter()
-        .map(|p| p.completion.unwrap().as_secs_f64())
-        .collect();
+    let done = completion_times(&r);
     for &t in &done[..2] {
         assert!((t - 400.0).abs() < 1e-6, "early peers done at {t} s");
     }
@@ -722,11 +728,7 @@ fn close_redundant_frees_the_tables_that_seeds_hold() {
     s.bittorrent.close_redundant = true;
     let r = simulate(&s);
     assert_eq!(r.summary.status, RunStatus::Completed);
-    let done: Vec<f64> = r
-        .peers
-        .iter()
-        .map(|p| p.completion.unwrap().as_secs_f64())
-        .collect();
+    let done = completion_times(&r);
     for &t in &done[..2] {
         assert!((t - 400.0).abs() < 1e-6, "first peers done at {t} s");
     }
@@ -737,15 +739,7 @@ fn close_redundant_frees_the_tables_that_seeds_hold() {
     let mut p = BitTorrent::new(&s, &mut sim);
     p.stats.trace = Some(Vec::new());
     sim.run(&mut p, Time::from_secs_ceil(500.0).unwrap());
-    let closes: Vec<f64> = p
-        .stats
-        .trace
-        .as_ref()
-        .unwrap()
-        .iter()
-        .filter(|e| e.2 == "redundant-close")
-        .map(|e| e.0.as_secs_f64())
-        .collect();
+    let closes = trace_times(&p, "redundant-close");
     assert_eq!(closes.len(), 3, "{closes:?}");
     assert!(
         closes.iter().all(|t| (t - 400.0).abs() < 1e-6),
