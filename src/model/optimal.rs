@@ -205,7 +205,7 @@ fn clear_bit(words: &mut [u64], i: usize) {
 /// [`Optimal::levels`]; higher counts share the last one.
 const LEVELS: usize = 16;
 
-/// A bitset over `n` peers: the peers for which `f` holds.
+/// A bitset over `0..n` (peers or chunks): the indices for which `f` holds.
 fn bits_where(n: usize, f: impl Fn(usize) -> bool) -> Vec<u64> {
     let mut b = vec![0; n.div_ceil(64)];
     for q in (0..n).filter(|&q| f(q)) {
@@ -260,15 +260,7 @@ impl Optimal {
             have: vec![0; n * w],
             got: vec![0; n * w],
             holders: vec![0; m],
-            not_full: {
-                let mut b = vec![0u64; w];
-                if n > 0 {
-                    for c in 0..m {
-                        set_bit(&mut b, c);
-                    }
-                }
-                b
-            },
+            not_full: bits_where(m, |_| n > 0),
             have_count: vec![0; n],
             need: (1..=n).map(|x| Self::need_of(sim, m, x, 0)).collect(),
             in_count: vec![0; n],
@@ -302,9 +294,8 @@ impl Optimal {
             levels: match mode {
                 // Every peer starts at level 0.
                 Mode::Greedy => {
-                    let nw = n.div_ceil(64);
-                    let mut l = vec![0; (LEVELS + 1) * nw];
-                    (0..n).for_each(|q| set_bit(&mut l, q));
+                    let mut l = bits_where(n, |_| true);
+                    l.resize((LEVELS + 1) * n.div_ceil(64), 0);
                     l
                 }
                 Mode::Pipeline(_) => Vec::new(),
