@@ -67,18 +67,16 @@ fn seeding_applies_to_bittorrent_only() {
         ("optimal", false),
         ("bittorrent", true),
     ] {
-        let d = tempfile::tempdir().expect("tempdir");
-        let text = format!(
+        let d = scratch(&format!(
             "# Question: do peers leave?\nname = \"x\"\n[file]\nsize = \"1 MB\"\nchunk = \"100 kB\"\n\
              [server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 5\nupload = \"1 MB/s\"\n\
              download = \"unlimited\"\nseeding = {{ fixed = \"0 s\" }}\n[protocol]\nkind = \"{kind}\"\n"
-        );
-        std::fs::write(d.path().join("s.toml"), text).expect("write");
-        let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
+        ));
+        let o = run_in(d.path(), &["run", "scenario.toml", "--out", "o"]);
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
         // The unused seeding time is named in a note (Scenario::unused_settings).
         let note = format!(
-            "note: s.toml: peers.0.seeding is not used by protocol.kind = \"{kind}\" (BitTorrent only)"
+            "note: scenario.toml: peers.0.seeding is not used by protocol.kind = \"{kind}\" (BitTorrent only)"
         );
         assert_eq!(
             stderr(&o).contains(&note),
@@ -120,20 +118,18 @@ fn latency_applies_to_bittorrent_only() {
     // from 1 MB/s = 5 s = D_cs; optimal 1.2 s either way (the same schedule). Under
     // BitTorrent every request waits 2 x 1 s before its data flows, so the time grows.
     let run = |kind: &str, latency: &str| -> f64 {
-        let d = tempfile::tempdir().expect("tempdir");
-        let text = format!(
+        let d = scratch(&format!(
             "# Question: does latency count?\nname = \"x\"\n[file]\nsize = \"1 MB\"\n\
              chunk = \"100 kB\"\n[server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 5\n\
              upload = \"1 MB/s\"\ndownload = \"unlimited\"\nlatency = \"{latency}\"\n\
              [protocol]\nkind = \"{kind}\"\n"
-        );
-        std::fs::write(d.path().join("s.toml"), text).expect("write");
-        let o = run_in(d.path(), &["run", "s.toml", "--out", "o"]);
+        ));
+        let o = run_in(d.path(), &["run", "scenario.toml", "--out", "o"]);
         assert!(o.status.success(), "{kind}: {}", stderr(&o));
         // A latency the protocol does not use is named in a note; zero is no note.
         let noted = kind != "bittorrent" && latency != "0 s";
         let note = format!(
-            "note: s.toml: peers.0.latency = 1 s is not used by protocol.kind = \"{kind}\""
+            "note: scenario.toml: peers.0.latency = 1 s is not used by protocol.kind = \"{kind}\""
         );
         assert_eq!(stderr(&o).contains(&note), noted, "{kind}: {}", stderr(&o));
         assert_eq!(
