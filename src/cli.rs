@@ -123,10 +123,41 @@ pub struct ScenarioArgs {
     pub set: Vec<String>,
 }
 
+/// The options of `swarmsim sweep`.
+#[derive(clap::Args, Debug)]
+pub struct SweepArgs {
+    /// Scenario and overrides (applied before the [sweep] values).
+    #[command(flatten)]
+    pub args: ScenarioArgs,
+    /// Worker threads, 1 to 1024 [default: all cores; never more than the runs].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub jobs: Option<u16>,
+    /// Output folder (default: `results/<scenario name>`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Run only this share of the grid, K of N (runs with index % N == K-1).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Finish an interrupted sweep in the same folder, keeping finished runs.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress output.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Overwrite the folder even if it holds another scenario's results.
+    #[arg(long)]
+    pub force: bool,
+    /// Run even if the memory estimate of the largest run, times the workers,
+    /// exceeds the available memory.
+    #[arg(long)]
+    pub ignore_memory_limit: bool,
+}
+
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Simulate a scenario, print a summary and write summary.csv and peers.csv.
+    /// Simulate a scenario, print a summary and write summary.csv, peers.csv,
+    /// timeseries.csv and manifest.toml.
     #[command(
         after_help = "Example:\n  swarmsim run scenarios/kurose-ross-30.toml --set peers.0.count=50 --out results/kr50"
     )]
@@ -137,8 +168,8 @@ pub enum Command {
         /// Output folder (default: `results/<scenario name>`).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Replace the scenario's seed.
-        #[arg(long)]
+        /// Replace the scenario's seed (0 to 2^63 - 1, as the file's `seed`).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
         seed: Option<u64>,
         /// Also draw completion_cdf.png (and swarm.png if timeseries.csv exists).
         #[arg(long)]
@@ -163,30 +194,8 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  swarmsim sweep scenarios/dcs-vs-dp2p.toml --jobs 2\n  swarmsim sweep scenarios/dcs-vs-dp2p.toml --shard 2/4 --out shards/2\n  swarmsim sweep scenarios/dcs-vs-dp2p.toml --resume"
     )]
-    Sweep {
-        /// Scenario and overrides (applied before the [sweep] values).
-        #[command(flatten)]
-        args: ScenarioArgs,
-        /// Worker threads [default: all cores].
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Output folder (default: `results/<scenario name>`).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Run only this share of the grid, K of N (runs with index % N == K-1).
-        #[arg(long, value_name = "K/N")]
-        shard: Option<String>,
-        /// Finish an interrupted sweep in the same folder, keeping finished runs.
-        #[arg(long)]
-        resume: bool,
-        /// No progress output.
-        #[arg(long)]
-        quiet: bool,
-        /// Overwrite the folder even if it holds another scenario's results.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Join the outputs of sweep shards into one runs.csv and points.csv.
+    Sweep(SweepArgs),
+    /// Join the outputs of sweep shards into one runs.csv, points.csv and d_vs_n.png.
     #[command(
         after_help = "Example:\n  swarmsim merge shards/1 shards/2 shards/3 --out results/dcs-vs-dp2p"
     )]
@@ -311,15 +320,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Sweep {
-            args,
-            jobs,
-            out,
-            shard,
-            resume,
-            quiet,
-            force,
-        } => sweep_command(&args, jobs, out, shard.as_deref(), resume, quiet, force),
+        Command::Sweep(a) => sweep_command(a),
         Command::Validate { quick, out } => validate_command(quick, out),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
@@ -451,24 +452,40 @@ fn print_unused(file: &Path, plan: &sweep::Plan) {
 
 /// `swarmsim sweep`: checks every grid point, then runs this shard's runs with a
 /// progress display on stderr.
-fn sweep_command(
-    args: &ScenarioArgs,
-    jobs: Option<usize>,
-    out: Option<PathBuf>,
-    shard: Option<&str>,
-    resume: bool,
-    quiet: bool,
-    force: bool,
-) -> Result<()> {
-    let shard = match shard {
+fn sweep_command(a: SweepArgs) -> Result<()> {
+    let SweepArgs {
+        args,
+        jobs,
+        out,
+        shard,
+        resume,
+        quiet,
+        force,
+        ignore_memory_limit,
+    } = a;
+    let shard = match shard.as_deref() {
         Some(s) => sweep::Shard::parse(s)?,
         None => sweep::Shard::ALL,
     };
-    if jobs == Some(0) {
-        return Err(sweep::SweepError("--jobs 0: expected at least 1 worker".into()).into());
-    }
     let plan = sweep::Plan::load(&args.scenario, &args.set)?;
     print_unused(&args.scenario, &plan);
+    // Never more workers than this shard has runs.
+    let mine = plan.runs.iter().filter(|r| shard.owns(r.index)).count();
+    let jobs = jobs
+        .map(usize::from)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+        .clamp(1, mine.max(1));
+    if !ignore_memory_limit
+        && let Some(largest) = plan.runs.iter().map(|r| &r.scenario).max_by(|a, b| {
+            crate::memory::estimate_bytes(a).total_cmp(&crate::memory::estimate_bytes(b))
+        })
+    {
+        crate::memory::check_sweep(largest, jobs, crate::memory::available_bytes())?;
+    }
     let dir = out.unwrap_or_else(|| Path::new("results").join(&plan.name));
     let same_sweep =
         |st: sweep::State| st.fingerprint == plan.fingerprint && st.total_runs == plan.runs.len();
@@ -494,11 +511,6 @@ fn sweep_command(
             &manifest::text("sweep", &plan.to_toml(), &command_line()),
         )?;
     }
-    let jobs = jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
     if !quiet {
         eprintln!(
             "sweep {}: {} points x {} replications = {} runs{}, {} workers, into {}",

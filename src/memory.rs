@@ -103,6 +103,33 @@ pub fn check(s: &Scenario, available: Option<f64>) -> Result<(), MemoryError> {
     }
 }
 
+/// As [`check`], for a sweep that runs `workers` of its runs at once: refuses when
+/// `workers` times the estimate of its largest run `largest` exceeds the available
+/// memory (an upper bound: the largest runs need not meet).
+pub fn check_sweep(
+    largest: &Scenario,
+    workers: usize,
+    available: Option<f64>,
+) -> Result<(), MemoryError> {
+    let one = estimate_bytes(largest);
+    let need = one * workers as f64;
+    match available {
+        Some(avail) if need > avail => Err(MemoryError(format!(
+            "the sweep's largest run ({} peers, {} chunks) needs about {:.0} MiB, and {workers} \
+             worker{} at once about {:.0} MiB, more than the {:.0} MiB of memory available \
+             (MemAvailable in /proc/meminfo); use fewer --jobs, fewer peers or chunks, or \
+             pass --ignore-memory-limit to run anyway",
+            largest.peers(),
+            largest.chunks(),
+            one / 1048576.0,
+            if workers == 1 { "" } else { "s" },
+            need / 1048576.0,
+            avail / 1048576.0
+        ))),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +180,11 @@ mod tests {
         let e = check(&s, Some(28_537_215.0)).expect_err("one byte short");
         assert!(e.0.contains("--ignore-memory-limit"), "{e}");
         assert!(check(&s, None).is_ok(), "unknown memory: accept");
+        // Three workers at once: 3 x 28,537,216 = 85,611,648 bytes.
+        assert!(check_sweep(&s, 3, Some(85_611_648.0)).is_ok());
+        let e = check_sweep(&s, 3, Some(85_611_647.0)).expect_err("one byte short");
+        assert!(e.0.contains("3 workers at once about 82 MiB"), "{e}");
+        assert!(check_sweep(&s, 3, None).is_ok(), "unknown memory: accept");
     }
 
     #[test]

@@ -622,16 +622,33 @@ fn csv_line<S: AsRef<str>>(fields: &[S]) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Reads a CSV file into its header and rows.
+/// Reads a CSV file into its header and rows, each row as long as the header. A
+/// file that cannot be read, is not UTF-8 CSV or has a row of another length is
+/// refused as bad input ([`SweepError`], exit status 2), naming the file (and row).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let bad = |what: String| SweepError(format!("{}: {what}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let header = r.headers()?.iter().map(String::from).collect();
+        .from_reader(&bytes[..]);
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| bad(format!("not valid CSV ({e})")))?
+        .iter()
+        .map(String::from)
+        .collect();
     let mut rows = Vec::new();
-    for rec in r.records() {
-        let rec = rec.with_context(|| format!("{}: not valid CSV", path.display()))?;
+    for (k, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(format!("not valid CSV ({e})")))?;
+        if rec.len() != header.len() {
+            return Err(bad(format!(
+                "line {} has {} fields, the header {}",
+                k + 2,
+                rec.len(),
+                header.len()
+            ))
+            .into());
+        }
         rows.push(rec.iter().map(String::from).collect());
     }
     Ok((header, rows))
@@ -655,7 +672,18 @@ fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<St
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(&bytes[..complete]);
-    let h: Vec<String> = r.headers()?.iter().map(String::from).collect();
+    let not_journal = |e: csv::Error| {
+        SweepError(format!(
+            "{}: not a sweep journal ({e}); remove the folder or run without --resume",
+            path.display()
+        ))
+    };
+    let h: Vec<String> = r
+        .headers()
+        .map_err(not_journal)?
+        .iter()
+        .map(String::from)
+        .collect();
     if h != header {
         return refuse(format!(
             "{}: its columns differ from this sweep's; remove the folder or run without --resume",
@@ -663,7 +691,7 @@ fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<St
         ));
     }
     for rec in r.records() {
-        let rec = rec.with_context(|| format!("{}: not valid CSV", path.display()))?;
+        let rec = rec.map_err(not_journal)?;
         let row: Vec<String> = rec.iter().map(String::from).collect();
         if row.len() != header.len() {
             continue;
@@ -1032,7 +1060,7 @@ fn write_points(dir: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(
 }
 
 /// Joins the `runs.csv` of shard folders into `out` (`runs.csv`, `points.csv`,
-/// `sweep.toml`), refusing shards of different sweeps, duplicated runs and missing
+/// `sweep.toml` and a `journal.csv` with every run), refusing shards of different sweeps, duplicated runs and missing
 /// runs, naming them. Returns the number of runs.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
     let Some(first_dir) = dirs.first() else {
@@ -1141,6 +1169,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         &rows,
     )?;
     write_points(out, &header, &rows)?;
+    // The journal of the merged sweep: every run finished. (A journal left in `out`
+    // by an earlier sweep must not pass for this one's: `--resume` reads it.)
+    output::write_csv_atomic(
+        &out.join(JOURNAL_FILE),
+        &header.iter().map(String::as_str).collect::<Vec<_>>(),
+        &rows,
+    )?;
     // The shards' manifest (the resolved sweep) describes the merged folder too.
     if let Some(m) = output::manifest::read(first_dir) {
         output::manifest::write(out, &m)?;

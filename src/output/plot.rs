@@ -124,10 +124,9 @@ struct SweepData {
 fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
     let (header, rows) = read_csv(points_csv)?;
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| anyhow!("{}: no column {name}", points_csv.display()))
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            crate::sweep::SweepError(format!("{}: no column {name}", points_csv.display()))
+        })
     };
     let keys: Vec<String> = header
         .iter()
@@ -182,6 +181,21 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
         col("d_cs_bound_s")?,
         col("d_p2p_bound_s")?,
     );
+    // Every value drawn is a number, or empty (no value: a point without a mean).
+    for (k, r) in rows.iter().enumerate() {
+        for i in [xi, mean, lo, hi, dcs, dp2p] {
+            let v = &r[i];
+            if !v.is_empty() && v.parse::<f64>().is_err() {
+                return Err(crate::sweep::SweepError(format!(
+                    "{}: line {}: {} = \"{v}\" is not a number",
+                    points_csv.display(),
+                    k + 2,
+                    header[i]
+                ))
+                .into());
+            }
+        }
+    }
     let others: Vec<(usize, &String)> = keys
         .iter()
         .filter(|k| **k != x_key)
@@ -333,17 +347,26 @@ fn span(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 /// `out`: both bound curves and each protocol's mean with its 95 % interval.
 pub fn plot_sweep(points_csv: &Path, out: &Path, opts: &SweepPlotOptions) -> Result<()> {
     let d = sweep_data(points_csv, opts)?;
+    let bad = |what: String| crate::sweep::SweepError(format!("{}: {what}", points_csv.display()));
     let all = || d.bounds.iter().chain(&d.sims).flat_map(|s| s.points.iter());
-    let (x0, x1) = span(all().map(|p| p.0)).ok_or_else(|| anyhow!("no points to plot"))?;
+    let (x0, x1) = span(all().map(|p| p.0)).ok_or_else(|| bad("no points to plot".into()))?;
     let (y0, y1) = span(all().flat_map(|p| [p.1, p.2, p.3]))
-        .ok_or_else(|| anyhow!("no distribution times to plot"))?;
+        .ok_or_else(|| bad("no distribution times to plot".into()))?;
     let log_x = opts.log_x || (x0 > 0.0 && x1 / x0 >= 100.0);
     let log_y = opts.log_y || (y0 > 0.0 && y1 / y0 >= 100.0);
     if log_x && x0 <= 0.0 {
-        bail!("a log x axis needs values above zero (the smallest is {x0})");
+        return Err(bad(format!(
+            "--log-x: a log axis needs values above zero, and the smallest {} is {x0}",
+            d.x_label
+        ))
+        .into());
     }
     if log_y && y0 <= 0.0 {
-        bail!("a log y axis needs values above zero (the smallest is {y0})");
+        return Err(bad(format!(
+            "--log-y: a log axis needs values above zero, and the smallest distribution \
+             time or bound is {y0} s"
+        ))
+        .into());
     }
     let (unit, per) = time_unit(y1);
     let (y0, y1) = (y0 / per, y1 / per);

@@ -266,6 +266,63 @@ fn run_refuses_a_scenario_larger_than_memory() {
 }
 
 #[test]
+fn sweep_refuses_a_grid_whose_largest_run_exceeds_memory() {
+    // As `run_refuses_a_scenario_larger_than_memory`, as a sweep point beside a
+    // small one (an audit found `sweep` had no check and aborted in the allocator).
+    let text = GOOD.replace("size = \"10 MB\"", "size = \"1 TiB\"\nchunk = \"256 KiB\"")
+        + "[protocol]\nkind = \"bittorrent\"\n[[sweep.vary]]\nkey = \"peers.0.count\"\n\
+           values = [3, 10000000]\n";
+    let d = scratch(&text);
+    let o = run_in(
+        d.path(),
+        &["sweep", "scenario.toml", "--out", "out", "--jobs", "2"],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("largest run (10000000 peers"), "{err}");
+    assert!(err.contains("2 workers at once"), "{err}");
+    assert!(err.contains("--ignore-memory-limit"), "{err}");
+    assert!(!d.path().join("out").exists(), "no output when refused");
+}
+
+#[test]
+fn sweep_and_run_refuse_out_of_range_jobs_and_seed() {
+    // --jobs is 1 to 1024 (an audit's --jobs 100000 started 13,800 threads) and
+    // --seed 0 to 2^63 - 1 like the file's seed (2^63 was written to a manifest
+    // that could not be read back).
+    let d = scratch(GOOD);
+    for args in [
+        &["sweep", "scenario.toml", "--out", "out", "--jobs", "100000"][..],
+        &["sweep", "scenario.toml", "--out", "out", "--jobs", "0"],
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "out",
+            "--seed",
+            "9223372036854775808",
+        ],
+    ] {
+        let o = run_in(d.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("is not in"), "{args:?}: {}", stderr(&o));
+        assert!(!d.path().join("out").exists(), "{args:?}");
+    }
+    let o = run_in(
+        d.path(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "out",
+            "--seed",
+            "9223372036854775807",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
 fn ignore_memory_limit_flag_is_accepted() {
     // The flag only skips the check: a small scenario runs as usual.
     let d = scratch(GOOD);

@@ -338,6 +338,52 @@ fn merge_refuses_other_sweeps_missing_and_duplicate_runs() {
 }
 
 #[test]
+fn resume_after_a_forced_merge_reads_the_merged_runs() {
+    // A folder holding another sweep (seed 12) gets the merged shards of this one
+    // (seed 11) with --force; --resume there must find all 10 runs finished and
+    // write the merged runs.csv again, not the other sweep's journal (an audit found
+    // it did: the old journal.csv stayed beside the merged files).
+    let d = scratch(GRID);
+    let p = d.path();
+    for k in 1..=2 {
+        ok(&run_in(
+            p,
+            &[
+                "sweep",
+                "scenario.toml",
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                &format!("s{k}"),
+                "--quiet",
+            ],
+        ));
+    }
+    ok(&run_in(
+        p,
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "m",
+            "--quiet",
+            "--set",
+            "seed=12",
+        ],
+    ));
+    ok(&run_in(p, &["merge", "s1", "s2", "--out", "m", "--force"]));
+    let merged = read(&p.join("m/runs.csv"));
+    let o = run_in(p, &["sweep", "scenario.toml", "--out", "m", "--resume"]);
+    ok(&o);
+    assert!(
+        stdout(&o).contains("0 simulated now, 10 from the journal"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(read(&p.join("m/runs.csv")), merged);
+}
+
+#[test]
 fn a_bad_grid_point_is_refused_before_anything_runs() {
     // Point 2 sets peers.0.count = 0, below the minimum of 1.
     let t = GRID.replace(
@@ -423,4 +469,87 @@ fn plots_render_with_the_bundled_font() {
         assert_eq!(png_size(&b), (900, 600), "{f}");
         assert!(b.len() > 5_000, "{f} has content");
     }
+}
+
+#[test]
+fn plot_and_resume_refuse_broken_csv_naming_the_file() {
+    // points.csv and journal.csv are read back by `plot` and `--resume`: a broken one
+    // is bad input (exit status 2) and the message names the file (and line, field).
+    let d = scratch(GRID);
+    let p = d.path();
+    ok(&run_in(
+        p,
+        &["sweep", "scenario.toml", "--out", "o", "--quiet"],
+    ));
+    let good = read(&p.join("o/points.csv"));
+    let header = good.lines().next().unwrap();
+    let first = good.lines().nth(1).unwrap();
+    let mean = header
+        .split(',')
+        .position(|h| h == "mean_distribution_time_s");
+    let with_mean = |v: &str| {
+        let mut f: Vec<&str> = first.split(',').collect();
+        f[mean.unwrap()] = v;
+        format!("{header}\n{}\n", f.join(","))
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "header",
+            format!("{header}\n").into_bytes(),
+            "no points to plot",
+        ),
+        (
+            "abc",
+            with_mean("abc").into_bytes(),
+            "line 2: mean_distribution_time_s = \"abc\" is not a number",
+        ),
+        (
+            "extra",
+            format!("{header}\n{first},9\n").into_bytes(),
+            "line 2 has 15 fields, the header 14",
+        ),
+        ("utf8", b"\xff\xfe,bad\n".to_vec(), "not valid CSV"),
+    ];
+    for (name, bytes, expect) in cases {
+        std::fs::create_dir(p.join(name)).unwrap();
+        std::fs::write(p.join(name).join("points.csv"), bytes).unwrap();
+        let o = run_in(p, &["plot", name]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("{name}/points.csv: {expect}")),
+            "{name}: {e}"
+        );
+        assert!(!p.join(name).join("d_vs_n.png").exists(), "{name}");
+    }
+    // A log axis over a zero: named as the option's, with the file.
+    let zero = with_mean("0");
+    std::fs::create_dir(p.join("zero")).unwrap();
+    std::fs::write(p.join("zero/points.csv"), zero).unwrap();
+    let o = run_in(p, &["plot", "zero", "--log-y"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("zero/points.csv: --log-y"),
+        "{}",
+        stderr(&o)
+    );
+    // A journal of random bytes.
+    std::fs::write(p.join("o/journal.csv"), b"\xff\x00\xfe\n").unwrap();
+    let o = run_in(
+        p,
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "o",
+            "--resume",
+            "--quiet",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("o/journal.csv: not a sweep journal"),
+        "{}",
+        stderr(&o)
+    );
 }
