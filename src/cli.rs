@@ -95,6 +95,15 @@ fn guard_folder(
         None if !manifest::holds_any(dir, RESULT_FILES) || legacy() => return Ok(()),
         None => format!("results without a {}", manifest::MANIFEST_FILE),
     };
+    // (Same name and seed, other settings: say so, not the same words twice.)
+    let found = if found == ours {
+        format!(
+            "{found}, with other settings (see its {})",
+            manifest::MANIFEST_FILE
+        )
+    } else {
+        found
+    };
     Err(OutputError::Foreign {
         dir: dir.to_path_buf(),
         found,
@@ -294,6 +303,19 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             };
             let wall = start.elapsed().as_secs_f64();
+            // Nothing of an earlier run or sweep stays beside this run's files (its
+            // figures, a sweep's tables, journal and figure).
+            output::remove_files(&dir, output::RUN_FILES)?;
+            output::remove_files(
+                &dir,
+                &[
+                    sweep::RUNS_FILE,
+                    sweep::POINTS_FILE,
+                    sweep::JOURNAL_FILE,
+                    sweep::STATE_FILE,
+                    output::SWEEP_FIGURE,
+                ],
+            )?;
             output::write_run(&dir, &r, wall)?;
             let m = manifest::text("run", &crate::scenario::to_toml(&s), &command_line());
             manifest::write(&dir, &m)?;
@@ -688,7 +710,11 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 /// Draws `DIR/d_vs_n.png` after a sweep or merge; a grid with nothing numeric to
 /// put on the x axis gets a note instead.
 fn sweep_figure(dir: &Path) {
-    let out = dir.join("d_vs_n.png");
+    let out = dir.join(output::SWEEP_FIGURE);
+    // (No figure of an earlier sweep stays where this one draws none.)
+    if let Err(e) = output::remove_files(dir, &[output::SWEEP_FIGURE]) {
+        eprintln!("note: {e}");
+    }
     match plot::plot_sweep(
         &dir.join(sweep::POINTS_FILE),
         &out,

@@ -790,9 +790,12 @@ pub fn execute_cancellable(
     } else {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
-        for f in [JOURNAL_FILE, RUNS_FILE, POINTS_FILE] {
-            let _ = std::fs::remove_file(dir.join(f));
-        }
+        // Nothing of an earlier sweep or run stays beside this sweep's files.
+        output::remove_files(
+            dir,
+            &[JOURNAL_FILE, RUNS_FILE, POINTS_FILE, output::SWEEP_FIGURE],
+        )?;
+        output::remove_files(dir, output::RUN_FILES)?;
     }
     state.write(dir)?;
     let mut jf = std::fs::OpenOptions::new()

@@ -218,6 +218,32 @@ pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputErr
     write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)
 }
 
+/// The files `swarmsim run` writes into its folder, besides `manifest.toml` (the
+/// figures only with `--plot`).
+pub const RUN_FILES: &[&str] = &[
+    "summary.csv",
+    "peers.csv",
+    "timeseries.csv",
+    "completion_cdf.png",
+    "swarm.png",
+];
+
+/// The figure a whole sweep or a merge draws into its folder.
+pub const SWEEP_FIGURE: &str = "d_vs_n.png";
+
+/// Removes the files `names` from `dir` where they are regular files (results of an
+/// earlier command that the one writing there now would otherwise leave beside its
+/// own; anything else in the way is left for the write to report).
+pub fn remove_files(dir: &Path, names: &[&str]) -> Result<(), OutputError> {
+    for n in names {
+        let p = dir.join(n);
+        if p.is_file() {
+            std::fs::remove_file(&p).map_err(|e| OutputError::io("remove", &p, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates `dir` and its parents if needed.
 pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))

@@ -233,6 +233,8 @@ fn a_folder_holding_another_scenario_is_refused_unless_force() {
         ],
     );
     assert_eq!(o.status.code(), Some(2));
+    // (Same name and seed: the message says the settings differ.)
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: out already holds the run of scenario `small` (seed 1), with other settings (see its manifest.toml); refusing to overwrite them with the run of scenario `small` (seed 1): use another --out, or --force to overwrite");
     // Results without a manifest (e.g. from an older swarmsim) are not overwritten.
     std::fs::create_dir(p.join("old")).unwrap();
     std::fs::write(p.join("old/summary.csv"), "x\n").unwrap();

@@ -553,3 +553,78 @@ fn plot_and_resume_refuse_broken_csv_naming_the_file() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_forced_command_leaves_no_earlier_results_beside_its_own() {
+    // An audit found figures and a sweep's tables of an earlier command left beside
+    // a forced run's or sweep's files, as if they belonged to it.
+    let d = scratch(GRID);
+    let p = d.path();
+    ok(&run_in(
+        p,
+        &["sweep", "scenario.toml", "--out", "o", "--quiet"],
+    ));
+    assert!(p.join("o/d_vs_n.png").exists());
+    // A run forced into the sweep's folder: only the run's files stay.
+    let o = run_in(
+        p,
+        &["run", "scenario.toml", "--out", "o", "--force", "--plot"],
+    );
+    ok(&o);
+    for f in [
+        "runs.csv",
+        "points.csv",
+        "journal.csv",
+        "sweep.toml",
+        "d_vs_n.png",
+    ] {
+        assert!(!p.join("o").join(f).exists(), "{f} left beside the run");
+    }
+    assert!(p.join("o/completion_cdf.png").exists());
+    // Another run forced there without --plot: the first run's figures go.
+    let o = run_in(
+        p,
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "o",
+            "--force",
+            "--set",
+            "seed=5",
+        ],
+    );
+    ok(&o);
+    assert!(!p.join("o/completion_cdf.png").exists());
+    assert!(!p.join("o/swarm.png").exists());
+    // A sweep forced there whose grid has nothing numeric to plot (one point varying
+    // only the protocol): no figure at all, and no run files.
+    ok(&run_in(
+        p,
+        &["sweep", "scenario.toml", "--out", "s", "--quiet"],
+    ));
+    let t = GRID.replace(
+        "range = { from = 1, to = 5, steps = 5 }",
+        "values = [\"x\"]",
+    );
+    let t = t.replace("key = \"peers.0.count\"", "key = \"name\"");
+    std::fs::write(p.join("flat.toml"), t).unwrap();
+    let o = run_in(
+        p,
+        &["sweep", "flat.toml", "--out", "s", "--force", "--quiet"],
+    );
+    ok(&o);
+    assert!(stderr(&o).contains("note: no figure"), "{}", stderr(&o));
+    assert!(
+        !p.join("s/d_vs_n.png").exists(),
+        "the earlier sweep's figure stayed"
+    );
+    ok(&run_in(
+        p,
+        &["sweep", "scenario.toml", "--out", "o", "--force", "--quiet"],
+    ));
+    assert!(
+        !p.join("o/summary.csv").exists(),
+        "a run's table stayed beside the sweep"
+    );
+}
