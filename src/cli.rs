@@ -329,6 +329,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
                 dir.display()
             );
+            if r.sample_interval_s > 1.5 * s.sample_interval {
+                eprintln!(
+                    "note: {}: output.sample_interval = {} s would give more than {} rows of \
+                     timeseries.csv: it keeps one sample in {:.0} ({} s apart)",
+                    args.scenario.display(),
+                    s.sample_interval,
+                    crate::model::MAX_SAMPLES,
+                    r.sample_interval_s / s.sample_interval,
+                    r.sample_interval_s
+                );
+            }
             if plot {
                 let cdf = dir.join("completion_cdf.png");
                 plot::plot_completion_cdf(&r, &cdf)?;
@@ -818,7 +829,15 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
             ),
         );
     }
-    line(&mut t, "mean download", fmt_secs(m.mean_completion_s));
+    line(
+        &mut t,
+        "mean download",
+        if m.mean_completion_s.is_nan() {
+            "none: no peer completed".to_string()
+        } else {
+            fmt_secs(m.mean_completion_s)
+        },
+    );
     line(&mut t, "events", m.events.to_string());
     t
 }

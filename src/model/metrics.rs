@@ -140,6 +140,10 @@ pub struct RunResult {
     pub capacities: Vec<(f64, f64)>,
     /// The time series.
     pub samples: Vec<super::Sample>,
+    /// Seconds between the time series' rows: the scenario's
+    /// `output.sample_interval`, or a power-of-two multiple of it if the series
+    /// outgrew [`super::MAX_SAMPLES`] rows and was thinned.
+    pub sample_interval_s: f64,
 }
 
 impl RunResult {
@@ -225,6 +229,7 @@ impl RunResult {
                 note,
             },
             samples: sim.samples.clone(),
+            sample_interval_s: sim.sample_interval_s(),
             peers: sim.peers.clone(),
             class_names: s.classes.iter().map(|c| c.name.clone()).collect(),
             capacities: (1..graph.up.len())

@@ -165,9 +165,15 @@ pub struct Sim {
     n_arrived: u64,
     cap_seconds: f64,
     cap_since: Time,
-    /// The time series, one row per sample interval.
+    /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
+    /// rows before the last: see [`Sim::thin_samples`]).
     pub samples: Vec<Sample>,
 }
+
+/// The most rows a run's time series keeps: past them every other row is dropped
+/// and the sample interval doubles (a tiny `output.sample_interval` over a long run
+/// would otherwise fill the memory).
+pub const MAX_SAMPLES: usize = 1_000_000;
 
 impl Sim {
     /// A kernel for the scenario: nodes with their capacities and the peers'
@@ -500,6 +506,31 @@ impl Sim {
         });
     }
 
+    /// Past [`MAX_SAMPLES`] rows, keeps every other row of the time series (the
+    /// first, third, ...: samples `0, 2 d, 4 d, ...` of interval `d`, the newest
+    /// among them as `MAX_SAMPLES` is even) and doubles the interval, so that the
+    /// rows stay evenly spaced from the first to the newest.
+    fn thin_samples(&mut self) {
+        if self.samples.len() <= MAX_SAMPLES {
+            return;
+        }
+        let mut k = 0;
+        self.samples.retain(|_| {
+            k += 1;
+            k % 2 == 1
+        });
+        self.sample_interval = self
+            .sample_interval
+            .checked_add(self.sample_interval)
+            .unwrap_or(Time::MAX);
+    }
+
+    /// The interval between the time series' rows now: the scenario's, doubled
+    /// each time the series was thinned.
+    pub fn sample_interval_s(&self) -> f64 {
+        self.sample_interval.as_secs_f64()
+    }
+
     /// Runs the event loop with `protocol` until every peer has the file, no event is
     /// left, or time passes `horizon`.
     pub fn run(&mut self, protocol: &mut dyn Protocol, horizon: Time) -> RunStatus {
@@ -564,6 +595,7 @@ impl Sim {
                 let (_, ev) = self.queue.pop().expect("peeked");
                 if ev == Event::Sample {
                     self.sample(protocol);
+                    self.thin_samples();
                     if let Some(next) = at.checked_add(self.sample_interval) {
                         self.queue.schedule(next, Event::Sample);
                     }

@@ -15,10 +15,16 @@ use crate::model::{RunResult, Summary};
 use std::io::Write;
 use std::path::Path;
 
-/// One CSV field: a number, or empty when it is NaN.
+/// One CSV field: a number (the shortest text that reads back as the same `f64`),
+/// or empty when it is NaN. Zero is `0` whatever its sign, and magnitudes from 1e16
+/// up or below 1e-6 are written with an exponent (`1e300`, not 301 digits).
 pub fn num(x: f64) -> String {
     if x.is_nan() {
         String::new()
+    } else if x == 0.0 {
+        "0".to_string()
+    } else if x.is_finite() && !(1e-6..1e16).contains(&x.abs()) {
+        format!("{x:e}")
     } else {
         format!("{x}")
     }
@@ -247,4 +253,32 @@ pub fn remove_files(dir: &Path, names: &[&str]) -> Result<(), OutputError> {
 /// Creates `dir` and its parents if needed.
 pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_back_and_stay_short() {
+        // Rust's shortest round-trip text, an exponent outside [1e-6, 1e16), no "-0".
+        assert_eq!(num(f64::NAN), "");
+        assert_eq!(num(-0.0), "0");
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1.5), "1.5");
+        assert_eq!(num(838.0227772227772), "838.0227772227772");
+        assert_eq!(num(1e300), "1e300");
+        assert_eq!(num(-2.5e-9), "-2.5e-9");
+        assert_eq!(num(f64::INFINITY), "inf");
+        for x in [
+            1e300,
+            2.5e-9,
+            123456789.125,
+            1e16,
+            9.999999999999998e15,
+            1e-6,
+        ] {
+            assert_eq!(num(x).parse::<f64>().unwrap(), x, "{x}");
+        }
+    }
 }

@@ -141,3 +141,49 @@ fn bittorrent_with_poisson_arrivals_is_deterministic() {
         );
     }
 }
+
+#[test]
+fn a_tiny_sample_interval_is_thinned_not_a_memory_flood() {
+    // Client-server, one peer, F = 1 MB from u_s = 1 MB/s: the run ends at 1 s. A
+    // 750 ns interval asks for 1,333,334 rows. Past swarmsim::model::MAX_SAMPLES
+    // (10^6: at the sample of 0.75 s) every other row goes, leaving 500,001 rows
+    // 1.5 us apart, and the interval doubles to 1.5 us: 166,666 more rows up to
+    // 0.999999 s, and the final row at 1 s, 666,668 rows in all, evenly spaced.
+    // (An audit's 1 ns interval grew a run to 8 GB before it was stopped.)
+    let d = scratch(
+        "name = \"tiny\"\n[file]\nsize = \"1 MB\"\nchunk = \"100 kB\"\n[server]\n\
+         upload = \"1 MB/s\"\n[[peers]]\ncount = 1\nupload = \"1 MB/s\"\n\
+         download = \"unlimited\"\n[protocol]\nkind = \"client-server\"\n\
+         [output]\nsample_interval = \"750 ns\"\n",
+    );
+    let o = run_in(d.path(), &["run", "scenario.toml", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("it keeps one sample in 2 (0.0000015 s apart)"),
+        "{}",
+        stderr(&o)
+    );
+    let text = std::fs::read_to_string(d.path().join("o/timeseries.csv")).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let ti = header.iter().position(|h| *h == "time_s").unwrap();
+    let times: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(ti).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(times.len(), 666_668);
+    // Evenly spaced by 1.5 us up to the final row (the end of the run, 1 s).
+    for w in times[..times.len() - 1].windows(2) {
+        assert!(
+            (w[1] - w[0] - 1.5e-6).abs() < 1e-12,
+            "{} then {}",
+            w[0],
+            w[1]
+        );
+    }
+    assert!(
+        (times[times.len() - 1] - 1.0).abs() < 1e-6,
+        "{:?}",
+        times.last()
+    );
+}
