@@ -121,6 +121,29 @@ struct SweepData {
     sims: Vec<Series>,
 }
 
+/// A varied key's values (column `i` of `rows`) as finite numbers for the x axis,
+/// with their unit: plain numbers (unit ""), or all sizes (`B`), all rates (`B/s`),
+/// all durations (`s`) or all frequencies (`/s`), read as the scenario reads them
+/// (`"10 Mbit/s"` is 1250000 B/s). `None` if no one reading fits every value.
+fn axis_values(rows: &[Vec<String>], i: usize) -> Option<(Vec<f64>, &'static str)> {
+    use crate::scenario::units::{parse_duration, parse_frequency, parse_rate, parse_size};
+    let plain = |v: &str| v.parse::<f64>().map_err(|e| e.to_string());
+    let readings: [(fn(&str) -> Result<f64, String>, &str); 5] = [
+        (plain, ""),
+        (parse_size, "B"),
+        (parse_rate, "B/s"),
+        (parse_duration, "s"),
+        (parse_frequency, "/s"),
+    ];
+    readings.into_iter().find_map(|(read, unit)| {
+        let xs: Option<Vec<f64>> = rows
+            .iter()
+            .map(|r| read(r.get(i)?).ok().filter(|x| x.is_finite()))
+            .collect();
+        xs.filter(|x| !x.is_empty()).map(|x| (x, unit))
+    })
+}
+
 fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
     let (header, rows) = read_csv(points_csv)?;
     let col = |name: &str| {
@@ -133,10 +156,7 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
         .filter_map(|h| h.strip_prefix("param_").map(String::from))
         .collect();
     let numeric = |k: &str| -> bool {
-        col(&format!("param_{k}")).is_ok_and(|i| {
-            rows.iter()
-                .all(|r| r.get(i).is_some_and(|v| v.parse::<f64>().is_ok()))
-        })
+        col(&format!("param_{k}")).is_ok_and(|i| axis_values(&rows, i).is_some())
     };
     let x_key = match &opts.x {
         Some(k) => {
@@ -173,6 +193,7 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
             })?,
     };
     let xi = col(&format!("param_{x_key}"))?;
+    let (xs, x_unit) = axis_values(&rows, xi).expect("x_key is numeric");
     let (proto, mean, lo, hi, dcs, dp2p) = (
         col("protocol")?,
         col("mean_distribution_time_s")?,
@@ -183,7 +204,7 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
     );
     // Every value drawn is a number, or empty (no value: a point without a mean).
     for (k, r) in rows.iter().enumerate() {
-        for i in [xi, mean, lo, hi, dcs, dp2p] {
+        for i in [mean, lo, hi, dcs, dp2p] {
             let v = &r[i];
             if !v.is_empty() && v.parse::<f64>().is_err() {
                 return Err(crate::sweep::SweepError(format!(
@@ -210,8 +231,7 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
     let mut sims: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
     let mut dcs_s: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
     let mut dp2p_s: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
-    for r in &rows {
-        let x = f(r, xi);
+    for (r, &x) in rows.iter().zip(&xs) {
         let rest: Vec<String> = others
             .iter()
             .filter(|(_, k)| k.as_str() != "protocol.kind")
@@ -264,8 +284,10 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
         .collect();
     let x_label = if x_key.ends_with("count") {
         format!("number of peers N ({x_key})")
-    } else {
+    } else if x_unit.is_empty() {
         x_key.clone()
+    } else {
+        format!("{x_key} ({x_unit})")
     };
     Ok(SweepData {
         x_label,
@@ -274,7 +296,6 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
     })
 }
 
-/// A tick label: up to four significant digits, no trailing zeros.
 /// Draws the grid and axes every figure shares: short tick labels, the bundled font,
 /// no minor grid lines.
 fn draw_mesh<DB, X, Y>(

@@ -182,7 +182,6 @@ pub fn parse_frequency(text: &str) -> Result<f64, String> {
     Ok(v / secs)
 }
 
-/// Parses a duration into seconds.
 /// Parses a duration into seconds (finite, zero or more). Whether it fits in virtual
 /// time is checked where it is converted (`engine::Time::from_secs_ceil`).
 pub fn parse_duration(text: &str) -> Result<f64, String> {

@@ -628,3 +628,29 @@ fn a_forced_command_leaves_no_earlier_results_beside_its_own() {
         "a run's table stayed beside the sweep"
     );
 }
+
+#[test]
+fn a_sweep_over_rates_draws_its_figure_in_bytes_per_second() {
+    // server.upload over three rates (the README's example key): the values are
+    // quantities, not bare numbers, and are drawn at what the scenario reads them as
+    // (10 Mbit/s = 1,250,000 B/s). An audit found such a sweep drew no figure.
+    let t = GRID
+        .replace("key = \"peers.0.count\"", "key = \"server.upload\"")
+        .replace(
+            "range = { from = 1, to = 5, steps = 5 }",
+            "values = [\"10 Mbit/s\", \"20 Mbit/s\", \"40 Mbit/s\"]",
+        );
+    let d = scratch(&t);
+    let p = d.path();
+    let o = run_in(p, &["sweep", "scenario.toml", "--out", "o", "--quiet"]);
+    ok(&o);
+    assert!(!stderr(&o).contains("no figure"), "{}", stderr(&o));
+    assert!(p.join("o/d_vs_n.png").exists());
+    let svg = p.join("o/x.svg");
+    ok(&run_in(
+        p,
+        &["plot", "o", "--x", "server.upload", "--out", "o/x.svg"],
+    ));
+    let text = read(&svg);
+    assert!(text.contains("server.upload (B/s)"), "x axis label");
+}
