@@ -121,6 +121,9 @@ struct SweepData {
     sims: Vec<Series>,
 }
 
+/// Reads a value's text as a number (a quantity in its base unit).
+type Reader = fn(&str) -> Result<f64, String>;
+
 /// A varied key's values (column `i` of `rows`) as finite numbers for the x axis,
 /// with their unit: plain numbers (unit ""), or all sizes (`B`), all rates (`B/s`),
 /// all durations (`s`) or all frequencies (`/s`), read as the scenario reads them
@@ -128,7 +131,7 @@ struct SweepData {
 fn axis_values(rows: &[Vec<String>], i: usize) -> Option<(Vec<f64>, &'static str)> {
     use crate::scenario::units::{parse_duration, parse_frequency, parse_rate, parse_size};
     let plain = |v: &str| v.parse::<f64>().map_err(|e| e.to_string());
-    let readings: [(fn(&str) -> Result<f64, String>, &str); 5] = [
+    let readings: [(Reader, &str); 5] = [
         (plain, ""),
         (parse_size, "B"),
         (parse_rate, "B/s"),
