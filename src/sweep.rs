@@ -417,7 +417,23 @@ impl Plan {
                 message: format!("--set {o}: {m}"),
             })?;
         }
-        let spec = parse_spec(&root, file)?.unwrap_or(SweepSpec {
+        // Where a value of the grid came from, for errors: the file, and the --set
+        // values applied to it.
+        let with_sets = if sets.is_empty() {
+            String::new()
+        } else {
+            let sets: Vec<String> = sets
+                .iter()
+                .map(|o| crate::scenario::escape_controls(o))
+                .collect();
+            format!("with --set {}", sets.join(" --set "))
+        };
+        let origin = if with_sets.is_empty() {
+            file.to_string()
+        } else {
+            format!("{file} ({with_sets})")
+        };
+        let spec = parse_spec(&root, &origin)?.unwrap_or(SweepSpec {
             replications: 1,
             vary: Vec::new(),
         });
@@ -433,8 +449,22 @@ impl Plan {
             for (k, v) in keys.iter().zip(&values) {
                 all.push(format!("{k}={v}"));
             }
-            let s = Scenario::from_toml(text, file, &all)?;
             let params: Vec<String> = values.iter().map(|v| value_text(v)).collect();
+            // (A point's values reach the scenario as overrides: its errors name the
+            // point, and the user's --set values only if there are any.)
+            let s = Scenario::from_toml(text, file, &all).map_err(|mut e| {
+                let point: Vec<String> = keys
+                    .iter()
+                    .zip(&params)
+                    .map(|(k, v)| format!("{k} = {v}"))
+                    .collect();
+                e.file = format!(
+                    "{file} (sweep point {p}: {}{}{with_sets})",
+                    point.join(", "),
+                    if with_sets.is_empty() { "" } else { "; " }
+                );
+                e
+            })?;
             for r in 0..spec.replications {
                 let mut s = s.clone();
                 s.seed = derive_seed(base.seed, p, r);

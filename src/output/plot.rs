@@ -143,7 +143,7 @@ fn axis_values(rows: &[Vec<String>], i: usize) -> Option<(Vec<f64>, &'static str
             .iter()
             .map(|r| read(r.get(i)?).ok().filter(|x| x.is_finite()))
             .collect();
-        xs.filter(|x| !x.is_empty()).map(|x| (x, unit))
+        xs.map(|x| (x, unit))
     })
 }
 

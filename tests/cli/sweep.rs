@@ -393,8 +393,28 @@ fn a_bad_grid_point_is_refused_before_anything_runs() {
     let d = scratch(&t);
     let o = run_in(d.path(), &["sweep", "scenario.toml", "--out", "o"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: scenario.toml (with --set peers.0.count=0 --set protocol.kind=\"client-server\"): field `peers.0.count` = 0: out of range; expected a whole number from 1 to 10000000");
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: scenario.toml (sweep point 2: peers.0.count = 0, protocol.kind = client-server): field `peers.0.count` = 0: out of range; expected a whole number from 1 to 10000000");
     assert!(!d.path().join("o").exists(), "no output on bad input");
+    // A bad [sweep] value given by --set is named as the --set's.
+    let o = run_in(
+        d.path(),
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "o",
+            "--set",
+            "sweep.replications=0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "scenario.toml (with --set sweep.replications=0): field `sweep.replications` = 0"
+        ),
+        "{}",
+        stderr(&o)
+    );
     let o = run_in(d.path(), &["check", "scenario.toml"]);
     assert_eq!(
         o.status.code(),
