@@ -166,7 +166,7 @@ pub struct Sim {
     cap_seconds: f64,
     cap_since: Time,
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
-    /// rows before the last: see [`Sim::thin_samples`]).
+    /// rows before the last: past them every other row goes and the interval doubles).
     pub samples: Vec<Sample>,
 }
 
