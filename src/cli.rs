@@ -667,13 +667,13 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
 /// and fails (exit status 1) if any row fails.
 fn validate_command(quick: bool, out: Option<PathBuf>) -> Result<()> {
     let dir = out.unwrap_or_else(|| Path::new("results").join("validation"));
+    // (The folder first: a minute of checks should not end in "cannot create".)
+    output::create_dir(&dir)?;
     let start = Instant::now();
     let rows = validate::run(quick, &|what| {
         eprintln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
     })?;
     print!("{}", validation_table(&rows));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the folder {}: {e}", dir.display()))?;
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
     let path = dir.join("validation.csv");
     output::write_csv_atomic(&path, &validate::HEADER, &cells)?;

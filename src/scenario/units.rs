@@ -17,10 +17,10 @@
 
 /// Accepted size units, shown in error messages.
 pub const SIZE_UNITS: &str =
-    "B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit";
-/// Accepted rate units, shown in error messages.
-pub const RATE_UNITS: &str =
-    "bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s";
+    "B, kB (= KB), MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit, Tbit";
+/// Accepted rate units, shown in error messages: every size unit per second.
+pub const RATE_UNITS: &str = "a size unit and /s: bit/s, kbit/s, Mbit/s, Gbit/s, Tbit/s, B/s, kB/s (= KB/s), \
+     MB/s, GB/s, TB/s, PB/s, EB/s, KiB/s, MiB/s, GiB/s, TiB/s, PiB/s, EiB/s";
 /// Accepted duration units, shown in error messages.
 pub const DURATION_UNITS: &str = "ns, us, ms, s, min, h, d";
 
@@ -44,6 +44,7 @@ fn size_unit(unit: &str) -> Option<f64> {
         "kbit" => 1e3 / 8.0,
         "Mbit" => 1e6 / 8.0,
         "Gbit" => 1e9 / 8.0,
+        "Tbit" => 1e12 / 8.0,
         _ => return None,
     })
 }
@@ -267,6 +268,10 @@ mod tests {
     fn rates() {
         // 10 Mbit/s = 10e6 / 8 bytes per second.
         assert_eq!(parse_rate("10 Mbit/s"), Ok(1.25e6));
+        // Every size unit per second (RATE_UNITS lists them): 10^12 bits / 8.
+        assert_eq!(parse_rate("1 Tbit/s"), Ok(1.25e11));
+        assert_eq!(parse_rate("2 KB/s"), Ok(2e3));
+        assert_eq!(parse_rate("1 EiB/s"), Ok(1024f64.powi(6)));
         assert_eq!(parse_rate("1.5 MB/s"), Ok(1.5e6));
         assert_eq!(parse_rate("500 kbit/s"), Ok(62500.0));
         assert_eq!(parse_rate("2 MiB/s"), Ok(2.0 * 1048576.0));

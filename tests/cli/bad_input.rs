@@ -51,25 +51,25 @@ fn unknown_field() {
 #[test]
 fn bad_unit() {
     let t = GOOD.replace("\"10 Mbit/s\"", "\"10 Mbit\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `server.upload` = \"10 Mbit\": unknown rate unit `Mbit` (a rate ends in `/s`); expected a string with a unit such as \"10 Mbit/s\" (units: bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `server.upload` = \"10 Mbit\": unknown rate unit `Mbit` (a rate ends in `/s`); expected a string with a unit such as \"10 Mbit/s\" (units: a size unit and /s: bit/s, kbit/s, Mbit/s, Gbit/s, Tbit/s, B/s, kB/s (= KB/s), MB/s, GB/s, TB/s, PB/s, EB/s, KiB/s, MiB/s, GiB/s, TiB/s, PiB/s, EiB/s)");
 }
 
 #[test]
 fn missing_unit() {
     let t = GOOD.replace("\"10 MB\"", "\"10\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"10\": it has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB (= KB), MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit, Tbit)");
 }
 
 #[test]
 fn bare_number() {
     let t = GOOD.replace("\"10 MB\"", "10");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = 10: a bare number has no unit; expected a string with a unit such as \"100 MiB\" (units: B, kB (= KB), MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit, Tbit)");
 }
 
 #[test]
 fn negative_capacity() {
     let t = GOOD.replace("download = \"10 Mbit/s\"", "download = \"-5 Mbit/s\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": the number is negative; expected a string with a unit such as \"10 Mbit/s\" (units: bit/s, kbit/s, Mbit/s, Gbit/s, B/s, kB/s, MB/s, GB/s, KiB/s, MiB/s, GiB/s)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.0.download` = \"-5 Mbit/s\": the number is negative; expected a string with a unit such as \"10 Mbit/s\" (units: a size unit and /s: bit/s, kbit/s, Mbit/s, Gbit/s, Tbit/s, B/s, kB/s (= KB/s), MB/s, GB/s, TB/s, PB/s, EB/s, KiB/s, MiB/s, GiB/s, TiB/s, PiB/s, EiB/s)");
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn sixteen_eib_file() {
 #[test]
 fn nan_size() {
     let t = GOOD.replace("\"10 MB\"", "\"nan MB\"");
-    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"nan MB\": the number is not finite (nan and inf are not accepted); expected a string with a unit such as \"100 MiB\" (units: B, kB, MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit)");
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `file.size` = \"nan MB\": the number is not finite (nan and inf are not accepted); expected a string with a unit such as \"100 MiB\" (units: B, kB (= KB), MB, GB, TB, PB, EB, KiB, MiB, GiB, TiB, PiB, EiB, bit, kbit, Mbit, Gbit, Tbit)");
 }
 
 #[test]
