@@ -630,6 +630,14 @@ impl Checker {
                     n
                 }
             };
+            // Outputs tell classes apart by name (peers.csv, the completion CDF).
+            if let Some(j) = classes.iter().position(|c: &PeerClass| c.name == name) {
+                return Err(self.err(
+                    &f("name"),
+                    t.get("name"),
+                    format!("the name of peers.{j} too; expected a name of its own"),
+                ));
+            }
             let count = self.integer(
                 self.required(t, "count", &f("count"), "a number of peers, at least 1")?,
                 &f("count"),

@@ -266,6 +266,15 @@ fn run_refuses_a_scenario_larger_than_memory() {
 }
 
 #[test]
+fn duplicate_class_names() {
+    // peers.csv and the completion CDF tell classes apart by name (an audit found two
+    // classes named alike accepted).
+    let t = GOOD.replace("[[peers]]\n", "[[peers]]\nname = \"fast\"\n")
+        + "[[peers]]\nname = \"fast\"\ncount = 1\nupload = \"1 Mbit/s\"\ndownload = \"unlimited\"\n";
+    insta::assert_snapshot!(refused(&t, &[]), @"error: scenario.toml: field `peers.1.name` = \"fast\": the name of peers.0 too; expected a name of its own");
+}
+
+#[test]
 fn sweep_refuses_a_grid_whose_largest_run_exceeds_memory() {
     // As `run_refuses_a_scenario_larger_than_memory`, as a sweep point beside a
     // small one (an audit found `sweep` had no check and aborted in the allocator).
