@@ -287,24 +287,29 @@ fn resume_refuses_a_changed_scenario() {
     assert!(stderr(&o).contains("no sweep to resume"), "{}", stderr(&o));
 }
 
-#[test]
-fn merge_refuses_other_sweeps_missing_and_duplicate_runs() {
-    let d = scratch(GRID);
-    let p = d.path();
-    for k in 1..=3 {
+/// Runs `scenario.toml` in `p` as `count` shards, shard k into folder `sk`.
+fn shards(p: &Path, count: u32) {
+    for k in 1..=count {
         ok(&run_in(
             p,
             &[
                 "sweep",
                 "scenario.toml",
                 "--shard",
-                &format!("{k}/3"),
+                &format!("{k}/{count}"),
                 "--out",
                 &format!("s{k}"),
                 "--quiet",
             ],
         ));
     }
+}
+
+#[test]
+fn merge_refuses_other_sweeps_missing_and_duplicate_runs() {
+    let d = scratch(GRID);
+    let p = d.path();
+    shards(p, 3);
     ok(&run_in(
         p,
         &[
@@ -345,20 +350,7 @@ fn resume_after_a_forced_merge_reads_the_merged_runs() {
     // it did: the old journal.csv stayed beside the merged files).
     let d = scratch(GRID);
     let p = d.path();
-    for k in 1..=2 {
-        ok(&run_in(
-            p,
-            &[
-                "sweep",
-                "scenario.toml",
-                "--shard",
-                &format!("{k}/2"),
-                "--out",
-                &format!("s{k}"),
-                "--quiet",
-            ],
-        ));
-    }
+    shards(p, 2);
     ok(&run_in(
         p,
         &[
