@@ -48,3 +48,22 @@ fn validate_quick_passes_and_writes_csv() {
     assert_eq!(rows.len(), printed);
     assert!(rows.iter().all(|x| &x[6] == "PASS"));
 }
+
+#[test]
+fn validate_refuses_an_output_folder_it_cannot_create_before_any_check() {
+    // A folder inside a regular file cannot be created: validate fails (exit 1, a
+    // failure, not bad input) before the first check, so no `validate: ...` progress
+    // line is printed (an audit found it ran every check first).
+    let d = scratch("x");
+    let o = run_in(
+        d.path(),
+        &["validate", "--quick", "--out", "scenario.toml/v"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot create the folder scenario.toml/v"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("validate:"), "{}", stderr(&o));
+}
