@@ -554,6 +554,10 @@ impl BitTorrent {
         &v[n as usize * words..(n as usize + 1) * words]
     }
 
+    fn row_mut(v: &mut [u64], words: usize, n: NodeId) -> &mut [u64] {
+        &mut v[n as usize * words..(n as usize + 1) * words]
+    }
+
     fn other(&self, conn: u32, n: NodeId) -> NodeId {
         let c = &self.conns[conn as usize];
         if c.ends[0] == n { c.ends[1] } else { c.ends[0] }
@@ -603,7 +607,6 @@ impl BitTorrent {
     #[inline(always)]
     fn links_and_rates(&mut self, n: NodeId) -> (Bits<'_>, &mut [Link], &[f32], &mut [u64]) {
         let (d, lb, rb) = (self.deg[n as usize] as usize, self.lbase(n), self.rbase(n));
-        let kw = self.want_words;
         let width = 2 * self.buckets;
         let bits = Bits {
             have: &self.have,
@@ -615,7 +618,7 @@ impl BitTorrent {
             bits,
             &mut self.links[lb..lb + d],
             &self.rates[rb..rb + d * width],
-            &mut self.want[n as usize * kw..][..kw],
+            Self::row_mut(&mut self.want, self.want_words, n),
         )
     }
 
@@ -643,7 +646,7 @@ impl BitTorrent {
         self.deg[n as usize] = 0;
         debug_assert!(self.unchoked_mask.is_empty() || self.unchoked_mask[n as usize] == 0);
         debug_assert!(
-            self.want[n as usize * self.want_words..][..self.want_words]
+            Self::row(&self.want, self.want_words, n)
                 .iter()
                 .all(|&w| w == 0)
         );
@@ -786,7 +789,7 @@ impl BitTorrent {
                 requested: 0,
                 idle: 0,
             };
-            self.want[me as usize * self.want_words + pos as usize / 64] |= 1 << (pos % 64);
+            Self::set_bit(&mut self.want, self.want_words, me, pos, true);
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
             self.rates[r..r + width].fill(0.0);
@@ -864,11 +867,10 @@ impl BitTorrent {
                 rb + pos as usize * width,
             );
             self.deg[n as usize] = last;
-            let row = &mut self.want[n as usize * self.want_words..][..self.want_words];
-            let moved = row[last as usize / 64] >> (last % 64) & 1;
-            row[pos as usize / 64] =
-                row[pos as usize / 64] & !(1 << (pos % 64)) | moved << (pos % 64);
-            row[last as usize / 64] &= !(1 << (last % 64));
+            let kw = self.want_words;
+            let moved = Self::row(&self.want, kw, n)[last as usize / 64] >> (last % 64) & 1 == 1;
+            Self::set_bit(&mut self.want, kw, n, pos, moved);
+            Self::set_bit(&mut self.want, kw, n, last, false);
             if !self.unchoked_mask.is_empty() {
                 for mask in [
                     &mut self.unchoked_mask[n as usize],
@@ -1472,7 +1474,7 @@ impl BitTorrent {
         {
             let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
             let links = &self.links[lb..lb + d];
-            let want = &mut self.want[n as usize * self.want_words..][..self.want_words];
+            let want = Self::row_mut(&mut self.want, self.want_words, n);
             // Every link's position is written at the list's end, which moves on
             // only where the link can react (no branch on that).
             react.resize(d, 0);
