@@ -306,16 +306,8 @@ pub fn run(cli: Cli) -> Result<()> {
             // Nothing of an earlier run or sweep stays beside this run's files (its
             // figures, a sweep's tables, journal and figure).
             output::remove_files(&dir, output::RUN_FILES)?;
-            output::remove_files(
-                &dir,
-                &[
-                    sweep::RUNS_FILE,
-                    sweep::POINTS_FILE,
-                    sweep::JOURNAL_FILE,
-                    sweep::STATE_FILE,
-                    output::SWEEP_FIGURE,
-                ],
-            )?;
+            output::remove_files(&dir, sweep::FILES)?;
+            output::remove_files(&dir, &[output::SWEEP_FIGURE])?;
             output::write_run(&dir, &r, wall)?;
             let m = manifest::text("run", &crate::scenario::to_toml(&s), &command_line());
             manifest::write(&dir, &m)?;

@@ -32,6 +32,9 @@ pub const JOURNAL_FILE: &str = "journal.csv";
 pub const RUNS_FILE: &str = "runs.csv";
 /// One row per grid point, in input order.
 pub const POINTS_FILE: &str = "points.csv";
+/// The tables a sweep writes into its folder (besides `manifest.toml` and its
+/// figure, [`output::SWEEP_FIGURE`]).
+pub const FILES: &[&str] = &[STATE_FILE, JOURNAL_FILE, RUNS_FILE, POINTS_FILE];
 
 /// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
 /// `merge`); reported with exit status 2.
@@ -821,10 +824,8 @@ pub fn execute_cancellable(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
         // Nothing of an earlier sweep or run stays beside this sweep's files.
-        output::remove_files(
-            dir,
-            &[JOURNAL_FILE, RUNS_FILE, POINTS_FILE, output::SWEEP_FIGURE],
-        )?;
+        output::remove_files(dir, FILES)?;
+        output::remove_files(dir, &[output::SWEEP_FIGURE])?;
         output::remove_files(dir, output::RUN_FILES)?;
     }
     state.write(dir)?;
