@@ -7,7 +7,7 @@ use rand::Rng;
 use std::hint::black_box;
 use swarmsim::engine::{EventQueue, Time, rng_from_seed};
 use swarmsim::model::bittorrent::policy::{
-    Candidate, Choker, PickContext, PiecePicker, RarestFirst, TitForTat,
+    AvailRow, Candidate, Choker, PickContext, PiecePicker, RarestFirst, TitForTat,
 };
 use swarmsim::network::{ModelKind, Network};
 
@@ -87,11 +87,11 @@ fn piece_picker(c: &mut Criterion) {
             cand[i / 64] |= 1 << (i % 64);
         }
     }
-    let avail: Vec<u16> = (0..chunks).map(|_| rng.random_range(0..80)).collect();
+    let avail: Vec<u8> = (0..chunks).map(|_| rng.random_range(0..80)).collect();
     let copies = vec![0u32; chunks];
     let cx = PickContext {
         candidates: &cand,
-        local_avail: &avail,
+        local_avail: AvailRow::U8(&avail),
         global_copies: &copies,
         have_count: 200,
     };

@@ -7,15 +7,17 @@
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + 2 C + 16 W + (78 + 16 B) K)
+//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B) K)
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
 //! 16 MiB covers the program and fixed buffers. Per peer, 1 KiB covers the kernel's
 //! records (metrics, capacities, flow lists, events, the output row) and 8 C the
 //! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
-//! the per-neighbour availability counts (`u16` per chunk, 2 C; counted for every
-//! picker, although only rarest-first keeps them: an upper bound), the `have` and
+//! the per-neighbour availability counts (`A C`, `A` = 2, or 4 when `K` exceeds
+//! 65,535: a count per chunk as wide as a node's most neighbours need, one byte
+//! with at most 255 connections, two with at most 65,535, four above; counted for
+//! every picker, although only rarest-first keeps them: an upper bound), the `have` and
 //! `pending` bitfields (16 W) and its connections: per allowed connection, half a
 //! 24-byte connection record (each is shared by two peers), a 20-byte link slot and
 //! a rate history of `2 B` four-byte floats (every peer gets a block of `K` link
@@ -61,7 +63,8 @@ pub fn estimate_bytes(s: &Scenario) -> f64 {
         ProtocolKind::BitTorrent => {
             let b = crate::model::bittorrent::rate_buckets(&s.bittorrent) as f64;
             let k = s.bittorrent.max_connections as f64;
-            2048.0 + 2.0 * c + 16.0 * w + (78.0 + 16.0 * b) * k
+            let a = if k > 65_535.0 { 4.0 } else { 2.0 };
+            2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b) * k
         }
     };
     16.0 * 1024.0 * 1024.0 + n * per_peer

@@ -3,7 +3,8 @@
 //!
 //! Data layout is sized for 100,000 peers: nodes and connections live in
 //! index-addressed arenas, bitfields are flat `u64` words, per-neighbour chunk
-//! availability is a flat `u16` array, and every node's links sit in one flat table
+//! availability is a flat array of the narrowest integers that hold a node's most
+//! neighbours (bytes by default), and every node's links sit in one flat table
 //! of fixed-size blocks (one block per node present). A link carries what walks over
 //! a node's neighbours read (neighbour id, both choke flags, requests in flight) and
 //! the position of the other end's copy, so that updating both copies of a link
@@ -24,7 +25,7 @@ use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::engine::Time;
 use crate::network::{FlowId, NodeId};
 use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
-use policy::{Candidate, Choker, PickContext, PiecePicker};
+use policy::{AvailRow, Candidate, Choker, PickContext, PiecePicker};
 use rand::Rng;
 use rand::seq::index;
 use rand_distr::{Distribution, Exp};
@@ -49,6 +50,139 @@ const DEPART: u32 = 2;
 const REQUEST: u32 = 3;
 const HAVE: u32 = 4;
 const WATCHDOG: u32 = 5;
+
+/// The availability counts of every node, in the narrowest unsigned integer that
+/// holds a node's most neighbours ([`AvailRow`]).
+#[derive(Clone, Debug)]
+enum Counts {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+/// A counter of [`Counts`].
+trait Counter: Copy {
+    /// Adds `delta` (the count stays within its type: at most a node's degree).
+    fn add(&mut self, delta: i32);
+    /// Adds one, wrapping (only the sink row, which nothing reads, can wrap);
+    /// returns whether the result is zero.
+    fn bump(&mut self) -> bool;
+}
+
+macro_rules! counter {
+    ($($t:ty),*) => {$(
+        impl Counter for $t {
+            #[inline(always)]
+            fn add(&mut self, delta: i32) {
+                debug_assert!(
+                    (i64::from(*self) + i64::from(delta)) >= 0
+                        && (i64::from(*self) + i64::from(delta)) <= i64::from(<$t>::MAX),
+                    "availability count out of range"
+                );
+                *self = (i64::from(*self) + i64::from(delta)) as $t;
+            }
+            #[inline(always)]
+            fn bump(&mut self) -> bool {
+                *self = self.wrapping_add(1);
+                *self == 0
+            }
+        }
+    )*};
+}
+counter!(u8, u16, u32);
+
+impl Counts {
+    /// `len` zero counts, wide enough for `most` neighbours.
+    fn new(len: usize, most: usize) -> Counts {
+        if most <= u8::MAX as usize {
+            Counts::U8(vec![0; len])
+        } else if most <= u16::MAX as usize {
+            Counts::U16(vec![0; len])
+        } else {
+            Counts::U32(vec![0; len])
+        }
+    }
+
+    /// Entries `at..at + len`, for a picker.
+    fn row(&self, at: usize, len: usize) -> AvailRow<'_> {
+        match self {
+            Counts::U8(v) => AvailRow::U8(&v[at..at + len]),
+            Counts::U16(v) => AvailRow::U16(&v[at..at + len]),
+            Counts::U32(v) => AvailRow::U32(&v[at..at + len]),
+        }
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Counts::U8(v) => v.len(),
+            Counts::U16(v) => v.len(),
+            Counts::U32(v) => v.len(),
+        }
+    }
+
+    /// Entry `i`.
+    #[cfg(test)]
+    fn get(&self, i: usize) -> u32 {
+        self.row(i, 1).get(0)
+    }
+}
+
+/// Adds `delta` to the entries of `row` at the set bits of `bits`.
+fn add_at<T: Counter>(row: &mut [T], bits: impl Iterator<Item = u32>, delta: i32) {
+    for c in bits {
+        row[c as usize].add(delta);
+    }
+}
+
+/// The counting pass of a chunk's arrival at `n` (see [`BitTorrent::acquire`]): the
+/// inputs that do not depend on the counters' width.
+struct ArrivalPass<'a> {
+    links: &'a [Link],
+    latency: &'a [f64],
+    any_latency: bool,
+    n: NodeId,
+    c: u32,
+    stride: usize,
+    listed: bool,
+    may_unchoke: bool,
+    rif: u32,
+}
+
+impl ArrivalPass<'_> {
+    /// Counts chunk `c` at every neighbour (rows `stride` apart) and writes into
+    /// `react` the positions of the links where a reaction can follow, returning
+    /// their number (none if `listed`: the caller lists them).
+    #[inline(always)]
+    fn run<T: Counter>(&self, avail: &mut [T], react: &mut [u32]) -> usize {
+        let mut listed_to = 0;
+        for (i, l) in self.links.iter().enumerate() {
+            let m = l.other as usize;
+            if m != SERVER as usize {
+                let wrapped = avail[m * self.stride + self.c as usize].bump();
+                // (A real count is at most the node's degree, which the width holds.)
+                debug_assert!(self.stride == 0 || !wrapped, "availability count wrapped");
+            }
+            if self.listed {
+                continue;
+            }
+            // A delayed HAVE is a timer; otherwise `m`'s reaction is a request
+            // (which would return at once if every request slot of `m` to us is
+            // taken) or, if we choke it, our unchoke (only with a free slot).
+            let delayed = self.any_latency && self.latency[self.n as usize] + self.latency[m] > 0.0;
+            let reacts = delayed
+                || if l.unchoking {
+                    (l.requested as u32) < self.rif
+                } else {
+                    self.may_unchoke
+                };
+            react[listed_to] = i as u32;
+            listed_to += reacts as usize;
+        }
+        listed_to
+    }
+}
 
 /// A connection: its two ends and where each end's [`Link`] is, for the paths that
 /// start from a connection id (closing it, delayed messages, the optimistic unchoke).
@@ -284,7 +418,7 @@ pub struct BitTorrent {
     /// read the counts (`count_avail` false) there is one row, a sink that the
     /// chunk-arrival pass increments for every node (with a row stride of 0) and
     /// that nothing reads: that pass then needs no test.
-    avail: Vec<u16>,
+    avail: Counts,
     /// Whether `avail` is kept: the picker's `uses_local_avail`.
     count_avail: bool,
     copies: Vec<u32>,
@@ -440,7 +574,7 @@ impl BitTorrent {
             have,
             held,
             pending: vec![0u64; n * words],
-            avail: vec![0u16; if count_avail { n } else { 1 } * chunks as usize],
+            avail: Counts::new(if count_avail { n } else { 1 } * chunks as usize, kcap),
             count_avail,
             copies: vec![0u32; chunks as usize],
             links: Vec::new(),
@@ -818,12 +952,12 @@ impl BitTorrent {
         if to == SERVER || !self.count_avail {
             return;
         }
-        let base = to as usize * self.chunks as usize;
-        let words = self.words;
-        for c in policy::ones(&self.have[from as usize * words..(from as usize + 1) * words]) {
-            let a = &mut self.avail[base + c as usize];
-            debug_assert!(*a as i32 + sign >= 0, "availability below zero");
-            *a = (*a as i32 + sign) as u16;
+        let (base, chunks) = (to as usize * self.chunks as usize, self.chunks as usize);
+        let bits = policy::ones(Self::row(&self.have, self.words, from));
+        match &mut self.avail {
+            Counts::U8(v) => add_at(&mut v[base..base + chunks], bits, sign),
+            Counts::U16(v) => add_at(&mut v[base..base + chunks], bits, sign),
+            Counts::U32(v) => add_at(&mut v[base..base + chunks], bits, sign),
         }
     }
 
@@ -1318,9 +1452,9 @@ impl BitTorrent {
             let cx = PickContext {
                 candidates: &self.scratch_words,
                 local_avail: if self.count_avail {
-                    &self.avail[base..base + self.chunks as usize]
+                    self.avail.row(base, self.chunks as usize)
                 } else {
-                    &[]
+                    AvailRow::EMPTY
                 },
                 global_copies: &self.copies,
                 have_count: self.held[dl as usize],
@@ -1478,37 +1612,27 @@ impl BitTorrent {
             // Every link's position is written at the list's end, which moves on
             // only where the link can react (no branch on that).
             react.resize(d, 0);
-            let mut listed_to = 0;
-            let (have, avail, latency) = (&self.have, &mut self.avail, &self.latency);
-            let any_latency = self.any_latency;
+            let have = &self.have;
             let (cw, cb) = (c as usize / 64, c % 64);
-            // (Without counts every increment lands in the one sink row: no test in
-            // the loop.)
-            let stride = if self.count_avail { chunks } else { 0 };
-            for (i, l) in links.iter().enumerate() {
-                let m = l.other as usize;
-                if m != SERVER as usize {
-                    let a = &mut avail[m * stride + c as usize];
-                    *a = a.wrapping_add(1);
-                    // (A real count is at most the node's degree: it never wraps.)
-                    debug_assert!(stride == 0 || *a != 0, "availability count wrapped");
-                }
-                if listed {
-                    continue;
-                }
-                // A delayed HAVE is a timer; otherwise `m`'s reaction is a request
-                // (which would return at once if every request slot of `m` to us is
-                // taken) or, if we choke it, our unchoke (only with a free slot).
-                let delayed = any_latency && latency[n as usize] + latency[m] > 0.0;
-                let reacts = delayed
-                    || if l.unchoking {
-                        (l.requested as u32) < rif
-                    } else {
-                        may_unchoke
-                    };
-                react[listed_to] = i as u32;
-                listed_to += reacts as usize;
-            }
+            let pass = ArrivalPass {
+                links,
+                latency: &self.latency,
+                any_latency: self.any_latency,
+                n,
+                c,
+                // (Without counts every increment lands in the one sink row: no
+                // test in the loop.)
+                stride: if self.count_avail { chunks } else { 0 },
+                listed,
+                may_unchoke,
+                rif,
+            };
+            // (One loop per counter width.)
+            let listed_to = match &mut self.avail {
+                Counts::U8(v) => pass.run(v, &mut react),
+                Counts::U16(v) => pass.run(v, &mut react),
+                Counts::U32(v) => pass.run(v, &mut react),
+            };
             react.truncate(listed_to);
             // A neighbour that lacks `c` is interested in us now (`want`): only the
             // links whose bit is clear need the test (most bits are set). Nothing

@@ -63,6 +63,49 @@ impl<F: Fn(usize) -> u64> Iterator for Ones<F> {
     }
 }
 
+/// A node's availability counts, one per chunk: how many of its neighbours have
+/// each chunk. They are stored in the narrowest unsigned integer that holds the most
+/// neighbours a node may have (`max_connections`): one byte a count with the default
+/// 80, so that the counters of a large swarm take half the cache they took as `u16`.
+#[derive(Clone, Copy, Debug)]
+pub enum AvailRow<'a> {
+    /// Counts of nodes with at most 255 connections.
+    U8(&'a [u8]),
+    /// Counts of nodes with at most 65,535 connections.
+    U16(&'a [u16]),
+    /// Counts of nodes with more connections.
+    U32(&'a [u32]),
+}
+
+impl AvailRow<'_> {
+    /// No counts (a picker that does not read them).
+    pub const EMPTY: AvailRow<'static> = AvailRow::U8(&[]);
+
+    /// The count of chunk `c`.
+    #[inline]
+    pub fn get(&self, c: usize) -> u32 {
+        match self {
+            AvailRow::U8(r) => u32::from(r[c]),
+            AvailRow::U16(r) => u32::from(r[c]),
+            AvailRow::U32(r) => r[c],
+        }
+    }
+
+    /// Number of chunks counted (0 for [`AvailRow::EMPTY`]).
+    pub fn len(&self) -> usize {
+        match self {
+            AvailRow::U8(r) => r.len(),
+            AvailRow::U16(r) => r.len(),
+            AvailRow::U32(r) => r.len(),
+        }
+    }
+
+    /// Whether there are no counts.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// What a piece picker sees when a peer may request a chunk from a neighbour.
 pub struct PickContext<'a> {
     /// Bitset of the chunks it may request: the neighbour has them, the peer lacks
@@ -71,7 +114,7 @@ pub struct PickContext<'a> {
     /// For each chunk, how many of the peer's neighbours have it; empty when the
     /// picker's [`PiecePicker::uses_local_avail`] is false (the counts are then not
     /// kept).
-    pub local_avail: &'a [u16],
+    pub local_avail: AvailRow<'a>,
     /// For each chunk, how many present peers have it (an oracle).
     pub global_copies: &'a [u32],
     /// Chunks the peer already has.
@@ -143,7 +186,12 @@ impl PiecePicker for RarestFirst {
         if cx.have_count < self.random_first {
             random_one(cx.candidates, rng)
         } else {
-            argmin_random(cx.candidates, rng, |i| cx.local_avail[i as usize] as u32)
+            // (One loop per counter width: no match per candidate.)
+            match cx.local_avail {
+                AvailRow::U8(r) => argmin_random(cx.candidates, rng, |i| u32::from(r[i as usize])),
+                AvailRow::U16(r) => argmin_random(cx.candidates, rng, |i| u32::from(r[i as usize])),
+                AvailRow::U32(r) => argmin_random(cx.candidates, rng, |i| r[i as usize]),
+            }
         }
     }
 }
@@ -384,14 +432,14 @@ mod tests {
     fn rarest_first_picks_a_rarest_chunk() {
         // Candidates 2, 5, 9; availability 3, 1, 1: the pick must be 5 or 9.
         let cand = [(1u64 << 2) | (1 << 5) | (1 << 9)];
-        let mut avail = vec![0u16; 64];
+        let mut avail = vec![0u8; 64];
         avail[2] = 3;
         avail[5] = 1;
         avail[9] = 1;
         let copies = vec![0u32; 64];
         let cx = PickContext {
             candidates: &cand,
-            local_avail: &avail,
+            local_avail: AvailRow::U8(&avail),
             global_copies: &copies,
             have_count: 10,
         };

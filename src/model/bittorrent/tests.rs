@@ -447,7 +447,7 @@ fn availability_counts_equal_neighbours_holding_each_chunk() {
                     .filter(|l| p.has(l.other, ch))
                     .count();
                 assert_eq!(
-                    p.avail[m * chunks + ch as usize] as usize,
+                    p.avail.get(m * chunks + ch as usize) as usize,
                     want,
                     "node {m} chunk {ch} at {} s",
                     3 * k
@@ -610,6 +610,39 @@ fn pickers_that_ignore_availability_run_the_same_without_it() {
         assert_eq!(kept, dropped, "{kind:?}");
     }
     assert!(policy::picker(PickerKind::RarestFirst, 4).uses_local_avail());
+}
+
+/// The availability counters are as narrow as the connection limit allows (one
+/// byte each up to 255 connections, two up to 65,535, four above), and their width
+/// changes nothing but memory: the swarm with churn and latency, run with its
+/// counters forced to each of the three widths, gives the same peers and end time.
+/// Also checks the width chosen for a given `max_connections`.
+#[test]
+fn the_availability_counters_width_changes_no_result() {
+    let s = churn_swarm(0.01);
+    assert!(s.bittorrent.max_connections <= 255);
+    let run = |width: u32| {
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        assert!(matches!(p.avail, Counts::U8(_)), "default width");
+        let len = p.avail.len();
+        p.avail = match width {
+            8 => Counts::U8(vec![0; len]),
+            16 => Counts::U16(vec![0; len]),
+            _ => Counts::U32(vec![0; len]),
+        };
+        let status = sim.run(&mut p, Time::MAX);
+        (status, sim.peers.clone(), sim.now)
+    };
+    let narrow = run(8);
+    assert_eq!(narrow.0, RunStatus::Completed);
+    assert_eq!(narrow, run(16));
+    assert_eq!(narrow, run(32));
+    // (Counts::new picks the width from the most neighbours a node may have.)
+    assert!(matches!(Counts::new(1, 255), Counts::U8(_)));
+    assert!(matches!(Counts::new(1, 256), Counts::U16(_)));
+    assert!(matches!(Counts::new(1, 65_535), Counts::U16(_)));
+    assert!(matches!(Counts::new(1, 65_536), Counts::U32(_)));
 }
 
 /// The inactivity timeout closes a connection at the rechoke that finds it idle
