@@ -579,8 +579,11 @@ fn sigterm_stops_a_run_the_same_way() {
 
 #[test]
 fn sigint_stops_a_sweep_keeping_finished_runs_and_says_how_to_resume() {
-    // 2 points x 10 replications of 40 peers, 100 chunks: a few runs finish per
-    // second in a debug build.
+    // 2 points x 10 replications, 100 chunks: 10 runs of 40 peers (a few ms each in
+    // a release build) and 10 of 500 (about 0.14 s each in release, 1.2 s in debug),
+    // so that some runs are finished soon and the sweep is still running when the
+    // signal comes. (With 40 and 41 peers the whole sweep took 30 ms in release and
+    // sometimes finished before the signal: "20 runs kept".)
     let t = r#"name = "sw"
 [file]
 size = "10 MB"
@@ -595,7 +598,7 @@ download = "unlimited"
 replications = 10
 [[sweep.vary]]
 key = "peers.0.count"
-values = [40, 41]
+values = [40, 500]
 "#;
     let d = scratch(t);
     let p = d.path();
