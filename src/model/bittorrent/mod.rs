@@ -74,12 +74,12 @@ macro_rules! counter {
         impl Counter for $t {
             #[inline(always)]
             fn add(&mut self, delta: i32) {
+                let sum = i64::from(*self) + i64::from(delta);
                 debug_assert!(
-                    (i64::from(*self) + i64::from(delta)) >= 0
-                        && (i64::from(*self) + i64::from(delta)) <= i64::from(<$t>::MAX),
+                    (0..=i64::from(<$t>::MAX)).contains(&sum),
                     "availability count out of range"
                 );
-                *self = (i64::from(*self) + i64::from(delta)) as $t;
+                *self = sum as $t;
             }
             #[inline(always)]
             fn bump(&mut self) -> bool {
