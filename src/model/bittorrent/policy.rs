@@ -149,30 +149,105 @@ fn random_one(c: &[u64], rng: &mut SimRng) -> Option<u32> {
 /// The candidate minimising `key`, ties broken uniformly at random (reservoir
 /// sampling, so the choice depends only on the RNG stream).
 fn argmin_random(c: &[u64], rng: &mut SimRng, key: impl Fn(u32) -> u32) -> Option<u32> {
-    let mut best = None;
-    let mut best_key = u32::MAX;
-    let mut ties = 0u32;
-    // (The set bits in increasing order, as `ones` gives them, without its
-    // iterator adaptors: this loop runs for every candidate of every pick.)
+    let mut m = Argmin::new();
     for (wi, &word) in c.iter().enumerate() {
-        let mut w = word;
-        while w != 0 {
-            let i = wi as u32 * 64 + w.trailing_zeros();
-            w &= w - 1;
+        m.scan(wi as u32 * 64, word, rng, &key);
+    }
+    m.best
+}
+
+/// The state of [`argmin_random`]'s scan: the candidate chosen so far, its key and
+/// how many candidates tie with it.
+struct Argmin {
+    best: Option<u32>,
+    best_key: u32,
+    ties: u32,
+}
+
+impl Argmin {
+    fn new() -> Argmin {
+        Argmin {
+            best: None,
+            best_key: u32::MAX,
+            ties: 0,
+        }
+    }
+
+    /// Scans the candidates `i0 + j` for the set bits `j` of `bits`, in increasing
+    /// order.
+    #[inline(always)]
+    fn scan(&mut self, i0: u32, mut bits: u64, rng: &mut SimRng, key: impl Fn(u32) -> u32) {
+        while bits != 0 {
+            let i = i0 + bits.trailing_zeros();
+            bits &= bits - 1;
             let k = key(i);
-            if k < best_key {
-                best_key = k;
-                best = Some(i);
-                ties = 1;
-            } else if k == best_key {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = Some(i);
+            if k < self.best_key {
+                self.best_key = k;
+                self.best = Some(i);
+                self.ties = 1;
+            } else if k == self.best_key {
+                self.ties += 1;
+                if rng.random_range(0..self.ties) == 0 {
+                    self.best = Some(i);
                 }
             }
         }
     }
-    best
+}
+
+/// The positions `j` (bit `j`) of the 64 counts `keys` that are at most `lim`.
+#[inline(always)]
+fn at_most(keys: &[u8], lim: u8) -> u64 {
+    let keys: &[u8; 64] = keys.try_into().expect("64 counts");
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_set1_epi8,
+        };
+        // (SSE2, part of the x86_64 baseline: 16 counts per comparison.)
+        // SAFETY: SSE2 is enabled on every x86_64 target; the loads read bytes
+        // `16 q .. 16 q + 16` of `keys` (64 bytes), unaligned loads being allowed.
+        unsafe {
+            let l = _mm_set1_epi8(lim as i8);
+            let mut m = 0u64;
+            for q in 0..4 {
+                let v = _mm_loadu_si128(keys.as_ptr().add(16 * q).cast::<__m128i>());
+                // min(v, lim) == v exactly where v <= lim (unsigned bytes).
+                let le = _mm_cmpeq_epi8(_mm_min_epu8(v, l), v);
+                m |= u64::from(_mm_movemask_epi8(le) as u16) << (16 * q);
+            }
+            m
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        keys.iter()
+            .enumerate()
+            .fold(0, |m, (j, &k)| m | u64::from(k <= lim) << j)
+    }
+}
+
+/// Rarest first over one-byte counts: [`argmin_random`], skipping 64 at a time the
+/// candidates whose count is above the smallest seen before their word. Such a
+/// candidate is neither a new minimum nor a tie and draws no random number, so the
+/// choice and the RNG stream are the plain scan's; a pick then compares some of its
+/// candidates instead of all.
+fn rarest_u8(c: &[u64], row: &[u8], rng: &mut SimRng) -> Option<u32> {
+    let mut m = Argmin::new();
+    let key = |i: u32| u32::from(row[i as usize]);
+    let full = row.len() / 64;
+    for (wi, (&word, keys)) in c.iter().zip(row.chunks_exact(64)).enumerate() {
+        if word != 0 {
+            let bits = word & at_most(keys, m.best_key.min(255) as u8);
+            m.scan(wi as u32 * 64, bits, rng, key);
+        }
+    }
+    // (A last, partial word: every candidate is compared.)
+    if let Some(&word) = c.get(full) {
+        m.scan(full as u32 * 64, word, rng, key);
+    }
+    m.best
 }
 
 /// Random first (the first `random_first` chunks), then rarest among neighbours.
@@ -188,7 +263,7 @@ impl PiecePicker for RarestFirst {
         } else {
             // (One loop per counter width: no match per candidate.)
             match cx.local_avail {
-                AvailRow::U8(r) => argmin_random(cx.candidates, rng, |i| u32::from(r[i as usize])),
+                AvailRow::U8(r) => rarest_u8(cx.candidates, r, rng),
                 AvailRow::U16(r) => argmin_random(cx.candidates, rng, |i| u32::from(r[i as usize])),
                 AvailRow::U32(r) => argmin_random(cx.candidates, rng, |i| r[i as usize]),
             }
@@ -482,6 +557,35 @@ mod tests {
         out.clear();
         RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
         assert_eq!(out, vec![3, 0, 1], "turns continue after neighbour 3");
+    }
+
+    proptest::proptest! {
+        /// The one-byte rarest-first scan (`rarest_u8`, which skips candidates whose
+        /// count is above the smallest seen before their word) gives what the plain
+        /// reservoir scan (`argmin_random`) gives: the same chunk and the same RNG
+        /// state afterwards (the next draw agrees). Counts are `low` plus one of a
+        /// few values, so that ties (the draws) are frequent at every level up to
+        /// the largest byte; 1 to 200 chunks cover rows with and without a partial
+        /// last word.
+        #[test]
+        fn pruned_rarest_scan_equals_the_plain_scan(
+            low in 0u8..=252,
+            steps in proptest::collection::vec(0u8..4, 1..200),
+            cand_bits in proptest::collection::vec(proptest::bool::weighted(0.6), 200),
+            seed in 0u64..1000,
+        ) {
+            let counts: Vec<u8> = steps.iter().map(|&s| low + s).collect();
+            let n = counts.len();
+            let mut cand = vec![0u64; n.div_ceil(64)];
+            for i in (0..n).filter(|&i| cand_bits[i]) {
+                cand[i / 64] |= 1 << (i % 64);
+            }
+            let (mut r1, mut r2) = (rng_from_seed(seed), rng_from_seed(seed));
+            let plain = argmin_random(&cand, &mut r1, |i| u32::from(counts[i as usize]));
+            let pruned = rarest_u8(&cand, &counts, &mut r2);
+            proptest::prop_assert_eq!(plain, pruned);
+            proptest::prop_assert_eq!(r1.random::<u64>(), r2.random::<u64>());
+        }
     }
 
     proptest::proptest! {
