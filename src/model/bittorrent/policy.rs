@@ -177,6 +177,8 @@ impl Argmin {
     /// order.
     #[inline(always)]
     fn scan(&mut self, i0: u32, mut bits: u64, rng: &mut SimRng, key: impl Fn(u32) -> u32) {
+        // (The set bits in increasing order, as `ones` gives them, without its
+        // iterator adaptors: this loop runs for every candidate of every pick.)
         while bits != 0 {
             let i = i0 + bits.trailing_zeros();
             bits &= bits - 1;
@@ -197,8 +199,7 @@ impl Argmin {
 
 /// The positions `j` (bit `j`) of the 64 counts `keys` that are at most `lim`.
 #[inline(always)]
-fn at_most(keys: &[u8], lim: u8) -> u64 {
-    let keys: &[u8; 64] = keys.try_into().expect("64 counts");
+fn at_most(keys: &[u8; 64], lim: u8) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{
@@ -236,8 +237,9 @@ fn at_most(keys: &[u8], lim: u8) -> u64 {
 fn rarest_u8(c: &[u64], row: &[u8], rng: &mut SimRng) -> Option<u32> {
     let mut m = Argmin::new();
     let key = |i: u32| u32::from(row[i as usize]);
-    let full = row.len() / 64;
-    for (wi, (&word, keys)) in c.iter().zip(row.chunks_exact(64)).enumerate() {
+    let (words, _) = row.as_chunks::<64>();
+    let full = words.len();
+    for (wi, (&word, keys)) in c.iter().zip(words).enumerate() {
         if word != 0 {
             let bits = word & at_most(keys, m.best_key.min(255) as u8);
             m.scan(wi as u32 * 64, bits, rng, key);
