@@ -273,7 +273,7 @@ pub fn run(cli: Cli) -> Result<()> {
             ignore_memory_limit,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
-            for m in s.unused_settings() {
+            for m in s.notes() {
                 eprintln!("note: {}: {m}", args.scenario.display());
             }
             if !ignore_memory_limit {
@@ -452,13 +452,13 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
     }
 }
 
-/// Prints, on stderr, each setting that some run of `plan` does not use
-/// ([`Scenario::unused_settings`]), once, with the number of runs it concerns when
-/// that is not all of them.
+/// Prints, on stderr, each note of some run of `plan` ([`Scenario::notes`]: a
+/// setting it does not use, a known way to stall), once, with the number of runs it
+/// concerns when that is not all of them.
 fn print_unused(file: &Path, plan: &sweep::Plan) {
     let mut seen: Vec<(String, usize)> = Vec::new();
     for r in &plan.runs {
-        for m in r.scenario.unused_settings() {
+        for m in r.scenario.notes() {
             match seen.iter_mut().find(|(x, _)| *x == m) {
                 Some((_, k)) => *k += 1,
                 None => seen.push((m, 1)),

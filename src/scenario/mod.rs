@@ -145,6 +145,57 @@ impl Scenario {
         notes
     }
 
+    /// Known ways this scenario's BitTorrent swarm can stall, one message each
+    /// (empty for the other protocols and when none applies). They are warnings, not
+    /// errors: a run that stalls ends with status `stalled` and says why, and a
+    /// scenario may stall on purpose (`scenarios/free-riders-first.toml`). Two
+    /// configurations are named (README, Model, Churn):
+    ///
+    /// - a class whose peers upload nothing and stay after completing: leechers stay
+    ///   interested in such a seed for ever, so a leecher whose connection table
+    ///   fills with them waits for ever (neither `inactivity_timeout` nor
+    ///   `close_redundant` closes a leecher's connection to it);
+    /// - `max_connections` at most `min_peers` without an `inactivity_timeout`:
+    ///   tables fill with peers that can give each other nothing (seeds keep their
+    ///   connections to the server and to each other) and never make room.
+    pub fn stall_risks(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.protocol != ProtocolKind::BitTorrent {
+            return notes;
+        }
+        for (i, c) in self.classes.iter().enumerate() {
+            if c.upload == 0.0 && c.seeding == Seeding::Never {
+                notes.push(format!(
+                    "peers.{i} (class `{}`): its peers upload nothing and stay after \
+                     completing (seeding never), so a leecher whose connection table fills \
+                     with them waits for ever and the run can end `stalled` (README, Model, \
+                     Churn); `peers.{i}.seeding = {{ fixed = \"0 s\" }}` lets them leave",
+                    c.name
+                ));
+            }
+        }
+        let bt = &self.bittorrent;
+        if bt.max_connections <= bt.min_peers && bt.inactivity_timeout <= 0.0 {
+            notes.push(format!(
+                "protocol.max_connections = {} is at most protocol.min_peers = {} and no \
+                 inactivity_timeout is set: connection tables can fill with peers that have \
+                 nothing to give each other and never make room, and the run can end \
+                 `stalled` (README, Model, Churn); set protocol.inactivity_timeout \
+                 (e.g. \"60 s\") or keep max_connections well above min_peers",
+                bt.max_connections, bt.min_peers
+            ));
+        }
+        notes
+    }
+
+    /// What the commands print as notes before running: [`Scenario::unused_settings`],
+    /// then [`Scenario::stall_risks`].
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = self.unused_settings();
+        notes.extend(self.stall_risks());
+        notes
+    }
+
     /// Number of chunks, `ceil(F / chunk)`.
     pub fn chunks(&self) -> u64 {
         self.file_bytes.div_ceil(self.chunk_bytes)

@@ -497,3 +497,61 @@ fn inactivity_timeout_counts_rechoke_periods() {
     let e = set(&["protocol.inactivity_timeout=-1 s"]).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("protocol.inactivity_timeout"));
 }
+
+#[test]
+fn stall_risks_name_free_rider_seeds_and_tight_tables() {
+    // Scenario::stall_risks names the two configurations that README, Model, Churn
+    // documents as stalling (each of the 7 of 60 random swarms that stalled in
+    // session 14's stress run had one; TESTING.md), and nothing else.
+    let risks = |kv: &[&str]| {
+        let v: Vec<String> = kv.iter().map(|s| s.to_string()).collect();
+        Scenario::from_toml(KR, "kr.toml", &v)
+            .unwrap()
+            .stall_risks()
+    };
+    let bt = "protocol.kind=bittorrent";
+    // BitTorrent defaults (max_connections 80 > min_peers 20), peers that upload.
+    assert_eq!(risks(&[bt]), Vec::<String>::new());
+    // Free riders that stay (seeding never, the default): named by index and class.
+    let r = risks(&[bt, "peers.0.upload=0 bit/s"]);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("peers.0 (class `class0`): its peers upload nothing"));
+    assert!(
+        r[0].contains("peers.0.seeding = { fixed = \"0 s\" }"),
+        "{}",
+        r[0]
+    );
+    // ... that leave, or that upload a little: no risk named.
+    assert!(
+        risks(&[
+            bt,
+            "peers.0.upload=0 bit/s",
+            "peers.0.seeding={ fixed = \"0 s\" }"
+        ])
+        .is_empty()
+    );
+    assert!(risks(&[bt, "peers.0.upload=1 bit/s"]).is_empty());
+    // Tables no larger than min_peers, without an inactivity timeout: named; the
+    // rule is "at most", so 21 against 20 is not.
+    let r = risks(&[bt, "protocol.max_connections=20"]);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("protocol.max_connections = 20 is at most protocol.min_peers = 20"));
+    assert!(risks(&[bt, "protocol.max_connections=21"]).is_empty());
+    assert!(
+        risks(&[
+            bt,
+            "protocol.max_connections=5",
+            "protocol.inactivity_timeout=60 s"
+        ])
+        .is_empty()
+    );
+    // Both at once: two notes, the class first.
+    let r = risks(&[bt, "peers.0.upload=0 bit/s", "protocol.max_connections=5"]);
+    assert_eq!(r.len(), 2, "{r:?}");
+    assert!(r[0].starts_with("peers.0") && r[1].starts_with("protocol.max_connections"));
+    // Other protocols have no tables: nothing, even with free riders.
+    for kind in ["client-server", "optimal"] {
+        let k = format!("protocol.kind={kind}");
+        assert!(risks(&[&k, "peers.0.upload=0 bit/s"]).is_empty(), "{kind}");
+    }
+}

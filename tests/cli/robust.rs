@@ -669,3 +669,57 @@ values = [40, 500]
     );
     assert_eq!(read(&p.join("out/runs.csv")).lines().count(), 1 + 20);
 }
+
+#[test]
+fn check_and_run_name_the_known_ways_to_stall() {
+    // Scenario::stall_risks, printed as notes on stderr by `check` and `run`:
+    // free-riders-first.toml (100 free riders that stay as seeds: the test above
+    // shows it stall) and churn-tight-tables.toml (max_connections 20 = min_peers,
+    // no inactivity timeout: the late-arrivals test shows it stall) are named; the
+    // flash crowd (uploaders only, default tables) is not.
+    let check = |f: &str| {
+        let o = run_in(&root(), &["check", f]);
+        assert!(o.status.success(), "{f}: {}", stderr(&o));
+        stderr(&o)
+    };
+    let e = check("scenarios/free-riders-first.toml");
+    assert!(
+        e.contains(
+            "note: scenarios/free-riders-first.toml: peers.0 (class `free-rider`): its peers \
+             upload nothing and stay after completing"
+        ),
+        "{e}"
+    );
+    assert_eq!(e.matches("note:").count(), 1, "{e}");
+    let e = check("scenarios/churn-tight-tables.toml");
+    assert!(
+        e.contains(
+            "note: scenarios/churn-tight-tables.toml: protocol.max_connections = 20 is at \
+             most protocol.min_peers = 20"
+        ),
+        "{e}"
+    );
+    assert_eq!(check("scenarios/bittorrent-flash-crowd.toml"), "");
+    // `run` prints the same note before simulating (a 10-peer copy: quick).
+    let t = std::fs::read_to_string(root().join("scenarios/free-riders-first.toml")).unwrap();
+    let d = scratch(&t);
+    let o = run_in(
+        d.path(),
+        &[
+            "run",
+            "scenario.toml",
+            "--out",
+            "o",
+            "--set",
+            "peers.0.count=5",
+            "--set",
+            "peers.1.count=5",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("note: scenario.toml: peers.0 (class `free-rider`)"),
+        "{}",
+        stderr(&o)
+    );
+}
