@@ -1596,6 +1596,14 @@ impl BitTorrent {
         // can happen; the reactions follow, in link order. That is the order of one
         // pass doing both: a reaction (a neighbour's request, or our unchoke of it)
         // changes only its own link and reads only its own neighbour's counts.
+        // The counts are updated after the loss-of-interest reactions above, so a
+        // pick that those trigger (a neighbour that chokes us unchokes another node,
+        // which requests at once) reads counts that do not yet include `c` from us,
+        // as if our HAVE had not reached it yet. That order is part of the model:
+        // counting first changes the results of nearly every BitTorrent run (the 6
+        // bench rows at 1,000 peers and 5 of the shipped BitTorrent scenarios,
+        // session 14), which is also why the counts cannot simply be computed from
+        // the bitfields when a pick needs them (BENCHMARKS.md, session 14).
         let unlimited = !self.choker_for_ref(n).uses_optimistic();
         // Reactions take slots and never free one, so a node with no free slot now
         // has none during the whole pass.
