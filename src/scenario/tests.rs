@@ -501,8 +501,8 @@ fn inactivity_timeout_counts_rechoke_periods() {
 #[test]
 fn stall_risks_name_free_rider_seeds_and_tight_tables() {
     // Scenario::stall_risks names the two configurations that README, Model, Churn
-    // documents as stalling (each of the 7 of 60 random swarms that stalled in
-    // session 14's stress run had one; TESTING.md), and nothing else.
+    // documents as stalling (each of the 13 of 160 random swarms that stalled in
+    // session 14's stress runs had one; TESTING.md), and nothing else.
     let risks = |kv: &[&str]| {
         let v: Vec<String> = kv.iter().map(|s| s.to_string()).collect();
         Scenario::from_toml(KR, "kr.toml", &v)
