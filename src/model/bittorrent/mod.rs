@@ -136,6 +136,53 @@ fn add_at<T: Counter>(row: &mut [T], bits: impl Iterator<Item = u32>, delta: i32
     }
 }
 
+/// [`add_at`] for one-byte counts with `delta` 1 or -1 and the bits given as words
+/// (bit `c % 64` of word `c / 64` for count `c`; no bit at or past `row.len()`): a
+/// word with more than 8 bits set is added 8 counts at a time, as one 64-bit sum of
+/// its bits spread one to a byte. The sums are those of one count at a time: no
+/// count leaves `0..=255` (it is at most the node's degree), so no byte carries
+/// into or borrows from the next. A connection that opens or closes adds or
+/// subtracts the other end's whole bitfield, up to every chunk of the file: in a
+/// swarm with churn that is 14 % of the instructions counted one at a time.
+fn add_bits_u8(row: &mut [u8], bits: &[u64], delta: i32) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    debug_assert!(delta == 1 || delta == -1);
+    let full = row.len() / 64;
+    for (wi, &word) in bits.iter().enumerate() {
+        if word == 0 {
+            continue;
+        }
+        if wi >= full || word.count_ones() <= 8 {
+            // (A sparse word, or the last, partial one: count by count.)
+            add_at(
+                row,
+                policy::ones(&[word]).map(|j| wi as u32 * 64 + j),
+                delta,
+            );
+            continue;
+        }
+        let (groups, _) = row[wi * 64..][..64].as_chunks_mut::<8>();
+        for (k, g) in groups.iter_mut().enumerate() {
+            let b = word >> (8 * k) & 0xFF;
+            if b == 0 {
+                continue;
+            }
+            // Byte i of `x` is bit i of `b` in place (0 or 1 << i); adding 0x7f
+            // to each byte sets its top bit exactly where that is not 0.
+            let x = (b * ONES) & 0x8040_2010_0804_0201;
+            let spread = (x + 0x7f7f_7f7f_7f7f_7f7f) >> 7 & ONES;
+            let v = u64::from_le_bytes(*g);
+            debug_assert!(
+                g.iter()
+                    .enumerate()
+                    .all(|(i, &n)| b >> i & 1 == 0 || if delta > 0 { n < 255 } else { n > 0 }),
+                "availability count out of range"
+            );
+            *g = if delta > 0 { v + spread } else { v - spread }.to_le_bytes();
+        }
+    }
+}
+
 /// The counting pass of a chunk's arrival at `n` (see [`BitTorrent::acquire`]): the
 /// inputs that do not depend on the counters' width.
 struct ArrivalPass<'a> {
@@ -953,9 +1000,10 @@ impl BitTorrent {
             return;
         }
         let (base, chunks) = (to as usize * self.chunks as usize, self.chunks as usize);
-        let bits = policy::ones(Self::row(&self.have, self.words, from));
+        let from_row = Self::row(&self.have, self.words, from);
+        let bits = policy::ones(from_row);
         match &mut self.avail {
-            Counts::U8(v) => add_at(&mut v[base..base + chunks], bits, sign),
+            Counts::U8(v) => add_bits_u8(&mut v[base..base + chunks], from_row, sign),
             Counts::U16(v) => add_at(&mut v[base..base + chunks], bits, sign),
             Counts::U32(v) => add_at(&mut v[base..base + chunks], bits, sign),
         }
