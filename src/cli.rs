@@ -408,7 +408,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let plan = sweep::Plan::load(&args.scenario, &args.set)?;
             println!("{}: ok", args.scenario.display());
             print!("{}", describe(&s));
-            print_unused(&args.scenario, &plan);
+            print_notes(&args.scenario, &plan);
             if !plan.keys.is_empty() || plan.replications > 1 {
                 println!(
                     "{:<14}{} points x {} replications = {} runs, varying {}",
@@ -455,7 +455,7 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
 /// Prints, on stderr, each note of some run of `plan` ([`Scenario::notes`]: a
 /// setting it does not use, a known way to stall), once, with the number of runs it
 /// concerns when that is not all of them.
-fn print_unused(file: &Path, plan: &sweep::Plan) {
+fn print_notes(file: &Path, plan: &sweep::Plan) {
     let mut seen: Vec<(String, usize)> = Vec::new();
     for r in &plan.runs {
         for m in r.scenario.notes() {
@@ -493,7 +493,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         None => sweep::Shard::ALL,
     };
     let plan = sweep::Plan::load(&args.scenario, &args.set)?;
-    print_unused(&args.scenario, &plan);
+    print_notes(&args.scenario, &plan);
     // Never more workers than this shard has runs.
     let mine = plan.runs.iter().filter(|r| shard.owns(r.index)).count();
     let jobs = jobs

@@ -154,11 +154,7 @@ fn add_bits_u8(row: &mut [u8], bits: &[u64], delta: i32) {
         }
         if wi >= full || word.count_ones() <= 8 {
             // (A sparse word, or the last, partial one: count by count.)
-            add_at(
-                row,
-                policy::ones(&[word]).map(|j| wi as u32 * 64 + j),
-                delta,
-            );
+            add_at(row, policy::ones_in(wi..wi + 1, |i| bits[i]), delta);
             continue;
         }
         let (groups, _) = row[wi * 64..][..64].as_chunks_mut::<8>();
@@ -1001,11 +997,10 @@ impl BitTorrent {
         }
         let (base, chunks) = (to as usize * self.chunks as usize, self.chunks as usize);
         let from_row = Self::row(&self.have, self.words, from);
-        let bits = policy::ones(from_row);
         match &mut self.avail {
             Counts::U8(v) => add_bits_u8(&mut v[base..base + chunks], from_row, sign),
-            Counts::U16(v) => add_at(&mut v[base..base + chunks], bits, sign),
-            Counts::U32(v) => add_at(&mut v[base..base + chunks], bits, sign),
+            Counts::U16(v) => add_at(&mut v[base..base + chunks], policy::ones(from_row), sign),
+            Counts::U32(v) => add_at(&mut v[base..base + chunks], policy::ones(from_row), sign),
         }
     }
 
