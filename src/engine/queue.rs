@@ -237,6 +237,31 @@ impl<E> EventQueue<E> {
         Some((top.key.0, payload, id))
     }
 
+    /// The tags of (probably) the second, third and fourth events in the total
+    /// order ([`NO_TAG`] where there is none or it has no tag): the heap's second
+    /// and third levels sorted, which holds the second and third events and
+    /// usually the fourth. What the next events will be if nothing is scheduled
+    /// before them meanwhile; a hint for prefetching, never for the order.
+    #[inline]
+    pub fn upcoming_tags(&self) -> [u32; 3] {
+        let h = &self.heap;
+        let m = h.len().min(7);
+        let mut top = [(u128::MAX, NO_TAG); 3];
+        for e in h.get(1..m).unwrap_or(&[]) {
+            let r = rank(e.key);
+            if r < top[2].0 {
+                top[2] = (r, e.tag);
+                if top[2].0 < top[1].0 {
+                    top.swap(1, 2);
+                    if top[1].0 < top[0].0 {
+                        top.swap(0, 1);
+                    }
+                }
+            }
+        }
+        [top[0].1, top[1].1, top[2].1]
+    }
+
     /// Removes and returns the next event in the total order.
     pub fn pop(&mut self) -> Option<(Time, E)> {
         let top = *self.heap.first()?;

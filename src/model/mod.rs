@@ -108,6 +108,12 @@ pub trait Protocol {
     fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
         None
     }
+    /// A hint that a transfer from `src` to `dst` will probably finish soon: the
+    /// protocol may ask the processor to fetch what it will read then. Must not
+    /// change any state.
+    /// `deep`: the records the first call (`deep` false) asked for are probably
+    /// cached now, and what they point to may be asked for.
+    fn prefetch(&self, _src: NodeId, _dst: NodeId, _deep: bool) {}
 }
 
 /// What the kernel keeps per node about its uploads: the queue entry that stands for
@@ -582,6 +588,30 @@ impl Sim {
                 ));
                 self.events += 1;
                 let f = tag;
+                // A software pipeline over the next events (hints only): the
+                // fourth's flow record, the third's endpoints' records, and what
+                // those records lead to for the second.
+                let [t2, t3, t4] = self.queue.upcoming_tags();
+                let g = self.net.graph();
+                if t4 != NO_TAG {
+                    g.prefetch_record(t4);
+                }
+                if t3 != NO_TAG
+                    && let Some((s3, d3)) = g.try_endpoints(t3)
+                {
+                    crate::engine::prefetch(&g.out_flows[s3 as usize]);
+                    crate::engine::prefetch(&g.in_flows[d3 as usize]);
+                    crate::engine::prefetch(&self.peers[peer_of(d3) as usize]);
+                    if s3 != SERVER {
+                        crate::engine::prefetch(&self.peers[peer_of(s3) as usize]);
+                    }
+                    protocol.prefetch(s3, d3, false);
+                }
+                if t2 != NO_TAG
+                    && let Some((s2, d2)) = g.try_endpoints(t2)
+                {
+                    protocol.prefetch(s2, d2, true);
+                }
                 let size = self.net.graph().flow(f).size;
                 let t = self.transfer(f);
                 self.mark_dirty(t.src);

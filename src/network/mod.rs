@@ -214,6 +214,24 @@ impl FlowGraph {
         (f.src, f.dst)
     }
 
+    /// Asks the processor to bring flow `id`'s record into the cache (a hint; any
+    /// id is accepted).
+    #[inline]
+    pub fn prefetch_record(&self, id: FlowId) {
+        if let Some(s) = self.slots.get(id as usize) {
+            crate::engine::prefetch(s);
+        }
+    }
+
+    /// Uploader and downloader of flow `id` if its record exists (see
+    /// [`FlowGraph::endpoints`]).
+    #[inline]
+    pub fn try_endpoints(&self, id: FlowId) -> Option<(NodeId, NodeId)> {
+        self.slots
+            .get(id as usize)
+            .map(|s| (s.flow.src, s.flow.dst))
+    }
+
     /// The active flows with their ids, in id order.
     pub fn flows(&self) -> impl Iterator<Item = (FlowId, &Flow)> {
         self.slots

@@ -22,7 +22,7 @@
 pub mod policy;
 
 use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
-use crate::engine::Time;
+use crate::engine::{Time, prefetch};
 use crate::network::{FlowId, NodeId};
 use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
 use policy::{AvailRow, Candidate, Choker, PickContext, PiecePicker};
@@ -275,21 +275,6 @@ enum Ask {
     Split(usize),
     /// The same bytes as a part coming from elsewhere (endgame).
     Duplicate(usize),
-}
-
-/// Asks the processor to bring `x`'s cache line in (a hint: no effect on results).
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: SSE is part of the x86_64 baseline, and a prefetch only hints the
-    // cache: it never faults and reads or writes nothing the program sees.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            (x as *const T).cast::<i8>(),
-        );
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// The bitfields and chunk counts, borrowed apart from the nodes so that a loop can
@@ -2102,6 +2087,25 @@ impl BitTorrent {
 }
 
 impl Protocol for BitTorrent {
+    #[inline]
+    fn prefetch(&self, src: NodeId, dst: NodeId, deep: bool) {
+        let d = dst as usize;
+        if deep {
+            if let Some(p) = self.nodes[d].downloads.first() {
+                prefetch(p);
+            }
+            let b = self.block[d];
+            if b != NONE {
+                prefetch(&self.links[b as usize * self.kcap]);
+            }
+        } else {
+            prefetch(&self.nodes[d]);
+            prefetch(&self.block[d]);
+            prefetch(&self.have[d * self.words]);
+            prefetch(&self.block[src as usize]);
+        }
+    }
+
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         let n = node_of(p);
         self.present[n as usize] = true;
