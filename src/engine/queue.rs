@@ -366,6 +366,44 @@ mod tests {
         assert!(q.pop().is_none());
     }
 
+    /// `upcoming_tags` against a sorted reference: after each pop, the second and
+    /// third events of the order (in a binary heap they sit on its second and third
+    /// levels) are exactly what it returns; the fourth it returns is the true
+    /// fourth or a later event, never an earlier one (a hint may miss, but it
+    /// never names an event that comes sooner).
+    #[test]
+    fn upcoming_tags_are_the_next_events() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut q = EventQueue::new();
+        let mut reference: Vec<(u64, u32)> = Vec::new();
+        for tag in 0..500u32 {
+            let t = rng.random_range(0..1000u64);
+            let seq = q.draw_seq();
+            q.schedule_tagged((Time(t), seq), tag, ());
+            reference.push((t, tag));
+        }
+        // Ties in time run in scheduling order, which is tag order here.
+        reference.sort();
+        for k in 0..reference.len() {
+            let [a, b, c] = q.upcoming_tags();
+            let rest = &reference[k..];
+            let want = |i: usize| rest.get(i).map_or(NO_TAG, |e| e.1);
+            assert_eq!((a, b), (want(1), want(2)), "after {k} pops");
+            if rest.len() >= 4 {
+                let at = rest.iter().position(|e| e.1 == c).expect("a pending tag");
+                assert!(
+                    at >= 3,
+                    "the fourth hint is no earlier than the fourth event"
+                );
+            } else {
+                assert_eq!(c, NO_TAG);
+            }
+            q.pop();
+        }
+        assert_eq!(q.upcoming_tags(), [NO_TAG; 3]);
+    }
+
     #[test]
     fn reschedule_and_cancel() {
         let mut q = EventQueue::new();

@@ -108,11 +108,13 @@ pub trait Protocol {
     fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
         None
     }
-    /// A hint that a transfer from `src` to `dst` will probably finish soon: the
-    /// protocol may ask the processor to fetch what it will read then. Must not
-    /// change any state.
-    /// `deep`: the records the first call (`deep` false) asked for are probably
-    /// cached now, and what they point to may be asked for.
+    /// A hint that a transfer from `src` to `dst` will probably finish soon, so that
+    /// the protocol may ask the processor to fetch what it will read then (it must
+    /// not change any state). At each finished transfer the kernel calls it for the
+    /// events that probably come next: with `deep` false for the one two events
+    /// ahead (the kernel's records for the pair are being fetched at the same
+    /// time), with `deep` true for the one after the current event, when what the
+    /// first call fetched is probably cached and what it points to may be asked for.
     fn prefetch(&self, _src: NodeId, _dst: NodeId, _deep: bool) {}
 }
 
