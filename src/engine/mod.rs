@@ -19,16 +19,23 @@ pub type SimRng = rand_chacha::ChaCha8Rng;
 /// Asks the processor to bring `x`'s cache line in (a hint: no effect on results).
 #[inline(always)]
 pub fn prefetch<T>(x: &T) {
+    prefetch_ptr(x as *const T);
+}
+
+/// Asks the processor to bring the cache line at `p` in (a hint: no effect on
+/// results). `p` need not point to anything: nothing is read through it, so an
+/// address computed without a bounds check is fine.
+#[inline(always)]
+pub fn prefetch_ptr<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE is part of the x86_64 baseline, and a prefetch only hints the
-    // cache: it never faults and reads or writes nothing the program sees.
+    // cache: it never faults, whatever the address, and reads or writes nothing
+    // the program sees.
     unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-            (x as *const T).cast::<i8>(),
-        );
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = p;
 }
 
 /// Creates the simulation's RNG from a 64-bit seed.

@@ -1564,7 +1564,34 @@ impl BitTorrent {
 
     // ----- chunk arrival -----
 
+    /// Prefetches the availability count of chunk `c` at each of `n`'s neighbours,
+    /// the counts that [`BitTorrent::acquire`] of `c` at `n` increments (a hint
+    /// only).
+    #[inline]
+    fn prefetch_counts(&self, n: NodeId, c: u32) {
+        // (The server's row exists too: no test. Every index is in its table, but
+        // a hint needs no bounds check.)
+        fn each<T>(v: &[T], links: &[Link], stride: usize, c: usize) {
+            for l in links {
+                crate::engine::prefetch_ptr(v.as_ptr().wrapping_add(l.other as usize * stride + c));
+            }
+        }
+        if !self.count_avail {
+            return;
+        }
+        let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
+        let (links, stride) = (&self.links[lb..lb + d], self.chunks as usize);
+        match &self.avail {
+            Counts::U8(v) => each(v, links, stride, c as usize),
+            Counts::U16(v) => each(v, links, stride, c as usize),
+            Counts::U32(v) => each(v, links, stride, c as usize),
+        }
+    }
+
     fn acquire(&mut self, sim: &mut Sim, n: NodeId, c: u32) {
+        // The counts arrive while the bitfields and the loss-of-interest tests
+        // below are handled.
+        self.prefetch_counts(n, c);
         Self::set_bit(&mut self.have, self.words, n, c, true);
         if self.is_pending(n, c) {
             Self::set_bit(&mut self.pending, self.words, n, c, false);
