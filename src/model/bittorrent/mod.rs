@@ -1579,8 +1579,7 @@ impl BitTorrent {
         if !self.count_avail {
             return;
         }
-        let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
-        let (links, stride) = (&self.links[lb..lb + d], self.chunks as usize);
+        let (links, stride) = (self.links_of(n), self.chunks as usize);
         match &self.avail {
             Counts::U8(v) => each(v, links, stride, c as usize),
             Counts::U16(v) => each(v, links, stride, c as usize),
