@@ -102,6 +102,7 @@ def sim_setting(binary, work, s, cfg, seeds):
     with open(path, "w") as fh:
         fh.write(scenario(name, n, size, piece, up, seed_up, fields))
     out = []
+    bound = None
     for seed in range(1, seeds + 1):
         od = os.path.join(work, "%s-%d" % (name, seed))
         subprocess.run([binary, "run", path, "--seed", str(seed), "--out", od, "--force"],
@@ -114,7 +115,8 @@ def sim_setting(binary, work, s, cfg, seeds):
         server = sum(float(p["bytes_from_server"]) for p in peers)
         use = statistics.mean(float(p["bytes_uploaded"]) / (up * end) for p in peers)
         out.append((statistics.mean(done), end, server / size, use))
-    return out
+        bound = float(read_csv(os.path.join(od, "summary.csv"))[0]["d_p2p_bound_s"])
+    return out, bound
 
 
 def real_setting(swarms, runs, name):
@@ -155,7 +157,7 @@ def main():
     runs = read_csv(os.path.join(a.data, "runs.csv"))
     metrics = ["mean_completion_s", "max_completion_s", "seed_copies", "upload_use"]
     header = ["setting", "config", "leechers", "file_bytes", "leecher_upload_bytes_per_s",
-              "reps", "seeds"]
+              "reps", "seeds", "d_p2p_s"]
     for m in metrics:
         header += ["real_" + m, "real_" + m + "_min", "real_" + m + "_max", "sim_" + m,
                    "sim_" + m + "_min", "sim_" + m + "_max", "ratio_" + m]
@@ -166,16 +168,17 @@ def main():
                 real = real_setting(swarms, runs, s["setting"])
                 if not real:
                     continue
-                sim = sim_setting(a.bin, work, s, cfg, a.seeds)
+                sim, bound = sim_setting(a.bin, work, s, cfg, a.seeds)
                 row = [s["setting"], cfg, s["leechers"], s["file_bytes"],
-                       s["leecher_upload_bytes_per_s"], len(real), a.seeds]
+                       s["leecher_upload_bytes_per_s"], len(real), a.seeds, "%.4g" % bound]
                 for k in range(4):
                     rm, rlo, rhi = agg(real, k)
                     sm, slo, shi = agg(sim, k)
                     row += ["%.4g" % x for x in (rm, rlo, rhi, sm, slo, shi)]
                     row.append("%.3f" % (sm / rm))
                 rows.append(row)
-                print(" ".join(str(x) for x in row[:2]), "mean ratio", row[13], flush=True)
+                d = dict(zip(header, row))
+                print(d["setting"], cfg, "mean ratio", d["ratio_mean_completion_s"], flush=True)
     with open(os.path.join(a.out, "comparison.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
@@ -183,9 +186,9 @@ def main():
     with open(os.path.join(a.out, "comparison.md"), "w") as fh:
         for cfg in cfgs:
             fh.write("### swarmsim configuration `%s`\n\n" % cfg)
-            fh.write("| setting | N | real mean s | sim mean s | ratio | real max s | "
+            fh.write("| setting | N | D_p2p s | real mean s | sim mean s | ratio | real max s | "
                      "sim max s | ratio | real seed copies | sim | real upload use | sim |\n")
-            fh.write("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+            fh.write("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
             for r in rows:
                 if r[1] != cfg:
                     continue
@@ -195,8 +198,8 @@ def main():
                     return "%s (%s-%s)" % (d["real_" + m], d["real_" + m + "_min"],
                                            d["real_" + m + "_max"])
 
-                fh.write("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" % (
-                    d["setting"], d["leechers"], rng("mean_completion_s"),
+                fh.write("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n" % (
+                    d["setting"], d["leechers"], d["d_p2p_s"], rng("mean_completion_s"),
                     d["sim_mean_completion_s"], d["ratio_mean_completion_s"],
                     rng("max_completion_s"), d["sim_max_completion_s"],
                     d["ratio_max_completion_s"], rng("seed_copies"), d["sim_seed_copies"],

@@ -105,10 +105,13 @@ def base_settings(port, upload):
 
 
 LOCAL_UNLIMITED = False  # --local-unlimited: keep libtorrent's filter (to show its effect)
+OVERRIDES = {}  # --lt-set NAME=VALUE: libtorrent settings changed for an ablation
 
 
 def make_session(port, upload):
-    s = lt.session(base_settings(port, upload))
+    settings = base_settings(port, upload)
+    settings.update(OVERRIDES)
+    s = lt.session(settings)
     if LOCAL_UNLIMITED:
         return s
     # Every IPv4 address in the global peer class (limited), none in the local one.
@@ -241,9 +244,25 @@ def main():
     ap.add_argument("--local-unlimited", action="store_true",
                     help="keep libtorrent's default peer-class filter, under which loopback "
                     "peers are not rate-limited (only to show that the fix is needed)")
+    ap.add_argument("--lt-set", action="append", default=[], metavar="NAME=VALUE",
+                    help="change one libtorrent setting in every session (an ablation; "
+                    "lt-settings.csv records it); repeatable")
     a = ap.parse_args()
     global LOCAL_UNLIMITED
     LOCAL_UNLIMITED = a.local_unlimited
+    known = lt.default_settings()
+    for kv in a.lt_set:
+        k, _, v = kv.partition("=")
+        if k not in known or not v:
+            sys.stderr.write("error: --lt-set %r: not NAME=VALUE with a libtorrent setting "
+                             "name\n" % kv)
+            sys.exit(2)
+        old = known[k]
+        try:
+            OVERRIDES[k] = (v.lower() in ("1", "true")) if isinstance(old, bool) else type(old)(v)
+        except ValueError:
+            sys.stderr.write("error: --lt-set %r: %r is not a %s\n" % (kv, v, type(old).__name__))
+            sys.exit(2)
     grid = [g for g in GRID if not a.only or g[0] in a.only.split(",")]
     if not grid:
         sys.stderr.write("error: --only %r names no setting of the grid\n" % a.only)
