@@ -152,6 +152,7 @@ def main():
     if not os.path.exists(a.bin):
         sys.stderr.write("error: %s not found; run `cargo build --release` first\n" % a.bin)
         sys.exit(2)
+    os.makedirs(a.out, exist_ok=True)
     settings = read_csv(os.path.join(a.data, "settings.csv"))
     swarms = read_csv(os.path.join(a.data, "swarms.csv"))
     runs = read_csv(os.path.join(a.data, "runs.csv"))

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Run real libtorrent swarms on loopback and record what the simulator is compared with.
 
-One seed and N leechers, each its own libtorrent session listening on 127.0.0.1 (a
-different port each), all started together. Every peer's upload is rate-limited (the
+One seed and N leechers, each its own libtorrent session on its own loopback address
+(127.0.i+1.1, listening and connecting from it), all started together. Every peer's upload is rate-limited (the
 seed's too) and the limits are made to apply to local peers: libtorrent puts loopback
 and private addresses in its "local" peer class, which has no rate limit, so the
 session's peer-class filter is replaced by one that puts every IPv4 address in the
@@ -11,11 +11,17 @@ measured per-peer rates are recorded so that the limits can be checked.
 
 Every other choking and request setting stays at libtorrent's default (recorded in
 lt-settings.csv). Changed from the defaults, with the reason:
-  - DHT, local peer discovery, UPnP, NAT-PMP off; listen on 127.0.0.1 only (no traffic
-    off loopback; peers are introduced with connect_peer, leecher i connects to the seed
-    and to leechers 0..i-1, so every pair is connected as a tracker returning the whole
-    swarm would do);
-  - allow_multiple_connections_per_ip on (all peers share 127.0.0.1);
+  - DHT, local peer discovery, UPnP, NAT-PMP off; each session listens on and connects
+    from its own loopback address only (no traffic off loopback; peers are introduced
+    with connect_peer, leecher i connects to the seed and to leechers 0..i-1, so every
+    pair is connected as a tracker returning the whole swarm would do). Distinct
+    addresses matter: with every peer on 127.0.0.1 (which needs
+    allow_multiple_connections_per_ip) connections were dialled again and closed, and
+    the rechokes this triggers held back the first piece of a 32-leecher swarm from
+    about 17 s to 40 s;
+  - peer exchange off (PEX, per torrent): with every pair connected from the start it
+    adds nothing but pairs dialling each other at once, one connection of each pair
+    then being closed as a duplicate (140 in the first 17 s of that swarm);
   - uTP off (TCP streams only, as the simulator models them; uTP costs more CPU);
   - aio_threads 2 (fewer disk threads: 33 sessions share 2 cores; data is on tmpfs).
 
@@ -84,18 +90,24 @@ SWARM_COLUMNS = [
 ]
 
 
-def base_settings(port, upload):
+def peer_ip(i):
+    """Peer i's own loopback address, 127.0.(i+1).1: each peer has its own address (and
+    its own /24, which BEP 6's allowed-fast set is derived from), as hosts do."""
+    return "127.0.%d.1" % (i + 1)
+
+
+def base_settings(ip, port, upload):
     """The session settings of one peer: libtorrent's defaults plus the changes listed
     in the module doc."""
     return {
-        "listen_interfaces": "127.0.0.1:%d" % port,
+        "listen_interfaces": "%s:%d" % (ip, port),
+        "outgoing_interfaces": ip,
         "enable_dht": False,
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
-        "allow_multiple_connections_per_ip": True,
         "aio_threads": 2,
         "upload_rate_limit": upload,
         "download_rate_limit": 0,
@@ -106,10 +118,14 @@ def base_settings(port, upload):
 
 LOCAL_UNLIMITED = False  # --local-unlimited: keep libtorrent's filter (to show its effect)
 OVERRIDES = {}  # --lt-set NAME=VALUE: libtorrent settings changed for an ablation
+# Peer exchange off: every pair is already connected, and with all peers starting within
+# a millisecond PEX makes both ends of a pair dial each other, which closes one of the two
+# connections as a duplicate (see the module doc).
+NO_PEX = lt.torrent_flags.disable_pex
 
 
-def make_session(port, upload):
-    settings = base_settings(port, upload)
+def make_session(ip, port, upload):
+    settings = base_settings(ip, port, upload)
     settings.update(OVERRIDES)
     s = lt.session(settings)
     if LOCAL_UNLIMITED:
@@ -144,18 +160,18 @@ def run_swarm(work, name, rep, n, size, up, port0):
     seed_up = SEED_FACTOR * up
     sessions, handles = [], []
     for i in range(n + 1):
-        s = make_session(port0 + i, seed_up if i == 0 else up)
+        s = make_session(peer_ip(i), port0 + i, seed_up if i == 0 else up)
         p = lt.add_torrent_params()
         p.ti = lt.torrent_info(ti)
         if i == 0:
             p.save_path = src
-            p.flags = lt.torrent_flags.seed_mode | lt.torrent_flags.paused
+            p.flags = lt.torrent_flags.seed_mode | lt.torrent_flags.paused | NO_PEX
         else:
             d = os.path.join(work, "run", "peer%d" % i)
             shutil.rmtree(d, ignore_errors=True)
             os.makedirs(d)
             p.save_path = d
-            p.flags = lt.torrent_flags.paused
+            p.flags = lt.torrent_flags.paused | NO_PEX
         h = s.add_torrent(p)
         sessions.append(s)
         handles.append(h)
@@ -167,7 +183,7 @@ def run_swarm(work, name, rep, n, size, up, port0):
         h.resume()
     for i in range(1, n + 1):
         for j in range(i):
-            handles[i].connect_peer(("127.0.0.1", port0 + j))
+            handles[i].connect_peer((peer_ip(j), port0 + j))
     done = {}
     hist = [[] for _ in range(n + 1)]  # (t, total_payload_upload) once a second
     next_sample = 0.0
@@ -298,7 +314,8 @@ def main():
                 w = csv.writer(fh)
                 w.writerow(["setting", "value"])
                 for k in sorted(settings):
-                    if k not in ("listen_interfaces", "upload_rate_limit", "peer_fingerprint",
+                    if k not in ("listen_interfaces", "outgoing_interfaces",
+                                 "upload_rate_limit", "peer_fingerprint",
                                  "user_agent", "handshake_client_version"):
                         w.writerow([k, settings[k]])
             print("%s rep %d: mean %s s, max %s s, seed copies %s, leecher use %s, cpu/wall %s"
