@@ -1,7 +1,7 @@
 //! Golden-file test: small scenarios whose `summary.csv` (without the `wall_*`
 //! columns) and `peers.csv` must stay byte for byte what they were when the files
 //! under `tests/golden/` were generated (from the code before any performance work;
-//! see BENCHMARKS.md). Speed and memory work must leave them identical; a change of
+//! see docs/PERFORMANCE.md). Speed and memory work must leave them identical; a change of
 //! semantics that legitimately moves them regenerates them with
 //! `SWARMSIM_BLESS=1 cargo test golden` and says why in the commit.
 
