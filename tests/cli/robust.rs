@@ -35,16 +35,16 @@ unchoke_slots = 3
 sample_interval = "2 s"
 "#;
 
-fn read(p: &Path) -> String {
+pub(super) fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn ok(o: &Output) {
+pub(super) fn ok(o: &Output) {
     assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
 }
 
 /// Names of the files in `dir` (sorted), empty if it does not exist.
-fn files(dir: &Path) -> Vec<String> {
+pub(super) fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
             r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -502,7 +502,7 @@ download = "unlimited"
 
 /// Sends `sig` to the child and waits for it; returns its exit status and the time
 /// from the signal to its exit (None if it is still running after 10 s).
-fn signal_and_wait(
+pub(super) fn signal_and_wait(
     child: &mut std::process::Child,
     sig: libc::c_int,
 ) -> (Option<std::process::ExitStatus>, Duration) {
