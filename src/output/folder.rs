@@ -100,9 +100,17 @@ impl Folder {
                     "it is not a regular file: remove it",
                 )));
             }
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
+            // SAFETY: flock(2) on a descriptor this function owns; no memory is shared.
+            let locked = unsafe {
+                libc::flock(
+                    std::os::fd::AsRawFd::as_raw_fd(&file),
+                    libc::LOCK_EX | libc::LOCK_NB,
+                )
+            };
+            let err = std::io::Error::last_os_error();
+            match locked {
+                0 => {}
+                _ if err.raw_os_error() == Some(libc::EWOULDBLOCK) => {
                     let mut text = String::new();
                     let _ = std::io::Read::read_to_string(
                         &mut std::io::Read::take(&mut file, 4096),
@@ -118,7 +126,7 @@ impl Folder {
                         },
                     });
                 }
-                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+                _ => return Err(io(err)),
             }
             // The lock counts only if the path still names the locked file (another
             // writer may have removed it on release between our open and lock).
@@ -479,6 +487,13 @@ pub fn is_our_figure(path: &Path) -> bool {
 /// is not a figure swarmsim drew: figures are marked ([`mark_figure`]), and
 /// `DIR/d_vs_n.png` beside a sweep's manifest is the sweep's. Reads only.
 pub fn check_figure(path: &Path, force: bool) -> Result<(), OutputError> {
+    if let Some(k) = files::special_kind(path).filter(|k| *k != "a symbolic link") {
+        return Err(OutputError::io(
+            "replace",
+            path,
+            std::io::Error::other(format!("{k} is in the way; remove it")),
+        ));
+    }
     if force || std::fs::symlink_metadata(path).is_err() || is_our_figure(path) {
         return Ok(());
     }
