@@ -358,7 +358,7 @@ pub fn check_owner(dir: &Path, force: bool, ours: &Ours) -> Result<(), OutputErr
         }
     } else if let Some(m) = read_own(dir, manifest::MANIFEST_FILE) {
         match m {
-            Ok(t) if manifest::kind(&t).is_none() => {
+            Ok(t) if manifest::kind(&t).is_none() && t.parse::<toml::Table>().is_ok() => {
                 format!("a {} that swarmsim did not write", manifest::MANIFEST_FILE)
             }
             Ok(t) if (ours.same)(&t) => return Ok(()),
