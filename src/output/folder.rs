@@ -32,11 +32,11 @@ const MAX_MANIFEST_BYTES: u64 = 16 << 20;
 
 /// An output folder opened for writing: locked, with a staging folder for the files
 /// of one commit. Dropping it removes the staging folder and the lock file, and the
-/// folder itself if this command created it and left it empty.
+/// folder itself (and parents) if this command created it and left it empty.
 #[derive(Debug)]
 pub struct Folder {
     dir: PathBuf,
-    created: bool,
+    created: Vec<PathBuf>,
     lock: Option<(File, u64, u64)>,
     staging: Option<tempfile::TempDir>,
 }
@@ -52,7 +52,14 @@ impl Folder {
         check: impl Fn() -> Result<(), E>,
     ) -> Result<Folder, E> {
         check()?;
-        let created = std::fs::symlink_metadata(dir).is_err();
+        // The folders this creates (the output folder and missing parents), deepest
+        // first, to remove again if they are left empty.
+        let created: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .take_while(|a| std::fs::symlink_metadata(a).is_err())
+            .map(Path::to_path_buf)
+            .collect();
         std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))?;
         let mut f = Folder {
             dir: dir.to_path_buf(),
@@ -243,8 +250,9 @@ impl Folder {
             }
         }
         if let Some(m) = manifest {
-            write_atomic(&self.dir, INCOMPLETE_FILE, m.as_bytes())?;
+            // (Staged first: a disk too full for it changes nothing.)
             self.stage_bytes(manifest::MANIFEST_FILE, m.as_bytes())?;
+            write_atomic(&self.dir, INCOMPLETE_FILE, m.as_bytes())?;
         }
         let from = self.staging_dir()?.to_path_buf();
         for n in &staged {
@@ -285,8 +293,10 @@ impl Drop for Folder {
             }
             drop(file);
         }
-        if self.created {
-            let _ = std::fs::remove_dir(&self.dir);
+        for d in &self.created {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
         }
     }
 }

@@ -373,18 +373,19 @@ fn a_failed_write_leaves_the_earlier_results_whole() {
     assert!(stderr(&o).contains("peers.csv"), "{}", stderr(&o));
     assert_eq!(snapshot(&p.join("out")), before, "the old run is not whole");
     no_leftovers(&p.join("out"));
-    // Into a new folder: nothing at all is left, and the same command then runs.
+    // Into a new folder (and parent): nothing at all is left, not even the folders,
+    // and the same command then runs.
     let fresh = [
         "run",
         "scenario.toml",
         "--out",
-        "new",
+        "new/run",
         "--set",
         "peers.0.count=300",
     ];
     let o = run_with_file_limit(p, &fresh, 8192);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(files(&p.join("new")), Vec::<String>::new());
+    assert!(!p.join("new").exists(), "{:?}", files(&p.join("new")));
     ok(&run_in(p, &fresh));
 }
 
@@ -601,4 +602,28 @@ fn bin_in(dir: &Path, args: &[&str]) -> Command {
     let mut c = bin();
     c.current_dir(dir).args(args);
     c
+}
+
+#[test]
+fn an_unfinished_write_is_overwritten_by_the_same_command_only() {
+    // What a crash while a run's files are renamed into place leaves: the marker
+    // holding the new manifest, no manifest yet, a mix of files.
+    let d = scratch(BASE);
+    let p = d.path();
+    ok(&run_in(p, &["run", "scenario.toml", "--out", "out"]));
+    let m = read(&p.join("out/manifest.toml"));
+    std::fs::write(p.join("out/.swarmsim-incomplete"), &m).unwrap();
+    std::fs::remove_file(p.join("out/manifest.toml")).unwrap();
+    std::fs::write(p.join("out/summary.csv"), "torn").unwrap();
+    let o = run_in(p, &["run", "scenario.toml", "--out", "out", "--seed", "2"]);
+    assert!(
+        refused(&o).contains("an unfinished write of the run of scenario `base` (seed 1)"),
+        "{}",
+        stderr(&o)
+    );
+    // The same command finishes it: the files are whole and the marker is gone.
+    ok(&run_in(p, &["run", "scenario.toml", "--out", "out"]));
+    assert_eq!(read(&p.join("out/manifest.toml")), m);
+    assert!(read(&p.join("out/summary.csv")).starts_with("scenario,"));
+    no_leftovers(&p.join("out"));
 }
