@@ -312,7 +312,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             };
             let wall = start.elapsed().as_secs_f64();
-            output::write_run(&mut folder, &r, wall)?;
+            output::stage_run(&mut folder, &r, wall)?;
             // The figures are staged with the tables; one that cannot be drawn is
             // reported after the rest is written.
             let mut figures = Vec::new();

@@ -184,8 +184,23 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
+/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir`
+/// (created if needed) the way every result is written ([`folder`]): with the folder
+/// locked, staged, then moved into place together, replacing files of those names.
+pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
+    let holder = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut f = Folder::open(dir, &holder, || Ok::<(), OutputError>(()))?;
+    stage_run(&mut f, r, wall_s)?;
+    f.commit(&[], None)
+}
+
+/// Creates `dir` and its parents if needed.
+pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
+}
+
 /// Stages `summary.csv`, `peers.csv` and `timeseries.csv` of one run in `folder`.
-pub fn write_run(folder: &mut Folder, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
+pub fn stage_run(folder: &mut Folder, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
     let cols = summary_columns(&r.summary, wall_s);
     let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let row: Vec<String> = cols.into_iter().map(|c| c.1).collect();
