@@ -58,10 +58,11 @@ pub struct MaxMinFair {
     region_stamp: Vec<u32>,
     /// Per constraint: the solve epoch in which it was found to join the region.
     join_stamp: Vec<u32>,
-    /// Per constraint: the solve epoch in which its outside level was computed.
-    level_stamp: Vec<u32>,
-    /// Per constraint: its level as an outside end (infinite if it has slack).
+    /// Per constraint that can bind: its level after its last solve (the largest
+    /// rate through it if it is saturated, infinite if it has slack).
     level: Vec<f64>,
+    /// Per constraint that can bind: the sum of its rates.
+    load: Vec<f64>,
     /// Per flow: the solve epoch in which it entered the problem.
     flow_stamp: Vec<u32>,
     /// Per flow: the solve epoch in which it froze.
@@ -102,8 +103,8 @@ impl MaxMinFair {
             binding: vec![false; 2 * nodes],
             region_stamp: vec![0; 2 * nodes],
             join_stamp: vec![0; 2 * nodes],
-            level_stamp: vec![0; 2 * nodes],
-            level: vec![0.0; 2 * nodes],
+            level: vec![f64::INFINITY; 2 * nodes],
+            load: vec![0.0; 2 * nodes],
             flow_stamp: Vec::new(),
             frozen_stamp: Vec::new(),
             new_rate: Vec::new(),
@@ -140,7 +141,6 @@ impl MaxMinFair {
         if self.epoch == u32::MAX {
             self.region_stamp.iter_mut().for_each(|s| *s = 0);
             self.join_stamp.iter_mut().for_each(|s| *s = 0);
-            self.level_stamp.iter_mut().for_each(|s| *s = 0);
             self.flow_stamp.iter_mut().for_each(|s| *s = 0);
             self.frozen_stamp.iter_mut().for_each(|s| *s = 0);
             self.epoch = 1;
@@ -159,33 +159,37 @@ impl MaxMinFair {
         }
     }
 
-    /// The level of constraint `c` outside the region, from the current rates: the
-    /// largest rate through it if it is saturated, infinite if it has slack.
-    fn outside_level(&mut self, graph: &FlowGraph, c: Constraint) -> f64 {
-        let i = c.0 as usize;
-        if self.level_stamp[i] == self.epoch {
-            return self.level[i];
-        }
-        let (load, max) = Self::load_and_max(graph, c);
-        let level = if load >= graph.capacity(c) * (1.0 - NOISE) {
-            max
-        } else {
-            f64::INFINITY
-        };
-        self.level_stamp[i] = self.epoch;
-        self.level[i] = level;
-        level
+    /// The level of constraint `c` outside the region: the largest rate through it
+    /// if it is saturated, infinite if it has slack (as of its last solve).
+    #[inline]
+    fn outside_level(&self, c: Constraint) -> f64 {
+        self.level[c.0 as usize]
     }
 
-    fn load_and_max(graph: &FlowGraph, c: Constraint) -> (f64, f64) {
+    /// Load and largest rate through `c`, each flow's rate taken from `rate`.
+    fn load_and_max(graph: &FlowGraph, c: Constraint, rate: impl Fn(FlowId) -> f64) -> (f64, f64) {
         let mut load = 0.0;
         let mut max = 0.0f64;
         for &f in graph.flows_of(c) {
-            let r = graph.flow(f).rate;
+            let r = rate(f);
             load += r;
             max = max.max(r);
         }
         (load, max)
+    }
+
+    /// The rate flow `f` ends the event with: the last solve's if it moved, else
+    /// its current one.
+    #[inline]
+    fn final_rate(&self, graph: &FlowGraph, f: FlowId) -> f64 {
+        let old = graph.flow(f).rate;
+        if self.flow_stamp[f as usize] == self.epoch {
+            let new = self.new_rate[f as usize];
+            if moved(old, new) {
+                return new;
+            }
+        }
+        old
     }
 
     /// Progressive filling over the region; rates into `new_rate`, flows into
@@ -213,7 +217,7 @@ impl MaxMinFair {
                 self.problem.push(f);
                 let o = graph.other_end(f, c);
                 if !self.in_region(o) && self.binding[o.0 as usize] {
-                    let cap = self.outside_level(graph, o);
+                    let cap = self.outside_level(o);
                     if cap.is_finite() {
                         self.heap.push(Reverse((Share(cap), FLOW_ENTRY | f as u64)));
                     }
@@ -294,17 +298,28 @@ impl MaxMinFair {
                 if self.in_region(o) || !self.binding[i] || self.join_stamp[i] == self.epoch {
                     continue;
                 }
-                let join = self.outside_level(graph, o).is_finite() || {
+                let join = self.outside_level(o).is_finite() || {
                     // Slack: does the load with the new rates stay within capacity?
-                    let mut load = 0.0;
+                    // (The stored load, exact but for its last bits, decides unless
+                    // it is close to the capacity.)
+                    let cap = graph.capacity(o);
+                    let mut load = self.load[i];
                     for &g in graph.flows_of(o) {
-                        load += if self.flow_stamp[g as usize] == self.epoch {
-                            self.new_rate[g as usize]
-                        } else {
-                            graph.flow(g).rate
-                        };
+                        if self.flow_stamp[g as usize] == self.epoch {
+                            load += self.new_rate[g as usize] - graph.flow(g).rate;
+                        }
                     }
-                    load > graph.capacity(o) * (1.0 + NOISE)
+                    if (load - cap).abs() <= 1e-9 * cap {
+                        load = 0.0;
+                        for &g in graph.flows_of(o) {
+                            load += if self.flow_stamp[g as usize] == self.epoch {
+                                self.new_rate[g as usize]
+                            } else {
+                                graph.flow(g).rate
+                            };
+                        }
+                    }
+                    load > cap * (1.0 + NOISE)
                 };
                 if join {
                     // Joined constraints enter the region after the scan, so that
@@ -378,10 +393,29 @@ impl BandwidthModel for MaxMinFair {
                 self.region.push(c);
             }
         }
+        // Store the region's levels and loads, and the loads of the outside ends
+        // whose flows moved, for the next events' outside caps and slack tests.
+        for k in 0..self.region.len() {
+            let c = self.region[k];
+            let (load, max) = Self::load_and_max(graph, c, |f| self.final_rate(graph, f));
+            let i = c.0 as usize;
+            self.load[i] = load;
+            self.level[i] = if load >= graph.capacity(c) * (1.0 - NOISE) {
+                max
+            } else {
+                f64::INFINITY
+            };
+        }
         for &f in &self.problem {
+            let flow = graph.flow(f);
             let new = self.new_rate[f as usize];
-            if moved(graph.flow(f).rate, new) {
+            if moved(flow.rate, new) {
                 out.push((f, new));
+                for o in [Constraint::up(flow.src), Constraint::down(flow.dst)] {
+                    if !self.in_region(o) && self.binding[o.0 as usize] {
+                        self.load[o.0 as usize] += new - flow.rate;
+                    }
+                }
             }
         }
     }
