@@ -50,7 +50,7 @@ fn moved(old: f64, new: f64) -> bool {
 /// re-solves only the uploader's own flows, at `capacity / flows`.
 ///
 /// Ties are broken by constraint index and then flow id, so the result is
-/// deterministic. Rates that move by less than [`NOISE`] keep their old bits.
+/// deterministic. Rates that move by less than 1e-12 (relative) keep their old bits.
 pub struct MaxMinFair {
     /// Per constraint: could it bind at its last change (see [`MaxMinFair::can_bind`]).
     binding: Vec<bool>,
