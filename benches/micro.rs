@@ -7,7 +7,7 @@ use rand::Rng;
 use std::hint::black_box;
 use swarmsim::engine::{EventQueue, Time, rng_from_seed};
 use swarmsim::model::bittorrent::policy::{
-    AvailRow, Candidate, Choker, PickContext, PiecePicker, RarestFirst, TitForTat,
+    AvailRow, Candidate, ChokeContext, Choker, PickContext, PiecePicker, RarestFirst, TitForTat,
 };
 use swarmsim::network::{ModelKind, Network};
 
@@ -116,7 +116,13 @@ fn choker(c: &mut Criterion) {
     c.bench_function("choker/tit_for_tat_80", |b| {
         b.iter(|| {
             out.clear();
-            TitForTat.choose(&cands, 4, &mut 0, &mut out);
+            let mut cx = ChokeContext {
+                node: 1,
+                now: Time::ZERO,
+                rng: &mut rng,
+                state: &mut 0,
+            };
+            TitForTat.choose(&mut cx, &cands, 4, &mut out);
             black_box(out.len())
         })
     });

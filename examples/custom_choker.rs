@@ -9,7 +9,7 @@
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use swarmsim::model::bittorrent::policy::{self, Candidate, Choker};
+use swarmsim::model::bittorrent::policy::{self, Candidate, ChokeContext, Choker};
 use swarmsim::model::{BitTorrent, RunResult, simulate_protocol};
 use swarmsim::output;
 use swarmsim::scenario::Scenario;
@@ -21,9 +21,9 @@ struct BothWays;
 impl Choker for BothWays {
     fn choose(
         &mut self,
+        _cx: &mut ChokeContext<'_>,
         cands: &[Candidate],
         slots: usize,
-        _cursor: &mut u32,
         out: &mut Vec<usize>,
     ) {
         let mut order: Vec<usize> = (0..cands.len()).collect();
@@ -99,7 +99,8 @@ fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{BothWays, Candidate, Choker};
+    use super::{BothWays, Candidate, ChokeContext, Choker};
+    use swarmsim::engine::{Time, rng_from_seed};
     use swarmsim::model::RunStatus;
 
     #[test]
@@ -113,7 +114,14 @@ mod tests {
         };
         let cands = [cand(9, 1.0, 4.0), cand(4, 3.0, 3.0), cand(2, 5.0, 0.0)];
         let mut out = Vec::new();
-        BothWays.choose(&cands, 2, &mut 0, &mut out);
+        let mut rng = rng_from_seed(1);
+        let mut cx = ChokeContext {
+            node: 1,
+            now: Time::ZERO,
+            rng: &mut rng,
+            state: &mut 0,
+        };
+        BothWays.choose(&mut cx, &cands, 2, &mut out);
         assert_eq!(out, vec![1, 2]);
     }
 

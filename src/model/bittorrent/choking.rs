@@ -2,7 +2,7 @@
 //! neighbour, the periodic rechoke (tit-for-tat by the choker, the optimistic
 //! unchoke) and the inactivity timeout checked at each rechoke.
 
-use super::policy::{Candidate, Choker};
+use super::policy::{Candidate, ChokeContext, Choker};
 use super::timers::BtTimer;
 use super::{BitTorrent, Link, NONE, Sim};
 use crate::network::NodeId;
@@ -235,14 +235,20 @@ impl BitTorrent {
         let node = &self.nodes[n as usize];
         let free_rider = node.free_rider;
         let slots = self.slots() as usize;
-        let mut cursor = node.cursor;
+        let mut state = node.choker_state;
         let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
         let choker = self.choker_for(n);
         let uses_optimistic = choker.uses_optimistic();
         if !free_rider {
-            choker.choose(&cands, slots, &mut cursor, &mut out);
+            let mut cx = ChokeContext {
+                node: n,
+                now: sim.now,
+                rng: &mut sim.rng,
+                state: &mut state,
+            };
+            choker.choose(&mut cx, &cands, slots, &mut out);
         }
-        self.nodes[n as usize].cursor = cursor;
+        self.nodes[n as usize].choker_state = state;
         self.nodes[n as usize].rechokes += 1;
         let mut unchoke = std::mem::take(&mut self.scratch.unchoke);
         unchoke.clear();

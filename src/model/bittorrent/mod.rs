@@ -172,7 +172,8 @@ struct Node {
     optimistic: u32,
     period: u32,
     rechokes: u64,
-    cursor: u32,
+    /// The node's choker state ([`policy::ChokeContext::state`]).
+    choker_state: u32,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
     /// When a part last finished arriving at this node (None: never).

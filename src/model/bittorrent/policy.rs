@@ -1,9 +1,11 @@
 //! Pluggable BitTorrent policies: piece pickers and chokers.
 //!
-//! A user can implement [`PiecePicker`] or [`Choker`] and hand it to
-//! [`super::BitTorrent::with_policies`].
+//! A user can implement [`PiecePicker`] or [`Choker`], hand it to
+//! [`super::BitTorrent::with_policies`] and run the protocol with
+//! [`crate::model::simulate_protocol`] (`examples/custom_picker.rs` and
+//! `examples/custom_choker.rs` do so end to end).
 
-use crate::engine::SimRng;
+use crate::engine::{SimRng, Time};
 use crate::network::NodeId;
 use crate::scenario::{ChokerKind, PickerKind, SeedChoker};
 use rand::Rng;
@@ -335,12 +337,34 @@ pub struct Candidate {
     pub unchoked: bool,
 }
 
-/// Chooses the regular unchokes of a node at a rechoke.
+/// What a choker knows of the rechoke it decides, beside the candidates.
+pub struct ChokeContext<'a> {
+    /// The node that rechokes.
+    pub node: NodeId,
+    /// The current virtual time.
+    pub now: Time,
+    /// The simulation's RNG, the only source of randomness (a choker that draws from
+    /// it stays reproducible).
+    pub rng: &'a mut SimRng,
+    /// The node's own choker state, kept by the protocol from one of the node's
+    /// rechokes to the next (0 at its first; one word per node, which its leecher
+    /// and seed chokers share): where a round-robin choker stopped, say.
+    pub state: &'a mut u32,
+}
+
+/// Chooses the regular unchokes of a node at a rechoke. One instance serves every
+/// node (leechers or seeds); what it keeps per node lives in
+/// [`ChokeContext::state`].
 pub trait Choker: Send {
     /// Pushes into `out` the indices into `cands` to unchoke (at most `slots`,
-    /// unless the choker unchokes everyone). `cursor` is per-node state the choker
-    /// may keep between calls.
-    fn choose(&mut self, cands: &[Candidate], slots: usize, cursor: &mut u32, out: &mut Vec<usize>);
+    /// unless the choker unchokes everyone).
+    fn choose(
+        &mut self,
+        cx: &mut ChokeContext<'_>,
+        cands: &[Candidate],
+        slots: usize,
+        out: &mut Vec<usize>,
+    );
 
     /// Whether an optimistic unchoke is added on top of the regular ones.
     fn uses_optimistic(&self) -> bool {
@@ -419,7 +443,13 @@ fn top_by(
 pub struct TitForTat;
 
 impl Choker for TitForTat {
-    fn choose(&mut self, cands: &[Candidate], slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+    fn choose(
+        &mut self,
+        _cx: &mut ChokeContext<'_>,
+        cands: &[Candidate],
+        slots: usize,
+        out: &mut Vec<usize>,
+    ) {
         top_by(cands, slots, out, |c| c.recv_rate);
     }
 }
@@ -428,7 +458,13 @@ impl Choker for TitForTat {
 pub struct Fastest;
 
 impl Choker for Fastest {
-    fn choose(&mut self, cands: &[Candidate], slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+    fn choose(
+        &mut self,
+        _cx: &mut ChokeContext<'_>,
+        cands: &[Candidate],
+        slots: usize,
+        out: &mut Vec<usize>,
+    ) {
         top_by(cands, slots, out, |c| c.sent_rate);
     }
 }
@@ -437,7 +473,13 @@ impl Choker for Fastest {
 pub struct UnchokeAll;
 
 impl Choker for UnchokeAll {
-    fn choose(&mut self, cands: &[Candidate], _slots: usize, _c: &mut u32, out: &mut Vec<usize>) {
+    fn choose(
+        &mut self,
+        _cx: &mut ChokeContext<'_>,
+        cands: &[Candidate],
+        _slots: usize,
+        out: &mut Vec<usize>,
+    ) {
         out.extend(0..cands.len());
     }
 
@@ -452,11 +494,13 @@ pub struct RoundRobin;
 impl Choker for RoundRobin {
     fn choose(
         &mut self,
+        cx: &mut ChokeContext<'_>,
         cands: &[Candidate],
         slots: usize,
-        cursor: &mut u32,
         out: &mut Vec<usize>,
     ) {
+        // The state is the neighbour whose turn came last.
+        let cursor = &mut *cx.state;
         let mut idx: Vec<usize> = (0..cands.len()).collect();
         idx.sort_by_key(|&i| cands[i].neighbour);
         let start = idx
@@ -547,17 +591,23 @@ mod tests {
             c(4, 1.0, 2.0, false),
         ];
         let mut out = Vec::new();
-        TitForTat.choose(&cands, 2, &mut 0, &mut out);
+        let (mut rng, mut cursor) = (rng_from_seed(1), 0);
+        let mut cx = ChokeContext {
+            node: 1,
+            now: Time::ZERO,
+            rng: &mut rng,
+            state: &mut cursor,
+        };
+        TitForTat.choose(&mut cx, &cands, 2, &mut out);
         assert_eq!(out, vec![1, 2], "recv rates 9 and 7 are the top two");
         out.clear();
-        Fastest.choose(&cands, 2, &mut 0, &mut out);
+        Fastest.choose(&mut cx, &cands, 2, &mut out);
         assert_eq!(out, vec![2, 3], "sent rates 3 and 2 are the top two");
         out.clear();
-        let mut cursor = 0;
-        RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
+        RoundRobin.choose(&mut cx, &cands, 3, &mut out);
         assert_eq!(out, vec![0, 1, 2]);
         out.clear();
-        RoundRobin.choose(&cands, 3, &mut cursor, &mut out);
+        RoundRobin.choose(&mut cx, &cands, 3, &mut out);
         assert_eq!(out, vec![3, 0, 1], "turns continue after neighbour 3");
     }
 
@@ -616,7 +666,14 @@ mod tests {
             });
             full.truncate(slots);
             let mut out = Vec::new();
-            TitForTat.choose(&cands, slots, &mut 0, &mut out);
+            let mut rng = rng_from_seed(1);
+            let mut cx = ChokeContext {
+                node: 1,
+                now: Time::ZERO,
+                rng: &mut rng,
+                state: &mut 0,
+            };
+            TitForTat.choose(&mut cx, &cands, slots, &mut out);
             proptest::prop_assert_eq!(out, full);
         }
 
