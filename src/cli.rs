@@ -333,13 +333,27 @@ pub fn run(cli: Cli) -> Result<()> {
                 );
             }
             if plot {
+                // A signal stops the drawing at once; the results are complete.
+                let stopped = |e: anyhow::Error| {
+                    if e.is::<plot::Cancelled>() {
+                        Interrupted(format!(
+                            "{e}: the results in {} are complete, the figures were not all drawn; \
+                             run the same command again to draw them:\n  {}",
+                            dir.display(),
+                            shell_line(&command_line())
+                        ))
+                        .into()
+                    } else {
+                        e
+                    }
+                };
                 let cdf = dir.join("completion_cdf.png");
-                plot::plot_completion_cdf(&r, &cdf)?;
+                plot::plot_completion_cdf(&r, &cdf, &CANCEL).map_err(stopped)?;
                 println!("figure        {}", cdf.display());
                 let ts = dir.join("timeseries.csv");
                 if ts.exists() {
                     let swarm = dir.join("swarm.png");
-                    plot::plot_timeseries(&ts, &swarm)?;
+                    plot::plot_timeseries(&ts, &swarm, &CANCEL).map_err(stopped)?;
                     println!("figure        {}", swarm.display());
                 }
             }
@@ -370,8 +384,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 sweep::RUNS_FILE,
                 sweep::POINTS_FILE
             );
-            sweep_figure(&out);
-            Ok(())
+            catch_signals();
+            sweep_figure(&out)
         }
         Command::Plot {
             dir,
@@ -390,7 +404,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 ))
                 .into());
             }
-            plot::plot_sweep(&points, &out, &plot::SweepPlotOptions { x, log_x, log_y })?;
+            catch_signals();
+            let opts = plot::SweepPlotOptions { x, log_x, log_y };
+            plot::plot_sweep(&points, &out, &opts, &CANCEL).map_err(|e| {
+                if e.is::<plot::Cancelled>() {
+                    Interrupted(format!("{e}; nothing was written")).into()
+                } else {
+                    e
+                }
+            })?;
             println!("figure        {}", out.display());
             Ok(())
         }
@@ -408,6 +430,18 @@ pub fn run(cli: Cli) -> Result<()> {
             let plan = sweep::Plan::load(&args.scenario, &args.set)?;
             println!("{}: ok", args.scenario.display());
             print!("{}", describe(&s));
+            // The largest run's events, when that is many (docs/LIMITS.md).
+            let events = plan
+                .runs
+                .iter()
+                .map(|r| crate::estimate::events(&r.scenario))
+                .fold(crate::estimate::events(&s), f64::max);
+            if events >= crate::estimate::PRINT_FROM {
+                println!(
+                    "{:<14}about {events:.1e} (an order-of-magnitude estimate; docs/LIMITS.md)",
+                    "events"
+                );
+            }
             print_notes(&args.scenario, &plan);
             if !plan.keys.is_empty() || plan.replications > 1 {
                 println!(
@@ -644,7 +678,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
             sweep::RUNS_FILE,
             sweep::POINTS_FILE
         );
-        sweep_figure(&dir);
+        sweep_figure(&dir)?;
     } else {
         println!(
             "results       {}/{} (shard {shard}; join the shards with `swarmsim merge`)",
@@ -711,8 +745,9 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 }
 
 /// Draws `DIR/d_vs_n.png` after a sweep or merge; a grid with nothing numeric to
-/// put on the x axis gets a note instead.
-fn sweep_figure(dir: &Path) {
+/// put on the x axis, or values no axis can hold, gets a note instead. A signal
+/// stops the drawing: [`Interrupted`], the tables being complete.
+fn sweep_figure(dir: &Path) -> Result<()> {
     let out = dir.join(output::SWEEP_FIGURE);
     // (No figure of an earlier sweep stays where this one draws none.)
     if let Err(e) = output::remove_files(dir, &[output::SWEEP_FIGURE]) {
@@ -722,10 +757,22 @@ fn sweep_figure(dir: &Path) {
         &dir.join(sweep::POINTS_FILE),
         &out,
         &plot::SweepPlotOptions::default(),
+        &CANCEL,
     ) {
         Ok(()) => println!("figure        {}", out.display()),
+        Err(e) if e.is::<plot::Cancelled>() => {
+            return Err(Interrupted(format!(
+                "{e}: {} and {} in {} are complete; draw the figure with:\n  {}",
+                sweep::RUNS_FILE,
+                sweep::POINTS_FILE,
+                dir.display(),
+                shell_line(&["swarmsim".into(), "plot".into(), dir.display().to_string()])
+            ))
+            .into());
+        }
         Err(e) => eprintln!("note: no figure: {e:#}"),
     }
+    Ok(())
 }
 
 /// What a scenario describes, for people.

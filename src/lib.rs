@@ -15,6 +15,7 @@ pub mod alloc;
 pub mod bounds;
 pub mod cli;
 pub mod engine;
+pub mod estimate;
 pub mod memory;
 pub mod model;
 pub mod network;

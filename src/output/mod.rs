@@ -8,6 +8,8 @@
 mod error;
 pub mod manifest;
 pub mod plot;
+#[cfg(test)]
+mod run_props;
 
 pub use error::OutputError;
 

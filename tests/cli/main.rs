@@ -53,6 +53,7 @@ fn without_wall(csv_text: &str) -> String {
 mod bad_input;
 mod bounds;
 mod golden;
+mod limits;
 mod optimal;
 mod robust;
 mod run;

@@ -416,7 +416,8 @@ pub struct Stats {
     /// If enabled: (time, node, what) of every rechoke ("rechoke"), optimistic
     /// unchoke ("optimistic"), connection closed by the inactivity timeout
     /// ("idle-close", the node whose rechoke closed it) and connection to a seed
-    /// closed by a peer that completed ("redundant-close", that peer).
+    /// closed by a peer that completed ("redundant-close", that peer). Rechokes that
+    /// an idle swarm skips are counted in `rechokes`, not traced.
     pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
 }
 
@@ -521,6 +522,12 @@ pub struct BitTorrent {
     /// (`NONE` when it is not one).
     cand_of: Vec<u32>,
     completions_since_watchdog: u64,
+    /// REQUEST and HAVE messages on their way (timers set, not yet fired): while
+    /// any is, the swarm is not stalled.
+    messages_in_flight: u64,
+    /// Whether periodic timers sleep through idle stretches ([`BitTorrent::next_tick`];
+    /// off only in tests that compare the two).
+    skip_idle: bool,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
 }
@@ -638,6 +645,8 @@ impl BitTorrent {
             scratch_unchoke: Vec::new(),
             cand_of: Vec::new(),
             completions_since_watchdog: 0,
+            messages_in_flight: 0,
+            skip_idle: true,
             stats: Stats::default(),
             cfg,
         };
@@ -661,6 +670,65 @@ impl BitTorrent {
         self.unchoked_mask = Vec::new();
         self.unchoking_mask = Vec::new();
         self
+    }
+
+    /// The same protocol with periodic timers that tick through idle stretches, for
+    /// tests that compare the two.
+    #[cfg(test)]
+    fn without_skipping(mut self) -> Self {
+        self.skip_idle = false;
+        self
+    }
+
+    /// When a periodic timer (every `period` seconds) that fires now fires next, and
+    /// how many of its ticks it skips. While every node present has the whole file,
+    /// nothing can change before the next arrival: no node is interested in another,
+    /// no transfer or request runs, HAVEs find their chunk held, and a rechoke only
+    /// counts and clears rate buckets (with no inactivity timeout or no link; `may`
+    /// says so for a rechoke). Then the timer sleeps to its last tick before the
+    /// arrival, which fires and re-arms it as usual, so that its ticks keep their
+    /// times and, armed by the tick before as ever, their order among events of the
+    /// same time; the skipped ticks' counting is done by the caller.
+    fn next_tick(&self, sim: &Sim, period: f64, may: bool) -> (Time, u64) {
+        let d = Time::from_secs_ceil(period).unwrap_or(Time::MAX);
+        let next = sim.now.checked_add(d).unwrap_or(Time::MAX);
+        if !(self.skip_idle && may) || sim.leechers_present() > 0 || d.0 == 0 {
+            return (next, 0);
+        }
+        let Some(arrival) = sim.next_arrival() else {
+            return (next, 0);
+        };
+        // Ticks at now + j d; the last before the arrival has j = ceil(gap / d) - 1.
+        let j = arrival
+            .0
+            .saturating_sub(sim.now.0)
+            .div_ceil(d.0)
+            .saturating_sub(1);
+        if j <= 1 {
+            return (next, 0);
+        }
+        (Time(sim.now.0 + j * d.0), j - 1)
+    }
+
+    /// Counts `k` skipped rechokes of `n` ([`BitTorrent::next_tick`]): each would have
+    /// moved to the next rate period, clearing that bucket of every link.
+    fn skip_rechokes(&mut self, n: NodeId, k: u64) {
+        self.stats.rechokes += k;
+        let b = self.buckets as u64;
+        let node = &mut self.nodes[n as usize];
+        node.rechokes += k;
+        let first = node.period as u64 + 1;
+        // (Only the period modulo `b` is ever read.)
+        node.period = ((node.period as u64 + k) % b) as u32;
+        let (width, b) = (2 * self.buckets, self.buckets);
+        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
+        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
+            for i in 0..k.min(b as u64) {
+                let bk = ((first + i) % b as u64) as usize;
+                ring[bk] = 0.0;
+                ring[b + bk] = 0.0;
+            }
+        }
     }
 
     fn watchdog_period(&self) -> f64 {
@@ -1427,6 +1495,7 @@ impl BitTorrent {
             if d > 0.0 {
                 let at = sim.after(d);
                 sim.set_timer(at, peer_of(dl), REQUEST, conn, part);
+                self.messages_in_flight += 1;
             } else {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }
@@ -1737,6 +1806,7 @@ impl BitTorrent {
                 let at = sim.after(d);
                 // For HAVE messages the timer's `peer` field carries the receiving node.
                 sim.set_timer(at, m, HAVE, conn, c);
+                self.messages_in_flight += 1;
             } else if unchoking || self.can_unchoke(n, unlimited) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
                 self.on_have(sim, m, peer, c);
@@ -2025,7 +2095,11 @@ impl BitTorrent {
         self.scratch_conns = cand_link;
         self.scratch_out = out;
         self.scratch_unchoke = unchoke;
-        let at = sim.after(self.cfg.rechoke_interval);
+        let may = self.idle_checks == 0 || self.deg[n as usize] == 0;
+        let (at, skipped) = self.next_tick(sim, self.cfg.rechoke_interval, may);
+        if skipped > 0 {
+            self.skip_rechokes(n, skipped);
+        }
         sim.set_timer(at, NONE, RECHOKE, n, 0);
         if self.idle_checks > 0 {
             self.close_idle(sim, n);
@@ -2094,6 +2168,7 @@ impl BitTorrent {
     fn watchdog(&mut self, sim: &mut Sim) {
         let stuck = self.completions_since_watchdog == 0
             && sim.network().active_flows() == 0
+            && self.messages_in_flight == 0
             && sim.arrived() == sim.peers.len() as u64;
         if stuck {
             let missing = (0..self.chunks)
@@ -2107,7 +2182,7 @@ impl BitTorrent {
             return;
         }
         self.completions_since_watchdog = 0;
-        let at = sim.after(self.watchdog_period());
+        let (at, _) = self.next_tick(sim, self.watchdog_period(), true);
         sim.set_timer(at, NONE, WATCHDOG, 0, 0);
     }
 }
@@ -2225,6 +2300,7 @@ impl Protocol for BitTorrent {
             }
             DEPART => self.depart(sim, a),
             REQUEST => {
+                self.messages_in_flight -= 1;
                 let (conn, part) = (a, b);
                 let dl = node_of(_peer);
                 let Some(k) = self.nodes[dl as usize]
@@ -2246,6 +2322,7 @@ impl Protocol for BitTorrent {
                 }
             }
             HAVE => {
+                self.messages_in_flight -= 1;
                 let (conn, c, to) = (a, b, _peer);
                 let k = &self.conns[conn as usize];
                 // A HAVE outlives a closed connection; if the id was reused, the new
