@@ -17,9 +17,11 @@ pub const PRINT_FROM: f64 = 1e7;
 /// - BitTorrent timers: `(N + 1) T / rechoke_interval` rechokes, plus
 ///   `N T / reannounce_interval` announces when the swarm is too small for any
 ///   node to reach `min_peers` neighbours, where `T` is the time the swarm is
-///   busy: `min(A + D, N D)`, with `D` the lower bound of the protocol's
-///   architecture and `A` the last arrival (a swarm idle between arrivals skips its
-///   timers, so `N D` caps `T` when arrivals are far apart), plus, with latency,
+///   busy: `min(A + D, N (D + W))`, with `D` the lower bound of the protocol's
+///   architecture, `A` the last arrival and `W` the stall watchdog's period (at
+///   least 600 s: a swarm idle between arrivals skips its timers, so that a peer
+///   costs at most about its own download and a wait for a swarm that cannot serve
+///   it yet when arrivals are far apart), plus, with latency,
 ///   `2 L C / (unchoke_slots + 1)` for the requests' round trips (`L` the largest
 ///   one-way latency).
 ///
@@ -41,10 +43,15 @@ pub fn events(s: &Scenario) -> f64 {
             Arrival::Poisson { rate, start } => start + k.count as f64 / rate,
         })
         .fold(0.0, f64::max);
-    let mut busy = (last_arrival + d).min(n * d);
     let mut total = n + n * c;
     if s.protocol == ProtocolKind::BitTorrent {
         let bt = &s.bittorrent;
+        // A peer may wait for a swarm that cannot serve it yet, up to about the
+        // stall watchdog's period (at least 600 s).
+        let wait = (20.0 * bt.rechoke_interval)
+            .max(2.0 * bt.reannounce_interval)
+            .max(600.0);
+        let mut busy = (last_arrival + d).min(n * (d + wait));
         // Each chunk waits for its request: a round trip of up to twice the
         // largest one-way latency, one per unchoke slot at a time.
         let latency = s.classes.iter().map(|k| k.latency).fold(0.0, f64::max);
@@ -133,5 +140,13 @@ rate_window = "2 s"
 "#;
         let s = Scenario::from_toml(text, "slow.toml", &[]).unwrap();
         assert_eq!(events(&s), 64.0 * 8e6 + 63.0 + 630.0);
+        // The same with the peers arriving one per 1e8 s (the last after 6.3e9 s): the
+        // swarm is busy for at most N (D + W) = 63 (8e6 + 600) s, not A + D.
+        let late = text.replace(
+            "count = 63\n",
+            "count = 63\narrival = { process = \"poisson\", rate = \"1e-8 /s\" }\n",
+        );
+        let s = Scenario::from_toml(&late, "slow.toml", &[]).unwrap();
+        assert_eq!(events(&s), 64.0 * 63.0 * (8e6 + 600.0) + 63.0 + 630.0);
     }
 }

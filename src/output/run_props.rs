@@ -97,10 +97,10 @@ proptest! {
         prop_assume!(estimate <= 2e5);
         let r = simulate(&s);
         let m = &r.summary;
-        // Bounded: within 20 times the estimate (the estimate is within 10 times the
-        // events of every shipped scenario, docs/LIMITS.md), and a run that did not
-        // complete says why.
-        prop_assert!((m.events as f64) <= 20.0 * estimate + 1000.0,
+        // Bounded: within 100 times the estimate (an order of magnitude, within 10
+        // times the events of every shipped scenario, docs/LIMITS.md; a 1 ns timer
+        // gave 1e10 times), and a run that did not complete says why.
+        prop_assert!((m.events as f64) <= 100.0 * estimate + 10_000.0,
             "{} events, estimate {estimate}\n{text}", m.events);
         if m.status != RunStatus::Completed {
             prop_assert!(!m.note.is_empty(), "{text}");

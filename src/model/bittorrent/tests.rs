@@ -1,6 +1,7 @@
 //! Tests of the BitTorrent protocol: invariants on random swarms and the behaviour of
 //! each policy.
 
+use super::policy::PickContext;
 use super::*;
 use crate::bounds::bounds;
 use crate::model::{RunResult, RunStatus, simulate};
@@ -785,50 +786,6 @@ fn close_redundant_frees_the_tables_that_seeds_hold() {
     );
 }
 
-proptest! {
-    #![proptest_config(crate::test_util::cases(300))]
-
-    /// `add_bits_u8` (eight counts per 64-bit sum in dense words) gives what adding
-    /// one count at a time does (`add_at`), for rows of any length (partial last
-    /// words, lengths not a multiple of 8), sparse and dense words, both signs, and
-    /// counts up to the largest that stays in range (254 before an add, 1 before a
-    /// subtraction where the bit is set).
-    #[test]
-    fn adding_a_bitfield_eight_counts_at_a_time_equals_one_at_a_time(
-        len in 1usize..200,
-        seed_words in prop::collection::vec((any::<u64>(), 0u32..4), 4),
-        counts in prop::collection::vec(0u8..=255, 200),
-        add in any::<bool>(),
-    ) {
-        let words = len.div_ceil(64);
-        // Word density: all, most, a few or no bits, then the bits past `len` cleared.
-        let mut bits: Vec<u64> = seed_words[..words]
-            .iter()
-            .map(|&(w, d)| match d { 0 => u64::MAX, 1 => w | w.rotate_left(17), 2 => w & w.rotate_left(29) & w.rotate_left(41), _ => 0 })
-            .collect();
-        if len % 64 != 0 {
-            bits[words - 1] &= (1u64 << (len % 64)) - 1;
-        }
-        let delta = if add { 1 } else { -1 };
-        // Counts in range for the operation at the set bits.
-        let row: Vec<u8> = (0..len)
-            .map(|c| {
-                let set = bits[c / 64] >> (c % 64) & 1 == 1;
-                match (set, add) {
-                    (true, true) => counts[c].min(254),
-                    (true, false) => counts[c].max(1),
-                    _ => counts[c],
-                }
-            })
-            .collect();
-        let mut fast = row.clone();
-        add_bits_u8(&mut fast, &bits, delta);
-        let mut plain = row;
-        add_at(&mut plain, policy::ones(&bits), delta);
-        prop_assert_eq!(fast, plain);
-    }
-}
-
 /// Five peers whose access links each have a one-way latency of 10 min: every
 /// message between two peers takes 20 min, between a peer and the server 10 min.
 /// No chunk moves in the first 600 s (the first requests reach the server at
@@ -884,33 +841,39 @@ fn gappy() -> impl Strategy<Value = Scenario> {
         prop::collection::vec((0u32..3, 1u32..2000), 2..8),
         (0usize..3, 0usize..3, any::<bool>(), 0usize..3, any::<u64>()),
     )
-        .prop_map(|((chunks, chunk), arrivals, (choker, idle, fast, seeding, seed))| {
-            // Peers arrive in groups of 0 to 2 (a group of 0 only moves the clock),
-            // 1 to 2000 s after the group before.
-            let mut t = 0.0;
-            let mut times = Vec::new();
-            for (k, gap) in arrivals {
-                t += f64::from(gap);
-                times.extend(std::iter::repeat_n(t, k as usize));
-            }
-            if times.is_empty() {
-                times.push(t);
-            }
-            let mut c = class(times.len() as u64, 20_000.0, f64::INFINITY);
-            c.arrival = Arrival::Times(times);
-            c.seeding = [Seeding::Never, Seeding::Fixed(5.0), Seeding::Exponential(50.0)][seeding];
-            c.latency = if fast { 0.0 } else { 0.05 };
-            let mut s = bt(chunks * chunk, chunk, 50_000.0, vec![c]);
-            s.seed = seed;
-            s.max_time = 1e5;
-            s.bittorrent.choker = [
-                ChokerKind::TitForTat,
-                ChokerKind::UnchokeAll,
-                ChokerKind::RoundRobin,
-            ][choker];
-            s.bittorrent.inactivity_timeout = [0.0, 10.0, 60.0][idle];
-            s
-        })
+        .prop_map(
+            |((chunks, chunk), arrivals, (choker, idle, fast, seeding, seed))| {
+                // Peers arrive in groups of 0 to 2 (a group of 0 only moves the clock),
+                // 1 to 2000 s after the group before.
+                let mut t = 0.0;
+                let mut times = Vec::new();
+                for (k, gap) in arrivals {
+                    t += f64::from(gap);
+                    times.extend(std::iter::repeat_n(t, k as usize));
+                }
+                if times.is_empty() {
+                    times.push(t);
+                }
+                let mut c = class(times.len() as u64, 20_000.0, f64::INFINITY);
+                c.arrival = Arrival::Times(times);
+                c.seeding = [
+                    Seeding::Never,
+                    Seeding::Fixed(5.0),
+                    Seeding::Exponential(50.0),
+                ][seeding];
+                c.latency = if fast { 0.0 } else { 0.05 };
+                let mut s = bt(chunks * chunk, chunk, 50_000.0, vec![c]);
+                s.seed = seed;
+                s.max_time = 1e5;
+                s.bittorrent.choker = [
+                    ChokerKind::TitForTat,
+                    ChokerKind::UnchokeAll,
+                    ChokerKind::RoundRobin,
+                ][choker];
+                s.bittorrent.inactivity_timeout = [0.0, 10.0, 60.0][idle];
+                s
+            },
+        )
 }
 
 proptest! {
