@@ -321,10 +321,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 let cdf = folder.staged("completion_cdf.png")?;
                 let swarm = folder.staged("swarm.png")?;
                 let ts = folder.staged("timeseries.csv")?;
-                let drawn = plot::plot_completion_cdf(&r, &cdf)
+                let drawn = plot::plot_completion_cdf(&r, &cdf, &CANCEL)
                     .and_then(|()| Ok(folder::mark_figure(&cdf)?))
                     .map(|()| figures.push(dir.join("completion_cdf.png")))
-                    .and_then(|()| plot::plot_timeseries(&ts, &swarm))
+                    .and_then(|()| plot::plot_timeseries(&ts, &swarm, &CANCEL))
                     .and_then(|()| Ok(folder::mark_figure(&swarm)?))
                     .map(|()| figures.push(dir.join("swarm.png")));
                 figure_error = drawn.err();
@@ -358,6 +358,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 outln!("figure        {}", f.display());
             }
             match figure_error {
+                // A signal stopped the drawing; the results are complete.
+                Some(e) if e.is::<plot::Cancelled>() => Err(Interrupted(format!(
+                    "{e}: the results in {} are complete, the figures were not all drawn; \
+                     run the same command again to draw them:\n  {}",
+                    dir.display(),
+                    shell_line(&command_line())
+                ))
+                .into()),
                 Some(e) => Err(e),
                 None => Ok(()),
             }
@@ -389,6 +397,7 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let mut folder = Folder::open(&out, &holder(), check)?;
             let (n, m) = sweep::merge(&dirs, &mut folder)?;
+            catch_signals();
             let figure = sweep_figure(&mut folder)?;
             folder.commit(&names, m.as_deref())?;
             drop(folder);
@@ -402,7 +411,7 @@ pub fn run(cli: Cli) -> Result<()> {
             if figure {
                 outln!("figure        {}", out.join(output::SWEEP_FIGURE).display());
             }
-            Ok(())
+            stop_if_interrupted(&out)
         }
         Command::Plot {
             dir,
@@ -435,11 +444,20 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let mut folder = Folder::open(parent, &holder(), || folder::check_figure(&out, force))?;
             let staged = folder.staged(&name)?;
+            catch_signals();
             plot::plot_sweep(
                 &points,
                 &staged,
                 &plot::SweepPlotOptions { x, log_x, log_y },
-            )?;
+                &CANCEL,
+            )
+            .map_err(|e| {
+                if e.is::<plot::Cancelled>() {
+                    Interrupted(format!("{e}; nothing was written")).into()
+                } else {
+                    e
+                }
+            })?;
             folder::mark_figure(&staged)?;
             folder.commit(&[], None)?;
             drop(folder);
@@ -460,6 +478,18 @@ pub fn run(cli: Cli) -> Result<()> {
             let plan = sweep::Plan::load(&args.scenario, &args.set)?;
             outln!("{}: ok", args.scenario.display());
             say(format_args!("{}", describe(&s)))?;
+            // The largest run's events, when that is many (docs/LIMITS.md).
+            let events = plan
+                .runs
+                .iter()
+                .map(|r| crate::estimate::events(&r.scenario))
+                .fold(crate::estimate::events(&s), f64::max);
+            if events >= crate::estimate::PRINT_FROM {
+                outln!(
+                    "{:<14}about {events:.1e} (an order-of-magnitude estimate; docs/LIMITS.md)",
+                    "events"
+                );
+            }
             print_notes(&args.scenario, &plan);
             if !plan.keys.is_empty() || plan.replications > 1 {
                 outln!(
@@ -715,7 +745,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     if figure {
         outln!("figure        {}", dir.join(output::SWEEP_FIGURE).display());
     }
-    Ok(())
+    stop_if_interrupted(&dir)
 }
 
 /// `swarmsim validate`: runs the cases, prints the table, writes `validation.csv`
@@ -777,20 +807,45 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 
 /// Draws the sweep figure (`d_vs_n.png`) from the staged `points.csv` of a sweep or
 /// merge into `folder`'s staging; true if it was drawn. A grid with nothing numeric
-/// to put on the x axis gets a note instead.
+/// to put on the x axis, or values no axis can hold, gets a note instead; so does a
+/// signal while drawing (the caller then ends with [`Interrupted`] once the tables
+/// are in place, see [`stop_if_interrupted`]).
 fn sweep_figure(folder: &mut Folder) -> Result<bool, OutputError> {
     let points = folder.staged(sweep::POINTS_FILE)?;
     let out = folder.staged(output::SWEEP_FIGURE)?;
-    match plot::plot_sweep(&points, &out, &plot::SweepPlotOptions::default())
-        .and_then(|()| Ok(folder::mark_figure(&out)?))
+    match plot::plot_sweep(
+        &points,
+        &out,
+        &plot::SweepPlotOptions::default(),
+        &CANCEL,
+    )
+    .and_then(|()| Ok(folder::mark_figure(&out)?))
     {
         Ok(()) => Ok(true),
         Err(e) => {
             let _ = std::fs::remove_file(&out);
-            errln!("note: no figure: {e:#}");
+            if !e.is::<plot::Cancelled>() {
+                errln!("note: no figure: {e:#}");
+            }
             Ok(false)
         }
     }
+}
+
+/// After a sweep or merge has put its tables in place: [`Interrupted`] if a signal
+/// stopped the figure, naming the command that draws it.
+fn stop_if_interrupted(dir: &Path) -> Result<()> {
+    if !CANCEL.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    Err(Interrupted(format!(
+        "interrupted while drawing the figure: {} and {} in {} are complete; draw the figure with:\n  {}",
+        sweep::RUNS_FILE,
+        sweep::POINTS_FILE,
+        dir.display(),
+        shell_line(&["swarmsim".into(), "plot".into(), dir.display().to_string()])
+    ))
+    .into())
 }
 
 /// What a scenario describes, for people.

@@ -16,6 +16,7 @@ pub mod alloc;
 pub mod bounds;
 pub mod cli;
 pub mod engine;
+pub mod estimate;
 pub mod files;
 pub mod memory;
 pub mod model;

@@ -171,6 +171,8 @@ pub struct Sim<T = NoTimer> {
     max_peer_uploads: u32,
     halted: Option<String>,
     n_arrived: u64,
+    /// Every peer's arrival time, sorted: the next arrival is `arrivals[n_arrived]`.
+    arrivals: Vec<Time>,
     cap_seconds: f64,
     cap_since: Time,
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
@@ -207,6 +209,8 @@ impl<T> Sim<T> {
         for (p, rec) in peers.iter().enumerate() {
             queue.schedule(rec.arrival, Event::Arrival(p as u32));
         }
+        let mut arrivals: Vec<Time> = peers.iter().map(|r| r.arrival).collect();
+        arrivals.sort_unstable();
         let sample_interval = Time::from_secs_ceil(s.sample_interval).unwrap_or(Time::MAX);
         queue.schedule(Time::ZERO, Event::Sample);
         Sim {
@@ -234,6 +238,7 @@ impl<T> Sim<T> {
             max_peer_uploads: 0,
             halted: None,
             n_arrived: 0,
+            arrivals,
             cap_seconds: 0.0,
             cap_since: Time::ZERO,
             samples: Vec::new(),
@@ -312,6 +317,16 @@ impl<T> Sim<T> {
     /// Number of peers that have arrived so far.
     pub fn arrived(&self) -> u64 {
         self.n_arrived
+    }
+
+    /// When the next peer arrives (`None` once all have).
+    pub fn next_arrival(&self) -> Option<Time> {
+        self.arrivals.get(self.n_arrived as usize).copied()
+    }
+
+    /// Number of peers present without the whole file.
+    pub fn leechers_present(&self) -> u64 {
+        self.n_present - self.n_seeds_present
     }
 
     /// Shrinks a transfer in progress so that only `left` bytes remain to deliver

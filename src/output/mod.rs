@@ -9,6 +9,8 @@ mod error;
 pub mod folder;
 pub mod manifest;
 pub mod plot;
+#[cfg(test)]
+mod run_props;
 
 pub use error::OutputError;
 pub use folder::Folder;

@@ -12,8 +12,9 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// DejaVu Sans, bundled (license in `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -31,6 +32,82 @@ fn register_font() {
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing failed: {e:?}")
+}
+
+/// Drawing a figure stopped because the cancel flag was set (a signal): the figure
+/// was not written and no temporary file is left.
+#[derive(Debug, thiserror::Error)]
+#[error("drawing {} was interrupted", .0.display())]
+pub struct Cancelled(pub PathBuf);
+
+/// Largest magnitude of an axis end. plotters finds ticks from the range's width
+/// (a power of ten, then refined by 2, 5 and 10 until about 11 ticks fit); the
+/// width must stay finite, padding included.
+pub const AXIS_MAX: f64 = 1e300;
+/// Narrowest linear axis, absolute: far above the subnormals, where the tick search
+/// would divide its step down to zero and never end.
+pub const AXIS_MIN_WIDTH: f64 = 1e-200;
+/// Narrowest linear axis relative to its ends' magnitude: wider than about 10^7
+/// ulps, so that ticks one step apart are distinct numbers (the tick search loops
+/// for ever when `x + step == x`).
+pub const AXIS_MIN_REL_WIDTH: f64 = 1e-9;
+/// Most decades a log axis may span (plotters counts them as a `usize`, and an
+/// infinite count never ends its tick search).
+pub const LOG_MAX_DECADES: f64 = 300.0;
+
+/// The axis range `lo..hi` made drawable in bounded time, or `None` if it cannot
+/// be: a linear range is widened about its centre to at least
+/// [`AXIS_MIN_WIDTH`] and [`AXIS_MIN_REL_WIDTH`] times its largest end; a log range
+/// must lie within `[1 / AXIS_MAX, AXIS_MAX]` and span at most
+/// [`LOG_MAX_DECADES`]. Ends beyond [`AXIS_MAX`] (or not finite) cannot be drawn.
+/// A range is only ever widened, so every value inside it stays on the figure.
+pub fn drawable_range(lo: f64, hi: f64, log: bool) -> Option<(f64, f64)> {
+    let (lo, hi) = (lo.min(hi), hi.max(lo));
+    if !(lo.is_finite() && hi.is_finite()) || lo.abs().max(hi.abs()) > AXIS_MAX {
+        return None;
+    }
+    if log {
+        let ok = lo >= 1.0 / AXIS_MAX && (hi / lo).log10() <= LOG_MAX_DECADES;
+        return ok.then_some((lo, hi));
+    }
+    let min = AXIS_MIN_WIDTH.max(lo.abs().max(hi.abs()) * AXIS_MIN_REL_WIDTH);
+    if hi - lo >= min {
+        return Some((lo, hi));
+    }
+    let mid = lo / 2.0 + hi / 2.0;
+    Some((mid - min / 2.0, mid + min / 2.0))
+}
+
+/// Ticks labelled per axis (plotters' default of 11, stated): with a range from
+/// [`drawable_range`], the tick search ends after a few steps and yields at most
+/// this many ticks (and at most ten light lines between two of them).
+const AXIS_LABELS: usize = 11;
+
+/// Points per piece of a drawn line: a signal stops the drawing between pieces.
+const LINE_PIECE: usize = 4096;
+
+/// A line through `points`, as pieces of at most [`LINE_PIECE`] points (each
+/// starting where the last ended; one piece, as plotters' `LineSeries` draws, for
+/// shorter lines), ending early once `cancel` is set.
+fn line(
+    points: Vec<(f64, f64)>,
+    style: ShapeStyle,
+    cancel: &AtomicBool,
+) -> impl Iterator<Item = PathElement<(f64, f64)>> + '_ {
+    let step = LINE_PIECE - 1;
+    let pieces = points.len().saturating_sub(1).div_ceil(step).max(1);
+    until(cancel, 0..pieces).map(move |i| {
+        let end = (i * step + LINE_PIECE).min(points.len());
+        PathElement::new(points[i * step..end].to_vec(), style)
+    })
+}
+
+/// `items`, ending early once `cancel` is set (the drawing is then discarded).
+fn until<'a, T>(
+    cancel: &'a AtomicBool,
+    items: impl Iterator<Item = T> + 'a,
+) -> impl Iterator<Item = T> + 'a {
+    items.take_while(move |_| !cancel.load(Ordering::Relaxed))
 }
 
 /// A time unit for an axis: its name and its length in seconds, chosen so the
@@ -64,8 +141,12 @@ fn figure_tmp(out: &Path) -> Result<(std::path::PathBuf, bool)> {
 /// Draws `$body` (an expression using the drawing area `$area`) into `$out`, as SVG or
 /// PNG by extension, atomically.
 macro_rules! render {
-    ($out:expr, $area:ident => $body:expr) => {{
+    ($out:expr, $cancel:expr, $area:ident => $body:expr) => {{
         let out: &Path = $out;
+        let cancel: &AtomicBool = $cancel;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled(out.to_path_buf()).into());
+        }
         let (tmp, is_svg) = figure_tmp(out)?;
         // The backend is dropped (and may flush) inside the closure, so a failed
         // figure's temporary file can be removed after it.
@@ -80,6 +161,9 @@ macro_rules! render {
                 $area.fill(&WHITE).map_err(draw_err)?;
                 $body?;
                 $area.present().map_err(draw_err)?;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Cancelled(out.to_path_buf()).into());
             }
             Ok(())
         })()
@@ -313,6 +397,8 @@ where
 {
     let mut mesh = c.configure_mesh();
     mesh.y_desc(y_desc)
+        .x_labels(AXIS_LABELS)
+        .y_labels(AXIS_LABELS)
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)
         .label_style((FAMILY, 14))
@@ -369,15 +455,27 @@ fn span(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Draws distribution time over the varied key from a sweep's `points.csv` into
 /// `out`: both bound curves and each protocol's mean with its 95 % interval.
-pub fn plot_sweep(points_csv: &Path, out: &Path, opts: &SweepPlotOptions) -> Result<()> {
+///
+/// Stops (with [`Cancelled`], writing nothing) once `cancel` is set. Values that
+/// no axis can hold ([`drawable_range`]) give an error and no figure; a log axis
+/// chosen by default that cannot hold them falls back to a linear one.
+pub fn plot_sweep(
+    points_csv: &Path,
+    out: &Path,
+    opts: &SweepPlotOptions,
+    cancel: &AtomicBool,
+) -> Result<()> {
     let d = sweep_data(points_csv, opts)?;
     let bad = |what: String| crate::sweep::SweepError(format!("{}: {what}", points_csv.display()));
     let all = || d.bounds.iter().chain(&d.sims).flat_map(|s| s.points.iter());
     let (x0, x1) = span(all().map(|p| p.0)).ok_or_else(|| bad("no points to plot".into()))?;
     let (y0, y1) = span(all().flat_map(|p| [p.1, p.2, p.3]))
         .ok_or_else(|| bad("no distribution times to plot".into()))?;
-    let log_x = opts.log_x || (x0 > 0.0 && x1 / x0 >= 100.0);
-    let log_y = opts.log_y || (y0 > 0.0 && y1 / y0 >= 100.0);
+    // (Log by default only where a log axis can hold the values.)
+    let log_x = opts.log_x
+        || (x0 > 0.0 && x1 / x0 >= 100.0 && drawable_range(x0 / 1.15, x1 * 1.15, true).is_some());
+    let log_y = opts.log_y
+        || (y0 > 0.0 && y1 / y0 >= 100.0 && drawable_range(y0 / 1.3, y1 * 1.3, true).is_some());
     if log_x && x0 <= 0.0 {
         return Err(bad(format!(
             "--log-x: a log axis needs values above zero, and the smallest {} is {x0}",
@@ -403,15 +501,33 @@ pub fn plot_sweep(points_csv: &Path, out: &Path, opts: &SweepPlotOptions) -> Res
     let (ya, yb) = if log_y {
         (y0 / 1.3, y1 * 1.3)
     } else {
-        (0.0, y1 * 1.08 + f64::MIN_POSITIVE)
+        (y0.min(0.0) * 1.08, y1 * 1.08 + f64::MIN_POSITIVE)
     };
+    let undrawable = |axis: &str, log: bool, lo: f64, hi: f64| {
+        bad(format!(
+            "the {axis} values ({lo:e} to {hi:e}) cannot be drawn on a {} axis: \
+             expected {}",
+            if log { "log" } else { "linear" },
+            if log {
+                format!(
+                    "values from {:e} to {AXIS_MAX:e} spanning at most {LOG_MAX_DECADES} decades",
+                    1.0 / AXIS_MAX
+                )
+            } else {
+                format!("values within ±{AXIS_MAX:e}")
+            }
+        ))
+    };
+    let (xa, xb) = drawable_range(xa, xb, log_x).ok_or_else(|| undrawable("x", log_x, x0, x1))?;
+    let (ya, yb) = drawable_range(ya, yb, log_y).ok_or_else(|| undrawable("y", log_y, y0, y1))?;
     let y_label = format!("distribution time ({unit})");
     let ctx = Ctx {
         d: &d,
         per,
         y_label: &y_label,
+        cancel,
     };
-    render!(out, area => match (log_x, log_y) {
+    render!(out, cancel, area => match (log_x, log_y) {
         (false, false) => ctx.chart(&area, xa..xb, ya..yb),
         (true, false) => ctx.chart(&area, (xa..xb).log_scale(), ya..yb),
         (false, true) => ctx.chart(&area, xa..xb, (ya..yb).log_scale()),
@@ -423,6 +539,7 @@ struct Ctx<'a> {
     d: &'a SweepData,
     per: f64,
     y_label: &'a str,
+    cancel: &'a AtomicBool,
 }
 
 impl Ctx<'_> {
@@ -451,9 +568,10 @@ impl Ctx<'_> {
             };
             let color = color.mix(1.0 - 0.25 * (i / 2) as f64 % 0.75);
             let style = ShapeStyle::from(color).stroke_width(2);
-            c.draw_series(LineSeries::new(
-                s.points.iter().map(|p| (p.0, p.1 / self.per)),
+            c.draw_series(line(
+                s.points.iter().map(|p| (p.0, p.1 / self.per)).collect(),
                 style,
+                self.cancel,
             ))
             .map_err(draw_err)?
             .label(s.label.as_str())
@@ -473,20 +591,23 @@ impl Ctx<'_> {
                 .iter()
                 .map(|p| (p.0, p.1 / self.per, p.2 / self.per, p.3 / self.per))
                 .collect();
-            c.draw_series(LineSeries::new(
-                pts.iter().map(|p| (p.0, p.1)),
+            c.draw_series(line(
+                pts.iter().map(|p| (p.0, p.1)).collect(),
                 style.stroke_width(1),
+                self.cancel,
             ))
             .map_err(draw_err)?;
-            c.draw_series(
+            c.draw_series(until(
+                self.cancel,
                 pts.iter()
                     .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, style, 8)),
-            )
+            ))
             .map_err(draw_err)?;
-            c.draw_series(
+            c.draw_series(until(
+                self.cancel,
                 pts.iter()
                     .map(|p| Circle::new((p.0, p.1), 4, style.filled())),
-            )
+            ))
             .map_err(draw_err)?
             .label(s.label.as_str())
             .legend(move |(x, y)| Circle::new((x + 12, y), 4, style.filled()));
@@ -498,7 +619,8 @@ impl Ctx<'_> {
 
 /// Draws the completion-time CDF of one run, one curve per peer class (time from a
 /// peer's arrival to its completion; peers that never completed are left out).
-pub fn plot_completion_cdf(r: &RunResult, out: &Path) -> Result<()> {
+/// Stops (with [`Cancelled`], writing nothing) once `cancel` is set.
+pub fn plot_completion_cdf(r: &RunResult, out: &Path, cancel: &AtomicBool) -> Result<()> {
     let mut by_class: Vec<Vec<f64>> = vec![Vec::new(); r.class_names.len()];
     for p in &r.peers {
         if let (Some(c), Some(v)) = (p.completion, by_class.get_mut(p.class as usize)) {
@@ -526,8 +648,9 @@ pub fn plot_completion_cdf(r: &RunResult, out: &Path) -> Result<()> {
         max: max / per,
         per,
         unit,
+        cancel,
     };
-    render!(out, area => cdf.chart(&area))
+    render!(out, cancel, area => cdf.chart(&area))
 }
 
 struct Cdf<'a> {
@@ -537,6 +660,7 @@ struct Cdf<'a> {
     max: f64,
     per: f64,
     unit: &'a str,
+    cancel: &'a AtomicBool,
 }
 
 const PALETTE: [RGBColor; 6] = [
@@ -551,12 +675,14 @@ const PALETTE: [RGBColor; 6] = [
 impl Cdf<'_> {
     fn chart<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let x1 = if self.max > 0.0 { self.max * 1.05 } else { 1.0 };
+        let (x0, x1) = drawable_range(0.0, x1, false)
+            .ok_or_else(|| anyhow!("completion times up to {x1:e} cannot be drawn"))?;
         let mut c = ChartBuilder::on(area)
             .caption("Completion time per peer class", (FAMILY, 22))
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..x1, 0.0..1.02)
+            .build_cartesian_2d(x0..x1, 0.0..1.02)
             .map_err(draw_err)?;
         draw_mesh(
             &mut c,
@@ -575,7 +701,7 @@ impl Cdf<'_> {
             // Earlier classes are drawn wider, so classes with equal times stay visible.
             let width = 2 + 3 * (self.names.len() - 1 - i).min(3) as u32;
             let style = ShapeStyle::from(color).stroke_width(width);
-            c.draw_series(LineSeries::new(pts, style))
+            c.draw_series(line(pts, style, self.cancel))
                 .map_err(draw_err)?
                 .label(format!("{name} ({} peers)", self.counts[i]))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
@@ -590,9 +716,24 @@ pub const TIMESERIES_COLUMNS: [&str; 4] = ["time_s", "leechers", "seeds", "uploa
 
 /// Draws the swarm over time from `timeseries.csv` (columns `time_s`, `leechers`,
 /// `seeds`, `upload_utilisation`, others ignored): peer counts above, upload
-/// utilisation below.
-pub fn plot_timeseries(csv_path: &Path, out: &Path) -> Result<()> {
-    let (header, rows) = read_csv(csv_path)?;
+/// utilisation below. Stops (with [`Cancelled`], writing nothing) once `cancel` is
+/// set.
+pub fn plot_timeseries(csv_path: &Path, out: &Path, cancel: &AtomicBool) -> Result<()> {
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Cancelled(out.to_path_buf()).into());
+    }
+    // Read row by row, so that a signal stops a long series at once.
+    let bad = |what: String| anyhow!("{}: {what}", csv_path.display());
+    let bytes = std::fs::read(csv_path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&bytes[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| bad(format!("not valid CSV ({e})")))?
+        .iter()
+        .map(String::from)
+        .collect();
     let mut idx = [0usize; 4];
     for (j, name) in TIMESERIES_COLUMNS.iter().enumerate() {
         idx[j] = header.iter().position(|h| h == name).ok_or_else(|| {
@@ -603,8 +744,16 @@ pub fn plot_timeseries(csv_path: &Path, out: &Path) -> Result<()> {
             )
         })?;
     }
-    let mut data: Vec<[f64; 4]> = Vec::with_capacity(rows.len());
-    for (line, r) in rows.iter().enumerate() {
+    let mut data: Vec<[f64; 4]> = Vec::new();
+    let mut r = csv::StringRecord::new();
+    let mut line = 0;
+    while reader
+        .read_record(&mut r)
+        .map_err(|e| bad(format!("not valid CSV ({e})")))?
+    {
+        if line % LINE_PIECE == 0 && cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled(out.to_path_buf()).into());
+        }
         let mut v = [0.0; 4];
         for j in 0..4 {
             v[j] = r
@@ -621,6 +770,7 @@ pub fn plot_timeseries(csv_path: &Path, out: &Path) -> Result<()> {
                 })?;
         }
         data.push(v);
+        line += 1;
     }
     if data.is_empty() {
         bail!("{}: no rows to plot", csv_path.display());
@@ -632,8 +782,9 @@ pub fn plot_timeseries(csv_path: &Path, out: &Path) -> Result<()> {
         per,
         unit,
         t1: if tmax > 0.0 { tmax / per } else { 1.0 },
+        cancel,
     };
-    render!(out, area => ts.chart(&area))
+    render!(out, cancel, area => ts.chart(&area))
 }
 
 struct Swarm<'a> {
@@ -641,25 +792,34 @@ struct Swarm<'a> {
     per: f64,
     unit: &'a str,
     t1: f64,
+    cancel: &'a AtomicBool,
 }
 
 impl Swarm<'_> {
     fn chart<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (top, bottom) = area.split_vertically(SIZE.1 * 3 / 5);
         let peak = self.data.iter().map(|v| v[1].max(v[2])).fold(1.0, f64::max);
+        let lowest = self.data.iter().map(|v| v[0]).fold(0.0, f64::min) / self.per;
+        let cannot = || anyhow!("the time series' values cannot be drawn");
+        let (t0, t1) = drawable_range(lowest, self.t1, false).ok_or_else(cannot)?;
+        let (p0, p1) = drawable_range(0.0, peak * 1.05, false).ok_or_else(cannot)?;
+        let lowest_u = self.data.iter().map(|v| v[3]).fold(0.0, f64::min);
+        let highest_u = self.data.iter().map(|v| v[3]).fold(1.05, f64::max);
+        let (u0, u1) = drawable_range(lowest_u, highest_u, false).ok_or_else(cannot)?;
         let mut c = ChartBuilder::on(&top)
             .caption("The swarm over time", (FAMILY, 22))
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..self.t1, 0.0..peak * 1.05)
+            .build_cartesian_2d(t0..t1, p0..p1)
             .map_err(draw_err)?;
         draw_mesh(&mut c, None, "peers")?;
         for (j, name, color) in [(1, "leechers", PALETTE[1]), (2, "seeds", PALETTE[2])] {
             let style = ShapeStyle::from(color).stroke_width(2);
-            c.draw_series(LineSeries::new(
-                self.data.iter().map(|v| (v[0] / self.per, v[j])),
+            c.draw_series(line(
+                self.data.iter().map(|v| (v[0] / self.per, v[j])).collect(),
                 style,
+                self.cancel,
             ))
             .map_err(draw_err)?
             .label(name)
@@ -670,7 +830,7 @@ impl Swarm<'_> {
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..self.t1, 0.0..1.05)
+            .build_cartesian_2d(t0..t1, u0..u1)
             .map_err(draw_err)?;
         draw_mesh(
             &mut c,
@@ -678,9 +838,10 @@ impl Swarm<'_> {
             "upload utilisation",
         )?;
         let style = ShapeStyle::from(PALETTE[0]).stroke_width(2);
-        c.draw_series(LineSeries::new(
-            self.data.iter().map(|v| (v[0] / self.per, v[3])),
+        c.draw_series(line(
+            self.data.iter().map(|v| (v[0] / self.per, v[3])).collect(),
             style,
+            self.cancel,
         ))
         .map_err(draw_err)?
         .label("upload utilisation")

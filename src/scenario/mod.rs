@@ -11,7 +11,9 @@ mod serialise;
 pub mod units;
 
 pub use error::ScenarioError;
-pub use protocol::{Arrival, BitTorrentConfig, ChokerKind, PickerKind, SeedChoker, Seeding};
+pub use protocol::{
+    Arrival, BitTorrentConfig, ChokerKind, MIN_TIMER_INTERVAL, PickerKind, SeedChoker, Seeding,
+};
 pub use serialise::to_toml;
 
 use crate::engine::Time;
@@ -30,6 +32,8 @@ pub const MAX_OPTIMAL_BITS: u64 = 1 << 32;
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// Longest scenario name, in characters (it names a folder; most file systems allow 255 bytes).
 pub const MAX_NAME_CHARS: usize = 200;
+/// Longest peer class name, in characters (written in every row of `peers.csv`).
+pub const MAX_CLASS_NAME_CHARS: usize = MAX_NAME_CHARS;
 /// Deepest `--set` key, in dot-separated parts (the schema is far shallower).
 pub const MAX_KEY_PARTS: usize = 16;
 /// Chunk size when the scenario gives none (or the file size, if that is smaller).
@@ -292,7 +296,17 @@ pub fn parse_toml(text: &str, file: &str) -> Result<Table, ScenarioError> {
         file: file.to_string(),
         field: None,
         value: None,
-        message: format!("not valid TOML: {}", e.to_string().trim_end()),
+        // The parser's snippet quotes the file: its control characters are shown
+        // escaped, line by line (the snippet's own line breaks stay).
+        message: format!(
+            "not valid TOML: {}",
+            e.to_string()
+                .trim_end()
+                .lines()
+                .map(escape_controls)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
     })
 }
 
@@ -665,6 +679,17 @@ impl Checker {
                 None => format!("class{i}"),
                 Some(v) => {
                     let n = self.string(v, &f("name"), "a class name")?;
+                    // It is written in every row of peers.csv.
+                    let len = n.chars().count();
+                    if len > MAX_CLASS_NAME_CHARS {
+                        return Err(self.err(
+                            &f("name"),
+                            Some(v),
+                            format!(
+                                "a class name of {len} characters; expected at most {MAX_CLASS_NAME_CHARS}"
+                            ),
+                        ));
+                    }
                     // It is printed in summaries and written to CSV files.
                     if n.chars().any(char::is_control) {
                         return Err(self.err(
@@ -851,11 +876,20 @@ impl Checker {
     }
 }
 
+/// Characters of a string value an error message shows.
+const SHOWN_CHARS: usize = 60;
+
 /// A value as the user wrote it, for error messages.
 fn show(v: &Value) -> String {
     match v {
         // Escaped, so control characters, invisible ones and terminal escape sequences
         // in a user's file show as `\u{200b}`, `\n`, `\u{1b}` instead of acting.
+        // A long string is cut (a 15 MiB value would fill the terminal), with its
+        // length in characters.
+        Value::String(s) if s.chars().count() > SHOWN_CHARS => {
+            let head: String = s.chars().take(SHOWN_CHARS).collect();
+            format!("{head:?}... ({} characters)", s.chars().count())
+        }
         Value::String(s) => format!("{s:?}"),
         Value::Table(_) => "a table".into(),
         Value::Array(_) => "a list".into(),

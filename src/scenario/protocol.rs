@@ -127,6 +127,16 @@ impl Default for BitTorrentConfig {
     }
 }
 
+/// Shortest BitTorrent timer interval, seconds (`rechoke_interval`,
+/// `optimistic_interval`, `rate_window`, `reannounce_interval`). Each node's timers
+/// cost events in proportion to virtual time over the interval, whatever the swarm
+/// does: 1 ns rechokes gave 1.1e10 events per virtual second. Real clients use
+/// 10 s (mainline's rechoke), 15 s (libtorrent's `unchoke_interval`, set in whole
+/// seconds) and minutes between announces; 100 ms still lets a swarm scaled down
+/// 100 times in time keep its rechokes per chunk, at 10 events per node per
+/// virtual second.
+pub const MIN_TIMER_INTERVAL: f64 = 0.1;
+
 /// Most consecutive rechokes over which a connection's idleness is counted: the
 /// largest `inactivity_timeout` is this many rechoke intervals.
 pub const MAX_IDLE_CHECKS: u32 = 255;
@@ -211,7 +221,20 @@ impl Checker {
         let dur = |k: &str, dflt: f64| -> Res<f64> {
             match t.get(k) {
                 None => Ok(dflt),
-                Some(v) => self.duration(v, &f(k), true),
+                Some(v) => {
+                    let d = self.duration(v, &f(k), true)?;
+                    if d < MIN_TIMER_INTERVAL {
+                        return Err(self.err(
+                            &f(k),
+                            Some(v),
+                            format!(
+                                "must be at least {MIN_TIMER_INTERVAL} s (a timer interval; \
+                                 real clients rechoke every 10 to 15 s and announce every few minutes)"
+                            ),
+                        ));
+                    }
+                    Ok(d)
+                }
             }
         };
         c.max_peers = int("max_peers", 1, 100_000, c.max_peers)?;

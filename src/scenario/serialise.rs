@@ -202,7 +202,12 @@ mod tests {
 
     fn bittorrent() -> impl Strategy<Value = BitTorrentConfig> {
         (
-            (1u32..100_000, 1u32..100_000, 0u32..100_000, duration(true)),
+            (
+                1u32..100_000,
+                1u32..100_000,
+                0u32..100_000,
+                duration(true).prop_map(|d| d.max(super::super::protocol::MIN_TIMER_INTERVAL)),
+            ),
             (
                 0usize..4,
                 0u32..1_000_000,
@@ -215,7 +220,7 @@ mod tests {
                 1u32..10_000,
                 1u32..=8,
                 1u32..20,
-                (1e-3f64..1e4),
+                (super::super::protocol::MIN_TIMER_INTERVAL..1e4),
                 1u32..=64,
                 0u32..=255,
             ),

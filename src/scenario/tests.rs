@@ -480,6 +480,55 @@ fn class_name_with_control_characters_is_refused() {
 }
 
 #[test]
+fn class_names_are_capped_like_scenario_names() {
+    // A class name is written in every row of peers.csv: a 15 MiB name with 100 peers
+    // wrote 1.5 GB. The cap is the scenario name's (MAX_NAME_CHARS = 200 characters,
+    // counted as characters: "é" is one).
+    let with = |name: &str| KR.replace("count = 30", &format!("name = \"{name}\"\ncount = 30"));
+    let ok = "é".repeat(MAX_NAME_CHARS);
+    assert_eq!(
+        Scenario::from_toml(&with(&ok), "kr.toml", &[])
+            .unwrap()
+            .classes[0]
+            .name,
+        ok
+    );
+    let long = "x".repeat(1 << 20);
+    let e = Scenario::from_toml(&with(&long), "kr.toml", &[]).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("peers.0.name"), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("kr.toml"), "{text}");
+    assert!(text.contains("1048576 characters"), "{text}");
+    assert!(text.contains("at most 200"), "{text}");
+    // The message shows the start of the value, not all of it.
+    assert!(text.len() < 400, "{} bytes", text.len());
+    let e =
+        Scenario::from_toml(&with(&"x".repeat(MAX_NAME_CHARS + 1)), "kr.toml", &[]).unwrap_err();
+    assert!(e.to_string().contains("201 characters"), "{e}");
+}
+
+#[test]
+fn toml_syntax_errors_show_control_characters_escaped() {
+    // The TOML parser's message quotes the offending line; an escape sequence in a
+    // comment (ESC [2J clears the screen, ESC ]0;...BEL sets the terminal's title)
+    // must not reach the terminal raw. The snippet keeps its line breaks.
+    let e = Scenario::from_toml(
+        "name = \"u\" # \u{1b}[2J\u{1b}]0;pwned\u{7}\n",
+        "e.toml",
+        &[],
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.starts_with("e.toml: not valid TOML"), "{text}");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"), "{text}");
+    assert!(text.lines().count() > 1, "{text}");
+}
+
+#[test]
 fn inactivity_timeout_counts_rechoke_periods() {
     let set = |kv: &[&str]| {
         let mut v: Vec<String> = vec!["protocol.kind=bittorrent".into()];
@@ -504,6 +553,43 @@ fn inactivity_timeout_counts_rechoke_periods() {
     assert!(e.message.contains("at most 255 times"), "{e}");
     let e = set(&["protocol.inactivity_timeout=-1 s"]).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("protocol.inactivity_timeout"));
+}
+
+#[test]
+fn timer_intervals_have_a_floor() {
+    // A 1 ns rechoke gave 1.1e10 events per virtual second. Every BitTorrent timer
+    // interval is at least 100 ms (a tenth of a second: 100 times more often than
+    // mainline's 10 s rechoke, 150 times libtorrent's 15 s default).
+    let set = |kv: &[&str]| {
+        let mut v: Vec<String> = vec!["protocol.kind=bittorrent".into()];
+        v.extend(kv.iter().map(|s| s.to_string()));
+        Scenario::from_toml(KR, "kr.toml", &v)
+    };
+    let all = |d: &str| {
+        [
+            "rechoke_interval",
+            "optimistic_interval",
+            "rate_window",
+            "reannounce_interval",
+        ]
+        .map(|k| format!("protocol.{k}={d}"))
+    };
+    let fields = all("1 ns");
+    for (i, f) in fields.iter().enumerate() {
+        // The others at their floor, so that only this one is below it.
+        let mut v = all("100 ms").to_vec();
+        v[i] = f.clone();
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        let e = set(&v).unwrap_err();
+        let field = f.split('=').next().unwrap();
+        assert_eq!(e.field.as_deref(), Some(field), "{e}");
+        assert!(e.message.contains("at least 0.1 s"), "{e}");
+    }
+    let v = all("100 ms");
+    let v: Vec<&str> = v.iter().map(String::as_str).collect();
+    let s = set(&v).unwrap();
+    assert_eq!(s.bittorrent.rechoke_interval, 0.1);
+    assert_eq!(s.bittorrent.reannounce_interval, 0.1);
 }
 
 #[test]

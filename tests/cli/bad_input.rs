@@ -348,3 +348,45 @@ fn ignore_memory_limit_flag_is_accepted() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(d.path().join("out/summary.csv").exists());
 }
+
+#[test]
+fn terminal_escapes_in_a_toml_syntax_error_are_shown_escaped() {
+    // The TOML parser's snippet quotes the line; ESC [2J (clear screen) and
+    // ESC ]0;...BEL (set the window title) in a comment used to reach the terminal raw.
+    let t = "name = \"u\" # \u{1b}[2J\u{1b}]0;pwned\u{7}\n";
+    for cmd in ["check", "run"] {
+        let d = scratch(t);
+        let o = run_in(d.path(), &[cmd, "scenario.toml"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.starts_with("error: scenario.toml: not valid TOML"),
+            "{err}"
+        );
+        assert!(!err.contains(['\u{1b}', '\u{7}']), "{err:?}");
+        assert!(err.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"), "{err}");
+    }
+}
+
+#[test]
+fn a_huge_class_name_is_refused_with_its_length() {
+    // A 15 MiB class name with 100 peers wrote a 1.5 GB peers.csv. Names are capped at
+    // 200 characters, like the scenario's; the message names the length and shows
+    // only the start of the value (here 1 MiB of `x`: 1048576 characters).
+    let t = GOOD.replace(
+        "count = 3",
+        &format!("name = \"{}\"\ncount = 3", "x".repeat(1 << 20)),
+    );
+    let err = refused(&t, &[]);
+    assert!(
+        err.starts_with("error: scenario.toml: field `peers.0.name` = \"xxx"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(
+        err.contains("a class name of 1048576 characters; expected at most 200"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(err.len() < 300, "{} bytes of message", err.len());
+}

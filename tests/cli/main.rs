@@ -54,6 +54,7 @@ mod bad_input;
 mod bounds;
 mod docs;
 mod golden;
+mod limits;
 mod optimal;
 mod robust;
 mod run;

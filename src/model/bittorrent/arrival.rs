@@ -219,6 +219,7 @@ impl BitTorrent {
                         chunk: c,
                     },
                 );
+                self.messages_in_flight += 1;
             } else if unchoking || self.can_unchoke(n, unlimited) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
                 self.on_have(sim, m, peer, c);

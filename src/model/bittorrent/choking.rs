@@ -355,7 +355,11 @@ impl BitTorrent {
         self.scratch.conns = cand_link;
         self.scratch.out = out;
         self.scratch.unchoke = unchoke;
-        let at = sim.after(self.cfg.rechoke_interval);
+        let may = self.idle_checks == 0 || self.deg[n as usize] == 0;
+        let (at, skipped) = self.next_tick(sim, self.cfg.rechoke_interval, may);
+        if skipped > 0 {
+            self.skip_rechokes(n, skipped);
+        }
         sim.set_timer(at, BtTimer::Rechoke { node: n });
         if self.idle_checks > 0 {
             self.close_idle(sim, n);

@@ -206,7 +206,8 @@ pub struct Stats {
     /// If enabled: (time, node, what) of every rechoke ("rechoke"), optimistic
     /// unchoke ("optimistic"), connection closed by the inactivity timeout
     /// ("idle-close", the node whose rechoke closed it) and connection to a seed
-    /// closed by a peer that completed ("redundant-close", that peer).
+    /// closed by a peer that completed ("redundant-close", that peer). Rechokes that
+    /// an idle swarm skips are counted in `rechokes`, not traced.
     pub trace: Option<Vec<(Time, NodeId, &'static str)>>,
 }
 
@@ -288,6 +289,12 @@ pub struct BitTorrent {
     /// Reusable buffers (see [`Scratch`]).
     scratch: Scratch,
     completions_since_watchdog: u64,
+    /// REQUEST and HAVE messages on their way (timers set, not yet fired): while
+    /// any is, the swarm is not stalled.
+    messages_in_flight: u64,
+    /// Whether periodic timers sleep through idle stretches (`next_tick`; off only
+    /// in tests that compare the two).
+    skip_idle: bool,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
 }
@@ -430,6 +437,8 @@ impl BitTorrent {
                 ..Scratch::default()
             },
             completions_since_watchdog: 0,
+            messages_in_flight: 0,
+            skip_idle: true,
             stats: Stats::default(),
             cfg,
         };

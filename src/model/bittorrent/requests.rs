@@ -90,6 +90,7 @@ impl BitTorrent {
             if d > 0.0 {
                 let at = sim.after(d);
                 sim.set_timer(at, BtTimer::Request { dl, conn, part });
+                self.messages_in_flight += 1;
             } else {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }

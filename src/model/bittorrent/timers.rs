@@ -2,6 +2,7 @@
 //! watchdog that ends a run in which nothing can move any more.
 
 use super::{BitTorrent, NONE, Sim};
+use crate::engine::Time;
 use crate::network::NodeId;
 
 /// A BitTorrent timer or delayed message, as the event queue carries it.
@@ -45,6 +46,65 @@ pub enum BtTimer {
 }
 
 impl BitTorrent {
+    /// The same protocol with periodic timers that tick through idle stretches, for
+    /// tests that compare the two.
+    #[cfg(test)]
+    pub(super) fn without_skipping(mut self) -> Self {
+        self.skip_idle = false;
+        self
+    }
+
+    /// When a periodic timer (every `period` seconds) that fires now fires next, and
+    /// how many of its ticks it skips. While every node present has the whole file,
+    /// nothing can change before the next arrival: no node is interested in another,
+    /// no transfer or request runs, HAVEs find their chunk held, and a rechoke only
+    /// counts and clears rate buckets (with no inactivity timeout or no link; `may`
+    /// says so for a rechoke). Then the timer sleeps to its last tick before the
+    /// arrival, which fires and re-arms it as usual, so that its ticks keep their
+    /// times and, armed by the tick before as ever, their order among events of the
+    /// same time; the skipped ticks' counting is done by the caller.
+    pub(super) fn next_tick(&self, sim: &Sim, period: f64, may: bool) -> (Time, u64) {
+        let d = Time::from_secs_ceil(period).unwrap_or(Time::MAX);
+        let next = sim.now.checked_add(d).unwrap_or(Time::MAX);
+        if !(self.skip_idle && may) || sim.leechers_present() > 0 || d.0 == 0 {
+            return (next, 0);
+        }
+        let Some(arrival) = sim.next_arrival() else {
+            return (next, 0);
+        };
+        // Ticks at now + j d; the last before the arrival has j = ceil(gap / d) - 1.
+        let j = arrival
+            .0
+            .saturating_sub(sim.now.0)
+            .div_ceil(d.0)
+            .saturating_sub(1);
+        if j <= 1 {
+            return (next, 0);
+        }
+        (Time(sim.now.0 + j * d.0), j - 1)
+    }
+
+    /// Counts `k` skipped rechokes of `n` ([`BitTorrent::next_tick`]): each would have
+    /// moved to the next rate period, clearing that bucket of every link.
+    pub(super) fn skip_rechokes(&mut self, n: NodeId, k: u64) {
+        self.stats.rechokes += k;
+        let b = self.buckets as u64;
+        let node = &mut self.nodes[n as usize];
+        node.rechokes += k;
+        let first = node.period as u64 + 1;
+        // (Only the period modulo `b` is ever read.)
+        node.period = ((node.period as u64 + k) % b) as u32;
+        let (width, b) = (2 * self.buckets, self.buckets);
+        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
+        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
+            for i in 0..k.min(b as u64) {
+                let bk = ((first + i) % b as u64) as usize;
+                ring[bk] = 0.0;
+                ring[b + bk] = 0.0;
+            }
+        }
+    }
+
     /// How long the watchdog waits for a chunk to move before it ends the run.
     pub(super) fn watchdog_period(&self) -> f64 {
         let p = (20.0 * self.cfg.rechoke_interval)
@@ -68,6 +128,7 @@ impl BitTorrent {
     pub(super) fn watchdog(&mut self, sim: &mut Sim) {
         let stuck = self.completions_since_watchdog == 0
             && sim.network().active_flows() == 0
+            && self.messages_in_flight == 0
             && sim.arrived() == sim.peers.len() as u64;
         if stuck {
             let missing = (0..self.chunks)
@@ -81,7 +142,7 @@ impl BitTorrent {
             return;
         }
         self.completions_since_watchdog = 0;
-        let at = sim.after(self.watchdog_period());
+        let (at, _) = self.next_tick(sim, self.watchdog_period(), true);
         sim.set_timer(at, BtTimer::Watchdog);
     }
 
@@ -98,6 +159,7 @@ impl BitTorrent {
             }
             BtTimer::Depart { node } => self.depart(sim, node),
             BtTimer::Request { dl, conn, part } => {
+                self.messages_in_flight -= 1;
                 let Some(k) = self.nodes[dl as usize]
                     .downloads
                     .iter()
@@ -117,6 +179,7 @@ impl BitTorrent {
                 }
             }
             BtTimer::Have { to, conn, chunk } => {
+                self.messages_in_flight -= 1;
                 let k = &self.conns[conn as usize];
                 // A HAVE outlives a closed connection; if the id was reused, the new
                 // neighbour reacts only if it really has the chunk.
