@@ -1,7 +1,6 @@
 //! The command line: clap definitions, turned into calls into the library. This is
 //! the only place (with `main`) that prints.
 
-use crate::bounds::bounds;
 use crate::model::{RunResult, simulate_with};
 use crate::output::plot;
 use crate::output::{self, OutputError, manifest};
@@ -318,7 +317,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.summary.events as f64 / wall.max(1e-9)
             );
             println!(
-                "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
+                "results       {}/summary.csv, peers.csv, timeseries.csv, classes.csv, manifest.toml",
                 dir.display()
             );
             if r.sample_interval_s > 1.5 * s.sample_interval {
@@ -397,9 +396,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bounds { args } => {
             let s = Scenario::load(&args.scenario, &args.set, None)?;
             print!("{}", describe(&s));
-            let b = bounds(&s);
-            println!("D_cs bound    {}", fmt_secs(b.d_cs));
-            println!("D_p2p bound   {}", fmt_secs(b.d_p2p));
+            print!("{}", output::bounds_text::bound_lines(&s));
             Ok(())
         }
         Command::Check { args } => {
@@ -781,8 +778,8 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
     let m = &r.summary;
     let mut t = describe(s);
     let line = |t: &mut String, k: &str, v: String| t.push_str(&format!("{k:<14}{v}\n"));
-    line(&mut t, "D_cs bound", fmt_secs(m.bounds.d_cs));
-    line(&mut t, "D_p2p bound", fmt_secs(m.bounds.d_p2p));
+    t.push_str(&output::bounds_text::bound_lines(s));
+    t.push_str(&output::bounds_text::arrival_lines(m));
     line(
         &mut t,
         "status",
@@ -809,6 +806,16 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
                 fmt_secs(m.end_time_s)
             ),
         );
+    } else if m.arrivals == "spread" {
+        line(
+            &mut t,
+            "measured",
+            format!(
+                "{} from the first arrival; mean download = {:.4} x peer bound",
+                fmt_secs(m.distribution_time_s),
+                m.bound_ratio
+            ),
+        );
     } else {
         let arch = if s.protocol.is_p2p() { "D_p2p" } else { "D_cs" };
         line(
@@ -830,6 +837,7 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
             fmt_secs(m.mean_completion_s)
         },
     );
+    t.push_str(&output::classes::class_report(r));
     line(&mut t, "events", m.events.to_string());
     t
 }

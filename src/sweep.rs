@@ -9,7 +9,8 @@
 //! prints: progress goes through a callback given by the caller.
 
 use crate::model::simulate_with;
-use crate::output::{self, num};
+use crate::output::quantity::Quantity;
+use crate::output::{self, classes, num};
 use crate::scenario::{Scenario, ScenarioError, apply_override};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -34,7 +35,15 @@ pub const RUNS_FILE: &str = "runs.csv";
 pub const POINTS_FILE: &str = "points.csv";
 /// The tables a sweep writes into its folder (besides `manifest.toml` and its
 /// figure, [`output::SWEEP_FIGURE`]).
-pub const FILES: &[&str] = &[STATE_FILE, JOURNAL_FILE, RUNS_FILE, POINTS_FILE];
+pub const FILES: &[&str] = &[
+    STATE_FILE,
+    JOURNAL_FILE,
+    RUNS_FILE,
+    POINTS_FILE,
+    classes::CLASS_JOURNAL_FILE,
+    classes::RUNS_BY_CLASS_FILE,
+    classes::POINTS_BY_CLASS_FILE,
+];
 
 /// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
 /// `merge`); reported with exit status 2.
@@ -389,6 +398,9 @@ pub struct Plan {
     pub base: Scenario,
     /// The checked `[sweep]` table (one point, one replication if there was none).
     pub spec: SweepSpec,
+    /// For each varied key, the kind of quantity all its values are (they then get
+    /// a number column in base units beside the text), or `None`.
+    pub quantities: Vec<Option<Quantity>>,
 }
 
 /// FNV-1a, 64 bits: a fixed, documented hash for fingerprints.
@@ -481,7 +493,17 @@ impl Plan {
                 });
             }
         }
+        let quantities = spec
+            .vary
+            .iter()
+            .map(|v| {
+                let texts: Vec<&str> =
+                    v.values.iter().map(|x| x.as_str()).collect::<Option<_>>()?;
+                Quantity::of(texts.into_iter())
+            })
+            .collect();
         Ok(Plan {
+            quantities,
             name: base.name.clone(),
             keys,
             replications: spec.replications,
@@ -511,12 +533,31 @@ impl Plan {
         t
     }
 
-    /// The header of `runs.csv` (and of the journal).
+    /// The header of `runs.csv` (and of the journal): `run`, `point`, each varied
+    /// key's `param_` column (followed by its number column if it is a quantity),
+    /// `replication`.
     pub fn runs_header(&self) -> Vec<String> {
         let mut h = vec!["run".to_string(), "point".to_string()];
-        h.extend(self.keys.iter().map(|k| format!("param_{k}")));
+        for (k, q) in self.keys.iter().zip(&self.quantities) {
+            h.push(format!("param_{k}"));
+            if let Some(q) = q {
+                h.push(format!("param_{k}{}", q.suffix()));
+            }
+        }
         h.push("replication".into());
         h
+    }
+
+    /// A run's values of the `param_` columns of [`Plan::runs_header`].
+    pub fn param_cells(&self, run: &Run) -> Vec<String> {
+        let mut cells = Vec::new();
+        for (text, q) in run.params.iter().zip(&self.quantities) {
+            cells.push(text.clone());
+            if let Some(q) = q {
+                cells.push(q.read(text).map_or(String::new(), num));
+            }
+        }
+        cells
     }
 }
 
@@ -743,21 +784,22 @@ fn full_header(plan: &Plan) -> Vec<String> {
     h
 }
 
-/// Simulates one run (inside its worker) and returns its `runs.csv` row; `None` if
-/// `cancel` was set before it finished.
-fn run_row(run: &Run, cancel: &AtomicBool) -> Option<Vec<String>> {
+/// Simulates one run (inside its worker) and returns its `runs.csv` row and its
+/// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished.
+fn run_row(plan: &Plan, run: &Run, cancel: &AtomicBool) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let start = Instant::now();
     let r = simulate_with(&run.scenario, cancel)?;
     let wall = start.elapsed().as_secs_f64();
     let mut row = vec![run.index.to_string(), run.point.to_string()];
-    row.extend(run.params.iter().cloned());
+    row.extend(plan.param_cells(run));
     row.push(run.replication.to_string());
+    let by_class = classes::runs_by_class_rows(&row, &r);
     row.extend(
         output::summary_columns(&r.summary, wall)
             .into_iter()
             .map(|(_, v)| v),
     );
-    Some(row)
+    Some((row, by_class))
 }
 
 /// Runs this shard's share of the plan in `dir`: journals each finished run, then
@@ -790,7 +832,10 @@ pub fn execute_cancellable(
         shard: opts.shard,
     };
     let journal = dir.join(JOURNAL_FILE);
+    let class_header = classes::runs_by_class_header(&plan.runs_header());
+    let class_journal = dir.join(classes::CLASS_JOURNAL_FILE);
     let mut done = BTreeMap::new();
+    let mut class_done = Vec::new();
     if opts.resume {
         let old = State::read(dir).map_err(|_| {
             SweepError(format!(
@@ -820,6 +865,9 @@ pub fn execute_cancellable(
         }
         done = read_journal(&journal, &header)?;
         done.retain(|i, _| *i < plan.runs.len() && opts.shard.owns(*i));
+        class_done =
+            classes::read_class_journal(&class_journal, &class_header, |i| done.contains_key(&i))
+                .map_err(SweepError)?;
     } else {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
@@ -838,6 +886,15 @@ pub fn execute_cancellable(
         jf.write_all(&csv_line(&header)?)?;
         jf.flush()?;
     }
+    let mut cf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&class_journal)
+        .with_context(|| format!("cannot open {}", class_journal.display()))?;
+    if cf.metadata()?.len() == 0 {
+        cf.write_all(&csv_line(&class_header)?)?;
+        cf.flush()?;
+    }
     let mine: Vec<&Run> = plan
         .runs
         .iter()
@@ -851,7 +908,7 @@ pub fn execute_cancellable(
     let resumed = mine.len() - pending.len();
     let total = mine.len();
     progress(resumed, total);
-    let shared = Mutex::new((jf, done, resumed));
+    let shared = Mutex::new((jf, done, resumed, cf, class_done));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -864,14 +921,24 @@ pub fn execute_cancellable(
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let Some(row) = run_row(run, cancel) else {
+                let Some((row, by_class)) = run_row(plan, run, cancel) else {
                     return Ok(());
                 };
                 let line = csv_line(&row)?;
+                let mut class_lines = Vec::new();
+                for r in &by_class {
+                    class_lines.extend(csv_line(r)?);
+                }
                 let n = {
                     let mut g = shared
                         .lock()
                         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
+                    // (The class rows first: a run is finished once its line is in
+                    // the main journal, and then its class rows are there too.)
+                    g.3.write_all(&class_lines)
+                        .and_then(|_| g.3.flush())
+                        .with_context(|| format!("cannot write {}", class_journal.display()))?;
+                    g.4.extend(by_class);
                     g.0.write_all(&line)
                         .and_then(|_| g.0.flush())
                         .with_context(|| format!("cannot write {}", journal.display()))?;
@@ -883,10 +950,11 @@ pub fn execute_cancellable(
                 Ok(())
             })
     })?;
-    let (jf, done, _) = shared
+    let (jf, done, _, cf, class_rows) = shared
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
     jf.sync_all().ok();
+    cf.sync_all().ok();
     if cancel.load(Ordering::Relaxed) {
         return Ok(Outcome {
             runs: total,
@@ -903,6 +971,7 @@ pub fn execute_cancellable(
         &rows,
     )?;
     let whole = opts.shard == Shard::ALL;
+    write_class_tables(dir, &class_header, class_rows, whole)?;
     if whole {
         write_points(dir, &header, &rows)?;
     }
@@ -1083,6 +1152,35 @@ pub fn points_rows(
     Ok((out_h, out))
 }
 
+/// Writes `runs_by_class.csv` (rows sorted by run, then class) and, for a whole
+/// grid, `points_by_class.csv`.
+fn write_class_tables(
+    dir: &Path,
+    header: &[String],
+    mut rows: Vec<Vec<String>>,
+    whole: bool,
+) -> Result<()> {
+    let key = |r: &Vec<String>, i: usize| r.get(i).and_then(|x| x.parse::<usize>().ok());
+    let last = header.len() - 1;
+    rows.sort_by_key(|r| (key(r, 0), key(r, last)));
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    output::write_csv_atomic(&dir.join(classes::RUNS_BY_CLASS_FILE), &h, &rows)?;
+    if whole {
+        let (ph, pr) = classes::points_by_class_rows(header, &rows).map_err(|e| {
+            SweepError(format!(
+                "{}: {e}",
+                dir.join(classes::RUNS_BY_CLASS_FILE).display()
+            ))
+        })?;
+        output::write_csv_atomic(
+            &dir.join(classes::POINTS_BY_CLASS_FILE),
+            &ph.iter().map(String::as_str).collect::<Vec<_>>(),
+            &pr,
+        )?;
+    }
+    Ok(())
+}
+
 fn write_points(dir: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
     let (h, r) = points_rows(header, rows)?;
     output::write_csv_atomic(
@@ -1104,6 +1202,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
     let mut header: Option<Vec<String>> = None;
     let mut rows: BTreeMap<usize, (Vec<String>, &PathBuf)> = BTreeMap::new();
     let mut shards_seen = Vec::new();
+    // The shards' class rows (`None` once a shard has none: then none are merged).
+    let mut class_table: Option<(Vec<String>, Vec<Vec<String>>)> = Some((Vec::new(), Vec::new()));
     for d in dirs {
         let s = State::read(d)?;
         if s.fingerprint != first.fingerprint || s.total_runs != first.total_runs {
@@ -1132,6 +1232,22 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             ));
         }
         shards_seen.push(s.shard);
+        let by_class = d.join(classes::RUNS_BY_CLASS_FILE);
+        class_table = match class_table {
+            Some((mut ch, mut crs)) if by_class.exists() => {
+                let (h, rs) = read_csv(&by_class)?;
+                if !ch.is_empty() && ch != h {
+                    return refuse(format!(
+                        "merge: {} has other columns than the first shard's",
+                        by_class.display()
+                    ));
+                }
+                ch = h;
+                crs.extend(rs);
+                Some((ch, crs))
+            }
+            _ => None,
+        };
         let (h, rs) = read_csv(&runs)?;
         match &header {
             None => header = Some(h),
@@ -1203,6 +1319,22 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
         &rows,
     )?;
     write_points(out, &header, &rows)?;
+    output::remove_files(
+        out,
+        &[
+            classes::RUNS_BY_CLASS_FILE,
+            classes::POINTS_BY_CLASS_FILE,
+            classes::CLASS_JOURNAL_FILE,
+        ],
+    )?;
+    if let Some((ch, crs)) = class_table.filter(|(h, _)| !h.is_empty()) {
+        write_class_tables(out, &ch, crs.clone(), true)?;
+        output::write_csv_atomic(
+            &out.join(classes::CLASS_JOURNAL_FILE),
+            &ch.iter().map(String::as_str).collect::<Vec<_>>(),
+            &crs,
+        )?;
+    }
     // The journal of the merged sweep: every run finished. (A journal left in `out`
     // by an earlier sweep must not pass for this one's: `--resume` reads it.)
     output::write_csv_atomic(

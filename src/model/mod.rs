@@ -14,7 +14,7 @@ mod optimal;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
-pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
+pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
 
 use crate::bounds::bounds;

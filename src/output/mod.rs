@@ -5,9 +5,12 @@
 //! gives byte-identical files. A missing value (for example the distribution time of
 //! a run that did not complete) is an empty field.
 
+pub mod bounds_text;
+pub mod classes;
 mod error;
 pub mod manifest;
 pub mod plot;
+pub mod quantity;
 
 pub use error::OutputError;
 
@@ -66,6 +69,9 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
         ("end_time_s", num(s.end_time_s)),
         ("events", s.events.to_string()),
         ("note", s.note.clone()),
+        ("arrivals", s.arrivals.to_string()),
+        ("mean_peer_bound_s", num(s.mean_peer_bound_s)),
+        ("qiu_srikant_s", num(s.qiu_srikant_s)),
         ("wall_s", num(wall_s)),
     ]
 }
@@ -211,7 +217,7 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir` (created if needed).
+/// Writes `summary.csv`, `peers.csv`, `timeseries.csv` and `classes.csv` of one run into `dir` (created if needed).
 pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
     create_dir(dir)?;
     let cols = summary_columns(&r.summary, wall_s);
@@ -221,8 +227,13 @@ pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputErr
     let (header, rows) = peer_rows(r);
     write_csv_atomic(&dir.join("peers.csv"), &header, &rows)?;
     let (header, rows) = timeseries_rows(r);
-    write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)
+    write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)?;
+    let (header, rows) = classes::class_rows(r);
+    write_csv_atomic(&dir.join(CLASSES_FILE), &header, &rows)
 }
+
+/// Per-class statistics of a run, beside `summary.csv` ([`classes`]).
+pub const CLASSES_FILE: &str = "classes.csv";
 
 /// The files `swarmsim run` writes into its folder, besides `manifest.toml` (the
 /// figures only with `--plot`).
@@ -230,6 +241,7 @@ pub const RUN_FILES: &[&str] = &[
     "summary.csv",
     "peers.csv",
     "timeseries.csv",
+    CLASSES_FILE,
     "completion_cdf.png",
     "swarm.png",
 ];

@@ -154,8 +154,10 @@ fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
             crate::sweep::SweepError(format!("{}: no column {name}", points_csv.display()))
         })
     };
+    // (A quantity's number column stands beside its text column: one key.)
     let keys: Vec<String> = header
         .iter()
+        .filter(|h| crate::output::quantity::Quantity::twin_of(h, &header).is_none())
         .filter_map(|h| h.strip_prefix("param_").map(String::from))
         .collect();
     let numeric = |k: &str| -> bool {

@@ -50,6 +50,7 @@ fn without_wall(csv_text: &str) -> String {
         .join("\n")
 }
 
+mod analysis;
 mod bad_input;
 mod bounds;
 mod golden;

@@ -633,11 +633,16 @@ values = [40, 500]
         "stopped {took:?} after the signal"
     );
     eprintln!("sweep stopped {took:?} after SIGINT");
-    // Only complete files: the manifest, the state, and a journal of whole lines;
+    // Only complete files: the manifest, the state, and journals of whole lines;
     // no runs.csv or points.csv, no temporary file.
     assert_eq!(
         files(&p.join("out")),
-        ["journal.csv", "manifest.toml", "sweep.toml"]
+        [
+            "journal.csv",
+            "journal_by_class.csv",
+            "manifest.toml",
+            "sweep.toml"
+        ]
     );
     let j = read(&journal);
     assert!(j.ends_with('\n'));
