@@ -1,7 +1,7 @@
 //! The command line: clap definitions, turned into calls into the library. This is
 //! the only place (with `main`) that prints.
 
-use crate::model::{RunResult, simulate_with};
+use crate::model::{Progress, RunResult, simulate_observed};
 use crate::output::plot;
 use crate::output::{self, OutputError, manifest};
 use crate::scenario::units::{fmt_bytes, fmt_rate, fmt_secs};
@@ -13,8 +13,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Set by the first SIGINT, SIGTERM or SIGHUP: runs and sweeps stop at the next event.
@@ -152,6 +152,9 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+    /// Keep each run's peers.csv, timeseries.csv and classes.csv under runs/<run>/.
+    #[arg(long)]
+    pub keep_runs: bool,
     /// Overwrite the folder even if it holds another scenario's results.
     #[arg(long)]
     pub force: bool,
@@ -188,6 +191,9 @@ pub enum Command {
         /// Run even if the memory estimate exceeds the available memory.
         #[arg(long)]
         ignore_memory_limit: bool,
+        /// No progress display (on a terminal it appears after 2 s).
+        #[arg(long)]
+        quiet: bool,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -218,9 +224,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Draw distribution time over a swept key, with both bounds, from a sweep's points.csv.
+    /// Draw a column of a sweep's points.csv (or a per-class statistic of
+    /// points_by_class.csv) over a varied key; distribution time with both bounds by default.
     #[command(
-        after_help = "Example:\n  swarmsim plot results/dcs-vs-dp2p --out docs/dcs-vs-dp2p.svg --log-x --log-y"
+        after_help = "Examples:\n  swarmsim plot results/dcs-vs-dp2p --out docs/dcs-vs-dp2p.svg --log-x --log-y\n  swarmsim plot results/dcs-vs-dp2p --x peers.0.count --y mean_completion_s"
     )]
     Plot {
         /// A sweep's output folder (holding points.csv).
@@ -228,7 +235,15 @@ pub enum Command {
         /// The varied key on the x axis [default: the one ending in `count`].
         #[arg(long)]
         x: Option<String>,
-        /// Output file, .png or .svg [default: DIR/d_vs_n.png].
+        /// The column on the y axis [default: mean_distribution_time_s].
+        #[arg(long)]
+        y: Option<String>,
+        /// A varied key that splits the series (repeatable) [default: every varied
+        /// key but x].
+        #[arg(long, value_name = "KEY")]
+        by: Vec<String>,
+        /// Output file, .png or .svg [default: DIR/d_vs_n.png without --y, else
+        /// DIR/<y>_vs_<x>.png].
         #[arg(long)]
         out: Option<PathBuf>,
         /// Logarithmic x axis (default: log when the values span 100x or more).
@@ -250,6 +265,9 @@ pub enum Command {
         /// Output folder [default: results/validation].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// No progress lines.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Check a scenario and say what it describes, or what is wrong with it.
     #[command(after_help = "Example:\n  swarmsim check scenarios/client-server.toml")]
@@ -270,6 +288,7 @@ pub fn run(cli: Cli) -> Result<()> {
             plot,
             force,
             ignore_memory_limit,
+            quiet,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             for m in s.notes() {
@@ -291,7 +310,18 @@ pub fn run(cli: Cli) -> Result<()> {
             )?;
             catch_signals();
             let start = Instant::now();
-            let Some(r) = simulate_with(&s, &CANCEL) else {
+            let watch = Arc::new(Progress::default());
+            let finished = AtomicBool::new(false);
+            let show = !quiet && std::io::stderr().is_terminal();
+            let r = std::thread::scope(|scope| {
+                if show {
+                    scope.spawn(|| run_progress(&watch, &finished, start));
+                }
+                let r = simulate_observed(&s, &CANCEL, show.then(|| watch.clone()));
+                finished.store(true, Ordering::Relaxed);
+                r
+            });
+            let Some(r) = r else {
                 return Err(Interrupted(format!(
                     "interrupted after {:.1} s: the run did not finish and nothing was written to {}; \
                      run the same command again to start it over:\n  {}",
@@ -345,7 +375,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sweep(a) => sweep_command(a),
-        Command::Validate { quick, out } => validate_command(quick, out),
+        Command::Validate { quick, out, quiet } => validate_command(quick, out, quiet),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
             if let Some(first) = dirs.first() {
@@ -375,21 +405,21 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot {
             dir,
             x,
+            y,
+            by,
             out,
             log_x,
             log_y,
         } => {
-            let out = out.unwrap_or_else(|| dir.join("d_vs_n.png"));
-            let points = dir.join(sweep::POINTS_FILE);
-            if !points.exists() {
-                return Err(sweep::SweepError(format!(
-                    "{}: no {}; plot needs the output folder of a whole sweep (or a merge)",
-                    dir.display(),
-                    sweep::POINTS_FILE
-                ))
-                .into());
-            }
-            plot::plot_sweep(&points, &out, &plot::SweepPlotOptions { x, log_x, log_y })?;
+            let out = out.or_else(|| y.is_none().then(|| dir.join(output::SWEEP_FIGURE)));
+            let opts = output::figure::FigureOptions {
+                x,
+                y,
+                by,
+                log_x,
+                log_y,
+            };
+            let out = output::figure::plot_figure(&dir, out.as_deref(), &opts)?;
             println!("figure        {}", out.display());
             Ok(())
         }
@@ -482,6 +512,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         shard,
         resume,
         quiet,
+        keep_runs,
         force,
         ignore_memory_limit,
     } = a;
@@ -561,19 +592,13 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     });
     let start = Instant::now();
     let last = Mutex::new(None::<Instant>);
-    let progress = |done: usize, total: usize| {
-        if quiet {
-            return;
-        }
-        if let Some(b) = &bar {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-            return;
-        }
+    // (The latest counts, for the line printed every 5 s between runs' ends.)
+    let counts = Mutex::new(None::<(usize, usize)>);
+    let line = |done: usize, total: usize, force: bool| {
         let Ok(mut last) = last.lock() else { return };
         let now = Instant::now();
         let due = last.is_none_or(|t| now.duration_since(t).as_secs_f64() >= 5.0);
-        if due || done == total {
+        if due || force {
             *last = Some(now);
             let secs = start.elapsed().as_secs_f64();
             eprintln!(
@@ -589,18 +614,51 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
             );
         }
     };
+    let progress = |done: usize, total: usize| {
+        if quiet {
+            return;
+        }
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+            return;
+        }
+        if let Ok(mut c) = counts.lock() {
+            *c = Some((done, total));
+        }
+        line(done, total, done == total);
+    };
     catch_signals();
-    let o = sweep::execute_cancellable(
-        &plan,
-        &dir,
-        sweep::Options {
-            jobs,
-            shard,
-            resume,
-        },
-        &progress,
-        &CANCEL,
-    )?;
+    let finished = AtomicBool::new(false);
+    let o = std::thread::scope(|scope| {
+        if !quiet && bar.is_none() {
+            // Off a terminal: a line every 5 s, also while every worker is busy.
+            scope.spawn(|| {
+                while !finished.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if let Ok(Some((done, total))) = counts.lock().map(|c| *c)
+                        && !finished.load(Ordering::Relaxed)
+                    {
+                        line(done, total, false);
+                    }
+                }
+            });
+        }
+        let o = sweep::execute_cancellable(
+            &plan,
+            &dir,
+            sweep::Options {
+                jobs,
+                shard,
+                resume,
+                keep_runs,
+            },
+            &progress,
+            &CANCEL,
+        );
+        finished.store(true, Ordering::Relaxed);
+        o
+    })?;
     if let Some(b) = &bar {
         b.finish();
     }
@@ -652,15 +710,48 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     Ok(())
 }
 
+/// The progress display of `swarmsim run` on a terminal: nothing for the first 2 s,
+/// then the virtual time reached and the events per second, until `finished`.
+fn run_progress(watch: &Progress, finished: &AtomicBool, start: Instant) {
+    let tick = std::time::Duration::from_millis(100);
+    while start.elapsed().as_secs_f64() < 2.0 {
+        if finished.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(tick);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}  elapsed {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    while !finished.load(Ordering::Relaxed) {
+        let secs = start.elapsed().as_secs_f64();
+        let events = watch.events.load(Ordering::Relaxed);
+        let now = watch.now_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        bar.set_message(format!(
+            "virtual time {}  {} events ({:.0} events/s)",
+            fmt_secs(now),
+            events,
+            events as f64 / secs.max(1e-9)
+        ));
+        bar.tick();
+        std::thread::sleep(tick * 2);
+    }
+    bar.finish_and_clear();
+}
+
 /// `swarmsim validate`: runs the cases, prints the table, writes `validation.csv`
 /// and fails (exit status 1) if any row fails.
-fn validate_command(quick: bool, out: Option<PathBuf>) -> Result<()> {
+fn validate_command(quick: bool, out: Option<PathBuf>, quiet: bool) -> Result<()> {
     let dir = out.unwrap_or_else(|| Path::new("results").join("validation"));
     // (The folder first: a minute of checks should not end in "cannot create".)
     output::create_dir(&dir)?;
     let start = Instant::now();
     let rows = validate::run(quick, &|what| {
-        eprintln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+        if !quiet {
+            eprintln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+        }
     })?;
     print!("{}", validation_table(&rows));
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
@@ -715,12 +806,8 @@ fn sweep_figure(dir: &Path) {
     if let Err(e) = output::remove_files(dir, &[output::SWEEP_FIGURE]) {
         eprintln!("note: {e}");
     }
-    match plot::plot_sweep(
-        &dir.join(sweep::POINTS_FILE),
-        &out,
-        &plot::SweepPlotOptions::default(),
-    ) {
-        Ok(()) => println!("figure        {}", out.display()),
+    match output::figure::plot_figure(dir, Some(&out), &output::figure::FigureOptions::default()) {
+        Ok(_) => println!("figure        {}", out.display()),
         Err(e) => eprintln!("note: no figure: {e:#}"),
     }
 }

@@ -78,16 +78,28 @@ pub struct SweepSpec {
     pub replications: u32,
     /// The varied keys; the grid is their cartesian product, the first key slowest.
     pub vary: Vec<Vary>,
+    /// Keys varied together (`[[sweep.zip]]`, all with as many values): the i-th
+    /// values of all of them make one step of a single dimension, slower than every
+    /// `[[sweep.vary]]` key. Empty if none.
+    pub zip: Vec<Vary>,
 }
 
 impl SweepSpec {
-    /// Number of grid points (the product of the numbers of values).
+    /// Number of grid points (the product of the numbers of values, the zipped keys
+    /// counting once).
     pub fn points(&self) -> usize {
-        self.vary.iter().map(|v| v.values.len()).product()
+        let zip = self.zip.first().map_or(1, |z| z.values.len());
+        zip * self.vary.iter().map(|v| v.values.len()).product::<usize>()
     }
 
-    /// The values of grid point `p`: row-major order, the first `[[sweep.vary]]` the
-    /// slowest-changing, the last the fastest (like nested loops in file order).
+    /// Every varied key: the zipped ones, then the `[[sweep.vary]]` ones.
+    pub fn keys(&self) -> impl Iterator<Item = &Vary> {
+        self.zip.iter().chain(&self.vary)
+    }
+
+    /// The values of grid point `p`, in [`SweepSpec::keys`] order: row-major, the
+    /// zipped keys' step slowest, then the first `[[sweep.vary]]` down to the last,
+    /// the fastest (like nested loops in file order).
     pub fn point(&self, mut p: usize) -> Vec<&Value> {
         let mut out = vec![None; self.vary.len()];
         for (i, v) in self.vary.iter().enumerate().rev() {
@@ -95,7 +107,9 @@ impl SweepSpec {
             out[i] = Some(&v.values[p % n]);
             p /= n;
         }
-        out.into_iter().flatten().collect()
+        let mut all: Vec<&Value> = self.zip.iter().map(|z| &z.values[p]).collect();
+        all.extend(out.into_iter().flatten());
+        all
     }
 }
 
@@ -128,11 +142,11 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
         return Err(err("sweep", Some(v), "expected a [sweep] table".into()));
     };
     for k in t.keys() {
-        if k != "replications" && k != "vary" {
+        if k != "replications" && k != "vary" && k != "zip" {
             return Err(err(
                 &format!("sweep.{k}"),
                 None,
-                "unknown field; accepted here: replications, vary".into(),
+                "unknown field; accepted here: replications, vary, zip".into(),
             ));
         }
     }
@@ -147,25 +161,65 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
             ));
         }
     };
-    let list = match t.get("vary") {
+    let mut vary: Vec<Vary> = Vec::new();
+    let zip = entries(t, "zip", &[], &err)?;
+    if let Some(z) = zip.iter().find(|z| z.values.len() != zip[0].values.len()) {
+        return Err(err(
+            "sweep.zip",
+            None,
+            format!(
+                "every [[sweep.zip]] needs as many values: `{}` has {}, `{}` has {}",
+                zip[0].key,
+                zip[0].values.len(),
+                z.key,
+                z.values.len()
+            ),
+        ));
+    }
+    vary.extend(entries(t, "vary", &zip, &err)?);
+    let spec = SweepSpec {
+        replications,
+        vary,
+        zip,
+    };
+    let runs = spec.points().checked_mul(replications as usize);
+    if runs.is_none_or(|r| r > MAX_RUNS) {
+        return Err(err(
+            "sweep",
+            None,
+            format!("the grid has more than {MAX_RUNS} runs; split it into several sweeps"),
+        ));
+    }
+    Ok(Some(spec))
+}
+
+/// The `[[sweep.<list>]]` entries (`vary` or `zip`) of a `[sweep]` table, checked;
+/// `earlier` holds keys already varied.
+fn entries(
+    t: &Table,
+    list_name: &str,
+    earlier: &[Vary],
+    err: &dyn Fn(&str, Option<&Value>, String) -> ScenarioError,
+) -> Result<Vec<Vary>, ScenarioError> {
+    let list = match t.get(list_name) {
         None => &Vec::new(),
         Some(Value::Array(a)) => a,
         Some(v) => {
             return Err(err(
-                "sweep.vary",
+                &format!("sweep.{list_name}"),
                 Some(v),
-                "expected a list of [[sweep.vary]] tables".into(),
+                format!("expected a list of [[sweep.{list_name}]] tables"),
             ));
         }
     };
     let mut vary: Vec<Vary> = Vec::new();
     for (i, e) in list.iter().enumerate() {
-        let f = |k: &str| format!("sweep.vary.{i}.{k}");
+        let f = |k: &str| format!("sweep.{list_name}.{i}.{k}");
         let Value::Table(e) = e else {
             return Err(err(
-                &format!("sweep.vary.{i}"),
+                &format!("sweep.{list_name}.{i}"),
                 Some(e),
-                "expected a [[sweep.vary]] table".into(),
+                format!("expected a [[sweep.{list_name}]] table"),
             ));
         };
         for k in e.keys() {
@@ -201,17 +255,17 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
                 "a sweep cannot vary its own [sweep] table".into(),
             ));
         }
-        if vary.iter().any(|v| v.key == key) {
+        if vary.iter().chain(earlier).any(|v| v.key == key) {
             return Err(err(
                 &f("key"),
                 e.get("key"),
-                "this key is already varied by an earlier [[sweep.vary]]".into(),
+                "this key is already varied by an earlier [[sweep.vary]] or [[sweep.zip]]".into(),
             ));
         }
         let values = match (e.get("values"), e.get("range")) {
             (Some(_), Some(_)) | (None, None) => {
                 return Err(err(
-                    &format!("sweep.vary.{i}"),
+                    &format!("sweep.{list_name}.{i}"),
                     None,
                     "expected exactly one of `values = [...]` or `range = { from, to, steps, scale }`".into(),
                 ));
@@ -224,20 +278,11 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
                     "expected a non-empty list of values".into(),
                 ));
             }
-            (None, Some(r)) => range_values(r, &f("range"), &err)?,
+            (None, Some(r)) => range_values(r, &f("range"), err)?,
         };
         vary.push(Vary { key, values });
     }
-    let spec = SweepSpec { replications, vary };
-    let runs = spec.points().checked_mul(replications as usize);
-    if runs.is_none_or(|r| r > MAX_RUNS) {
-        return Err(err(
-            "sweep",
-            None,
-            format!("the grid has more than {MAX_RUNS} runs; split it into several sweeps"),
-        ));
-    }
-    Ok(Some(spec))
+    Ok(vary)
 }
 
 /// Expands `range = { from, to, steps, scale }` into values. Integer `from` and `to`
@@ -451,8 +496,9 @@ impl Plan {
         let spec = parse_spec(&root, &origin)?.unwrap_or(SweepSpec {
             replications: 1,
             vary: Vec::new(),
+            zip: Vec::new(),
         });
-        let keys: Vec<String> = spec.vary.iter().map(|v| v.key.clone()).collect();
+        let keys: Vec<String> = spec.keys().map(|v| v.key.clone()).collect();
         let mut runs = Vec::new();
         let mut h = fnv1a(b"swarmsim sweep 1\n", 0xCBF2_9CE4_8422_2325);
         for k in &keys {
@@ -494,8 +540,7 @@ impl Plan {
             }
         }
         let quantities = spec
-            .vary
-            .iter()
+            .keys()
             .map(|v| {
                 let texts: Vec<&str> =
                     v.values.iter().map(|x| x.as_str()).collect::<Option<_>>()?;
@@ -523,12 +568,14 @@ impl Plan {
             "\n[sweep]\nreplications = {}\n",
             self.spec.replications
         ));
-        for v in &self.spec.vary {
-            t.push_str(&format!(
-                "\n[[sweep.vary]]\nkey = {}\nvalues = {}\n",
-                Value::String(v.key.clone()),
-                Value::Array(v.values.clone())
-            ));
+        for (list, vs) in [("zip", &self.spec.zip), ("vary", &self.spec.vary)] {
+            for v in vs {
+                t.push_str(&format!(
+                    "\n[[sweep.{list}]]\nkey = {}\nvalues = {}\n",
+                    Value::String(v.key.clone()),
+                    Value::Array(v.values.clone())
+                ));
+            }
         }
         t
     }
@@ -669,6 +716,26 @@ pub struct Options {
     pub shard: Shard,
     /// Continue an interrupted sweep in the same folder.
     pub resume: bool,
+    /// Keep each run's `peers.csv`, `timeseries.csv` and `classes.csv` under
+    /// `runs/<run>/` in the sweep's folder.
+    pub keep_runs: bool,
+}
+
+/// The folder of a sweep's kept runs ([`Options::keep_runs`]).
+pub const KEPT_RUNS_DIR: &str = "runs";
+
+/// Writes one run's `peers.csv`, `timeseries.csv` and `classes.csv` into
+/// `DIR/runs/<run>/` (created if needed).
+fn keep_run(dir: &Path, index: usize, r: &crate::model::RunResult) -> Result<()> {
+    let d = dir.join(KEPT_RUNS_DIR).join(index.to_string());
+    output::create_dir(&d)?;
+    let (h, rows) = output::peer_rows(r);
+    output::write_csv_atomic(&d.join("peers.csv"), &h, &rows)?;
+    let (h, rows) = output::timeseries_rows(r);
+    output::write_csv_atomic(&d.join("timeseries.csv"), &h, &rows)?;
+    let (h, rows) = classes::class_rows(r);
+    output::write_csv_atomic(&d.join(output::CLASSES_FILE), &h, &rows)?;
+    Ok(())
 }
 
 /// What [`execute`] did.
@@ -786,10 +853,20 @@ fn full_header(plan: &Plan) -> Vec<String> {
 
 /// Simulates one run (inside its worker) and returns its `runs.csv` row and its
 /// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished.
-fn run_row(plan: &Plan, run: &Run, cancel: &AtomicBool) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+fn run_row(
+    plan: &Plan,
+    run: &Run,
+    cancel: &AtomicBool,
+    keep: Option<&Path>,
+) -> Result<Option<(Vec<String>, Vec<Vec<String>>)>> {
     let start = Instant::now();
-    let r = simulate_with(&run.scenario, cancel)?;
+    let Some(r) = simulate_with(&run.scenario, cancel) else {
+        return Ok(None);
+    };
     let wall = start.elapsed().as_secs_f64();
+    if let Some(dir) = keep {
+        keep_run(dir, run.index, &r)?;
+    }
     let mut row = vec![run.index.to_string(), run.point.to_string()];
     row.extend(plan.param_cells(run));
     row.push(run.replication.to_string());
@@ -799,7 +876,7 @@ fn run_row(plan: &Plan, run: &Run, cancel: &AtomicBool) -> Option<(Vec<String>, 
             .into_iter()
             .map(|(_, v)| v),
     );
-    Some((row, by_class))
+    Ok(Some((row, by_class)))
 }
 
 /// Runs this shard's share of the plan in `dir`: journals each finished run, then
@@ -921,7 +998,9 @@ pub fn execute_cancellable(
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let Some((row, by_class)) = run_row(plan, run, cancel) else {
+                let Some((row, by_class)) =
+                    run_row(plan, run, cancel, opts.keep_runs.then_some(dir))?
+                else {
                     return Ok(());
                 };
                 let line = csv_line(&row)?;
@@ -1079,6 +1158,18 @@ pub fn t975(df: usize) -> f64 {
         + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * n.powi(4))
 }
 
+/// The columns of `runs.csv` whose mean over a point's runs (those with a value)
+/// `points.csv` carries after `mean_bound_ratio`, and their names there.
+pub const POINT_MEANS: [(&str, &str); 7] = [
+    ("mean_completion_s", "mean_completion_s"),
+    ("median_completion_s", "median_completion_s"),
+    ("p95_completion_s", "p95_completion_s"),
+    ("upload_utilisation", "upload_utilisation"),
+    ("p2p_bound_ratio", "mean_p2p_bound_ratio"),
+    ("bytes_wasted", "bytes_wasted"),
+    ("mean_peer_bound_s", "mean_peer_bound_s"),
+];
+
 /// The header and rows of `points.csv`, computed from `runs.csv`'s header and rows
 /// (so a merged sweep gives the same file as a single one).
 pub fn points_rows(
@@ -1119,6 +1210,15 @@ pub fn points_rows(
     ] {
         out_h.push(h.to_string());
     }
+    // Means over the point's runs of more of runs.csv's columns (empty where runs.csv
+    // lacks one, e.g. shards written by an older swarmsim).
+    let more: Vec<Option<usize>> = POINT_MEANS
+        .iter()
+        .map(|(from, to)| {
+            out_h.push(to.to_string());
+            header.iter().position(|h| h == from)
+        })
+        .collect();
     let mut groups: BTreeMap<usize, Vec<&Vec<String>>> = BTreeMap::new();
     for r in rows {
         let p: usize = r
@@ -1147,6 +1247,12 @@ pub fn points_rows(
         row.push(first[dcs].clone());
         row.push(first[dp2p].clone());
         row.push(num(stats(&ratios).mean));
+        for c in &more {
+            let v: Vec<f64> = c
+                .map(|i| rs.iter().filter_map(|r| f(r, i)).collect())
+                .unwrap_or_default();
+            row.push(num(stats(&v).mean));
+        }
         out.push(row);
     }
     Ok((out_h, out))
@@ -1442,6 +1548,33 @@ mod tests {
         let p4: Vec<String> = s.point(4).iter().map(|v| value_text(v)).collect();
         // Point 4 = (a index 4 / 3 = 1, b index 4 % 3 = 1) = (2, "y").
         assert_eq!(p4, ["2", "y"]);
+    }
+
+    #[test]
+    fn zipped_keys_step_together() {
+        // Two zipped keys of 3 values and one varied key of 2: 3 x 2 = 6 points;
+        // point 3 = (zip step 3 / 2 = 1, c index 3 % 2 = 1) = (a 20, b "y", c 2).
+        let s = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [10, 20, 30]\n[[sweep.zip]]\nkey = \"b\"\n\
+             values = [\"x\", \"y\", \"z\"]\n[[sweep.vary]]\nkey = \"c\"\nvalues = [1, 2]",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.points(), 6);
+        let p3: Vec<String> = s.point(3).iter().map(|v| value_text(v)).collect();
+        assert_eq!(p3, ["20", "y", "2"]);
+        // Unequal lengths and a key both zipped and varied are refused.
+        let e = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [1, 2]\n[[sweep.zip]]\nkey = \"b\"\nvalues = [1]",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.zip"));
+        assert!(e.message.contains("as many values"), "{}", e.message);
+        let e = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [1]\n[[sweep.vary]]\nkey = \"a\"\nvalues = [1]",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.vary.0.key"));
     }
 
     #[test]

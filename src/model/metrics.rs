@@ -114,6 +114,8 @@ pub struct Summary {
     /// Mean over the completed peers of each one's lower bound on its download time
     /// ([`crate::bounds::peer_lower_bound`]); NaN if none completed.
     pub mean_peer_bound_s: f64,
+    /// Bytes all peers received in cancelled transfers (endgame duplicates).
+    pub bytes_wasted: f64,
     /// The Qiu & Srikant steady-state mean download time where its assumptions hold
     /// ([`crate::bounds::qiu_srikant_for`]), else NaN.
     pub qiu_srikant_s: f64,
@@ -262,6 +264,7 @@ impl RunResult {
                 arrivals: if flash { "flash" } else { "spread" },
                 mean_peer_bound_s,
                 qiu_srikant_s: crate::bounds::qiu_srikant_for(s).unwrap_or(f64::NAN),
+                bytes_wasted: sim.peers.iter().map(|p| p.bytes_wasted).sum(),
                 events,
                 end_time_s: sim.now.as_secs_f64(),
                 completed_peers: done.len() as u64,

@@ -22,7 +22,8 @@ use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, NO_KEY, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The server's node id. Peer `p` (0-based) is node `p + 1`.
 pub const SERVER: NodeId = 0;
@@ -176,6 +177,18 @@ pub struct Sim {
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
     /// rows before the last: past them every other row goes and the interval doubles).
     pub samples: Vec<Sample>,
+    /// Where each sample also reports how far the run got, if anyone watches.
+    progress: Option<Arc<Progress>>,
+}
+
+/// How far a run got, written at every sample of the time series and read by
+/// another thread (a progress display). Results never depend on it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Virtual time reached, nanoseconds.
+    pub now_ns: AtomicU64,
+    /// Events processed.
+    pub events: AtomicU64,
 }
 
 /// The most rows a run's time series keeps: past them every other row is dropped
@@ -210,6 +223,7 @@ impl Sim {
         let sample_interval = Time::from_secs_ceil(s.sample_interval).unwrap_or(Time::MAX);
         queue.schedule(Time::ZERO, Event::Sample);
         Sim {
+            progress: None,
             now: Time::ZERO,
             rng,
             peers,
@@ -501,6 +515,10 @@ impl Sim {
     }
 
     fn sample(&mut self, protocol: &dyn Protocol) {
+        if let Some(p) = &self.progress {
+            p.now_ns.store(self.now.0, Ordering::Relaxed);
+            p.events.store(self.events, Ordering::Relaxed);
+        }
         let leechers = self.n_present - self.n_seeds_present;
         let cap = self.up_present + self.net.graph().up[SERVER as usize];
         self.samples.push(Sample {
@@ -693,7 +711,18 @@ pub fn simulate(s: &Scenario) -> RunResult {
 /// As [`simulate`], but stops as soon as `cancel` is set (checked before every
 /// event) and then returns `None`: an interrupted run has no result.
 pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
+    simulate_observed(s, cancel, None)
+}
+
+/// As [`simulate_with`], reporting into `progress` at every sample of the time
+/// series (the results are the same).
+pub fn simulate_observed(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    progress: Option<Arc<Progress>>,
+) -> Option<RunResult> {
     let mut sim = Sim::new(s);
+    sim.progress = progress;
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = match s.protocol {
         ProtocolKind::ClientServer => sim.run_cancellable(&mut ClientServer, horizon, cancel),

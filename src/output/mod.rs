@@ -8,6 +8,8 @@
 pub mod bounds_text;
 pub mod classes;
 mod error;
+pub mod figure;
+pub mod figure_style;
 pub mod manifest;
 pub mod plot;
 pub mod quantity;
@@ -72,6 +74,7 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
         ("arrivals", s.arrivals.to_string()),
         ("mean_peer_bound_s", num(s.mean_peer_bound_s)),
         ("qiu_srikant_s", num(s.qiu_srikant_s)),
+        ("bytes_wasted", num(s.bytes_wasted)),
         ("wall_s", num(wall_s)),
     ]
 }

@@ -232,3 +232,94 @@ fn poisson_swarm_with_exponential_seeding_gets_the_qiu_srikant_prediction() {
     assert!((ratio - mean / bound).abs() < 1e-9 && ratio >= 1.0);
     assert!(stdout(&o).contains("Qiu-Srikant"));
 }
+
+#[test]
+fn keep_runs_keeps_each_runs_tables() {
+    // Each kept run's peers.csv is the one `swarmsim run` writes for the same point
+    // and seed (the seed from runs.csv).
+    let text = format!(
+        "{TWO_CLASSES}\n[sweep]\n[[sweep.vary]]\nkey = \"server.upload\"\n\
+         values = [\"8 Mbit/s\", \"16 Mbit/s\"]\n"
+    );
+    let d = scratch(&text);
+    let o = run_in(
+        d.path(),
+        &[
+            "sweep",
+            "scenario.toml",
+            "--out",
+            "o",
+            "--quiet",
+            "--keep-runs",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let runs = std::fs::read_to_string(d.path().join("o/runs.csv")).unwrap();
+    let seeds = csv_column(&runs, "seed");
+    for (i, (upload, seed)) in ["8 Mbit/s", "16 Mbit/s"].iter().zip(&seeds).enumerate() {
+        let kept = d.path().join(format!("o/runs/{i}"));
+        for f in ["peers.csv", "timeseries.csv", "classes.csv"] {
+            assert!(kept.join(f).is_file(), "{}", kept.join(f).display());
+        }
+        let out = format!("r{i}");
+        let set = format!("server.upload=\"{upload}\"");
+        let o = run_in(
+            d.path(),
+            &[
+                "run",
+                "scenario.toml",
+                "--set",
+                &set,
+                "--seed",
+                seed,
+                "--out",
+                &out,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let a = std::fs::read_to_string(kept.join("peers.csv")).unwrap();
+        let b = std::fs::read_to_string(d.path().join(&out).join("peers.csv")).unwrap();
+        assert_eq!(a, b, "run {i}");
+    }
+    // Without --keep-runs: no runs/ folder.
+    let o = run_in(
+        d.path(),
+        &["sweep", "scenario.toml", "--out", "n", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!d.path().join("n/runs").exists());
+}
+
+#[test]
+fn zipped_keys_vary_together_and_draw_one_series() {
+    // N = 4 fixed, the slow share from 1 to 3: peers.0.count and peers.1.count
+    // zipped, 3 points (not a 3 x 3 grid).
+    let text = format!(
+        "{TWO_CLASSES}\n[sweep]\n[[sweep.zip]]\nkey = \"peers.0.count\"\nvalues = [3, 2, 1]\n\
+         [[sweep.zip]]\nkey = \"peers.1.count\"\nvalues = [1, 2, 3]\n"
+    );
+    let d = scratch(&text);
+    let o = run_in(
+        d.path(),
+        &["sweep", "scenario.toml", "--out", "o", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("d_vs_n.png"), "{}", stdout(&o));
+    let p = std::fs::read_to_string(d.path().join("o/points.csv")).unwrap();
+    assert_eq!(csv_column(&p, "param_peers.0.count"), ["3", "2", "1"]);
+    assert_eq!(csv_column(&p, "param_peers.1.count"), ["1", "2", "3"]);
+    // The figure over peers.0.count: peers.1.count follows x, so one series.
+    let o = run_in(d.path(), &["plot", "o", "--out", "f.svg"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(d.path().join("f.svg")).unwrap();
+    assert!(svg.contains(">client-server (simulated mean, 95% CI)</text>"));
+    assert!(!svg.contains("peers.1.count="), "one series");
+    // The manifest's [sweep] table gives the same plan again.
+    let o = run_in(d.path(), &["check", "o/manifest.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("3 points x 1 replications"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -54,6 +54,7 @@ mod analysis;
 mod bad_input;
 mod bounds;
 mod docs;
+mod figures;
 mod golden;
 mod optimal;
 mod robust;

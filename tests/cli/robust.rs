@@ -97,6 +97,21 @@ fn run_manifest_reproduces_the_run_byte_for_byte() {
         "{m}"
     );
     assert!(m.contains("\"--seed\", \"77\""), "the command line: {m}");
+    // The commit the binary was built from: git's HEAD of this checkout (as the
+    // test is built from the same tree), `unknown` where git cannot say.
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root())
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    assert!(
+        m.contains(&format!("swarmsim_commit = \"{head}\"\n")),
+        "{m}"
+    );
     // Reproduced from the folder alone, without the original file.
     std::fs::remove_file(p.join("scenario.toml")).unwrap();
     ok(&run_in(p, &["run", "a/manifest.toml", "--out", "b"]));
