@@ -152,7 +152,7 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
-    /// Keep each run's peers.csv, timeseries.csv and classes.csv under runs/<run>/.
+    /// Keep each run's peers.csv, timeseries.csv and classes.csv under `runs/<run>/`.
     #[arg(long)]
     pub keep_runs: bool,
     /// Overwrite the folder even if it holds another scenario's results.
@@ -242,8 +242,8 @@ pub enum Command {
         /// key but x].
         #[arg(long, value_name = "KEY")]
         by: Vec<String>,
-        /// Output file, .png or .svg [default: DIR/d_vs_n.png without --y, else
-        /// DIR/<y>_vs_<x>.png].
+        /// Output file, .png or .svg (default: `DIR/d_vs_n.png` without --y, else
+        /// `DIR/<y>_vs_<x>.png`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Logarithmic x axis (default: log when the values span 100x or more).

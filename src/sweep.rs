@@ -851,6 +851,9 @@ fn full_header(plan: &Plan) -> Vec<String> {
     h
 }
 
+/// A run's `runs.csv` row and its `runs_by_class.csv` rows.
+type RunRows = (Vec<String>, Vec<Vec<String>>);
+
 /// Simulates one run (inside its worker) and returns its `runs.csv` row and its
 /// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished.
 fn run_row(
@@ -858,7 +861,7 @@ fn run_row(
     run: &Run,
     cancel: &AtomicBool,
     keep: Option<&Path>,
-) -> Result<Option<(Vec<String>, Vec<Vec<String>>)>> {
+) -> Result<Option<RunRows>> {
     let start = Instant::now();
     let Some(r) = simulate_with(&run.scenario, cancel) else {
         return Ok(None);

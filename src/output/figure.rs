@@ -390,7 +390,9 @@ fn figure_data(dir: &Path, opts: &FigureOptions) -> Result<(Figure, String, Stri
         groups.entry(key).or_insert((label, Vec::new())).1.push(ri);
     }
     let mut lines = Vec::new();
-    let mut curves: Vec<(usize, Vec<(f64, f64)>, Vec<usize>)> = Vec::new();
+    // (Which bound, its points, the series that have it.)
+    type Curve = (usize, Vec<(f64, f64)>, Vec<usize>);
+    let mut curves: Vec<Curve> = Vec::new();
     for (n, (label, members)) in groups.into_values().enumerate() {
         let (color, marker) = series_style(n);
         let mut pts: Vec<(f64, f64, f64, f64)> = members
@@ -746,7 +748,7 @@ fn draw_ticks<DB: DrawingBackend>(
         )))
         .map_err(draw_err)?;
         let (px, py) = c.backend_coord(&(x, r.y.0));
-        plot.draw(&PathElement::new(vec![(px, py), (px, py + 5)], &BLACK))
+        plot.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK))
             .map_err(draw_err)?;
         plot.draw(&Text::new(
             tick_label(v),
@@ -763,7 +765,7 @@ fn draw_ticks<DB: DrawingBackend>(
         )))
         .map_err(draw_err)?;
         let (px, py) = c.backend_coord(&(r.x.0, y));
-        plot.draw(&PathElement::new(vec![(px - 5, py), (px, py)], &BLACK))
+        plot.draw(&PathElement::new(vec![(px - 5, py), (px, py)], BLACK))
             .map_err(draw_err)?;
         plot.draw(&Text::new(
             tick_label(v),

@@ -94,7 +94,7 @@ fn nice_step(raw: f64) -> f64 {
 
 /// Linear ticks at a nice step inside `[lo, hi]` (about 5 of them).
 fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
     let step = nice_step((hi - lo) / 5.0);

@@ -312,7 +312,7 @@ fn zipped_keys_vary_together_and_draw_one_series() {
     let o = run_in(d.path(), &["plot", "o", "--out", "f.svg"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let svg = std::fs::read_to_string(d.path().join("f.svg")).unwrap();
-    assert!(svg.contains(">client-server (simulated mean, 95% CI)</text>"));
+    assert!(svg.contains("client-server (simulated mean, 95% CI)"));
     assert!(!svg.contains("peers.1.count="), "one series");
     // The manifest's [sweep] table gives the same plan again.
     let o = run_in(d.path(), &["check", "o/manifest.toml"]);

@@ -160,7 +160,7 @@ fn log_y_ticks_label_the_data() {
 #[test]
 fn server_upload_sweep_in_mbit_per_s_with_the_legend_outside() {
     // u_s = 1, 2, 5, 10, 20 Mbit/s; N = 2: 2 F/u_s = 160, 80, 32, 16, 8 s.
-    let t = CS.replace("count = 2", "count = 2").to_string()
+    let t = CS.to_string()
         + "\n[sweep]\n[[sweep.vary]]\nkey = \"server.upload\"\nvalues = [\"1 Mbit/s\", \
            \"2 Mbit/s\", \"5 Mbit/s\", \"10 Mbit/s\", \"20 Mbit/s\"]\n";
     let d = sweep(&t);
