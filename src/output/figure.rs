@@ -116,6 +116,11 @@ pub fn figure_name(y: &str, x: &str) -> String {
     format!("{y}_vs_{x}.png")
 }
 
+/// The x key a figure of `dir` with `opts` uses (the given one, or the default).
+pub fn x_key(dir: &Path, opts: &FigureOptions) -> Result<String> {
+    figure_data(dir, opts).map(|(_, x, _)| x)
+}
+
 /// The scenario's name for the title: the manifest's `name`, else the `scenario`
 /// column of `runs.csv`, else the folder's name.
 fn scenario_name(dir: &Path) -> String {

@@ -59,5 +59,6 @@ mod golden;
 mod optimal;
 mod robust;
 mod run;
+mod safety;
 mod sweep;
 mod validate;
