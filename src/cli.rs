@@ -1,8 +1,7 @@
 //! The command line: clap definitions, turned into calls into the library. This is
 //! the only place (with `main`) that prints.
 
-use crate::bounds::bounds;
-use crate::model::{RunResult, simulate_with};
+use crate::model::{Progress, RunResult, simulate_observed};
 use crate::output::folder::{self, Ours, check_owner};
 use crate::output::plot;
 use crate::output::{self, Folder, OutputError, manifest};
@@ -15,8 +14,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Set by the first SIGINT, SIGTERM or SIGHUP: runs and sweeps stop at the next event.
@@ -157,6 +156,9 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+    /// Keep each run's peers.csv, timeseries.csv and classes.csv under `runs/<run>/`.
+    #[arg(long)]
+    pub keep_runs: bool,
     /// Overwrite the folder even if it holds another scenario's results.
     #[arg(long)]
     pub force: bool,
@@ -193,6 +195,9 @@ pub enum Command {
         /// Run even if the memory estimate exceeds the available memory.
         #[arg(long)]
         ignore_memory_limit: bool,
+        /// No progress display (on a terminal it appears after 2 s).
+        #[arg(long)]
+        quiet: bool,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -223,9 +228,10 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Draw distribution time over a swept key, with both bounds, from a sweep's points.csv.
+    /// Draw a column of a sweep's points.csv (or a per-class statistic of
+    /// points_by_class.csv) over a varied key; distribution time with both bounds by default.
     #[command(
-        after_help = "Example:\n  swarmsim plot results/dcs-vs-dp2p --out docs/dcs-vs-dp2p.svg --log-x --log-y"
+        after_help = "Examples:\n  swarmsim plot results/dcs-vs-dp2p --out docs/dcs-vs-dp2p.svg --log-x --log-y\n  swarmsim plot results/dcs-vs-dp2p --x peers.0.count --y mean_completion_s"
     )]
     Plot {
         /// A sweep's output folder (holding points.csv).
@@ -233,7 +239,15 @@ pub enum Command {
         /// The varied key on the x axis [default: the one ending in `count`].
         #[arg(long)]
         x: Option<String>,
-        /// Output file, .png or .svg [default: DIR/d_vs_n.png].
+        /// The column on the y axis [default: mean_distribution_time_s].
+        #[arg(long)]
+        y: Option<String>,
+        /// A varied key that splits the series (repeatable) [default: every varied
+        /// key but x].
+        #[arg(long, value_name = "KEY")]
+        by: Vec<String>,
+        /// Output file, .png or .svg (default: `DIR/d_vs_n.png` without --y, else
+        /// `DIR/<y>_vs_<x>.png`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Logarithmic x axis (default: log when the values span 100x or more).
@@ -258,6 +272,9 @@ pub enum Command {
         /// Output folder [default: results/validation].
         #[arg(long)]
         out: Option<PathBuf>,
+        /// No progress lines.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Check a scenario and say what it describes, or what is wrong with it.
     #[command(after_help = "Example:\n  swarmsim check scenarios/client-server.toml")]
@@ -278,6 +295,7 @@ pub fn run(cli: Cli) -> Result<()> {
             plot,
             force,
             ignore_memory_limit,
+            quiet,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             for m in s.notes() {
@@ -301,7 +319,18 @@ pub fn run(cli: Cli) -> Result<()> {
             let mut folder = Folder::open(&dir, &holder(), || check_owner(&dir, force, &ours))?;
             catch_signals();
             let start = Instant::now();
-            let Some(r) = simulate_with(&s, &CANCEL) else {
+            let watch = Arc::new(Progress::default());
+            let finished = AtomicBool::new(false);
+            let show = !quiet && std::io::stderr().is_terminal();
+            let r = std::thread::scope(|scope| {
+                if show {
+                    scope.spawn(|| run_progress(&watch, &finished, start));
+                }
+                let r = simulate_observed(&s, &CANCEL, show.then(|| watch.clone()));
+                finished.store(true, Ordering::Relaxed);
+                r
+            });
+            let Some(r) = r else {
                 return Err(Interrupted(format!(
                     "interrupted after {:.1} s: the run did not finish and nothing was written to {}; \
                      run the same command again to start it over:\n  {}",
@@ -340,7 +369,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 r.summary.events as f64 / wall.max(1e-9)
             );
             outln!(
-                "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
+                "results       {}/summary.csv, peers.csv, timeseries.csv, classes.csv, manifest.toml",
                 dir.display()
             );
             if r.sample_interval_s > 1.5 * s.sample_interval {
@@ -371,7 +400,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Sweep(a) => sweep_command(a),
-        Command::Validate { quick, out } => validate_command(quick, out),
+        Command::Validate { quick, out, quiet } => validate_command(quick, out, quiet),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
             let first = match dirs.first() {
@@ -416,21 +445,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Plot {
             dir,
             x,
+            y,
+            by,
             out,
             log_x,
             log_y,
             force,
         } => {
-            let out = out.unwrap_or_else(|| dir.join(output::SWEEP_FIGURE));
-            let points = dir.join(sweep::POINTS_FILE);
-            if std::fs::symlink_metadata(&points).is_err() {
-                return Err(sweep::SweepError(format!(
-                    "{}: no {}; plot needs the output folder of a whole sweep (or a merge)",
-                    dir.display(),
-                    sweep::POINTS_FILE
-                ))
-                .into());
-            }
+            let opts = output::figure::FigureOptions {
+                x,
+                y,
+                by,
+                log_x,
+                log_y,
+            };
+            let out = match out {
+                Some(o) => o,
+                None if opts.y.is_none() => dir.join(output::SWEEP_FIGURE),
+                None => dir.join(output::figure::figure_name(
+                    opts.y.as_deref().unwrap_or(output::figure::DEFAULT_Y),
+                    &output::figure::x_key(&dir, &opts)?,
+                )),
+            };
             let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
                 return Err(sweep::SweepError(format!(
                     "--out {}: expected a file name ending in .png or .svg",
@@ -444,20 +480,7 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let mut folder = Folder::open(parent, &holder(), || folder::check_figure(&out, force))?;
             let staged = folder.staged(&name)?;
-            catch_signals();
-            plot::plot_sweep(
-                &points,
-                &staged,
-                &plot::SweepPlotOptions { x, log_x, log_y },
-                &CANCEL,
-            )
-            .map_err(|e| {
-                if e.is::<plot::Cancelled>() {
-                    Interrupted(format!("{e}; nothing was written")).into()
-                } else {
-                    e
-                }
-            })?;
+            output::figure::plot_figure(&dir, Some(&staged), &opts)?;
             folder::mark_figure(&staged)?;
             folder.commit(&[], None)?;
             drop(folder);
@@ -467,9 +490,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bounds { args } => {
             let s = Scenario::load(&args.scenario, &args.set, None)?;
             say(format_args!("{}", describe(&s)))?;
-            let b = bounds(&s);
-            outln!("D_cs bound    {}", fmt_secs(b.d_cs));
-            outln!("D_p2p bound   {}", fmt_secs(b.d_p2p));
+            say(format_args!("{}", output::bounds_text::bound_lines(&s)))?;
             Ok(())
         }
         Command::Check { args } => {
@@ -567,6 +588,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         shard,
         resume,
         quiet,
+        keep_runs,
         force,
         ignore_memory_limit,
     } = a;
@@ -648,19 +670,13 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     });
     let start = Instant::now();
     let last = Mutex::new(None::<Instant>);
-    let progress = |done: usize, total: usize| {
-        if quiet {
-            return;
-        }
-        if let Some(b) = &bar {
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-            return;
-        }
+    // (The latest counts, for the line printed every 5 s between runs' ends.)
+    let counts = Mutex::new(None::<(usize, usize)>);
+    let line = |done: usize, total: usize, force: bool| {
         let Ok(mut last) = last.lock() else { return };
         let now = Instant::now();
         let due = last.is_none_or(|t| now.duration_since(t).as_secs_f64() >= 5.0);
-        if due || done == total {
+        if due || force {
             *last = Some(now);
             let secs = start.elapsed().as_secs_f64();
             errln!(
@@ -676,19 +692,52 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
             );
         }
     };
+    let progress = |done: usize, total: usize| {
+        if quiet {
+            return;
+        }
+        if let Some(b) = &bar {
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+            return;
+        }
+        if let Ok(mut c) = counts.lock() {
+            *c = Some((done, total));
+        }
+        line(done, total, done == total);
+    };
     catch_signals();
-    let o = sweep::execute_cancellable(
-        &plan,
-        &mut folder,
-        sweep::Options {
-            jobs,
-            shard,
-            resume,
-        },
-        &manifest_text,
-        &progress,
-        &CANCEL,
-    )?;
+    let finished = AtomicBool::new(false);
+    let o = std::thread::scope(|scope| {
+        if !quiet && bar.is_none() {
+            // Off a terminal: a line every 5 s, also while every worker is busy.
+            scope.spawn(|| {
+                while !finished.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    if let Ok(Some((done, total))) = counts.lock().map(|c| *c)
+                        && !finished.load(Ordering::Relaxed)
+                    {
+                        line(done, total, false);
+                    }
+                }
+            });
+        }
+        let o = sweep::execute_cancellable(
+            &plan,
+            &mut folder,
+            sweep::Options {
+                jobs,
+                shard,
+                resume,
+                keep_runs,
+            },
+            &manifest_text,
+            &progress,
+            &CANCEL,
+        );
+        finished.store(true, Ordering::Relaxed);
+        o
+    })?;
     if let Some(b) = &bar {
         b.finish();
     }
@@ -748,15 +797,48 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     stop_if_interrupted(&dir)
 }
 
+/// The progress display of `swarmsim run` on a terminal: nothing for the first 2 s,
+/// then the virtual time reached and the events per second, until `finished`.
+fn run_progress(watch: &Progress, finished: &AtomicBool, start: Instant) {
+    let tick = std::time::Duration::from_millis(100);
+    while start.elapsed().as_secs_f64() < 2.0 {
+        if finished.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(tick);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}  elapsed {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    while !finished.load(Ordering::Relaxed) {
+        let secs = start.elapsed().as_secs_f64();
+        let events = watch.events.load(Ordering::Relaxed);
+        let now = watch.now_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        bar.set_message(format!(
+            "virtual time {}  {} events ({:.0} events/s)",
+            fmt_secs(now),
+            events,
+            events as f64 / secs.max(1e-9)
+        ));
+        bar.tick();
+        std::thread::sleep(tick * 2);
+    }
+    bar.finish_and_clear();
+}
+
 /// `swarmsim validate`: runs the cases, prints the table, writes `validation.csv`
 /// and fails (exit status 1) if any row fails.
-fn validate_command(quick: bool, out: Option<PathBuf>) -> Result<()> {
+fn validate_command(quick: bool, out: Option<PathBuf>, quiet: bool) -> Result<()> {
     let dir = out.unwrap_or_else(|| Path::new("results").join("validation"));
     // (The folder first: a minute of checks should not end in "cannot create".)
     let mut folder = Folder::open(&dir, &holder(), || Ok::<(), OutputError>(()))?;
     let start = Instant::now();
     let rows = validate::run(quick, &|what| {
-        errln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+        if !quiet {
+            errln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+        }
     })?;
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
     let path = dir.join("validation.csv");
@@ -813,13 +895,13 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 fn sweep_figure(folder: &mut Folder) -> Result<bool, OutputError> {
     let points = folder.staged(sweep::POINTS_FILE)?;
     let out = folder.staged(output::SWEEP_FIGURE)?;
-    match plot::plot_sweep(
-        &points,
-        &out,
-        &plot::SweepPlotOptions::default(),
-        &CANCEL,
+    let staging = points.parent().map(Path::to_path_buf).unwrap_or_default();
+    match output::figure::plot_figure(
+        &staging,
+        Some(&out),
+        &output::figure::FigureOptions::default(),
     )
-    .and_then(|()| Ok(folder::mark_figure(&out)?))
+    .and_then(|_| Ok(folder::mark_figure(&out)?))
     {
         Ok(()) => Ok(true),
         Err(e) => {
@@ -901,8 +983,8 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
     let m = &r.summary;
     let mut t = describe(s);
     let line = |t: &mut String, k: &str, v: String| t.push_str(&format!("{k:<14}{v}\n"));
-    line(&mut t, "D_cs bound", fmt_secs(m.bounds.d_cs));
-    line(&mut t, "D_p2p bound", fmt_secs(m.bounds.d_p2p));
+    t.push_str(&output::bounds_text::bound_lines(s));
+    t.push_str(&output::bounds_text::arrival_lines(m));
     line(
         &mut t,
         "status",
@@ -929,6 +1011,16 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
                 fmt_secs(m.end_time_s)
             ),
         );
+    } else if m.arrivals == "spread" {
+        line(
+            &mut t,
+            "measured",
+            format!(
+                "{} from the first arrival; mean download = {:.4} x peer bound",
+                fmt_secs(m.distribution_time_s),
+                m.bound_ratio
+            ),
+        );
     } else {
         let arch = if s.protocol.is_p2p() { "D_p2p" } else { "D_cs" };
         line(
@@ -950,6 +1042,7 @@ pub fn run_report(s: &Scenario, r: &RunResult) -> String {
             fmt_secs(m.mean_completion_s)
         },
     );
+    t.push_str(&output::classes::class_report(r));
     line(&mut t, "events", m.events.to_string());
     t
 }

@@ -9,7 +9,8 @@
 //! prints: progress goes through a callback given by the caller.
 
 use crate::model::simulate_with;
-use crate::output::{self, Folder, num};
+use crate::output::quantity::Quantity;
+use crate::output::{self, Folder, classes, num};
 use crate::scenario::{Scenario, ScenarioError, apply_override};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -34,7 +35,15 @@ pub const RUNS_FILE: &str = "runs.csv";
 pub const POINTS_FILE: &str = "points.csv";
 /// The tables a sweep writes into its folder (besides `manifest.toml` and its
 /// figure, [`output::SWEEP_FIGURE`]).
-pub const FILES: &[&str] = &[STATE_FILE, JOURNAL_FILE, RUNS_FILE, POINTS_FILE];
+pub const FILES: &[&str] = &[
+    STATE_FILE,
+    JOURNAL_FILE,
+    RUNS_FILE,
+    POINTS_FILE,
+    classes::CLASS_JOURNAL_FILE,
+    classes::RUNS_BY_CLASS_FILE,
+    classes::POINTS_BY_CLASS_FILE,
+];
 
 /// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
 /// `merge`); reported with exit status 2.
@@ -69,16 +78,28 @@ pub struct SweepSpec {
     pub replications: u32,
     /// The varied keys; the grid is their cartesian product, the first key slowest.
     pub vary: Vec<Vary>,
+    /// Keys varied together (`[[sweep.zip]]`, all with as many values): the i-th
+    /// values of all of them make one step of a single dimension, slower than every
+    /// `[[sweep.vary]]` key. Empty if none.
+    pub zip: Vec<Vary>,
 }
 
 impl SweepSpec {
-    /// Number of grid points (the product of the numbers of values).
+    /// Number of grid points (the product of the numbers of values, the zipped keys
+    /// counting once).
     pub fn points(&self) -> usize {
-        self.vary.iter().map(|v| v.values.len()).product()
+        let zip = self.zip.first().map_or(1, |z| z.values.len());
+        zip * self.vary.iter().map(|v| v.values.len()).product::<usize>()
     }
 
-    /// The values of grid point `p`: row-major order, the first `[[sweep.vary]]` the
-    /// slowest-changing, the last the fastest (like nested loops in file order).
+    /// Every varied key: the zipped ones, then the `[[sweep.vary]]` ones.
+    pub fn keys(&self) -> impl Iterator<Item = &Vary> {
+        self.zip.iter().chain(&self.vary)
+    }
+
+    /// The values of grid point `p`, in [`SweepSpec::keys`] order: row-major, the
+    /// zipped keys' step slowest, then the first `[[sweep.vary]]` down to the last,
+    /// the fastest (like nested loops in file order).
     pub fn point(&self, mut p: usize) -> Vec<&Value> {
         let mut out = vec![None; self.vary.len()];
         for (i, v) in self.vary.iter().enumerate().rev() {
@@ -86,7 +107,9 @@ impl SweepSpec {
             out[i] = Some(&v.values[p % n]);
             p /= n;
         }
-        out.into_iter().flatten().collect()
+        let mut all: Vec<&Value> = self.zip.iter().map(|z| &z.values[p]).collect();
+        all.extend(out.into_iter().flatten());
+        all
     }
 }
 
@@ -119,11 +142,11 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
         return Err(err("sweep", Some(v), "expected a [sweep] table".into()));
     };
     for k in t.keys() {
-        if k != "replications" && k != "vary" {
+        if k != "replications" && k != "vary" && k != "zip" {
             return Err(err(
                 &format!("sweep.{k}"),
                 None,
-                "unknown field; accepted here: replications, vary".into(),
+                "unknown field; accepted here: replications, vary, zip".into(),
             ));
         }
     }
@@ -138,25 +161,65 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
             ));
         }
     };
-    let list = match t.get("vary") {
+    let mut vary: Vec<Vary> = Vec::new();
+    let zip = entries(t, "zip", &[], &err)?;
+    if let Some(z) = zip.iter().find(|z| z.values.len() != zip[0].values.len()) {
+        return Err(err(
+            "sweep.zip",
+            None,
+            format!(
+                "every [[sweep.zip]] needs as many values: `{}` has {}, `{}` has {}",
+                zip[0].key,
+                zip[0].values.len(),
+                z.key,
+                z.values.len()
+            ),
+        ));
+    }
+    vary.extend(entries(t, "vary", &zip, &err)?);
+    let spec = SweepSpec {
+        replications,
+        vary,
+        zip,
+    };
+    let runs = spec.points().checked_mul(replications as usize);
+    if runs.is_none_or(|r| r > MAX_RUNS) {
+        return Err(err(
+            "sweep",
+            None,
+            format!("the grid has more than {MAX_RUNS} runs; split it into several sweeps"),
+        ));
+    }
+    Ok(Some(spec))
+}
+
+/// The `[[sweep.<list>]]` entries (`vary` or `zip`) of a `[sweep]` table, checked;
+/// `earlier` holds keys already varied.
+fn entries(
+    t: &Table,
+    list_name: &str,
+    earlier: &[Vary],
+    err: &dyn Fn(&str, Option<&Value>, String) -> ScenarioError,
+) -> Result<Vec<Vary>, ScenarioError> {
+    let list = match t.get(list_name) {
         None => &Vec::new(),
         Some(Value::Array(a)) => a,
         Some(v) => {
             return Err(err(
-                "sweep.vary",
+                &format!("sweep.{list_name}"),
                 Some(v),
-                "expected a list of [[sweep.vary]] tables".into(),
+                format!("expected a list of [[sweep.{list_name}]] tables"),
             ));
         }
     };
     let mut vary: Vec<Vary> = Vec::new();
     for (i, e) in list.iter().enumerate() {
-        let f = |k: &str| format!("sweep.vary.{i}.{k}");
+        let f = |k: &str| format!("sweep.{list_name}.{i}.{k}");
         let Value::Table(e) = e else {
             return Err(err(
-                &format!("sweep.vary.{i}"),
+                &format!("sweep.{list_name}.{i}"),
                 Some(e),
-                "expected a [[sweep.vary]] table".into(),
+                format!("expected a [[sweep.{list_name}]] table"),
             ));
         };
         for k in e.keys() {
@@ -192,17 +255,17 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
                 "a sweep cannot vary its own [sweep] table".into(),
             ));
         }
-        if vary.iter().any(|v| v.key == key) {
+        if vary.iter().chain(earlier).any(|v| v.key == key) {
             return Err(err(
                 &f("key"),
                 e.get("key"),
-                "this key is already varied by an earlier [[sweep.vary]]".into(),
+                "this key is already varied by an earlier [[sweep.vary]] or [[sweep.zip]]".into(),
             ));
         }
         let values = match (e.get("values"), e.get("range")) {
             (Some(_), Some(_)) | (None, None) => {
                 return Err(err(
-                    &format!("sweep.vary.{i}"),
+                    &format!("sweep.{list_name}.{i}"),
                     None,
                     "expected exactly one of `values = [...]` or `range = { from, to, steps, scale }`".into(),
                 ));
@@ -215,20 +278,11 @@ pub fn parse_spec(root: &Table, file: &str) -> Result<Option<SweepSpec>, Scenari
                     "expected a non-empty list of values".into(),
                 ));
             }
-            (None, Some(r)) => range_values(r, &f("range"), &err)?,
+            (None, Some(r)) => range_values(r, &f("range"), err)?,
         };
         vary.push(Vary { key, values });
     }
-    let spec = SweepSpec { replications, vary };
-    let runs = spec.points().checked_mul(replications as usize);
-    if runs.is_none_or(|r| r > MAX_RUNS) {
-        return Err(err(
-            "sweep",
-            None,
-            format!("the grid has more than {MAX_RUNS} runs; split it into several sweeps"),
-        ));
-    }
-    Ok(Some(spec))
+    Ok(vary)
 }
 
 /// Expands `range = { from, to, steps, scale }` into values. Integer `from` and `to`
@@ -389,6 +443,9 @@ pub struct Plan {
     pub base: Scenario,
     /// The checked `[sweep]` table (one point, one replication if there was none).
     pub spec: SweepSpec,
+    /// For each varied key, the kind of quantity all its values are (they then get
+    /// a number column in base units beside the text), or `None`.
+    pub quantities: Vec<Option<Quantity>>,
 }
 
 /// FNV-1a, 64 bits: a fixed, documented hash for fingerprints.
@@ -439,8 +496,9 @@ impl Plan {
         let spec = parse_spec(&root, &origin)?.unwrap_or(SweepSpec {
             replications: 1,
             vary: Vec::new(),
+            zip: Vec::new(),
         });
-        let keys: Vec<String> = spec.vary.iter().map(|v| v.key.clone()).collect();
+        let keys: Vec<String> = spec.keys().map(|v| v.key.clone()).collect();
         let mut runs = Vec::new();
         let mut h = fnv1a(b"swarmsim sweep 1\n", 0xCBF2_9CE4_8422_2325);
         for k in &keys {
@@ -481,7 +539,16 @@ impl Plan {
                 });
             }
         }
+        let quantities = spec
+            .keys()
+            .map(|v| {
+                let texts: Vec<&str> =
+                    v.values.iter().map(|x| x.as_str()).collect::<Option<_>>()?;
+                Quantity::of(texts.into_iter())
+            })
+            .collect();
         Ok(Plan {
+            quantities,
             name: base.name.clone(),
             keys,
             replications: spec.replications,
@@ -501,22 +568,43 @@ impl Plan {
             "\n[sweep]\nreplications = {}\n",
             self.spec.replications
         ));
-        for v in &self.spec.vary {
-            t.push_str(&format!(
-                "\n[[sweep.vary]]\nkey = {}\nvalues = {}\n",
-                Value::String(v.key.clone()),
-                Value::Array(v.values.clone())
-            ));
+        for (list, vs) in [("zip", &self.spec.zip), ("vary", &self.spec.vary)] {
+            for v in vs {
+                t.push_str(&format!(
+                    "\n[[sweep.{list}]]\nkey = {}\nvalues = {}\n",
+                    Value::String(v.key.clone()),
+                    Value::Array(v.values.clone())
+                ));
+            }
         }
         t
     }
 
-    /// The header of `runs.csv` (and of the journal).
+    /// The header of `runs.csv` (and of the journal): `run`, `point`, each varied
+    /// key's `param_` column (followed by its number column if it is a quantity),
+    /// `replication`.
     pub fn runs_header(&self) -> Vec<String> {
         let mut h = vec!["run".to_string(), "point".to_string()];
-        h.extend(self.keys.iter().map(|k| format!("param_{k}")));
+        for (k, q) in self.keys.iter().zip(&self.quantities) {
+            h.push(format!("param_{k}"));
+            if let Some(q) = q {
+                h.push(format!("param_{k}{}", q.suffix()));
+            }
+        }
         h.push("replication".into());
         h
+    }
+
+    /// A run's values of the `param_` columns of [`Plan::runs_header`].
+    pub fn param_cells(&self, run: &Run) -> Vec<String> {
+        let mut cells = Vec::new();
+        for (text, q) in run.params.iter().zip(&self.quantities) {
+            cells.push(text.clone());
+            if let Some(q) = q {
+                cells.push(q.read(text).map_or(String::new(), num));
+            }
+        }
+        cells
     }
 }
 
@@ -635,6 +723,27 @@ pub struct Options {
     pub shard: Shard,
     /// Continue an interrupted sweep in the same folder.
     pub resume: bool,
+    /// Keep each run's `peers.csv`, `timeseries.csv` and `classes.csv` under
+    /// `runs/<run>/` in the sweep's folder.
+    pub keep_runs: bool,
+}
+
+/// The folder of a sweep's kept runs ([`Options::keep_runs`]).
+pub const KEPT_RUNS_DIR: &str = "runs";
+
+/// Writes one run's `peers.csv`, `timeseries.csv` and `classes.csv` into
+/// `DIR/runs/<run>/` (created if needed).
+fn keep_run(dir: &Path, index: usize, r: &crate::model::RunResult) -> Result<()> {
+    let d = dir.join(KEPT_RUNS_DIR).join(index.to_string());
+    output::create_dir(&d)?;
+    let bytes = |(h, rows): (Vec<&str>, Vec<Vec<String>>)| {
+        output::csv_bytes(&h, &rows)
+            .with_context(|| format!("cannot format a table of {}", d.display()))
+    };
+    output::folder::write_atomic(&d, "peers.csv", &bytes(output::peer_rows(r))?)?;
+    output::folder::write_atomic(&d, "timeseries.csv", &bytes(output::timeseries_rows(r))?)?;
+    output::folder::write_atomic(&d, output::CLASSES_FILE, &bytes(classes::class_rows(r))?)?;
+    Ok(())
 }
 
 /// What [`execute`] did.
@@ -805,21 +914,35 @@ fn full_header(plan: &Plan) -> Vec<String> {
     h
 }
 
-/// Simulates one run (inside its worker) and returns its `runs.csv` row; `None` if
-/// `cancel` was set before it finished.
-fn run_row(run: &Run, cancel: &AtomicBool) -> Option<Vec<String>> {
+/// A run's `runs.csv` row and its `runs_by_class.csv` rows.
+type RunRows = (Vec<String>, Vec<Vec<String>>);
+
+/// Simulates one run (inside its worker) and returns its `runs.csv` row and its
+/// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished.
+fn run_row(
+    plan: &Plan,
+    run: &Run,
+    cancel: &AtomicBool,
+    keep: Option<&Path>,
+) -> Result<Option<RunRows>> {
     let start = Instant::now();
-    let r = simulate_with(&run.scenario, cancel)?;
+    let Some(r) = simulate_with(&run.scenario, cancel) else {
+        return Ok(None);
+    };
     let wall = start.elapsed().as_secs_f64();
+    if let Some(dir) = keep {
+        keep_run(dir, run.index, &r)?;
+    }
     let mut row = vec![run.index.to_string(), run.point.to_string()];
-    row.extend(run.params.iter().cloned());
+    row.extend(plan.param_cells(run));
     row.push(run.replication.to_string());
+    let by_class = classes::runs_by_class_rows(&row, &r);
     row.extend(
         output::summary_columns(&r.summary, wall)
             .into_iter()
             .map(|(_, v)| v),
     );
-    Some(row)
+    Ok(Some((row, by_class)))
 }
 
 /// Runs this shard's share of the plan in the locked output folder `folder`. A new
@@ -866,7 +989,10 @@ pub fn execute_cancellable(
     };
     let dir = folder.path().to_path_buf();
     let journal = dir.join(JOURNAL_FILE);
+    let class_header = classes::runs_by_class_header(&plan.runs_header());
+    let class_journal = dir.join(classes::CLASS_JOURNAL_FILE);
     let mut done = BTreeMap::new();
+    let mut class_done = Vec::new();
     if opts.resume {
         let (d, complete) = resume_state(plan, &dir, opts.shard)?;
         done = d;
@@ -876,16 +1002,29 @@ pub fn execute_cancellable(
             f.set_len(complete)
                 .with_context(|| format!("cannot truncate {}", journal.display()))?;
         }
+        class_done =
+            classes::read_class_journal(&class_journal, &class_header, |i| done.contains_key(&i))
+                .map_err(SweepError)?;
     } else {
         // Nothing of an earlier sweep or run stays beside this sweep's files.
         state.stage(folder)?;
         folder.stage_bytes(JOURNAL_FILE, &csv_line(&header)?)?;
+        folder.stage_bytes(classes::CLASS_JOURNAL_FILE, &csv_line(&class_header)?)?;
         folder.commit(&owned_names(), Some(manifest))?;
     }
     let mut jf = open_journal(&journal)?;
     if jf.metadata()?.len() == 0 {
         jf.write_all(&csv_line(&header)?)?;
         jf.flush()?;
+    }
+    let mut cf = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&class_journal)
+        .with_context(|| format!("cannot open {}", class_journal.display()))?;
+    if cf.metadata()?.len() == 0 {
+        cf.write_all(&csv_line(&class_header)?)?;
+        cf.flush()?;
     }
     let mine: Vec<&Run> = plan
         .runs
@@ -900,7 +1039,7 @@ pub fn execute_cancellable(
     let resumed = mine.len() - pending.len();
     let total = mine.len();
     progress(resumed, total);
-    let shared = Mutex::new((jf, done, resumed));
+    let shared = Mutex::new((jf, done, resumed, cf, class_done));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
@@ -913,14 +1052,26 @@ pub fn execute_cancellable(
                 if cancel.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let Some(row) = run_row(run, cancel) else {
+                let Some((row, by_class)) =
+                    run_row(plan, run, cancel, opts.keep_runs.then_some(dir.as_path()))?
+                else {
                     return Ok(());
                 };
                 let line = csv_line(&row)?;
+                let mut class_lines = Vec::new();
+                for r in &by_class {
+                    class_lines.extend(csv_line(r)?);
+                }
                 let n = {
                     let mut g = shared
                         .lock()
                         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
+                    // (The class rows first: a run is finished once its line is in
+                    // the main journal, and then its class rows are there too.)
+                    g.3.write_all(&class_lines)
+                        .and_then(|_| g.3.flush())
+                        .with_context(|| format!("cannot write {}", class_journal.display()))?;
+                    g.4.extend(by_class);
                     g.0.write_all(&line)
                         .and_then(|_| g.0.flush())
                         .with_context(|| format!("cannot write {}", journal.display()))?;
@@ -932,10 +1083,11 @@ pub fn execute_cancellable(
                 Ok(())
             })
     })?;
-    let (jf, done, _) = shared
+    let (jf, done, _, cf, class_rows) = shared
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
     jf.sync_all().ok();
+    cf.sync_all().ok();
     if cancel.load(Ordering::Relaxed) {
         return Ok(Outcome {
             runs: total,
@@ -952,6 +1104,7 @@ pub fn execute_cancellable(
         &rows,
     )?;
     let whole = opts.shard == Shard::ALL;
+    write_class_tables(folder, &class_header, class_rows, whole)?;
     if whole {
         write_points(folder, &header, &rows)?;
     }
@@ -1059,6 +1212,18 @@ pub fn t975(df: usize) -> f64 {
         + (79.0 * z9 + 776.0 * z7 + 1482.0 * z5 - 1920.0 * z3 - 945.0 * z) / (92160.0 * n.powi(4))
 }
 
+/// The columns of `runs.csv` whose mean over a point's runs (those with a value)
+/// `points.csv` carries after `mean_bound_ratio`, and their names there.
+pub const POINT_MEANS: [(&str, &str); 7] = [
+    ("mean_completion_s", "mean_completion_s"),
+    ("median_completion_s", "median_completion_s"),
+    ("p95_completion_s", "p95_completion_s"),
+    ("upload_utilisation", "upload_utilisation"),
+    ("p2p_bound_ratio", "mean_p2p_bound_ratio"),
+    ("bytes_wasted", "bytes_wasted"),
+    ("mean_peer_bound_s", "mean_peer_bound_s"),
+];
+
 /// The header and rows of `points.csv`, computed from `runs.csv`'s header and rows
 /// (so a merged sweep gives the same file as a single one).
 pub fn points_rows(
@@ -1099,6 +1264,15 @@ pub fn points_rows(
     ] {
         out_h.push(h.to_string());
     }
+    // Means over the point's runs of more of runs.csv's columns (empty where runs.csv
+    // lacks one, e.g. shards written by an older swarmsim).
+    let more: Vec<Option<usize>> = POINT_MEANS
+        .iter()
+        .map(|(from, to)| {
+            out_h.push(to.to_string());
+            header.iter().position(|h| h == from)
+        })
+        .collect();
     let mut groups: BTreeMap<usize, Vec<&Vec<String>>> = BTreeMap::new();
     for r in rows {
         let p: usize = r
@@ -1127,9 +1301,44 @@ pub fn points_rows(
         row.push(first[dcs].clone());
         row.push(first[dp2p].clone());
         row.push(num(stats(&ratios).mean));
+        for c in &more {
+            let v: Vec<f64> = c
+                .map(|i| rs.iter().filter_map(|r| f(r, i)).collect())
+                .unwrap_or_default();
+            row.push(num(stats(&v).mean));
+        }
         out.push(row);
     }
     Ok((out_h, out))
+}
+
+/// Stages `runs_by_class.csv` (rows sorted by run, then class) and, for a whole
+/// grid, `points_by_class.csv`.
+fn write_class_tables(
+    folder: &mut Folder,
+    header: &[String],
+    mut rows: Vec<Vec<String>>,
+    whole: bool,
+) -> Result<()> {
+    let key = |r: &Vec<String>, i: usize| r.get(i).and_then(|x| x.parse::<usize>().ok());
+    let last = header.len() - 1;
+    rows.sort_by_key(|r| (key(r, 0), key(r, last)));
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    folder.stage_csv(classes::RUNS_BY_CLASS_FILE, &h, &rows)?;
+    if whole {
+        let (ph, pr) = classes::points_by_class_rows(header, &rows).map_err(|e| {
+            SweepError(format!(
+                "{}: {e}",
+                folder.path().join(classes::RUNS_BY_CLASS_FILE).display()
+            ))
+        })?;
+        folder.stage_csv(
+            classes::POINTS_BY_CLASS_FILE,
+            &ph.iter().map(String::as_str).collect::<Vec<_>>(),
+            &pr,
+        )?;
+    }
+    Ok(())
 }
 
 fn write_points(folder: &mut Folder, header: &[String], rows: &[Vec<String>]) -> Result<()> {
@@ -1155,6 +1364,8 @@ pub fn merge(dirs: &[PathBuf], out: &mut Folder) -> Result<(usize, Option<String
     let mut header: Option<Vec<String>> = None;
     let mut rows: BTreeMap<usize, (Vec<String>, &PathBuf)> = BTreeMap::new();
     let mut shards_seen = Vec::new();
+    // The shards' class rows (`None` once a shard has none: then none are merged).
+    let mut class_table: Option<(Vec<String>, Vec<Vec<String>>)> = Some((Vec::new(), Vec::new()));
     for d in dirs {
         let s = State::read(d)?;
         if s.fingerprint != first.fingerprint || s.total_runs != first.total_runs {
@@ -1183,6 +1394,22 @@ pub fn merge(dirs: &[PathBuf], out: &mut Folder) -> Result<(usize, Option<String
             ));
         }
         shards_seen.push(s.shard);
+        let by_class = d.join(classes::RUNS_BY_CLASS_FILE);
+        class_table = match class_table {
+            Some((mut ch, mut crs)) if by_class.exists() => {
+                let (h, rs) = read_csv(&by_class)?;
+                if !ch.is_empty() && ch != h {
+                    return refuse(format!(
+                        "merge: {} has other columns than the first shard's",
+                        by_class.display()
+                    ));
+                }
+                ch = h;
+                crs.extend(rs);
+                Some((ch, crs))
+            }
+            _ => None,
+        };
         let (h, rs) = read_csv(&runs)?;
         match &header {
             None => header = Some(h),
@@ -1249,6 +1476,14 @@ pub fn merge(dirs: &[PathBuf], out: &mut Folder) -> Result<(usize, Option<String
     let h: Vec<&str> = header.iter().map(String::as_str).collect();
     out.stage_csv(RUNS_FILE, &h, &rows)?;
     write_points(out, &header, &rows)?;
+    if let Some((ch, crs)) = class_table.filter(|(h, _)| !h.is_empty()) {
+        write_class_tables(out, &ch, crs.clone(), true)?;
+        out.stage_csv(
+            classes::CLASS_JOURNAL_FILE,
+            &ch.iter().map(String::as_str).collect::<Vec<_>>(),
+            &crs,
+        )?;
+    }
     // The journal of the merged sweep: every run finished. (A journal left in `out`
     // by an earlier sweep must not pass for this one's: `--resume` reads it.)
     out.stage_csv(JOURNAL_FILE, &h, &rows)?;
@@ -1348,6 +1583,33 @@ mod tests {
         let p4: Vec<String> = s.point(4).iter().map(|v| value_text(v)).collect();
         // Point 4 = (a index 4 / 3 = 1, b index 4 % 3 = 1) = (2, "y").
         assert_eq!(p4, ["2", "y"]);
+    }
+
+    #[test]
+    fn zipped_keys_step_together() {
+        // Two zipped keys of 3 values and one varied key of 2: 3 x 2 = 6 points;
+        // point 3 = (zip step 3 / 2 = 1, c index 3 % 2 = 1) = (a 20, b "y", c 2).
+        let s = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [10, 20, 30]\n[[sweep.zip]]\nkey = \"b\"\n\
+             values = [\"x\", \"y\", \"z\"]\n[[sweep.vary]]\nkey = \"c\"\nvalues = [1, 2]",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.points(), 6);
+        let p3: Vec<String> = s.point(3).iter().map(|v| value_text(v)).collect();
+        assert_eq!(p3, ["20", "y", "2"]);
+        // Unequal lengths and a key both zipped and varied are refused.
+        let e = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [1, 2]\n[[sweep.zip]]\nkey = \"b\"\nvalues = [1]",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.zip"));
+        assert!(e.message.contains("as many values"), "{}", e.message);
+        let e = spec(
+            "[[sweep.zip]]\nkey = \"a\"\nvalues = [1]\n[[sweep.vary]]\nkey = \"a\"\nvalues = [1]",
+        )
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sweep.vary.0.key"));
     }
 
     #[test]

@@ -104,8 +104,21 @@ pub struct Summary {
     pub distribution_time_s: f64,
     /// Mean over completed peers of completion minus arrival.
     pub mean_completion_s: f64,
-    /// Distribution time over the bound of the protocol's architecture.
+    /// For a flash crowd, the distribution time over the bound of the protocol's
+    /// architecture (D_cs or D_p2p); for arrivals over time, the mean download time
+    /// over [`Summary::mean_peer_bound_s`] (the flash-crowd bounds do not apply).
+    /// NaN unless the run completed.
     pub bound_ratio: f64,
+    /// `"flash"` if every peer arrived at the same instant, else `"spread"`.
+    pub arrivals: &'static str,
+    /// Mean over the completed peers of each one's lower bound on its download time
+    /// ([`crate::bounds::peer_lower_bound`]); NaN if none completed.
+    pub mean_peer_bound_s: f64,
+    /// Bytes all peers received in cancelled transfers (endgame duplicates).
+    pub bytes_wasted: f64,
+    /// The Qiu & Srikant steady-state mean download time where its assumptions hold
+    /// ([`crate::bounds::qiu_srikant_for`]), else NaN.
+    pub qiu_srikant_s: f64,
     /// Events processed.
     pub events: u64,
     /// Virtual time at the end of the run.
@@ -198,8 +211,38 @@ impl RunResult {
                 .unwrap_or("no event left to run, yet some peer lacks part of the file")
                 .to_string(),
         };
-        let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
         let graph = sim.network().graph();
+        let flash = sim.peers.iter().all(|p| p.arrival == first_arrival);
+        // Each completed peer's own lower bound (node 0 is the server).
+        let total_up: f64 = graph.up[1..].iter().sum();
+        let peer_bounds: Vec<f64> = sim
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.completion.is_some())
+            .map(|(i, p)| {
+                crate::bounds::peer_lower_bound(
+                    s.file_bytes as f64,
+                    graph.down[i + 1],
+                    s.server_upload,
+                    total_up - graph.up[i + 1],
+                    p.arrival.secs_since(first_arrival),
+                )
+            })
+            .collect();
+        let mean_peer_bound_s = if peer_bounds.is_empty() {
+            f64::NAN
+        } else {
+            peer_bounds.iter().sum::<f64>() / peer_bounds.len() as f64
+        };
+        let bound_ratio = if flash {
+            let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
+            distribution_time_s / bound
+        } else if status == RunStatus::Completed {
+            mean_completion_s / mean_peer_bound_s
+        } else {
+            f64::NAN
+        };
         RunResult {
             summary: Summary {
                 scenario: s.name.clone(),
@@ -217,7 +260,11 @@ impl RunResult {
                 bounds: *b,
                 distribution_time_s,
                 mean_completion_s,
-                bound_ratio: distribution_time_s / bound,
+                bound_ratio,
+                arrivals: if flash { "flash" } else { "spread" },
+                mean_peer_bound_s,
+                qiu_srikant_s: crate::bounds::qiu_srikant_for(s).unwrap_or(f64::NAN),
+                bytes_wasted: sim.peers.iter().map(|p| p.bytes_wasted).sum(),
                 events,
                 end_time_s: sim.now.as_secs_f64(),
                 completed_peers: done.len() as u64,

@@ -14,7 +14,7 @@ mod optimal;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
-pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
+pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
 
 use crate::bounds::bounds;
@@ -22,7 +22,8 @@ use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, NO_KEY, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 use rand_distr::{Distribution, Exp};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// The server's node id. Peer `p` (0-based) is node `p + 1`.
 pub const SERVER: NodeId = 0;
@@ -178,6 +179,18 @@ pub struct Sim<T = NoTimer> {
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
     /// rows before the last: past them every other row goes and the interval doubles).
     pub samples: Vec<Sample>,
+    /// Where each sample also reports how far the run got, if anyone watches.
+    progress: Option<Arc<Progress>>,
+}
+
+/// How far a run got, written at every sample of the time series and read by
+/// another thread (a progress display). Results never depend on it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Virtual time reached, nanoseconds.
+    pub now_ns: AtomicU64,
+    /// Events processed.
+    pub events: AtomicU64,
 }
 
 /// The most rows a run's time series keeps: past them every other row is dropped
@@ -214,6 +227,7 @@ impl<T> Sim<T> {
         let sample_interval = Time::from_secs_ceil(s.sample_interval).unwrap_or(Time::MAX);
         queue.schedule(Time::ZERO, Event::Sample);
         Sim {
+            progress: None,
             now: Time::ZERO,
             rng,
             peers,
@@ -516,6 +530,10 @@ impl<T> Sim<T> {
     }
 
     fn sample(&mut self, protocol: &dyn Protocol<Timer = T>) {
+        if let Some(p) = &self.progress {
+            p.now_ns.store(self.now.0, Ordering::Relaxed);
+            p.events.store(self.events, Ordering::Relaxed);
+        }
         let leechers = self.n_present - self.n_seeds_present;
         let cap = self.up_present + self.net.graph().up[SERVER as usize];
         self.samples.push(Sample {
@@ -708,10 +726,23 @@ pub fn simulate(s: &Scenario) -> RunResult {
 /// As [`simulate`], but stops as soon as `cancel` is set (checked before every
 /// event) and then returns `None`: an interrupted run has no result.
 pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
+    simulate_observed(s, cancel, None)
+}
+
+/// As [`simulate_with`], reporting into `progress` at every sample of the time
+/// series (the results are the same).
+pub fn simulate_observed(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    progress: Option<Arc<Progress>>,
+) -> Option<RunResult> {
+    let p = progress;
     match s.protocol {
-        ProtocolKind::ClientServer => simulate_protocol(s, cancel, |_| ClientServer),
-        ProtocolKind::BitTorrent => simulate_protocol(s, cancel, |sim| BitTorrent::new(s, sim)),
-        ProtocolKind::Optimal => simulate_protocol(s, cancel, |sim| Optimal::new(sim)),
+        ProtocolKind::ClientServer => simulate_protocol_observed(s, cancel, p, |_| ClientServer),
+        ProtocolKind::BitTorrent => {
+            simulate_protocol_observed(s, cancel, p, |sim| BitTorrent::new(s, sim))
+        }
+        ProtocolKind::Optimal => simulate_protocol_observed(s, cancel, p, |sim| Optimal::new(sim)),
     }
 }
 
@@ -725,7 +756,18 @@ pub fn simulate_protocol<P: Protocol>(
     cancel: &AtomicBool,
     make: impl FnOnce(&mut Sim<P::Timer>) -> P,
 ) -> Option<RunResult> {
+    simulate_protocol_observed(s, cancel, None, make)
+}
+
+/// As [`simulate_protocol`], reporting into `progress` at every sample.
+pub fn simulate_protocol_observed<P: Protocol>(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    progress: Option<Arc<Progress>>,
+    make: impl FnOnce(&mut Sim<P::Timer>) -> P,
+) -> Option<RunResult> {
     let mut sim = Sim::new(s);
+    sim.progress = progress;
     let mut protocol = make(&mut sim);
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;

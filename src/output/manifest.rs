@@ -1,26 +1,32 @@
 //! `manifest.toml`: written beside every result (run and sweep folders), it holds the
 //! fully resolved scenario (every field, defaults included, as a scenario file that
 //! `swarmsim run` or `swarmsim sweep` accepts), and a `[manifest]` table with the
-//! kind of result, the swarmsim version and the command line. The scenario reader
+//! kind of result, the swarmsim version, the git commit it was built from and the
+//! command line. The scenario reader
 //! ignores the `[manifest]` table, so `swarmsim run DIR/manifest.toml` reruns it.
 
 use std::path::Path;
 use toml::{Table, Value};
+
+/// The git commit the binary was built from (`build.rs`), or `unknown` when it was
+/// not built from a git checkout of swarmsim.
+pub const GIT_COMMIT: &str = env!("SWARMSIM_GIT_COMMIT");
 
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "manifest.toml";
 
 /// Manifest text: a comment, the resolved scenario `scenario_toml` (from
 /// [`crate::scenario::to_toml`], perhaps with a `[sweep]` table), then `[manifest]`
-/// with `kind` (`"run"` or `"sweep"`), the version and the command line.
+/// with `kind` (`"run"` or `"sweep"`), the version, the commit and the command line.
 pub fn text(kind: &str, scenario_toml: &str, command: &[String]) -> String {
     let cmd = Value::Array(command.iter().map(|a| Value::String(a.clone())).collect());
     format!(
         "# Written by swarmsim beside its results: the fully resolved scenario.\n\
          # Reproduce them with `swarmsim {kind} THIS_FOLDER/manifest.toml --out OTHER_FOLDER`.\n\
-         {scenario_toml}\n[manifest]\nkind = {}\nswarmsim_version = {}\ncommand = {cmd}\n",
+         {scenario_toml}\n[manifest]\nkind = {}\nswarmsim_version = {}\nswarmsim_commit = {}\ncommand = {cmd}\n",
         Value::String(kind.to_string()),
         Value::String(env!("CARGO_PKG_VERSION").to_string()),
+        Value::String(GIT_COMMIT.to_string()),
     )
 }
 

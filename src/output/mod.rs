@@ -5,12 +5,17 @@
 //! gives byte-identical files. A missing value (for example the distribution time of
 //! a run that did not complete) is an empty field.
 
+pub mod bounds_text;
+pub mod classes;
 mod error;
+pub mod figure;
+pub mod figure_style;
 pub mod folder;
 pub mod manifest;
 pub mod plot;
 #[cfg(test)]
 mod run_props;
+pub mod quantity;
 
 pub use error::OutputError;
 pub use folder::Folder;
@@ -69,6 +74,10 @@ pub fn summary_columns(s: &Summary, wall_s: f64) -> Vec<(&'static str, String)> 
         ("end_time_s", num(s.end_time_s)),
         ("events", s.events.to_string()),
         ("note", s.note.clone()),
+        ("arrivals", s.arrivals.to_string()),
+        ("mean_peer_bound_s", num(s.mean_peer_bound_s)),
+        ("qiu_srikant_s", num(s.qiu_srikant_s)),
+        ("bytes_wasted", num(s.bytes_wasted)),
         ("wall_s", num(wall_s)),
     ]
 }
@@ -186,9 +195,10 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir`
-/// (created if needed) the way every result is written ([`folder`]): with the folder
-/// locked, staged, then moved into place together, replacing files of those names.
+/// Writes `summary.csv`, `peers.csv`, `timeseries.csv` and `classes.csv` of one run
+/// into `dir` (created if needed) the way every result is written ([`folder`]): with
+/// the folder locked, staged, then moved into place together, replacing files of
+/// those names.
 pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
     let holder = std::env::args().collect::<Vec<_>>().join(" ");
     let mut f = Folder::open(dir, &holder, || Ok::<(), OutputError>(()))?;
@@ -201,7 +211,8 @@ pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
 }
 
-/// Stages `summary.csv`, `peers.csv` and `timeseries.csv` of one run in `folder`.
+/// Stages `summary.csv`, `peers.csv`, `timeseries.csv` and `classes.csv` of one run
+/// in `folder`.
 pub fn stage_run(folder: &mut Folder, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
     let cols = summary_columns(&r.summary, wall_s);
     let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
@@ -210,8 +221,13 @@ pub fn stage_run(folder: &mut Folder, r: &RunResult, wall_s: f64) -> Result<(), 
     let (header, rows) = peer_rows(r);
     folder.stage_csv("peers.csv", &header, &rows)?;
     let (header, rows) = timeseries_rows(r);
-    folder.stage_csv("timeseries.csv", &header, &rows)
+    folder.stage_csv("timeseries.csv", &header, &rows)?;
+    let (header, rows) = classes::class_rows(r);
+    folder.stage_csv(CLASSES_FILE, &header, &rows)
 }
+
+/// Per-class statistics of a run, beside `summary.csv` ([`classes`]).
+pub const CLASSES_FILE: &str = "classes.csv";
 
 /// The files `swarmsim run` writes into its folder, besides `manifest.toml` (the
 /// figures only with `--plot`).
@@ -219,6 +235,7 @@ pub const RUN_FILES: &[&str] = &[
     "summary.csv",
     "peers.csv",
     "timeseries.csv",
+    CLASSES_FILE,
     "completion_cdf.png",
     "swarm.png",
 ];

@@ -1,28 +1,28 @@
-//! Figures (plotters): distribution time over a swept parameter against the two
-//! bounds, the completion-time CDF of one run per peer class, and the swarm over time.
+//! Figures (plotters) of one run: the completion-time CDF per peer class and the
+//! swarm over time. (Sweep figures: [`super::figure`].)
 //!
 //! Text is drawn with the bundled DejaVu Sans (`assets/`, registered on first use), so
 //! figures render on machines with no system fonts. The output format follows the
 //! file's extension: `.svg` gives SVG, anything else PNG.
 
 use crate::model::RunResult;
-use crate::sweep::read_csv;
 use anyhow::{Context, Result, anyhow, bail};
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::prelude::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// DejaVu Sans, bundled (license in `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+/// The font family the bundled font is registered as.
+pub(crate) const FAMILY: &str = "sans-serif";
 /// Size of the figures, in pixels.
 pub const SIZE: (u32, u32) = (900, 600);
 
-fn register_font() {
+/// Registers the bundled font (once).
+pub(crate) fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TrueType font (checked by the plot tests).
@@ -178,211 +178,6 @@ macro_rules! render {
     }};
 }
 
-/// Options of the sweep figure.
-#[derive(Clone, Debug, Default)]
-pub struct SweepPlotOptions {
-    /// The varied key on the x axis; default: the one ending in `count`.
-    pub x: Option<String>,
-    /// Force a log x axis (default: log when the values span 100x or more).
-    pub log_x: bool,
-    /// Force a log y axis (default: log when the values span 100x or more).
-    pub log_y: bool,
-}
-
-/// One line of the sweep figure.
-#[derive(Clone, Debug)]
-struct Series {
-    label: String,
-    /// (x, mean, ci low, ci high), by x.
-    points: Vec<(f64, f64, f64, f64)>,
-}
-
-/// What the sweep figure draws, in seconds.
-#[derive(Clone, Debug)]
-struct SweepData {
-    x_label: String,
-    bounds: Vec<Series>,
-    sims: Vec<Series>,
-}
-
-/// Reads a value's text as a number (a quantity in its base unit).
-type Reader = fn(&str) -> Result<f64, String>;
-
-/// A varied key's values (column `i` of `rows`) as finite numbers for the x axis,
-/// with their unit: plain numbers (unit ""), or all sizes (`B`), all rates (`B/s`),
-/// all durations (`s`) or all frequencies (`/s`), read as the scenario reads them
-/// (`"10 Mbit/s"` is 1250000 B/s). `None` if no one reading fits every value.
-fn axis_values(rows: &[Vec<String>], i: usize) -> Option<(Vec<f64>, &'static str)> {
-    use crate::scenario::units::{parse_duration, parse_frequency, parse_rate, parse_size};
-    let plain = |v: &str| v.parse::<f64>().map_err(|e| e.to_string());
-    let readings: [(Reader, &str); 5] = [
-        (plain, ""),
-        (parse_size, "B"),
-        (parse_rate, "B/s"),
-        (parse_duration, "s"),
-        (parse_frequency, "/s"),
-    ];
-    readings.into_iter().find_map(|(read, unit)| {
-        let xs: Option<Vec<f64>> = rows
-            .iter()
-            .map(|r| read(r.get(i)?).ok().filter(|x| x.is_finite()))
-            .collect();
-        xs.map(|x| (x, unit))
-    })
-}
-
-fn sweep_data(points_csv: &Path, opts: &SweepPlotOptions) -> Result<SweepData> {
-    let (header, rows) = read_csv(points_csv)?;
-    let col = |name: &str| {
-        header.iter().position(|h| h == name).ok_or_else(|| {
-            crate::sweep::SweepError(format!("{}: no column {name}", points_csv.display()))
-        })
-    };
-    let keys: Vec<String> = header
-        .iter()
-        .filter_map(|h| h.strip_prefix("param_").map(String::from))
-        .collect();
-    let numeric = |k: &str| -> bool {
-        col(&format!("param_{k}")).is_ok_and(|i| axis_values(&rows, i).is_some())
-    };
-    let x_key = match &opts.x {
-        Some(k) => {
-            let k = k.strip_prefix("param_").unwrap_or(k).to_string();
-            if !keys.contains(&k) {
-                return Err(crate::sweep::SweepError(format!(
-                    "--x {k}: not a varied key of this sweep; varied: {}",
-                    if keys.is_empty() {
-                        "none".to_string()
-                    } else {
-                        keys.join(", ")
-                    }
-                ))
-                .into());
-            }
-            if !numeric(&k) {
-                return Err(crate::sweep::SweepError(format!(
-                    "--x {k}: its values are not numbers"
-                ))
-                .into());
-            }
-            k
-        }
-        None => keys
-            .iter()
-            .find(|k| k.ends_with("count") && numeric(k))
-            .or_else(|| keys.iter().find(|k| numeric(k)))
-            .cloned()
-            .ok_or_else(|| {
-                crate::sweep::SweepError(format!(
-                    "{}: no varied key with numeric values to put on the x axis",
-                    points_csv.display()
-                ))
-            })?,
-    };
-    let xi = col(&format!("param_{x_key}"))?;
-    let (xs, x_unit) = axis_values(&rows, xi).expect("x_key is numeric");
-    let (proto, mean, lo, hi, dcs, dp2p) = (
-        col("protocol")?,
-        col("mean_distribution_time_s")?,
-        col("ci95_low_s")?,
-        col("ci95_high_s")?,
-        col("d_cs_bound_s")?,
-        col("d_p2p_bound_s")?,
-    );
-    // Every value drawn is a number, or empty (no value: a point without a mean).
-    for (k, r) in rows.iter().enumerate() {
-        for i in [mean, lo, hi, dcs, dp2p] {
-            let v = &r[i];
-            if !v.is_empty() && v.parse::<f64>().is_err() {
-                return Err(crate::sweep::SweepError(format!(
-                    "{}: line {}: {} = \"{v}\" is not a number",
-                    points_csv.display(),
-                    k + 2,
-                    header[i]
-                ))
-                .into());
-            }
-        }
-    }
-    let others: Vec<(usize, &String)> = keys
-        .iter()
-        .filter(|k| **k != x_key)
-        .filter_map(|k| col(&format!("param_{k}")).ok().map(|i| (i, k)))
-        .collect();
-    let f = |r: &Vec<String>, i: usize| {
-        r.get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    // Simulated series: one per protocol and combination of the other varied keys.
-    let mut sims: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
-    let mut dcs_s: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
-    let mut dp2p_s: BTreeMap<String, Vec<(f64, f64, f64, f64)>> = BTreeMap::new();
-    for (r, &x) in rows.iter().zip(&xs) {
-        let rest: Vec<String> = others
-            .iter()
-            .filter(|(_, k)| k.as_str() != "protocol.kind")
-            .map(|(i, k)| format!("{k}={}", r[*i]))
-            .collect();
-        let rest = rest.join(", ");
-        let label = if rest.is_empty() {
-            format!("{} (simulated mean, 95% CI)", r[proto])
-        } else {
-            format!("{} (simulated, {rest})", r[proto])
-        };
-        let m = f(r, mean);
-        if m.is_finite() {
-            let (l, h) = (f(r, lo), f(r, hi));
-            let (l, h) = if l.is_finite() { (l, h) } else { (m, m) };
-            sims.entry(label).or_default().push((x, m, l, h));
-        }
-        let d = f(r, dcs);
-        dcs_s.entry(rest.clone()).or_default().push((x, d, d, d));
-        let d = f(r, dp2p);
-        dp2p_s.entry(rest).or_default().push((x, d, d, d));
-    }
-    let finish = |m: BTreeMap<String, Vec<(f64, f64, f64, f64)>>, name: &str| -> Vec<Series> {
-        m.into_iter()
-            .map(|(k, mut p)| {
-                p.sort_by(|a, b| a.0.total_cmp(&b.0));
-                p.dedup_by(|a, b| a.0 == b.0);
-                Series {
-                    label: if k.is_empty() {
-                        name.to_string()
-                    } else {
-                        format!("{name} ({k})")
-                    },
-                    points: p,
-                }
-            })
-            .collect()
-    };
-    let mut bounds = finish(dcs_s, "D_cs bound = max(N F/u_s, F/d_min)");
-    bounds.extend(finish(
-        dp2p_s,
-        "D_p2p bound = max(F/u_s, F/d_min, N F/(u_s + sum u_i))",
-    ));
-    let sims = sims
-        .into_iter()
-        .map(|(label, mut p)| {
-            p.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series { label, points: p }
-        })
-        .collect();
-    let x_label = if x_key.ends_with("count") {
-        format!("number of peers N ({x_key})")
-    } else if x_unit.is_empty() {
-        x_key.clone()
-    } else {
-        format!("{x_key} ({x_unit})")
-    };
-    Ok(SweepData {
-        x_label,
-        bounds,
-        sims,
-    })
-}
-
 /// Draws the grid and axes every figure shares: short tick labels, the bundled font,
 /// no minor grid lines.
 fn draw_mesh<DB, X, Y>(
@@ -442,178 +237,6 @@ fn tick(v: &f64) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
-    }
-}
-
-fn span(vals: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    vals.filter(|v| v.is_finite())
-        .fold(None, |acc, v| match acc {
-            None => Some((v, v)),
-            Some((a, b)) => Some((a.min(v), b.max(v))),
-        })
-}
-
-/// Draws distribution time over the varied key from a sweep's `points.csv` into
-/// `out`: both bound curves and each protocol's mean with its 95 % interval.
-///
-/// Stops (with [`Cancelled`], writing nothing) once `cancel` is set. Values that
-/// no axis can hold ([`drawable_range`]) give an error and no figure; a log axis
-/// chosen by default that cannot hold them falls back to a linear one.
-pub fn plot_sweep(
-    points_csv: &Path,
-    out: &Path,
-    opts: &SweepPlotOptions,
-    cancel: &AtomicBool,
-) -> Result<()> {
-    let d = sweep_data(points_csv, opts)?;
-    let bad = |what: String| crate::sweep::SweepError(format!("{}: {what}", points_csv.display()));
-    let all = || d.bounds.iter().chain(&d.sims).flat_map(|s| s.points.iter());
-    let (x0, x1) = span(all().map(|p| p.0)).ok_or_else(|| bad("no points to plot".into()))?;
-    let (y0, y1) = span(all().flat_map(|p| [p.1, p.2, p.3]))
-        .ok_or_else(|| bad("no distribution times to plot".into()))?;
-    // (Log by default only where a log axis can hold the values.)
-    let log_x = opts.log_x
-        || (x0 > 0.0 && x1 / x0 >= 100.0 && drawable_range(x0 / 1.15, x1 * 1.15, true).is_some());
-    let log_y = opts.log_y
-        || (y0 > 0.0 && y1 / y0 >= 100.0 && drawable_range(y0 / 1.3, y1 * 1.3, true).is_some());
-    if log_x && x0 <= 0.0 {
-        return Err(bad(format!(
-            "--log-x: a log axis needs values above zero, and the smallest {} is {x0}",
-            d.x_label
-        ))
-        .into());
-    }
-    if log_y && y0 <= 0.0 {
-        return Err(bad(format!(
-            "--log-y: a log axis needs values above zero, and the smallest distribution \
-             time or bound is {y0} s"
-        ))
-        .into());
-    }
-    let (unit, per) = time_unit(y1);
-    let (y0, y1) = (y0 / per, y1 / per);
-    let (xa, xb) = if log_x {
-        (x0 / 1.15, x1 * 1.15)
-    } else {
-        let pad = ((x1 - x0) * 0.03).max(0.5);
-        (x0 - pad, x1 + pad)
-    };
-    let (ya, yb) = if log_y {
-        (y0 / 1.3, y1 * 1.3)
-    } else {
-        (y0.min(0.0) * 1.08, y1 * 1.08 + f64::MIN_POSITIVE)
-    };
-    let undrawable = |axis: &str, log: bool, lo: f64, hi: f64| {
-        bad(format!(
-            "the {axis} values ({lo:e} to {hi:e}) cannot be drawn on a {} axis: \
-             expected {}",
-            if log { "log" } else { "linear" },
-            if log {
-                format!(
-                    "values from {:e} to {AXIS_MAX:e} spanning at most {LOG_MAX_DECADES} decades",
-                    1.0 / AXIS_MAX
-                )
-            } else {
-                format!("values within ±{AXIS_MAX:e}")
-            }
-        ))
-    };
-    let (xa, xb) = drawable_range(xa, xb, log_x).ok_or_else(|| undrawable("x", log_x, x0, x1))?;
-    let (ya, yb) = drawable_range(ya, yb, log_y).ok_or_else(|| undrawable("y", log_y, y0, y1))?;
-    let y_label = format!("distribution time ({unit})");
-    let ctx = Ctx {
-        d: &d,
-        per,
-        y_label: &y_label,
-        cancel,
-    };
-    render!(out, cancel, area => match (log_x, log_y) {
-        (false, false) => ctx.chart(&area, xa..xb, ya..yb),
-        (true, false) => ctx.chart(&area, (xa..xb).log_scale(), ya..yb),
-        (false, true) => ctx.chart(&area, xa..xb, (ya..yb).log_scale()),
-        (true, true) => ctx.chart(&area, (xa..xb).log_scale(), (ya..yb).log_scale()),
-    })
-}
-
-struct Ctx<'a> {
-    d: &'a SweepData,
-    per: f64,
-    y_label: &'a str,
-    cancel: &'a AtomicBool,
-}
-
-impl Ctx<'_> {
-    fn chart<DB, X, Y>(&self, area: &DrawingArea<DB, Shift>, xr: X, yr: Y) -> Result<()>
-    where
-        DB: DrawingBackend,
-        X: AsRangedCoord<Value = f64>,
-        Y: AsRangedCoord<Value = f64>,
-        X::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
-        Y::CoordDescType: Ranged<ValueType = f64> + ValueFormatter<f64>,
-    {
-        let mut c = ChartBuilder::on(area)
-            .caption("Distribution time against the lower bounds", (FAMILY, 22))
-            .margin(12)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xr, yr)
-            .map_err(draw_err)?;
-        draw_mesh(&mut c, Some(self.d.x_label.clone()), self.y_label)?;
-        let bound_colors = [RGBColor(200, 40, 40), RGBColor(30, 90, 200)];
-        for (i, s) in self.d.bounds.iter().enumerate() {
-            let color = if s.label.starts_with("D_cs") {
-                bound_colors[0]
-            } else {
-                bound_colors[1]
-            };
-            let color = color.mix(1.0 - 0.25 * (i / 2) as f64 % 0.75);
-            let style = ShapeStyle::from(color).stroke_width(2);
-            c.draw_series(line(
-                s.points.iter().map(|p| (p.0, p.1 / self.per)).collect(),
-                style,
-                self.cancel,
-            ))
-            .map_err(draw_err)?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
-        }
-        let sim_colors = [
-            RGBColor(0, 0, 0),
-            RGBColor(230, 140, 0),
-            RGBColor(0, 150, 70),
-            RGBColor(150, 60, 180),
-        ];
-        for (i, s) in self.d.sims.iter().enumerate() {
-            let color = sim_colors[i % sim_colors.len()];
-            let style = ShapeStyle::from(color).stroke_width(1);
-            let pts: Vec<(f64, f64, f64, f64)> = s
-                .points
-                .iter()
-                .map(|p| (p.0, p.1 / self.per, p.2 / self.per, p.3 / self.per))
-                .collect();
-            c.draw_series(line(
-                pts.iter().map(|p| (p.0, p.1)).collect(),
-                style.stroke_width(1),
-                self.cancel,
-            ))
-            .map_err(draw_err)?;
-            c.draw_series(until(
-                self.cancel,
-                pts.iter()
-                    .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, style, 8)),
-            ))
-            .map_err(draw_err)?;
-            c.draw_series(until(
-                self.cancel,
-                pts.iter()
-                    .map(|p| Circle::new((p.0, p.1), 4, style.filled())),
-            ))
-            .map_err(draw_err)?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| Circle::new((x + 12, y), 4, style.filled()));
-        }
-        draw_legend(&mut c, SeriesLabelPosition::UpperLeft)?;
-        Ok(())
     }
 }
 

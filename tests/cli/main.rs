@@ -50,9 +50,11 @@ fn without_wall(csv_text: &str) -> String {
         .join("\n")
 }
 
+mod analysis;
 mod bad_input;
 mod bounds;
 mod docs;
+mod figures;
 mod golden;
 mod limits;
 mod optimal;

@@ -97,6 +97,21 @@ fn run_manifest_reproduces_the_run_byte_for_byte() {
         "{m}"
     );
     assert!(m.contains("\"--seed\", \"77\""), "the command line: {m}");
+    // The commit the binary was built from: git's HEAD of this checkout (as the
+    // test is built from the same tree), `unknown` where git cannot say.
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root())
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    assert!(
+        m.contains(&format!("swarmsim_commit = \"{head}\"\n")),
+        "{m}"
+    );
     // Reproduced from the folder alone, without the original file.
     std::fs::remove_file(p.join("scenario.toml")).unwrap();
     ok(&run_in(p, &["run", "a/manifest.toml", "--out", "b"]));
@@ -639,11 +654,16 @@ values = [40, 500]
         "stopped {took:?} after the signal"
     );
     eprintln!("sweep stopped {took:?} after SIGINT");
-    // Only complete files: the manifest, the state, and a journal of whole lines;
+    // Only complete files: the manifest, the state, and journals of whole lines;
     // no runs.csv or points.csv, no temporary file.
     assert_eq!(
         files(&p.join("out")),
-        ["journal.csv", "manifest.toml", "sweep.toml"]
+        [
+            "journal.csv",
+            "journal_by_class.csv",
+            "manifest.toml",
+            "sweep.toml"
+        ]
     );
     let j = read(&journal);
     assert!(j.ends_with('\n'));

@@ -436,9 +436,10 @@ fn plots_render_with_the_bundled_font() {
         p,
         &["sweep", "scenario.toml", "--out", "o", "--quiet"],
     ));
-    // 900 x 600: swarmsim::output::plot::SIZE.
+    // 1200 x 600: swarmsim::output::figure::FIGURE_SIZE (the plot and the legend
+    // beside it).
     let png = std::fs::read(p.join("o/d_vs_n.png")).unwrap();
-    assert_eq!(png_size(&png), (900, 600));
+    assert_eq!(png_size(&png), (1200, 600));
     assert!(
         png.len() > 10_000,
         "a figure with content, {} bytes",
@@ -504,6 +505,9 @@ fn plot_and_resume_refuse_broken_csv_naming_the_file() {
         f[mean.unwrap()] = v;
         format!("{header}\n{}\n", f.join(","))
     };
+    // (One field more than the header has.)
+    let width = header.split(',').count();
+    let extra_msg = format!("line 2 has {} fields, the header {width}", width + 1);
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
             "header",
@@ -518,7 +522,7 @@ fn plot_and_resume_refuse_broken_csv_naming_the_file() {
         (
             "extra",
             format!("{header}\n{first},9\n").into_bytes(),
-            "line 2 has 15 fields, the header 14",
+            &extra_msg,
         ),
         ("utf8", b"\xff\xfe,bad\n".to_vec(), "not valid CSV"),
     ];
@@ -642,7 +646,7 @@ fn a_forced_command_leaves_no_earlier_results_beside_its_own() {
 }
 
 #[test]
-fn a_sweep_over_rates_draws_its_figure_in_bytes_per_second() {
+fn a_sweep_over_rates_draws_its_figure_in_the_scenarios_rate_unit() {
     // server.upload over three rates (docs/OUTPUTS.md's example key): the values are
     // quantities, not bare numbers, and are drawn at what the scenario reads them as
     // (10 Mbit/s = 1,250,000 B/s). An audit found such a sweep drew no figure.
@@ -664,5 +668,6 @@ fn a_sweep_over_rates_draws_its_figure_in_bytes_per_second() {
         &["plot", "o", "--x", "server.upload", "--out", "o/x.svg"],
     ));
     let text = read(&svg);
-    assert!(text.contains("server.upload (B/s)"), "x axis label");
+    // In the unit family the scenario wrote (Mbit/s), not raw B/s.
+    assert!(text.contains("server.upload (Mbit/s)"), "x axis label");
 }
