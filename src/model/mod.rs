@@ -7,6 +7,7 @@
 //! [`Protocol`]. The model never reads the wall clock, prints or touches files: it
 //! returns a [`RunResult`].
 
+pub mod bitset;
 pub mod bittorrent;
 mod client_server;
 mod metrics;

@@ -35,7 +35,7 @@
 //!   transfer. A node runs one upload at a time unless its receivers' download shares
 //!   cannot absorb its upload capacity. Peers with zero upload never upload.
 
-use super::bittorrent::policy::{ones, ones_in};
+use super::bitset::{self, ones, ones_in};
 use super::{NoTimer, Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::{FlowId, NodeId};
 use std::cmp::Ordering;
@@ -186,21 +186,6 @@ type ReceiverKey = ((f64, u32, bool), bool, f64, u32, usize);
 /// incoming transfers, free rider), need, chunks held, peer, chunk.
 type FallbackKey = ((u32, u32, bool), f64, u32, usize, usize);
 
-/// Bit `i` of a bitset stored in 64-bit words (bit `i % 64` of word `i / 64`).
-fn get_bit(words: &[u64], i: usize) -> bool {
-    words[i / 64] >> (i % 64) & 1 == 1
-}
-
-/// Sets bit `i` of a bitset stored in 64-bit words.
-fn set_bit(words: &mut [u64], i: usize) {
-    words[i / 64] |= 1 << (i % 64);
-}
-
-/// Clears bit `i` of a bitset stored in 64-bit words.
-fn clear_bit(words: &mut [u64], i: usize) {
-    words[i / 64] &= !(1 << (i % 64));
-}
-
 /// Greedy mode: incoming-transfer counts with a level of their own in
 /// [`Optimal::levels`]; higher counts share the last one.
 const LEVELS: usize = 16;
@@ -209,7 +194,7 @@ const LEVELS: usize = 16;
 fn bits_where(n: usize, f: impl Fn(usize) -> bool) -> Vec<u64> {
     let mut b = vec![0; n.div_ceil(64)];
     for q in (0..n).filter(|&q| f(q)) {
-        set_bit(&mut b, q);
+        bitset::set(&mut b, q);
     }
     b
 }
@@ -332,8 +317,8 @@ impl Optimal {
             let nw = self.n.div_ceil(64);
             let from = (self.in_count[p] as usize).min(LEVELS);
             let into = (to as usize).min(LEVELS);
-            clear_bit(&mut self.levels[from * nw..], p);
-            set_bit(&mut self.levels[into * nw..], p);
+            bitset::clear(&mut self.levels[from * nw..], p);
+            bitset::set(&mut self.levels[into * nw..], p);
             self.level_size[from] -= 1;
             self.level_size[into] += 1;
         }
@@ -349,11 +334,11 @@ impl Optimal {
     }
 
     fn bit(bits: &[u64], w: usize, p: usize, c: usize) -> bool {
-        get_bit(&bits[p * w..], c)
+        bitset::get(&bits[p * w..], c)
     }
 
     fn set(bits: &mut [u64], w: usize, p: usize, c: usize) {
-        set_bit(&mut bits[p * w..], c);
+        bitset::set(&mut bits[p * w..], c);
     }
 
     /// Does node `x` hold chunk `c` (the server holds everything)?
@@ -364,7 +349,7 @@ impl Optimal {
     /// Records the start of a transfer and hands it to the kernel.
     fn start(&mut self, sim: &mut Sim, x: NodeId, p: usize, c: usize) {
         Self::set(&mut self.got, self.w, p, c);
-        set_bit(&mut self.got_col[c * self.n.div_ceil(64)..], p);
+        bitset::set(&mut self.got_col[c * self.n.div_ceil(64)..], p);
         if self.holders[c] == 0 {
             self.origin[c] = p as u32;
             self.backlog[p] += 1;
@@ -376,7 +361,7 @@ impl Optimal {
         }
         self.holders[c] += 1;
         if self.holders[c] as usize == self.n {
-            clear_bit(&mut self.not_full, c);
+            bitset::clear(&mut self.not_full, c);
             self.backlog[self.origin[c] as usize] -= 1;
         }
         self.set_in_count(p, self.in_count[p] + 1);
@@ -613,7 +598,7 @@ impl Optimal {
                 if ranked.len() <= k {
                     ranked.resize(k + 1, vec![0; nw]);
                 }
-                set_bit(&mut ranked[k], r);
+                bitset::set(&mut ranked[k], r);
             }
         }
         // Words of `ranked[0]` before `idle_word` are empty (peers only leave level 0).
@@ -632,8 +617,8 @@ impl Optimal {
                 l.fill(0);
                 for (r, &q) in order.iter().enumerate() {
                     let q = q as usize;
-                    if !get_bit(col, q) {
-                        set_bit(l, r);
+                    if !bitset::get(col, q) {
+                        bitset::set(l, r);
                     }
                 }
                 lacks_at[c] = built as u32;
@@ -670,10 +655,10 @@ impl Optimal {
             if ranked.len() <= k + 1 {
                 ranked.push(vec![0; nw]);
             }
-            clear_bit(&mut ranked[k], r);
-            set_bit(&mut ranked[k + 1], r);
+            bitset::clear(&mut ranked[k], r);
+            bitset::set(&mut ranked[k + 1], r);
             // `q` now receives `c`.
-            clear_bit(&mut lacks[lacks_at[c] as usize], r);
+            bitset::clear(&mut lacks[lacks_at[c] as usize], r);
         }
         self.scratch_lacks = lacks;
         self.scratch_ranked = ranked;
@@ -786,14 +771,14 @@ impl Optimal {
                 self.present[q].then_some((b.open, b.offered.to_bits(), b.from_server)),
                 "peer {q}'s side is stale"
             );
-            assert_eq!(get_bit(&self.takers, q), on, "peer {q}'s bit");
+            assert_eq!(bitset::get(&self.takers, q), on, "peer {q}'s bit");
             // (`got_col` is set in one place only, with `got`: `start`.)
             let nw = self.n.div_ceil(64);
             if !self.levels.is_empty() {
                 let k = (self.in_count[q] as usize).min(LEVELS);
                 for l in 0..=LEVELS {
                     assert_eq!(
-                        get_bit(&self.levels[l * nw..], q),
+                        bitset::get(&self.levels[l * nw..], q),
                         l == k,
                         "peer {q}'s bit in level {l}"
                     );
@@ -1008,7 +993,7 @@ impl Optimal {
         if at != usize::MAX && at >= self.checks_from && at >= self.opened_base {
             let settled = self.opened[at - self.opened_base..].iter().all(|&q| {
                 q == u32::MAX
-                    || !get_bit(&self.takers, q as usize)
+                    || !bitset::get(&self.takers, q as usize)
                     || !self.takes_from(sim, x, q as usize)
             });
             #[cfg(test)]

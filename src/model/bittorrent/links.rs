@@ -3,17 +3,8 @@
 //! and the choke flags and request counts kept in step at both ends of a link.
 
 use super::{BitTorrent, Bits, Conn, Link, NONE, Sim};
+use crate::model::bitset::assign128;
 use crate::network::NodeId;
-
-/// Sets or clears bit `i` of `m`.
-#[inline(always)]
-fn set_bit128(m: &mut u128, i: u32, on: bool) {
-    if on {
-        *m |= 1 << i;
-    } else {
-        *m &= !(1 << i);
-    }
-}
 
 impl BitTorrent {
     /// The end of connection `conn` that is not `n`.
@@ -141,8 +132,8 @@ impl BitTorrent {
         let (dl, pd) = (l.other, l.peer);
         self.lk_mut(dl, pd).unchoked = !choking;
         if !self.unchoked_mask.is_empty() {
-            set_bit128(&mut self.unchoking_mask[ul as usize], i, !choking);
-            set_bit128(&mut self.unchoked_mask[dl as usize], pd, !choking);
+            assign128(&mut self.unchoking_mask[ul as usize], i, !choking);
+            assign128(&mut self.unchoked_mask[dl as usize], pd, !choking);
         }
     }
 
@@ -271,8 +262,8 @@ impl BitTorrent {
                     &mut self.unchoking_mask[n as usize],
                 ] {
                     let moved = *mask >> last & 1 == 1;
-                    set_bit128(mask, pos, moved);
-                    set_bit128(mask, last, false);
+                    assign128(mask, pos, moved);
+                    assign128(mask, last, false);
                 }
             }
             if pos < last {

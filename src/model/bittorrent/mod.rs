@@ -37,7 +37,7 @@ mod tracker;
 
 pub use timers::BtTimer;
 
-use super::{Protocol, SERVER, Transfer, node_of, peer_of};
+use super::{Protocol, SERVER, Transfer, bitset, node_of, peer_of};
 use crate::engine::{Time, prefetch};
 use crate::network::{FlowId, NodeId};
 use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
@@ -466,7 +466,7 @@ impl BitTorrent {
 
     /// Whether node `n` holds chunk `c`.
     fn has(&self, n: NodeId, c: u32) -> bool {
-        self.have[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+        bitset::get_at(&self.have, n as usize * self.words, c as usize)
     }
 
     /// Whether `a` is interested in `b` ([`Bits::interested`]).
@@ -486,17 +486,12 @@ impl BitTorrent {
 
     /// Whether chunk `c` is requested by node `n`.
     fn is_pending(&self, n: NodeId, c: u32) -> bool {
-        self.pending[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+        bitset::get_at(&self.pending, n as usize * self.words, c as usize)
     }
 
     /// Sets or clears bit `c` of node `n`'s row (`words` words) of `v`.
     fn set_bit(v: &mut [u64], words: usize, n: NodeId, c: u32, on: bool) {
-        let w = &mut v[n as usize * words + c as usize / 64];
-        if on {
-            *w |= 1 << (c % 64);
-        } else {
-            *w &= !(1 << (c % 64));
-        }
+        bitset::assign_at(v, n as usize * words, c as usize, on);
     }
 
     /// Node `n`'s row of `words` words in `v`.

@@ -10,60 +10,7 @@ use crate::network::NodeId;
 use crate::scenario::{ChokerKind, PickerKind, SeedChoker};
 use rand::Rng;
 
-/// Iterates over the indices of the set bits of a bitset stored as `u64` words, in
-/// increasing order.
-pub fn ones(words: &[u64]) -> Ones<impl Fn(usize) -> u64 + '_> {
-    ones_in(0..words.len(), |i| words[i])
-}
-
-/// Iterates over the indices of the set bits of the words `word(i)` for `i` in
-/// `words`, in increasing order (a bitset given word by word, e.g. the `&` of several
-/// bitsets, without building it).
-pub fn ones_in<F: Fn(usize) -> u64>(words: std::ops::Range<usize>, word: F) -> Ones<F> {
-    let first = if words.is_empty() {
-        0
-    } else {
-        word(words.start)
-    };
-    Ones {
-        word_at: word,
-        at: words.start,
-        end: words.end,
-        word: first,
-    }
-}
-
-/// The iterator [`ones`] and [`ones_in`] return (a plain loop over the words: the
-/// optimal scheduler's receiver searches walk one for every search).
-pub struct Ones<F> {
-    /// Word `i` of the bitset.
-    word_at: F,
-    /// Index of the current word.
-    at: usize,
-    /// One past the last word.
-    end: usize,
-    /// Its bits not yet returned.
-    word: u64,
-}
-
-impl<F: Fn(usize) -> u64> Iterator for Ones<F> {
-    type Item = u32;
-
-    #[inline]
-    fn next(&mut self) -> Option<u32> {
-        while self.word == 0 {
-            self.at += 1;
-            if self.at >= self.end {
-                self.at = self.end;
-                return None;
-            }
-            self.word = (self.word_at)(self.at);
-        }
-        let b = self.word.trailing_zeros();
-        self.word &= self.word - 1;
-        Some(self.at as u32 * 64 + b)
-    }
-}
+pub use crate::model::bitset::{Ones, ones, ones_in};
 
 /// A node's availability counts, one per chunk: how many of its neighbours have
 /// each chunk. They are stored in the narrowest unsigned integer that holds the most
