@@ -59,8 +59,23 @@ pub enum ChokerKind {
 pub enum SeedChoker {
     /// The neighbours that took our uploads at the highest rate.
     Fastest,
-    /// Interested neighbours take turns.
+    /// Interested neighbours take turns in node-id order, `unchoke_slots` at a
+    /// time, moving on at every rechoke.
     RoundRobin,
+    /// libtorrent's `round_robin` seed choker (`unchoke_compare_rr`, src/choker.cpp,
+    /// libtorrent 2.0.8): an unchoked peer keeps its slot until it has been sent
+    /// more than `seed_quota_pieces` chunks' worth of bytes since its unchoke and
+    /// has been unchoked for more than `seed_quota_time`; then the peers that have
+    /// waited longest since their last unchoke get the slots.
+    RoundRobinQuota,
+    /// libtorrent's `fastest_upload` seed choker (`unchoke_compare_fastest_upload`,
+    /// src/choker.cpp, libtorrent 2.0.8): most bytes sent in the last rechoke
+    /// round first, then longest since the last unchoke.
+    FastestUpload,
+    /// libtorrent's `anti_leech` seed choker (`anti_leech_score`, src/choker.cpp,
+    /// libtorrent 2.0.8): peers that just started or nearly finished first, then
+    /// longest since the last unchoke.
+    AntiLeech,
 }
 
 /// Parameters of the `bittorrent` protocol (`[protocol]` table).
@@ -102,6 +117,13 @@ pub struct BitTorrentConfig {
     /// end can want anything from the other again, and the freed table slots can go
     /// to leechers.
     pub close_redundant: bool,
+    /// Chunks' worth of bytes a peer unchoked by the `round-robin-quota` seed
+    /// choker must have been sent before it yields its slot (libtorrent's
+    /// `seeding_piece_quota`).
+    pub seed_quota_pieces: u32,
+    /// Time a peer unchoked by the `round-robin-quota` seed choker keeps its slot
+    /// at least, seconds (libtorrent: one minute, hard-coded).
+    pub seed_quota_time: f64,
 }
 
 impl Default for BitTorrentConfig {
@@ -123,6 +145,8 @@ impl Default for BitTorrentConfig {
             requests_in_flight: 1,
             inactivity_timeout: 0.0,
             close_redundant: false,
+            seed_quota_pieces: 20,
+            seed_quota_time: 60.0,
         }
     }
 }
@@ -163,6 +187,8 @@ pub const BT_FIELDS: &[&str] = &[
     "requests_in_flight",
     "inactivity_timeout",
     "close_redundant",
+    "seed_quota_pieces",
+    "seed_quota_time",
 ];
 
 impl Checker {
@@ -220,6 +246,10 @@ impl Checker {
         c.random_first = int("random_first", 0, 1_000_000, c.random_first)?;
         c.unchoke_slots = int("unchoke_slots", 1, 10_000, c.unchoke_slots)?;
         c.requests_in_flight = int("requests_in_flight", 1, 64, c.requests_in_flight)?;
+        c.seed_quota_pieces = int("seed_quota_pieces", 0, 1_000_000, c.seed_quota_pieces)?;
+        if let Some(v) = t.get("seed_quota_time") {
+            c.seed_quota_time = self.duration(v, &f("seed_quota_time"), false)?;
+        }
         c.reannounce_interval = dur("reannounce_interval", c.reannounce_interval)?;
         c.rate_window = dur("rate_window", c.rate_window)?;
         c.rechoke_interval = dur("rechoke_interval", c.rechoke_interval)?;
@@ -263,6 +293,9 @@ impl Checker {
                 &[
                     ("fastest", SeedChoker::Fastest),
                     ("round-robin", SeedChoker::RoundRobin),
+                    ("round-robin-quota", SeedChoker::RoundRobinQuota),
+                    ("fastest-upload", SeedChoker::FastestUpload),
+                    ("anti-leech", SeedChoker::AntiLeech),
                 ],
             )?;
         }

@@ -76,6 +76,9 @@ fn seed_choker(c: SeedChoker) -> &'static str {
     match c {
         SeedChoker::Fastest => "fastest",
         SeedChoker::RoundRobin => "round-robin",
+        SeedChoker::RoundRobinQuota => "round-robin-quota",
+        SeedChoker::FastestUpload => "fastest-upload",
+        SeedChoker::AntiLeech => "anti-leech",
     }
 }
 
@@ -122,6 +125,8 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "requests_in_flight = {}", b.requests_in_flight);
     let _ = writeln!(t, "inactivity_timeout = {}", secs(b.inactivity_timeout));
     let _ = writeln!(t, "close_redundant = {}", b.close_redundant);
+    let _ = writeln!(t, "seed_quota_pieces = {}", b.seed_quota_pieces);
+    let _ = writeln!(t, "seed_quota_time = {}", secs(b.seed_quota_time));
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -208,7 +213,7 @@ mod tests {
                 0u32..1_000_000,
                 any::<bool>(),
                 0usize..3,
-                any::<bool>(),
+                0usize..5,
                 any::<bool>(),
             ),
             (
@@ -240,11 +245,13 @@ mod tests {
                             ChokerKind::UnchokeAll,
                             ChokerKind::RoundRobin,
                         ][ck],
-                        seed_choker: if sc {
-                            SeedChoker::Fastest
-                        } else {
-                            SeedChoker::RoundRobin
-                        },
+                        seed_choker: [
+                            SeedChoker::Fastest,
+                            SeedChoker::RoundRobin,
+                            SeedChoker::RoundRobinQuota,
+                            SeedChoker::FastestUpload,
+                            SeedChoker::AntiLeech,
+                        ][sc],
                         unchoke_slots: us,
                         rate_window: r * f64::from(k),
                         rechoke_interval: r,
@@ -252,6 +259,8 @@ mod tests {
                         requests_in_flight: rif,
                         inactivity_timeout: r * f64::from(idle),
                         close_redundant: cr,
+                        seed_quota_pieces: rf % 1000,
+                        seed_quota_time: r * f64::from(o),
                     }
                 },
             )
