@@ -48,9 +48,10 @@ pub struct Transfer {
     pub chunk: u32,
 }
 
-/// Events of the swarm model.
+/// Events of the swarm model; `T` is the protocol's timer type
+/// ([`Protocol::Timer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub enum Event<T> {
     /// Peer `p` joins the swarm.
     Arrival(u32),
     /// The earliest-finishing flow of this uploading node finished delivering its
@@ -58,18 +59,8 @@ pub enum Event {
     /// the earliest of its flows' own completion keys, so flows finish in the order
     /// one event per flow would give; the entry's tag is that flow's id.
     FlowDone(NodeId),
-    /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
-    /// protocol-defined arguments.
-    Timer {
-        /// The peer the timer belongs to.
-        peer: u32,
-        /// Protocol-defined meaning.
-        kind: u32,
-        /// First argument.
-        a: u32,
-        /// Second argument.
-        b: u32,
-    },
+    /// A protocol timer or delayed message, of the protocol's own type.
+    Timer(T),
     /// Time to add a row to the time series.
     Sample,
 }
@@ -95,17 +86,25 @@ pub struct Sample {
     pub mean_chunks_per_leecher: f64,
 }
 
+/// The timer type of a protocol that sets no timer (it has no value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTimer {}
+
 /// A protocol: reacts to arrivals, finished transfers and its own timers by starting
 /// and cancelling transfers through the [`Sim`] kernel.
 pub trait Protocol {
+    /// What the protocol's timers and delayed messages carry ([`NoTimer`] if it
+    /// sets none): the kernel stores it in the event queue and hands it back to
+    /// [`Protocol::on_timer`] when it fires, knowing nothing of its meaning.
+    type Timer;
     /// Peer `p` has joined.
-    fn on_arrival(&mut self, sim: &mut Sim, p: u32);
+    fn on_arrival(&mut self, sim: &mut Sim<Self::Timer>, p: u32);
     /// Flow `f` finished; its bytes are already counted in the metrics.
-    fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer);
+    fn on_transfer_done(&mut self, sim: &mut Sim<Self::Timer>, f: FlowId, t: Transfer);
     /// A timer set with [`Sim::set_timer`] fired.
-    fn on_timer(&mut self, _sim: &mut Sim, _peer: u32, _kind: u32, _a: u32, _b: u32) {}
+    fn on_timer(&mut self, _sim: &mut Sim<Self::Timer>, _timer: Self::Timer) {}
     /// Copies of the rarest chunk among present peers, for the time series.
-    fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
+    fn rarest_copies(&self, _sim: &Sim<Self::Timer>) -> Option<u32> {
         None
     }
     /// A hint that a transfer from `src` to `dst` will probably finish soon, so that
@@ -139,8 +138,9 @@ struct Uploader {
     event: Option<EventId>,
 }
 
-/// The simulation kernel shared by all protocols.
-pub struct Sim {
+/// The simulation kernel shared by all protocols; `T` is the protocol's timer type
+/// ([`Protocol::Timer`]).
+pub struct Sim<T = NoTimer> {
     /// Current virtual time.
     pub now: Time,
     /// The simulation's RNG (the only source of randomness).
@@ -153,7 +153,7 @@ pub struct Sim {
     pub file_bytes: u64,
     /// Number of chunks.
     pub chunks: u32,
-    queue: EventQueue<Event>,
+    queue: EventQueue<Event<T>>,
     net: Network,
     uploaders: Vec<Uploader>,
     dirty: Vec<NodeId>,
@@ -183,10 +183,10 @@ pub struct Sim {
 /// would otherwise fill the memory).
 pub const MAX_SAMPLES: usize = 1_000_000;
 
-impl Sim {
+impl<T> Sim<T> {
     /// A kernel for the scenario: nodes with their capacities and the peers'
     /// arrivals (drawn from the simulation's RNG, class by class, in file order).
-    pub fn new(s: &Scenario) -> Sim {
+    pub fn new(s: &Scenario) -> Sim<T> {
         let n = s.peers() as usize;
         let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
@@ -444,8 +444,8 @@ impl Sim {
     }
 
     /// Sets a timer (or a delayed message) for the protocol at time `at`.
-    pub fn set_timer(&mut self, at: Time, peer: u32, kind: u32, a: u32, b: u32) -> EventId {
-        self.queue.schedule(at, Event::Timer { peer, kind, a, b })
+    pub fn set_timer(&mut self, at: Time, timer: T) -> EventId {
+        self.queue.schedule(at, Event::Timer(timer))
     }
 
     /// `now + seconds`, saturating at the end of virtual time.
@@ -500,7 +500,7 @@ impl Sim {
         self.scratch = changed;
     }
 
-    fn sample(&mut self, protocol: &dyn Protocol) {
+    fn sample(&mut self, protocol: &dyn Protocol<Timer = T>) {
         let leechers = self.n_present - self.n_seeds_present;
         let cap = self.up_present + self.net.graph().up[SERVER as usize];
         self.samples.push(Sample {
@@ -541,7 +541,7 @@ impl Sim {
 
     /// Runs the event loop with `protocol` until every peer has the file, no event is
     /// left, or time passes `horizon`.
-    pub fn run(&mut self, protocol: &mut dyn Protocol, horizon: Time) -> RunStatus {
+    pub fn run(&mut self, protocol: &mut dyn Protocol<Timer = T>, horizon: Time) -> RunStatus {
         let never = AtomicBool::new(false);
         self.run_cancellable(protocol, horizon, &never)
             .unwrap_or(RunStatus::Stalled)
@@ -551,7 +551,7 @@ impl Sim {
     /// soon as it is set (the run is then unfinished and its results meaningless).
     pub fn run_cancellable(
         &mut self,
-        protocol: &mut dyn Protocol,
+        protocol: &mut dyn Protocol<Timer = T>,
         horizon: Time,
         cancel: &AtomicBool,
     ) -> Option<RunStatus> {
@@ -560,7 +560,7 @@ impl Sim {
 
     fn event_loop(
         &mut self,
-        protocol: &mut dyn Protocol,
+        protocol: &mut dyn Protocol<Timer = T>,
         horizon: Time,
         cancel: &AtomicBool,
     ) -> RunStatus {
@@ -625,7 +625,7 @@ impl Sim {
                 protocol.on_transfer_done(self, f, t);
             } else {
                 let (_, ev) = self.queue.pop().expect("peeked");
-                if ev == Event::Sample {
+                if matches!(ev, Event::Sample) {
                     self.sample(protocol);
                     self.thin_samples();
                     if let Some(next) = at.checked_add(self.sample_interval) {
@@ -639,7 +639,7 @@ impl Sim {
                         self.arrive(p);
                         protocol.on_arrival(self, p)
                     }
-                    Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
+                    Event::Timer(t) => protocol.on_timer(self, t),
                     Event::Sample | Event::FlowDone(_) => {
                         unreachable!("samples are handled above, flow entries are tagged")
                     }
@@ -693,19 +693,27 @@ pub fn simulate(s: &Scenario) -> RunResult {
 /// As [`simulate`], but stops as soon as `cancel` is set (checked before every
 /// event) and then returns `None`: an interrupted run has no result.
 pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
+    match s.protocol {
+        ProtocolKind::ClientServer => simulate_protocol(s, cancel, |_| ClientServer),
+        ProtocolKind::BitTorrent => simulate_protocol(s, cancel, |sim| BitTorrent::new(s, sim)),
+        ProtocolKind::Optimal => simulate_protocol(s, cancel, |sim| Optimal::new(sim)),
+    }
+}
+
+/// Simulates scenario `s` with the protocol that `make` builds on the fresh kernel
+/// (after the peers' arrivals are drawn; it may set its first timers), and returns
+/// its results; `None` if `cancel` was set (checked before every event). This is
+/// how a protocol defined outside the crate, or one with user-supplied policies,
+/// produces a [`RunResult`].
+pub fn simulate_protocol<P: Protocol>(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    make: impl FnOnce(&mut Sim<P::Timer>) -> P,
+) -> Option<RunResult> {
     let mut sim = Sim::new(s);
+    let mut protocol = make(&mut sim);
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
-    let status = match s.protocol {
-        ProtocolKind::ClientServer => sim.run_cancellable(&mut ClientServer, horizon, cancel),
-        ProtocolKind::BitTorrent => {
-            let mut bt = BitTorrent::new(s, &mut sim);
-            sim.run_cancellable(&mut bt, horizon, cancel)
-        }
-        ProtocolKind::Optimal => {
-            let mut p = Optimal::new(&sim);
-            sim.run_cancellable(&mut p, horizon, cancel)
-        }
-    }?;
+    let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;
     let events = sim.events;
     Some(RunResult::collect(s, &bounds(s), &mut sim, status, events))
 }

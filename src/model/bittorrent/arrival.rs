@@ -5,7 +5,7 @@
 
 use super::availability::Counter;
 use super::availability::Counts;
-use super::timers::{DEPART, HAVE};
+use super::timers::BtTimer;
 use super::{BitTorrent, Link, NONE, SERVER, Sim, peer_of};
 use crate::engine::prefetch;
 use crate::network::NodeId;
@@ -211,8 +211,14 @@ impl BitTorrent {
             };
             if d > 0.0 {
                 let at = sim.after(d);
-                // For HAVE messages the timer's `peer` field carries the receiving node.
-                sim.set_timer(at, m, HAVE, conn, c);
+                sim.set_timer(
+                    at,
+                    BtTimer::Have {
+                        to: m,
+                        conn,
+                        chunk: c,
+                    },
+                );
             } else if unchoking || self.can_unchoke(n, unlimited) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
                 self.on_have(sim, m, peer, c);
@@ -263,7 +269,7 @@ impl BitTorrent {
         };
         if let Some(t) = stay {
             let at = sim.after(t);
-            sim.set_timer(at, p, DEPART, n, 0);
+            sim.set_timer(at, BtTimer::Depart { node: n });
         }
     }
 

@@ -3,7 +3,7 @@
 //! unchoke) and the inactivity timeout checked at each rechoke.
 
 use super::policy::{Candidate, Choker};
-use super::timers::RECHOKE;
+use super::timers::BtTimer;
 use super::{BitTorrent, Link, NONE, Sim};
 use crate::network::NodeId;
 use rand::Rng;
@@ -360,7 +360,7 @@ impl BitTorrent {
         self.scratch.out = out;
         self.scratch.unchoke = unchoke;
         let at = sim.after(self.cfg.rechoke_interval);
-        sim.set_timer(at, NONE, RECHOKE, n, 0);
+        sim.set_timer(at, BtTimer::Rechoke { node: n });
         if self.idle_checks > 0 {
             self.close_idle(sim, n);
         }

@@ -35,12 +35,17 @@ mod requests;
 mod timers;
 mod tracker;
 
-use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+pub use timers::BtTimer;
+
+use super::{Protocol, SERVER, Transfer, node_of, peer_of};
 use crate::engine::{Time, prefetch};
 use crate::network::{FlowId, NodeId};
 use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
 use availability::Counts;
 use policy::{Candidate, Choker, PiecePicker};
+
+/// The kernel as BitTorrent runs on it.
+type Sim = super::Sim<BtTimer>;
 
 const NONE: u32 = u32::MAX;
 /// Most rate-window buckets a connection keeps (rate window / rechoke interval).
@@ -456,9 +461,9 @@ impl BitTorrent {
         }
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
-        sim.set_timer(at, NONE, timers::RECHOKE, SERVER, 0);
+        sim.set_timer(at, BtTimer::Rechoke { node: SERVER });
         let at = sim.after(bt.watchdog_period());
-        sim.set_timer(at, NONE, timers::WATCHDOG, 0, 0);
+        sim.set_timer(at, BtTimer::Watchdog);
         bt
     }
 
@@ -523,6 +528,8 @@ impl BitTorrent {
 }
 
 impl Protocol for BitTorrent {
+    type Timer = BtTimer;
+
     #[inline]
     fn prefetch(&self, src: NodeId, dst: NodeId, deep: bool) {
         let d = dst as usize;
@@ -550,8 +557,8 @@ impl Protocol for BitTorrent {
         self.part_done(sim, f, t);
     }
 
-    fn on_timer(&mut self, sim: &mut Sim, peer: u32, kind: u32, a: u32, b: u32) {
-        self.fire(sim, peer, kind, a, b);
+    fn on_timer(&mut self, sim: &mut Sim, timer: BtTimer) {
+        self.fire(sim, timer);
     }
 
     fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {

@@ -4,8 +4,8 @@
 //! settlement, and a finished part.
 
 use super::policy::{AvailRow, PickContext};
-use super::timers::REQUEST;
-use super::{BitTorrent, NONE, Part, SERVER, Sim, Transfer, peer_of};
+use super::timers::BtTimer;
+use super::{BitTorrent, NONE, Part, SERVER, Sim, Transfer};
 use crate::network::{FlowId, NodeId};
 use rand::Rng;
 
@@ -89,7 +89,7 @@ impl BitTorrent {
             };
             if d > 0.0 {
                 let at = sim.after(d);
-                sim.set_timer(at, peer_of(dl), REQUEST, conn, part);
+                sim.set_timer(at, BtTimer::Request { dl, conn, part });
             } else {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }

@@ -1,21 +1,48 @@
 //! Timers and delayed messages: the protocol's timer kinds, their dispatch, and the
 //! watchdog that ends a run in which nothing can move any more.
 
-use super::{BitTorrent, NONE, Sim, node_of};
+use super::{BitTorrent, NONE, Sim};
+use crate::network::NodeId;
 
-/// Timer kind: node `a` rechokes.
-pub(super) const RECHOKE: u32 = 0;
-/// Timer kind: node `a` announces to the tracker.
-pub(super) const ANNOUNCE: u32 = 1;
-/// Timer kind: node `a` leaves the swarm.
-pub(super) const DEPART: u32 = 2;
-/// Timer kind: the request of part `b` over connection `a` reaches the uploader
-/// (`peer` is the downloader's peer index).
-pub(super) const REQUEST: u32 = 3;
-/// Timer kind: a HAVE of chunk `b` over connection `a` reaches node `peer`.
-pub(super) const HAVE: u32 = 4;
-/// Timer kind: the watchdog checks that something moved.
-pub(super) const WATCHDOG: u32 = 5;
+/// A BitTorrent timer or delayed message, as the event queue carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BtTimer {
+    /// A node's periodic rechoke.
+    Rechoke {
+        /// The node that rechokes.
+        node: NodeId,
+    },
+    /// A leecher's announce to the tracker.
+    Announce {
+        /// The node that announces.
+        node: NodeId,
+    },
+    /// A seed leaves the swarm.
+    Depart {
+        /// The node that leaves.
+        node: NodeId,
+    },
+    /// A request reaches the uploader (after both ends' latency).
+    Request {
+        /// The node that requested.
+        dl: NodeId,
+        /// The connection it was sent over.
+        conn: u32,
+        /// The id of the requested part among `dl`'s downloads.
+        part: u32,
+    },
+    /// A HAVE message reaches a neighbour (after both ends' latency).
+    Have {
+        /// The node it reaches.
+        to: NodeId,
+        /// The connection it was sent over.
+        conn: u32,
+        /// The chunk the sender now has.
+        chunk: u32,
+    },
+    /// The watchdog checks that something moved.
+    Watchdog,
+}
 
 impl BitTorrent {
     /// How long the watchdog waits for a chunk to move before it ends the run.
@@ -55,24 +82,22 @@ impl BitTorrent {
         }
         self.completions_since_watchdog = 0;
         let at = sim.after(self.watchdog_period());
-        sim.set_timer(at, NONE, WATCHDOG, 0, 0);
+        sim.set_timer(at, BtTimer::Watchdog);
     }
 
-    /// Timer `kind` with arguments `peer`, `a` and `b` fired.
-    pub(super) fn fire(&mut self, sim: &mut Sim, peer: u32, kind: u32, a: u32, b: u32) {
-        match kind {
-            RECHOKE => self.rechoke(sim, a),
-            ANNOUNCE => {
-                if self.present[a as usize] && !self.nodes[a as usize].complete {
-                    self.announce(sim, a);
+    /// Timer `timer` fired.
+    pub(super) fn fire(&mut self, sim: &mut Sim, timer: BtTimer) {
+        match timer {
+            BtTimer::Rechoke { node } => self.rechoke(sim, node),
+            BtTimer::Announce { node } => {
+                if self.present[node as usize] && !self.nodes[node as usize].complete {
+                    self.announce(sim, node);
                 } else {
-                    self.nodes[a as usize].announce_at = None;
+                    self.nodes[node as usize].announce_at = None;
                 }
             }
-            DEPART => self.depart(sim, a),
-            REQUEST => {
-                let (conn, part) = (a, b);
-                let dl = node_of(peer);
+            BtTimer::Depart { node } => self.depart(sim, node),
+            BtTimer::Request { dl, conn, part } => {
                 let Some(k) = self.nodes[dl as usize]
                     .downloads
                     .iter()
@@ -91,19 +116,17 @@ impl BitTorrent {
                     self.nodes[dl as usize].downloads[k].flow = f;
                 }
             }
-            HAVE => {
-                let (conn, c, to) = (a, b, peer);
+            BtTimer::Have { to, conn, chunk } => {
                 let k = &self.conns[conn as usize];
                 // A HAVE outlives a closed connection; if the id was reused, the new
                 // neighbour reacts only if it really has the chunk.
                 let from = self.other(conn, to);
-                if k.alive && k.ends.contains(&to) && self.has(from, c) {
+                if k.alive && k.ends.contains(&to) && self.has(from, chunk) {
                     let i = self.pos_of(conn, to);
-                    self.on_have(sim, to, i, c);
+                    self.on_have(sim, to, i, chunk);
                 }
             }
-            WATCHDOG => self.watchdog(sim),
-            _ => unreachable!("unknown timer kind {kind}"),
+            BtTimer::Watchdog => self.watchdog(sim),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The tracker: arrivals and departures, announces (a random sample of the nodes
 //! present, connected up to the connection cap) and when a leecher announces again.
 
-use super::timers::{ANNOUNCE, RECHOKE};
+use super::timers::BtTimer;
 use super::{BitTorrent, NONE, SERVER, Sim, peer_of, policy};
 use crate::engine::Time;
 use crate::network::NodeId;
@@ -60,7 +60,7 @@ impl BitTorrent {
         };
         let at = earliest.max(sim.now);
         self.nodes[n as usize].announce_at = Some(at);
-        sim.set_timer(at, peer_of(n), ANNOUNCE, n, 0);
+        sim.set_timer(at, BtTimer::Announce { node: n });
     }
 
     /// A leecher is starving when for a whole re-announce interval since its last
@@ -132,6 +132,6 @@ impl BitTorrent {
         self.announce(sim, n);
         self.tracker.push(n);
         let at = sim.after(self.cfg.rechoke_interval);
-        sim.set_timer(at, peer_of(n), RECHOKE, n, 0);
+        sim.set_timer(at, BtTimer::Rechoke { node: n });
     }
 }
