@@ -11,7 +11,9 @@ mod serialise;
 pub mod units;
 
 pub use error::ScenarioError;
-pub use protocol::{Arrival, BitTorrentConfig, ChokerKind, PickerKind, SeedChoker, Seeding};
+pub use protocol::{
+    Arrival, BitTorrentConfig, ChokerKind, PickerKind, Preset, SeedChoker, Seeding, Written,
+};
 pub use serialise::to_toml;
 
 use crate::engine::Time;

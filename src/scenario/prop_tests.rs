@@ -90,6 +90,7 @@ inactivity_timeout = "600 s"
 close_redundant = false
 seed_quota_pieces = 20
 seed_quota_time = "60 s"
+preset = "libtorrent-2.0"
 "#;
 
 /// Every `[protocol]` field of BitTorrent, with the fields an error may rightly name
@@ -122,6 +123,7 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ("protocol.close_redundant", &[]),
     ("protocol.seed_quota_pieces", &[]),
     ("protocol.seed_quota_time", &[]),
+    ("protocol.preset", &[]),
 ];
 
 /// Strings that look like quantities, names and choices, valid or nearly so.

@@ -109,6 +109,10 @@ pub fn to_toml(s: &Scenario) -> String {
     let kind = s.protocol.name();
     let _ = writeln!(t, "\n[protocol]");
     let _ = writeln!(t, "kind = {}", quoted(kind));
+    if let Some(p) = b.preset {
+        // (Every field is written below, so the preset only records the origin.)
+        let _ = writeln!(t, "preset = {}", quoted(p.name()));
+    }
     let _ = writeln!(t, "max_peers = {}", b.max_peers);
     let _ = writeln!(t, "max_connections = {}", b.max_connections);
     let _ = writeln!(t, "min_peers = {}", b.min_peers);
@@ -261,6 +265,7 @@ mod tests {
                         close_redundant: cr,
                         seed_quota_pieces: rf % 1000,
                         seed_quota_time: r * f64::from(o),
+                        ..BitTorrentConfig::default()
                     }
                 },
             )

@@ -110,8 +110,7 @@ impl BitTorrent {
                 self.rates
                     .resize(self.rates.len() + self.kcap * 2 * self.buckets, 0.0);
                 if self.track_history {
-                    self.history
-                        .resize(self.links.len(), UnchokeRec::default());
+                    self.history.resize(self.links.len(), UnchokeRec::default());
                 }
                 b as u32
             }

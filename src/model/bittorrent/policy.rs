@@ -645,7 +645,6 @@ pub fn seed_choker(cfg: &BitTorrentConfig, file_bytes: f64, chunk_bytes: f64) ->
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,7 +796,13 @@ mod tests {
             uploaded,
             ..Candidate::default()
         };
-        let cands = [c(1, 2, 0.0), c(2, 5, 0.0), c(3, 0, 0.0), c(4, 9, 0.0), c(5, 3, 450.0)];
+        let cands = [
+            c(1, 2, 0.0),
+            c(2, 5, 0.0),
+            c(3, 0, 0.0),
+            c(4, 9, 0.0),
+            c(5, 3, 450.0),
+        ];
         let scores: Vec<i64> = cands.iter().map(|x| al.score(x)).collect();
         assert_eq!(scores, vec![600, 0, 1000, 800, 100]);
         let mut out = Vec::new();
