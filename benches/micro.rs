@@ -110,6 +110,7 @@ fn choker(c: &mut Criterion) {
             recv_rate: rng.random_range(0.0..125_000.0),
             sent_rate: rng.random_range(0.0..125_000.0),
             unchoked: i % 10 == 0,
+            ..Candidate::default()
         })
         .collect();
     let mut out = Vec::with_capacity(80);

@@ -70,7 +70,7 @@ fn simulate_into(out: &Path) -> anyhow::Result<RunResult> {
             sim,
             picker,
             Box::new(BothWays),
-            policy::seed_choker(c.seed_choker),
+            policy::seed_choker(c, s.file_bytes as f64, s.chunk_bytes as f64),
         )
     });
     let result = result.expect("nothing cancels the run");
@@ -111,6 +111,7 @@ mod tests {
             recv_rate,
             sent_rate,
             unchoked: false,
+            ..Candidate::default()
         };
         let cands = [cand(9, 1.0, 4.0), cand(4, 3.0, 3.0), cand(2, 5.0, 0.0)];
         let mut out = Vec::new();

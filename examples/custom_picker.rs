@@ -57,7 +57,7 @@ fn run(out: &Path) -> anyhow::Result<RunResult> {
             sim,
             Box::new(LastFirst),
             policy::leech_choker(c.choker),
-            policy::seed_choker(c.seed_choker),
+            policy::seed_choker(c, s.file_bytes as f64, s.chunk_bytes as f64),
         )
     })
     .expect("nothing cancels the run");

@@ -12,6 +12,7 @@ use crate::validate;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -511,6 +512,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     "events"
                 );
             }
+            if let Some(p) = s.bittorrent.preset {
+                say(format_args!("{}", preset_settings(&s, p)))?;
+            }
             print_notes(&args.scenario, &plan);
             if !plan.keys.is_empty() || plan.replications > 1 {
                 outln!(
@@ -529,6 +533,29 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The resolved `[protocol]` settings of a scenario with a client preset, one a
+/// line with where each came from (the file, the preset or the default): the
+/// `[protocol]` lines of the scenario's TOML as `swarmsim run` records it.
+fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> String {
+    let toml = crate::scenario::to_toml(s);
+    let sources = s.bittorrent.sources();
+    let mut out = format!("{:<14}{} (resolved settings):\n", "preset", p.name());
+    let section = toml
+        .split("\n[protocol]\n")
+        .nth(1)
+        .and_then(|r| r.split("\n[").next())
+        .unwrap_or("");
+    for line in section.lines() {
+        let Some((k, v)) = line.split_once(" = ") else {
+            continue;
+        };
+        if let Some((_, from)) = sources.iter().find(|(f, _)| *f == k) {
+            let _ = writeln!(out, "  {k:<22}{v:<20}{from}");
+        }
+    }
+    out
 }
 
 /// True if the error is the user's input (exit status 2) rather than a failure (1).

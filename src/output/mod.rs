@@ -13,9 +13,9 @@ pub mod figure_style;
 pub mod folder;
 pub mod manifest;
 pub mod plot;
+pub mod quantity;
 #[cfg(test)]
 mod run_props;
-pub mod quantity;
 
 pub use error::OutputError;
 pub use folder::Folder;

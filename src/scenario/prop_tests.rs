@@ -88,6 +88,9 @@ optimistic_interval = "30 s"
 requests_in_flight = 1
 inactivity_timeout = "600 s"
 close_redundant = false
+seed_quota_pieces = 20
+seed_quota_time = "60 s"
+preset = "libtorrent-2.0"
 "#;
 
 /// Every `[protocol]` field of BitTorrent, with the fields an error may rightly name
@@ -118,6 +121,9 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ("protocol.requests_in_flight", &[]),
     ("protocol.inactivity_timeout", &[]),
     ("protocol.close_redundant", &[]),
+    ("protocol.seed_quota_pieces", &[]),
+    ("protocol.seed_quota_time", &[]),
+    ("protocol.preset", &[]),
 ];
 
 /// Strings that look like quantities, names and choices, valid or nearly so.

@@ -59,8 +59,175 @@ pub enum ChokerKind {
 pub enum SeedChoker {
     /// The neighbours that took our uploads at the highest rate.
     Fastest,
-    /// Interested neighbours take turns.
+    /// Interested neighbours take turns in node-id order, `unchoke_slots` at a
+    /// time, moving on at every rechoke.
     RoundRobin,
+    /// libtorrent's `round_robin` seed choker (`unchoke_compare_rr`, src/choker.cpp,
+    /// libtorrent 2.0.8): an unchoked peer keeps its slot until it has been sent
+    /// more than `seed_quota_pieces` chunks' worth of bytes since its unchoke and
+    /// has been unchoked for more than `seed_quota_time`; then the peers that have
+    /// waited longest since their last unchoke get the slots.
+    RoundRobinQuota,
+    /// libtorrent's `fastest_upload` seed choker (`unchoke_compare_fastest_upload`,
+    /// src/choker.cpp, libtorrent 2.0.8): most bytes sent in the last rechoke
+    /// round first, then longest since the last unchoke.
+    FastestUpload,
+    /// libtorrent's `anti_leech` seed choker (`anti_leech_score`, src/choker.cpp,
+    /// libtorrent 2.0.8): peers that just started or nearly finished first, then
+    /// longest since the last unchoke.
+    AntiLeech,
+}
+
+/// A client preset (`[protocol] preset`): the defaults of the fields it covers,
+/// from the client's source (docs/PRESETS.md); fields written in the file
+/// override them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preset {
+    /// libtorrent (rasterbar) 2.0.8.
+    Libtorrent2,
+    /// The reference client ("mainline") 4.0.x.
+    Mainline4,
+    /// Transmission 4.0.6.
+    Transmission4,
+}
+
+impl Preset {
+    /// Every preset with its name in the scenario file.
+    pub const ALL: [(&'static str, Preset); 3] = [
+        ("libtorrent-2.0", Preset::Libtorrent2),
+        ("mainline-4", Preset::Mainline4),
+        ("transmission-4", Preset::Transmission4),
+    ];
+
+    /// Its name in the scenario file.
+    pub fn name(self) -> &'static str {
+        Preset::ALL.iter().find(|p| p.1 == self).map_or("", |p| p.0)
+    }
+
+    /// Sets the fields this preset covers in `c` and returns their names. Each
+    /// value's source is in docs/CLIENT-RULES.md (the rules read from the client's
+    /// code) and docs/PRESETS.md.
+    pub fn apply(self, c: &mut BitTorrentConfig) -> &'static [&'static str] {
+        match self {
+            Preset::Libtorrent2 => {
+                // session_impl::recalculate_unchoke_slots: unchoke_slots_limit = 8
+                // counts the one optimistic slot, so 7 regular.
+                c.unchoke_slots = 7;
+                // settings_pack: unchoke_interval = 15, optimistic_unchoke_interval = 30.
+                c.rechoke_interval = 15.0;
+                c.optimistic_interval = 30.0;
+                // compare_peers (src/choker.cpp): bytes received since the last
+                // rechoke, i.e. one round.
+                c.rate_window = 15.0;
+                c.choker = ChokerKind::TitForTat;
+                // seed_choking_algorithm = round_robin, seeding_piece_quota = 20,
+                // one minute (unchoke_compare_rr).
+                c.seed_choker = SeedChoker::RoundRobinQuota;
+                c.seed_quota_pieces = 20;
+                c.seed_quota_time = 60.0;
+                // piece_picker: initial_picker_threshold = 4, then rarest first.
+                c.picker = PickerKind::RarestFirst;
+                c.random_first = 4;
+                c.endgame = true;
+                // close_redundant_connections = true.
+                c.close_redundant = true;
+                &[
+                    "unchoke_slots",
+                    "rechoke_interval",
+                    "optimistic_interval",
+                    "rate_window",
+                    "choker",
+                    "seed_choker",
+                    "seed_quota_pieces",
+                    "seed_quota_time",
+                    "picker",
+                    "random_first",
+                    "endgame",
+                    "close_redundant",
+                ]
+            }
+            Preset::Mainline4 => {
+                // BitTorrent/download.py _set_auto_uploads: 4 uploads at the default
+                // max_upload_rate of 20 kB/s, of which Choker._rechoke keeps
+                // max_uploads - 1 by rate and one optimistic.
+                c.unchoke_slots = 3;
+                // Choker.py: rechoke every 10 s, optimistic (list rotation) every 30 s.
+                c.rechoke_interval = 10.0;
+                c.optimistic_interval = 30.0;
+                // CurrentRateMeasure.py: max_rate_period = 20 s.
+                c.rate_window = 20.0;
+                c.choker = ChokerKind::TitForTat;
+                // PiecePicker.py: rarest_first_cutoff = 4.
+                c.picker = PickerKind::RarestFirst;
+                c.random_first = 4;
+                c.endgame = true;
+                // Downloader/Connecter: a complete peer closes connections to seeds.
+                c.close_redundant = true;
+                &[
+                    "unchoke_slots",
+                    "rechoke_interval",
+                    "optimistic_interval",
+                    "rate_window",
+                    "choker",
+                    "picker",
+                    "random_first",
+                    "endgame",
+                    "close_redundant",
+                ]
+            }
+            Preset::Transmission4 => {
+                // peer-mgr.cc rechokeUploads: upload-slots-per-torrent = 8 plus one
+                // optimistic, RechokePeriod = 10 s, kept for
+                // OptimisticUnchokeMultiplier = 4 rechokes.
+                c.unchoke_slots = 8;
+                c.rechoke_interval = 10.0;
+                c.optimistic_interval = 40.0;
+                // A 2-s rate history; one rechoke period is the shortest window here.
+                c.rate_window = 10.0;
+                c.choker = ChokerKind::TitForTat;
+                // When complete, ranked by our rate to them.
+                c.seed_choker = SeedChoker::Fastest;
+                // peer-mgr-wishlist.cc: no rarest first; partial pieces first (which
+                // the model's strict priority of started chunks gives), then random.
+                c.picker = PickerKind::Random;
+                c.random_first = 0;
+                c.endgame = true;
+                // shouldPeerBeClosed: a complete peer closes connections to seeds.
+                c.close_redundant = true;
+                &[
+                    "unchoke_slots",
+                    "rechoke_interval",
+                    "optimistic_interval",
+                    "rate_window",
+                    "choker",
+                    "seed_choker",
+                    "picker",
+                    "random_first",
+                    "endgame",
+                    "close_redundant",
+                ]
+            }
+        }
+    }
+}
+
+/// Which fields of [`BT_FIELDS`] a scenario file wrote, a bit per index: where a
+/// value came from, not a setting, so any two compare equal (two files that
+/// resolve to the same settings describe the same scenario), and its `Debug`
+/// (which a sweep's fingerprint hashes) shows no bits.
+#[derive(Clone, Copy, Default)]
+pub struct Written(pub u64);
+
+impl std::fmt::Debug for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Written")
+    }
+}
+
+impl PartialEq for Written {
+    fn eq(&self, _: &Written) -> bool {
+        true
+    }
 }
 
 /// Parameters of the `bittorrent` protocol (`[protocol]` table).
@@ -102,6 +269,17 @@ pub struct BitTorrentConfig {
     /// end can want anything from the other again, and the freed table slots can go
     /// to leechers.
     pub close_redundant: bool,
+    /// Chunks' worth of bytes a peer unchoked by the `round-robin-quota` seed
+    /// choker must have been sent before it yields its slot (libtorrent's
+    /// `seeding_piece_quota`).
+    pub seed_quota_pieces: u32,
+    /// Time a peer unchoked by the `round-robin-quota` seed choker keeps its slot
+    /// at least, seconds (libtorrent: one minute, hard-coded).
+    pub seed_quota_time: f64,
+    /// The client preset that set the defaults, if any.
+    pub preset: Option<Preset>,
+    /// Which fields of [`BT_FIELDS`] were written in the file (or by `--set`).
+    pub written: Written,
 }
 
 impl Default for BitTorrentConfig {
@@ -123,6 +301,10 @@ impl Default for BitTorrentConfig {
             requests_in_flight: 1,
             inactivity_timeout: 0.0,
             close_redundant: false,
+            seed_quota_pieces: 20,
+            seed_quota_time: 60.0,
+            preset: None,
+            written: Written(0),
         }
     }
 }
@@ -142,6 +324,28 @@ pub const MIN_TIMER_INTERVAL: f64 = 0.1;
 pub const MAX_IDLE_CHECKS: u32 = 255;
 
 impl BitTorrentConfig {
+    /// Each field of [`BT_FIELDS`] with where its value came from: `"file"`, the
+    /// preset's name, or `"default"`.
+    pub fn sources(&self) -> Vec<(&'static str, &'static str)> {
+        let by_preset = self
+            .preset
+            .map_or(&[][..], |p| p.apply(&mut BitTorrentConfig::default()));
+        BT_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| {
+                let from = if self.written.0 >> i & 1 == 1 {
+                    "file"
+                } else if by_preset.contains(&f) {
+                    self.preset.map_or("default", Preset::name)
+                } else {
+                    "default"
+                };
+                (f, from)
+            })
+            .collect()
+    }
+
     /// How many consecutive rechokes must find a connection idle (neither end
     /// interested in the other) before it is closed: the inactivity timeout over
     /// the rechoke interval, rounded up (a timeout of 25 s with rechokes every
@@ -173,6 +377,9 @@ pub const BT_FIELDS: &[&str] = &[
     "requests_in_flight",
     "inactivity_timeout",
     "close_redundant",
+    "seed_quota_pieces",
+    "seed_quota_time",
+    "preset",
 ];
 
 impl Checker {
@@ -212,6 +419,16 @@ impl Checker {
     pub(super) fn bittorrent(&self, t: &Table) -> Res<BitTorrentConfig> {
         let mut c = BitTorrentConfig::default();
         let f = |k: &str| format!("protocol.{k}");
+        if let Some(v) = t.get("preset") {
+            let p = self.choice(v, &f("preset"), &Preset::ALL)?;
+            p.apply(&mut c);
+            c.preset = Some(p);
+        }
+        for (i, k) in BT_FIELDS.iter().enumerate() {
+            if t.contains_key(*k) {
+                c.written.0 |= 1 << i;
+            }
+        }
         let int = |k: &str, min: i64, max: i64, dflt: u32| -> Res<u32> {
             match t.get(k) {
                 None => Ok(dflt),
@@ -243,6 +460,10 @@ impl Checker {
         c.random_first = int("random_first", 0, 1_000_000, c.random_first)?;
         c.unchoke_slots = int("unchoke_slots", 1, 10_000, c.unchoke_slots)?;
         c.requests_in_flight = int("requests_in_flight", 1, 64, c.requests_in_flight)?;
+        c.seed_quota_pieces = int("seed_quota_pieces", 0, 1_000_000, c.seed_quota_pieces)?;
+        if let Some(v) = t.get("seed_quota_time") {
+            c.seed_quota_time = self.duration(v, &f("seed_quota_time"), false)?;
+        }
         c.reannounce_interval = dur("reannounce_interval", c.reannounce_interval)?;
         c.rate_window = dur("rate_window", c.rate_window)?;
         c.rechoke_interval = dur("rechoke_interval", c.rechoke_interval)?;
@@ -286,6 +507,9 @@ impl Checker {
                 &[
                     ("fastest", SeedChoker::Fastest),
                     ("round-robin", SeedChoker::RoundRobin),
+                    ("round-robin-quota", SeedChoker::RoundRobinQuota),
+                    ("fastest-upload", SeedChoker::FastestUpload),
+                    ("anti-leech", SeedChoker::AntiLeech),
                 ],
             )?;
         }

@@ -76,6 +76,9 @@ fn seed_choker(c: SeedChoker) -> &'static str {
     match c {
         SeedChoker::Fastest => "fastest",
         SeedChoker::RoundRobin => "round-robin",
+        SeedChoker::RoundRobinQuota => "round-robin-quota",
+        SeedChoker::FastestUpload => "fastest-upload",
+        SeedChoker::AntiLeech => "anti-leech",
     }
 }
 
@@ -106,6 +109,10 @@ pub fn to_toml(s: &Scenario) -> String {
     let kind = s.protocol.name();
     let _ = writeln!(t, "\n[protocol]");
     let _ = writeln!(t, "kind = {}", quoted(kind));
+    if let Some(p) = b.preset {
+        // (Every field is written below, so the preset only records the origin.)
+        let _ = writeln!(t, "preset = {}", quoted(p.name()));
+    }
     let _ = writeln!(t, "max_peers = {}", b.max_peers);
     let _ = writeln!(t, "max_connections = {}", b.max_connections);
     let _ = writeln!(t, "min_peers = {}", b.min_peers);
@@ -122,6 +129,8 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "requests_in_flight = {}", b.requests_in_flight);
     let _ = writeln!(t, "inactivity_timeout = {}", secs(b.inactivity_timeout));
     let _ = writeln!(t, "close_redundant = {}", b.close_redundant);
+    let _ = writeln!(t, "seed_quota_pieces = {}", b.seed_quota_pieces);
+    let _ = writeln!(t, "seed_quota_time = {}", secs(b.seed_quota_time));
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -213,7 +222,7 @@ mod tests {
                 0u32..1_000_000,
                 any::<bool>(),
                 0usize..3,
-                any::<bool>(),
+                0usize..5,
                 any::<bool>(),
             ),
             (
@@ -245,11 +254,13 @@ mod tests {
                             ChokerKind::UnchokeAll,
                             ChokerKind::RoundRobin,
                         ][ck],
-                        seed_choker: if sc {
-                            SeedChoker::Fastest
-                        } else {
-                            SeedChoker::RoundRobin
-                        },
+                        seed_choker: [
+                            SeedChoker::Fastest,
+                            SeedChoker::RoundRobin,
+                            SeedChoker::RoundRobinQuota,
+                            SeedChoker::FastestUpload,
+                            SeedChoker::AntiLeech,
+                        ][sc],
                         unchoke_slots: us,
                         rate_window: r * f64::from(k),
                         rechoke_interval: r,
@@ -257,6 +268,9 @@ mod tests {
                         requests_in_flight: rif,
                         inactivity_timeout: r * f64::from(idle),
                         close_redundant: cr,
+                        seed_quota_pieces: rf % 1000,
+                        seed_quota_time: r * f64::from(o),
+                        ..BitTorrentConfig::default()
                     }
                 },
             )

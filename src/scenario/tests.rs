@@ -649,3 +649,65 @@ fn stall_risks_name_free_rider_seeds_and_tight_tables() {
         assert!(risks(&[&k, "peers.0.upload=0 bit/s"]).is_empty(), "{kind}");
     }
 }
+
+/// A client preset sets the fields its column of docs/CLIENT-RULES.md gives
+/// (libtorrent 2.0.8: 7 regular slots, 15 s rechoke, 30 s optimistic, a one-round
+/// rate window, the quota round-robin seed choker with 20 pieces and 60 s,
+/// close_redundant), a field written in the file overrides it, and `sources` says
+/// where each value came from.
+#[test]
+fn a_preset_sets_defaults_and_the_file_overrides_them() {
+    use crate::scenario::{Preset, SeedChoker};
+    let base = |extra: &str| {
+        format!(
+            "name = \"p\"\n[file]\nsize = \"1 MiB\"\nchunk = \"256 KiB\"\n[server]\nupload = \"1 MiB/s\"\n[[peers]]\ncount = 2\nupload = \"100 KiB/s\"\ndownload = \"unlimited\"\n[protocol]\nkind = \"bittorrent\"\n{extra}"
+        )
+    };
+    let s = Scenario::from_toml(
+        &base("preset = \"libtorrent-2.0\"\nunchoke_slots = 3\n"),
+        "p.toml",
+        &[],
+    )
+    .expect("valid");
+    let b = &s.bittorrent;
+    assert_eq!(b.preset, Some(Preset::Libtorrent2));
+    assert_eq!(b.unchoke_slots, 3, "the file overrides the preset's 7");
+    assert_eq!(b.rechoke_interval, 15.0);
+    assert_eq!(b.optimistic_interval, 30.0);
+    assert_eq!(b.rate_window, 15.0);
+    assert_eq!(b.seed_choker, SeedChoker::RoundRobinQuota);
+    assert_eq!((b.seed_quota_pieces, b.seed_quota_time), (20, 60.0));
+    assert!(b.close_redundant);
+    let src = b.sources();
+    let from = |f: &str| src.iter().find(|x| x.0 == f).unwrap().1;
+    assert_eq!(from("unchoke_slots"), "file");
+    assert_eq!(from("rechoke_interval"), "libtorrent-2.0");
+    assert_eq!(from("max_peers"), "default");
+    // mainline 4.0.1: max_uploads 4 at 20 kB/s, one of them optimistic; 10 s
+    // rechoke; 20-s rate measure. Transmission 4.0.6: 8 slots, 40-s optimistic.
+    let m = Scenario::from_toml(&base("preset = \"mainline-4\"\n"), "p.toml", &[]).unwrap();
+    assert_eq!(
+        (
+            m.bittorrent.unchoke_slots,
+            m.bittorrent.rechoke_interval,
+            m.bittorrent.rate_window
+        ),
+        (3, 10.0, 20.0)
+    );
+    let t = Scenario::from_toml(&base("preset = \"transmission-4\"\n"), "p.toml", &[]).unwrap();
+    assert_eq!(
+        (t.bittorrent.unchoke_slots, t.bittorrent.optimistic_interval),
+        (8, 40.0)
+    );
+    // The recorded TOML reads back to the same settings and preset.
+    let back = Scenario::from_toml(&crate::scenario::to_toml(&s), "m.toml", &[]).unwrap();
+    assert_eq!(back.bittorrent, s.bittorrent);
+    assert_eq!(back.bittorrent.preset, Some(Preset::Libtorrent2));
+    // An unknown preset is refused, naming the field and the choices.
+    let e = Scenario::from_toml(&base("preset = \"utorrent\"\n"), "p.toml", &[]).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("protocol.preset") && msg.contains("libtorrent-2.0"),
+        "{msg}"
+    );
+}

@@ -136,6 +136,12 @@ impl BitTorrent {
         let l = self.lk_mut(ul, i);
         l.optimistic = optimistic;
         let (dl, pd, conn) = (l.other, l.peer, l.conn);
+        if self.track_history {
+            let k = self.lbase(ul) + i as usize;
+            let h = &mut self.history[k];
+            h.at = sim.now.as_secs_f64();
+            h.mark = h.sent;
+        }
         if optimistic {
             self.nodes[ul as usize].optimistic = conn;
         } else {
@@ -227,10 +233,14 @@ impl BitTorrent {
                         recv_rate: sum_f64(recv) / window,
                         sent_rate: sum_f64(sent) / window,
                         unchoked: l.unchoking,
+                        ..Candidate::default()
                     });
                     cand_link.push(i as u32);
                 }
             }
+        }
+        if self.track_history {
+            self.fill_history(sim, n, &mut cands, &cand_link);
         }
         let node = &self.nodes[n as usize];
         let free_rider = node.free_rider;
@@ -366,6 +376,25 @@ impl BitTorrent {
         }
         if self.starving(sim, n) {
             self.announce(sim, n);
+        }
+    }
+
+    /// Fills the unchoke history of `n`'s rechoke candidates (`cands`, at link
+    /// positions `at`): bytes sent this round (the current period's bucket, not
+    /// yet cleared), since the unchoke and in all, time since the last unchoke,
+    /// chunks held.
+    fn fill_history(&self, sim: &Sim, n: NodeId, cands: &mut [Candidate], at: &[u32]) {
+        let now = sim.now.as_secs_f64();
+        let (b, width) = (self.buckets, 2 * self.buckets);
+        let bk = self.nodes[n as usize].period as usize % b;
+        let (lb, rb) = (self.lbase(n), self.rbase(n));
+        for (c, &i) in cands.iter_mut().zip(at) {
+            let h = self.history[lb + i as usize];
+            c.sent_round = f64::from(self.rates[rb + i as usize * width + b + bk]);
+            c.sent_since_unchoke = if c.unchoked { h.sent - h.mark } else { 0.0 };
+            c.since_unchoke = now - h.at;
+            c.uploaded = h.sent;
+            c.have = self.held[c.neighbour as usize];
         }
     }
 

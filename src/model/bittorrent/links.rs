@@ -2,7 +2,7 @@
 //! fixed-size blocks, opening (with the bitfield exchange) and closing connections,
 //! and the choke flags and request counts kept in step at both ends of a link.
 
-use super::{BitTorrent, Bits, Conn, Link, NONE, Sim};
+use super::{BitTorrent, Bits, Conn, Link, NONE, Sim, UnchokeRec};
 use crate::model::bitset::assign128;
 use crate::network::NodeId;
 
@@ -100,6 +100,9 @@ impl BitTorrent {
                     .resize(self.links.len() + self.kcap, Link::default());
                 self.rates
                     .resize(self.rates.len() + self.kcap * 2 * self.buckets, 0.0);
+                if self.track_history {
+                    self.history.resize(self.links.len(), UnchokeRec::default());
+                }
                 b as u32
             }
         };
@@ -197,6 +200,14 @@ impl BitTorrent {
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
             self.rates[r..r + width].fill(0.0);
+            if self.track_history {
+                let h = self.lbase(me) + pos as usize;
+                self.history[h] = UnchokeRec {
+                    at: sim.now.as_secs_f64(),
+                    sent: 0.0,
+                    mark: 0.0,
+                };
+            }
         }
         // Bitfield exchange.
         self.add_avail(a, b, 1);
@@ -251,6 +262,9 @@ impl BitTorrent {
                 rb + last as usize * width..rb + (last as usize + 1) * width,
                 rb + pos as usize * width,
             );
+            if self.track_history {
+                self.history[lb + pos as usize] = self.history[lb + last as usize];
+            }
             self.deg[n as usize] = last;
             let kw = self.want_words;
             let moved = Self::row(&self.want, kw, n)[last as usize / 64] >> (last % 64) & 1 == 1;

@@ -163,6 +163,19 @@ struct Link {
 // idle counter fits in what was padding, so the tables do not grow.
 const _: () = assert!(std::mem::size_of::<Link>() == 20);
 
+/// A link's unchoke history, kept (in the link table's block layout, moved with
+/// its link) only when a choker reads it (`Choker::reads_unchoke_history`).
+#[derive(Clone, Copy, Debug, Default)]
+struct UnchokeRec {
+    /// When this end last unchoked the neighbour, or when the connection opened
+    /// if it never did, seconds.
+    at: f64,
+    /// Bytes this end sent the neighbour over the connection.
+    sent: f64,
+    /// `sent` when the last unchoke began.
+    mark: f64,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Node {
     pending_count: u32,
@@ -251,6 +264,11 @@ pub struct BitTorrent {
     /// rechoke period, then the bytes sent to it (each a ring of `buckets`), beside
     /// each other so that rechokes and slot filling read them in order.
     rates: Vec<f32>,
+    /// Each link slot's unchoke history, in the same block layout (moved with its
+    /// link); empty unless `track_history`.
+    history: Vec<UnchokeRec>,
+    /// Whether a choker reads the unchoke history.
+    track_history: bool,
     /// Each node's block of links (`NONE` before it arrives and after it leaves).
     block: Vec<u32>,
     /// Each node's number of links.
@@ -343,7 +361,7 @@ impl BitTorrent {
             sim,
             policy::picker(c.picker, c.random_first),
             policy::leech_choker(c.choker),
-            policy::seed_choker(c.seed_choker),
+            policy::seed_choker(c, s.file_bytes as f64, s.chunk_bytes as f64),
         )
     }
 
@@ -357,6 +375,8 @@ impl BitTorrent {
     ) -> BitTorrent {
         let cfg = s.bittorrent.clone();
         let count_avail = picker.uses_local_avail();
+        let track_history =
+            leech_choker.reads_unchoke_history() || seed_choker.reads_unchoke_history();
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
@@ -416,6 +436,8 @@ impl BitTorrent {
             copies: vec![0u32; chunks as usize],
             links: Vec::new(),
             rates: Vec::new(),
+            history: Vec::new(),
+            track_history,
             block: vec![NONE; n],
             deg: vec![0; n],
             free_blocks: Vec::new(),

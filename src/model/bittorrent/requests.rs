@@ -242,6 +242,10 @@ impl BitTorrent {
         let bu = self.nodes[ul as usize].period as usize % b;
         let ru = self.rbase(ul) + pu * width + b + bu;
         self.rates[ru] += bytes as f32;
+        if self.track_history {
+            let h = self.lbase(ul) + pu;
+            self.history[h].sent += bytes;
+        }
         let bd = self.nodes[dl as usize].period as usize % b;
         let rd = self.rbase(dl) + pd * width + bd;
         self.rates[rd] += bytes as f32;

@@ -117,7 +117,7 @@ fn case() -> impl Strategy<Value = Scenario> {
         (
             0usize..4,
             0usize..3,
-            0usize..2,
+            0usize..5,
             any::<bool>(),
             0usize..4,
             1u32..3,
@@ -160,7 +160,16 @@ fn case() -> impl Strategy<Value = Scenario> {
                     ChokerKind::UnchokeAll,
                     ChokerKind::RoundRobin,
                 ][choker];
-                c.seed_choker = [SeedChoker::Fastest, SeedChoker::RoundRobin][seedc];
+                c.seed_choker = [
+                    SeedChoker::Fastest,
+                    SeedChoker::RoundRobin,
+                    SeedChoker::RoundRobinQuota,
+                    SeedChoker::FastestUpload,
+                    SeedChoker::AntiLeech,
+                ][seedc];
+                // A short quota, so that it runs out within these small runs.
+                c.seed_quota_pieces = 2;
+                c.seed_quota_time = 15.0;
                 c.requests_in_flight = rif;
                 // Without, or with a short or a long inactivity timeout.
                 c.inactivity_timeout = [0.0, 10.0, 60.0][idle];
@@ -542,6 +551,9 @@ fn choke_masks_change_nothing() {
         (ChokerKind::TitForTat, SeedChoker::Fastest, 1, 0.0),
         (ChokerKind::RoundRobin, SeedChoker::RoundRobin, 2, 0.01),
         (ChokerKind::UnchokeAll, SeedChoker::Fastest, 1, 0.0),
+        (ChokerKind::TitForTat, SeedChoker::RoundRobinQuota, 1, 0.01),
+        (ChokerKind::TitForTat, SeedChoker::AntiLeech, 2, 0.0),
+        (ChokerKind::TitForTat, SeedChoker::FastestUpload, 1, 0.0),
     ] {
         let mut s = churn_swarm(latency);
         s.bittorrent.choker = choker;
@@ -600,7 +612,7 @@ fn pickers_that_ignore_availability_run_the_same_without_it() {
                 &mut sim,
                 picker,
                 policy::leech_choker(s.bittorrent.choker),
-                policy::seed_choker(s.bittorrent.seed_choker),
+                policy::seed_choker(&s.bittorrent, s.file_bytes as f64, s.chunk_bytes as f64),
             );
             assert_eq!(p.avail.len() == p.chunks as usize, !uses);
             let status = sim.run(&mut p, Time::MAX);
@@ -897,5 +909,35 @@ proptest! {
         // when the stretch starts, also those of a seed that leaves during it).
         prop_assert!(with.1 <= without.1, "{} > {}", with.1, without.1);
         prop_assert!(with.2 >= without.2, "{} < {}", with.2, without.2);
+    }
+}
+
+/// The libtorrent seed chokers (which keep each link's unchoke history, moved with
+/// its link when a departure swap-removes another) run a churning swarm with
+/// latency to completion, twice to the same result (determinism), and each gives a
+/// run of its own: a seed choker that did not reach the seeds' decisions would
+/// repeat the `fastest` run exactly.
+#[test]
+fn libtorrent_seed_chokers_complete_repeat_and_matter() {
+    let run = |sc: SeedChoker| {
+        let mut s = churn_swarm(0.01);
+        s.bittorrent.seed_choker = sc;
+        s.bittorrent.seed_quota_pieces = 2;
+        s.bittorrent.seed_quota_time = 20.0;
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        let status = sim.run(&mut p, Time::MAX);
+        (status, sim.peers.clone(), sim.now)
+    };
+    let base = run(SeedChoker::Fastest);
+    for sc in [
+        SeedChoker::RoundRobinQuota,
+        SeedChoker::FastestUpload,
+        SeedChoker::AntiLeech,
+    ] {
+        let a = run(sc);
+        assert_eq!(a.0, RunStatus::Completed, "{sc:?}");
+        assert_eq!(a, run(sc), "{sc:?} is not deterministic");
+        assert_ne!(a.2, base.2, "{sc:?} ends exactly as `fastest` does");
     }
 }
