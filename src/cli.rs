@@ -2,7 +2,7 @@
 //! the only place (with `main`) that prints.
 
 use crate::bounds::bounds;
-use crate::model::{RunResult, simulate_with};
+use crate::model::{RunResult, TraceSink, simulate_traced};
 use crate::output::plot;
 use crate::output::{self, OutputError, manifest};
 use crate::scenario::units::{fmt_bytes, fmt_rate, fmt_secs};
@@ -189,6 +189,19 @@ pub enum Command {
         /// Run even if the memory estimate exceeds the available memory.
         #[arg(long)]
         ignore_memory_limit: bool,
+        /// Also write the trace: chunks.csv (every chunk arrival) and, for
+        /// BitTorrent, chokes.csv (every choke change), for `swarmsim report`.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Write DIR/report.html: one self-contained page (figures, per-class
+    /// statistics and, for a traced run, a playback) from a run or sweep folder.
+    #[command(
+        after_help = "Example:\n  swarmsim run scenarios/bittorrent-flash-crowd.toml --trace\n  swarmsim report results/bittorrent-flash-crowd"
+    )]
+    Report {
+        /// The output folder of a run (`swarmsim run`) or of a whole sweep.
+        dir: PathBuf,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -271,6 +284,7 @@ pub fn run(cli: Cli) -> Result<()> {
             plot,
             force,
             ignore_memory_limit,
+            trace,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             for m in s.notes() {
@@ -291,8 +305,18 @@ pub fn run(cli: Cli) -> Result<()> {
                 || false,
             )?;
             catch_signals();
+            let mut tracer = if trace {
+                output::create_dir(&dir)?;
+                Some(output::trace::TraceWriter::create(&dir, &s)?)
+            } else {
+                None
+            };
             let start = Instant::now();
-            let Some(r) = simulate_with(&s, &CANCEL) else {
+            let sink = tracer.as_mut().map(|t| t as &mut dyn TraceSink);
+            let Some(r) = simulate_traced(&s, &CANCEL, sink) else {
+                if let Some(t) = tracer {
+                    t.abandon();
+                }
                 return Err(Interrupted(format!(
                     "interrupted after {:.1} s: the run did not finish and nothing was written to {}; \
                      run the same command again to start it over:\n  {}",
@@ -308,7 +332,13 @@ pub fn run(cli: Cli) -> Result<()> {
             output::remove_files(&dir, output::RUN_FILES)?;
             output::remove_files(&dir, sweep::FILES)?;
             output::remove_files(&dir, &[output::SWEEP_FIGURE])?;
+            output::remove_files(&dir, output::trace::TRACE_FILES)?;
+            output::remove_files(&dir, &[crate::report::REPORT_FILE])?;
             output::write_run(&dir, &r, wall)?;
+            let traced = match tracer {
+                Some(t) => t.finish()?,
+                None => Vec::new(),
+            };
             let m = manifest::text("run", &crate::scenario::to_toml(&s), &command_line());
             manifest::write(&dir, &m)?;
             print!("{}", run_report(&s, &r));
@@ -321,6 +351,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
                 dir.display()
             );
+            for p in &traced {
+                println!("trace         {}", p.display());
+            }
             if r.sample_interval_s > 1.5 * s.sample_interval {
                 eprintln!(
                     "note: {}: output.sample_interval = {} s would give more than {} rows of \
@@ -346,6 +379,14 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sweep(a) => sweep_command(a),
+        Command::Report { dir } => {
+            let (path, notes) = crate::report::write(&dir)?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            println!("report        {}", path.display());
+            Ok(())
+        }
         Command::Validate { quick, out } => validate_command(quick, out),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
@@ -409,6 +450,17 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{}: ok", args.scenario.display());
             print!("{}", describe(&s));
             print_notes(&args.scenario, &plan);
+            let (chunks_b, chokes_b) = output::trace::estimate_bytes(&s);
+            println!(
+                "{:<14}with --trace, chunks.csv about {}{}",
+                "trace",
+                fmt_bytes(chunks_b),
+                if chokes_b > 0.0 {
+                    format!(", chokes.csv about {}", fmt_bytes(chokes_b))
+                } else {
+                    String::new()
+                }
+            );
             if !plan.keys.is_empty() || plan.replications > 1 {
                 println!(
                     "{:<14}{} points x {} replications = {} runs, varying {}",
@@ -436,6 +488,7 @@ pub fn is_input_error(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<OutputError>()
                 .is_some_and(OutputError::is_input)
             || c.is::<crate::memory::MemoryError>()
+            || c.is::<crate::report::ReportError>()
     })
 }
 

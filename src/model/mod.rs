@@ -11,11 +11,13 @@ pub mod bittorrent;
 mod client_server;
 mod metrics;
 mod optimal;
+pub mod trace;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
-pub use metrics::{PeerRecord, RunResult, RunStatus, Summary};
+pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
+pub use trace::{ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
@@ -139,8 +141,9 @@ struct Uploader {
     event: Option<EventId>,
 }
 
-/// The simulation kernel shared by all protocols.
-pub struct Sim {
+/// The simulation kernel shared by all protocols. `'t` is the lifetime of the
+/// trace sink, if one is attached ([`Sim::attach_trace`]).
+pub struct Sim<'t> {
     /// Current virtual time.
     pub now: Time,
     /// The simulation's RNG (the only source of randomness).
@@ -173,6 +176,7 @@ pub struct Sim {
     n_arrived: u64,
     cap_seconds: f64,
     cap_since: Time,
+    trace: Option<trace::Tracer<'t>>,
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
     /// rows before the last: past them every other row goes and the interval doubles).
     pub samples: Vec<Sample>,
@@ -183,10 +187,10 @@ pub struct Sim {
 /// would otherwise fill the memory).
 pub const MAX_SAMPLES: usize = 1_000_000;
 
-impl Sim {
+impl<'t> Sim<'t> {
     /// A kernel for the scenario: nodes with their capacities and the peers'
     /// arrivals (drawn from the simulation's RNG, class by class, in file order).
-    pub fn new(s: &Scenario) -> Sim {
+    pub fn new(s: &Scenario) -> Sim<'t> {
         let n = s.peers() as usize;
         let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
@@ -236,7 +240,50 @@ impl Sim {
             n_arrived: 0,
             cap_seconds: 0.0,
             cap_since: Time::ZERO,
+            trace: None,
             samples: Vec::new(),
+        }
+    }
+
+    /// Sends the run's trace to `sink` from now on: every chunk that arrives and
+    /// every choke change a protocol reports ([`Sim::trace_choke`]).
+    pub fn attach_trace(&mut self, sink: &'t mut dyn TraceSink) {
+        self.trace = Some(trace::Tracer::new(sink));
+    }
+
+    /// Reports to the trace, if one is attached, that `node` now unchokes
+    /// (`unchoked`) or chokes `neighbour`, by its optimistic unchoke or a regular one.
+    #[inline]
+    pub fn trace_choke(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        unchoked: bool,
+        optimistic: bool,
+    ) {
+        if let Some(tr) = &mut self.trace {
+            tr.sink.choke(&ChokeChange {
+                time: self.now,
+                node,
+                neighbour,
+                unchoked,
+                optimistic,
+            });
+        }
+    }
+
+    /// Reports to the trace, if one is attached, that the connection from `node` to
+    /// `neighbour` closes: a choke if `node` was unchoking it (`unchoking`).
+    #[inline]
+    pub fn trace_choke_closed(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        unchoking: bool,
+        optimistic: bool,
+    ) {
+        if unchoking {
+            self.trace_choke(node, neighbour, false, optimistic);
         }
     }
 
@@ -267,6 +314,9 @@ impl Sim {
         bytes: f64,
     ) -> FlowId {
         let id = self.net.add_flow_tagged(self.now, src, dst, bytes, chunk);
+        if let Some(tr) = &mut self.trace {
+            tr.started(id, self.now);
+        }
         if src != SERVER {
             let up = self.net.graph().out_flows[src as usize].len() as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
@@ -489,6 +539,39 @@ impl Sim {
         }
     }
 
+    /// [`Protocol::on_transfer_done`] with a trace attached: if the protocol counted
+    /// a chunk for the receiver ([`Sim::record_chunk`]), this transfer completed it
+    /// (every protocol counts a chunk only in the call for the transfer that
+    /// brought its last bytes), and the arrival goes to the trace.
+    #[cold]
+    fn transfer_done_traced(
+        &mut self,
+        protocol: &mut dyn Protocol,
+        f: FlowId,
+        t: Transfer,
+        size: f64,
+    ) {
+        let p = peer_of(t.dst);
+        let before = self.chunks_held[p as usize];
+        // (Read now: the protocol may reuse the id `f` for a new transfer.)
+        let began = self.trace.as_ref().map_or(self.now, |tr| tr.start_of(f));
+        protocol.on_transfer_done(self, f, t);
+        if self.chunks_held[p as usize] != before
+            && let Some(tr) = &mut self.trace
+        {
+            debug_assert_eq!(self.chunks_held[p as usize], before + 1);
+            let a = ChunkArrival {
+                time: self.now,
+                peer: p,
+                chunk: t.chunk,
+                sender: t.src,
+                bytes: size,
+                duration_s: self.now.secs_since(began),
+            };
+            tr.sink.chunk(&a);
+        }
+    }
+
     /// Moves the completion events of the flows whose rates changed.
     fn sync_flows(&mut self) {
         let mut changed = std::mem::take(&mut self.scratch);
@@ -622,7 +705,11 @@ impl Sim {
                 // leave a float residue, which is not a real byte.
                 debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
                 self.account(t, size);
-                protocol.on_transfer_done(self, f, t);
+                if self.trace.is_none() {
+                    protocol.on_transfer_done(self, f, t);
+                } else {
+                    self.transfer_done_traced(protocol, f, t, size);
+                }
             } else {
                 let (_, ev) = self.queue.pop().expect("peeked");
                 if ev == Event::Sample {
@@ -693,7 +780,20 @@ pub fn simulate(s: &Scenario) -> RunResult {
 /// As [`simulate`], but stops as soon as `cancel` is set (checked before every
 /// event) and then returns `None`: an interrupted run has no result.
 pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
+    simulate_traced(s, cancel, None)
+}
+
+/// As [`simulate_with`], sending the run's trace to `sink` if there is one (the
+/// results do not depend on it).
+pub fn simulate_traced(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    sink: Option<&mut dyn TraceSink>,
+) -> Option<RunResult> {
     let mut sim = Sim::new(s);
+    if let Some(sink) = sink {
+        sim.attach_trace(sink);
+    }
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = match s.protocol {
         ProtocolKind::ClientServer => sim.run_cancellable(&mut ClientServer, horizon, cancel),

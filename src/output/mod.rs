@@ -8,6 +8,7 @@
 mod error;
 pub mod manifest;
 pub mod plot;
+pub mod trace;
 
 pub use error::OutputError;
 

@@ -54,6 +54,7 @@ mod bad_input;
 mod bounds;
 mod golden;
 mod optimal;
+mod report;
 mod robust;
 mod run;
 mod sweep;

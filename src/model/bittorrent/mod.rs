@@ -1008,6 +1008,7 @@ impl BitTorrent {
         self.add_avail(b, a, -1);
         for (end, me) in [a, b].into_iter().enumerate() {
             let l = *self.lk(me, self.conns[id as usize].pos[end]);
+            sim.trace_choke_closed(me, l.other, l.unchoking, l.optimistic);
             if l.unchoking && !l.optimistic {
                 self.nodes[me as usize].regular -= 1;
             }
@@ -1170,6 +1171,7 @@ impl BitTorrent {
         let l = self.lk_mut(ul, i);
         l.optimistic = optimistic;
         let (dl, pd, conn) = (l.other, l.peer, l.conn);
+        sim.trace_choke(ul, dl, true, optimistic);
         if optimistic {
             self.nodes[ul as usize].optimistic = conn;
         } else {
@@ -1186,6 +1188,7 @@ impl BitTorrent {
             return;
         }
         let (dl, conn, was_optimistic) = (l.other, l.conn, l.optimistic);
+        sim.trace_choke(ul, dl, false, was_optimistic);
         self.lk_mut(ul, i).optimistic = false;
         self.set_choking(ul, i, true);
         if was_optimistic {
