@@ -34,18 +34,17 @@ fn scratch(text: &str) -> tempfile::TempDir {
     d
 }
 
-/// Removes the `wall_s` column (the only machine-dependent one) from CSV text.
+/// Removes the `wall_*` columns (the only machine-dependent ones), header and
+/// rows alike, from CSV text.
 fn without_wall(csv_text: &str) -> String {
     let mut lines = csv_text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
     let keep: Vec<usize> = (0..header.len())
         .filter(|&i| !header[i].starts_with("wall_"))
         .collect();
-    std::iter::once(header.join(","))
-        .chain(lines.map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",")
-        }))
+    let pick = |f: &[&str]| keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",");
+    std::iter::once(pick(&header))
+        .chain(lines.map(|l| pick(&l.split(',').collect::<Vec<_>>())))
         .collect::<Vec<_>>()
         .join("\n")
 }
