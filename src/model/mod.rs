@@ -17,7 +17,7 @@ pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
 pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
-pub use trace::{ChokeChange, ChunkArrival, MemorySink, TraceSink};
+pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
@@ -261,12 +261,42 @@ impl<'t> Sim<'t> {
         unchoked: bool,
         optimistic: bool,
     ) {
+        if self.trace.is_some() {
+            let action = if unchoked {
+                ChokeAction::Unchoked
+            } else {
+                ChokeAction::Choked
+            };
+            self.emit_choke(node, neighbour, action, optimistic);
+        }
+    }
+
+    /// Reports to the trace, if one is attached, that `node` goes on unchoking
+    /// `neighbour` but now as its optimistic unchoke (`optimistic`) or a regular one.
+    #[inline]
+    pub fn trace_choke_kind(&mut self, node: NodeId, neighbour: NodeId, optimistic: bool) {
+        if self.trace.is_some() {
+            self.emit_choke(node, neighbour, ChokeAction::Changed, optimistic);
+        }
+    }
+
+    /// [`Sim::trace_choke`]'s work, kept out of line so that a run without a trace
+    /// pays only the test.
+    #[cold]
+    #[inline(never)]
+    fn emit_choke(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        action: ChokeAction,
+        optimistic: bool,
+    ) {
         if let Some(tr) = &mut self.trace {
             tr.sink.choke(&ChokeChange {
                 time: self.now,
                 node,
                 neighbour,
-                unchoked,
+                action,
                 optimistic,
             });
         }
@@ -306,6 +336,7 @@ impl<'t> Sim<'t> {
 
     /// Starts transferring the last `bytes` bytes of chunk `chunk` (the rest of a
     /// partly received chunk) from `src` to `dst`.
+    #[inline]
     pub fn start_transfer_bytes(
         &mut self,
         src: NodeId,
@@ -314,14 +345,24 @@ impl<'t> Sim<'t> {
         bytes: f64,
     ) -> FlowId {
         let id = self.net.add_flow_tagged(self.now, src, dst, bytes, chunk);
-        if let Some(tr) = &mut self.trace {
-            tr.started(id, self.now);
+        if self.trace.is_some() {
+            self.note_start(id);
         }
         if src != SERVER {
             let up = self.net.graph().out_flows[src as usize].len() as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
         }
         id
+    }
+
+    /// Notes for the trace that flow `id` starts now (out of line: see
+    /// [`Sim::emit_choke`]).
+    #[cold]
+    #[inline(never)]
+    fn note_start(&mut self, id: FlowId) {
+        if let Some(tr) = &mut self.trace {
+            tr.started(id, self.now);
+        }
     }
 
     /// Cancels a transfer in progress and returns the bytes it delivered, which are
@@ -421,6 +462,7 @@ impl<'t> Sim<'t> {
     }
 
     /// Records that peer `p` now holds one more chunk (for the metrics).
+    #[inline]
     pub fn record_chunk(&mut self, p: u32) {
         self.chunks_held[p as usize] += 1;
         if self.present[p as usize] && self.peers[p as usize].completion.is_none() {
@@ -544,6 +586,7 @@ impl<'t> Sim<'t> {
     /// (every protocol counts a chunk only in the call for the transfer that
     /// brought its last bytes), and the arrival goes to the trace.
     #[cold]
+    #[inline(never)]
     fn transfer_done_traced(
         &mut self,
         protocol: &mut dyn Protocol,
@@ -566,7 +609,7 @@ impl<'t> Sim<'t> {
                 chunk: t.chunk,
                 sender: t.src,
                 bytes: size,
-                duration_s: self.now.secs_since(began),
+                started: began,
             };
             tr.sink.chunk(&a);
         }

@@ -331,21 +331,26 @@ pub fn unchokes(path: &Path) -> Result<[Vec<(f64, f64)>; 2], ReportError> {
                 )));
             }
         };
-        counts[which] += match r[a].as_str() {
-            "unchoked" => 1,
-            "choked" => -1,
+        match r[a].as_str() {
+            "unchoked" => counts[which] += 1,
+            "choked" => counts[which] -= 1,
+            "changed" => {
+                counts[which] += 1;
+                counts[1 - which] -= 1;
+            }
             other => {
                 return Err(ReportError(format!(
-                    "{}: line {}: action = \"{other}\": expected unchoked or choked",
+                    "{}: line {}: action = \"{other}\": expected unchoked, choked or changed",
                     path.display(),
                     i + 2
                 )));
             }
-        };
-        let s = &mut out[which];
-        match s.last_mut() {
-            Some(last) if last.0 == time => last.1 = counts[which] as f64,
-            _ => s.push((time, counts[which] as f64)),
+        }
+        for (k, s) in out.iter_mut().enumerate() {
+            match s.last_mut() {
+                Some(last) if last.0 == time => last.1 = counts[k] as f64,
+                _ => s.push((time, counts[k] as f64)),
+            }
         }
     }
     Ok(out)

@@ -200,7 +200,10 @@ fn every_scenario_has_a_golden_test() {
     }
     assert!(missing.is_empty(), "no golden test for {missing:?}");
     for s in ALL {
-        assert!(Path::new(&root().join(s)).is_file(), "{s} is listed but absent");
+        assert!(
+            Path::new(&root().join(s)).is_file(),
+            "{s} is listed but absent"
+        );
     }
 }
 

@@ -1991,11 +1991,13 @@ impl BitTorrent {
                 }
             } else if i != opt && optimistic {
                 // A former optimistic unchoke promoted to a regular one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, false);
                 self.lk_mut(n, i as u32).optimistic = false;
                 self.nodes[n as usize].optimistic = NONE;
                 self.nodes[n as usize].regular += 1;
             } else if i == opt && unchoking && !optimistic {
                 // A regular unchoke that becomes the optimistic one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, true);
                 self.lk_mut(n, i as u32).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
                 self.nodes[n as usize].optimistic = c;
