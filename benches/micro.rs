@@ -1,6 +1,6 @@
-//! Criterion micro-benchmarks of the hot parts of a BitTorrent run (issue 6): the
+//! Criterion micro-benchmarks of the hot parts of a BitTorrent run: the
 //! event queue, each bandwidth model's reallocation, the rarest-first piece picker and
-//! the tit-for-tat choker. Run with `cargo bench --bench micro`; see BENCHMARKS.md.
+//! the tit-for-tat choker. Run with `cargo bench --bench micro`; see docs/PERFORMANCE.md.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rand::Rng;

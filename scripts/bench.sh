@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the end-to-end benchmark scenarios (scenarios/bench/*.toml, issue 6) one after
+# Runs the end-to-end benchmark scenarios (scenarios/bench/*.toml) one after
 # the other, each under /usr/bin/time -v, and prints a Markdown table: wall time,
 # CPU time (user + sys: on a shared machine the fairer figure), simulated chunk
 # transfers per second, events per second (both per wall second) and peak RSS,

@@ -10,7 +10,7 @@ pickers, chokers, table sizes, request depths, timeouts and (40 % of the time)
 Poisson churn. Each run must exit 0 (or 2 with an error for a scenario the checker
 refuses); a run without churn must complete, and a completed run must not beat
 D_p2p. Anything else is listed at the end as BAD with the file that reproduces it.
-The property tests (TESTING.md) cover small swarms; this covers the middle sizes.
+The property tests (docs/TESTING.md) cover small swarms; this covers the middle sizes.
 """
 import csv
 import os

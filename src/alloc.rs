@@ -1,4 +1,4 @@
-//! A global allocator that puts large blocks on transparent huge pages (issue 6).
+//! A global allocator that puts large blocks on transparent huge pages.
 //!
 //! A large swarm's tables (availability rows, link blocks, rate histories, flow
 //! records) are tens to hundreds of MiB read at random: with 4 KiB pages nearly every

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 /// On Linux the binary maps its large blocks itself on transparent huge pages (2 MiB):
 /// a large swarm's tables are read at random, and with 4 KiB pages nearly every such
 /// read also misses the TLB. Results do not depend on the allocator. (`swarmsim::alloc`
-/// says how; BENCHMARKS.md has the measurements.)
+/// says how; docs/PERFORMANCE.md has the measurements.)
 #[cfg(target_os = "linux")]
 #[global_allocator]
 static ALLOC: swarmsim::alloc::HugePageAlloc = swarmsim::alloc::HugePageAlloc;

@@ -1,5 +1,5 @@
 //! An up-front estimate of a run's peak memory, so that `swarmsim run` can refuse a
-//! scenario that would not fit in the machine's available memory (issue 6).
+//! scenario that would not fit in the machine's available memory.
 //!
 //! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
@@ -31,7 +31,7 @@
 //! The optimal scheduler keeps two bitfields per peer and their columns per chunk
 //! (`C` bits per peer, at most 8 W bytes): 24 W, besides the kernel's records (its
 //! other per-peer state, a few counters and 19 bits in bitsets over the peers, fits
-//! in the 1 KiB). It was checked against the peak RSS of the benchmark scenarios (BENCHMARKS.md):
+//! in the 1 KiB). It was checked against the peak RSS of the benchmark scenarios (docs/PERFORMANCE.md):
 //! it over-estimates, never under-estimates, those runs.
 
 use crate::scenario::{ProtocolKind, Scenario};

@@ -4,7 +4,7 @@
 //! Every case starts from a scenario file under `scenarios/validation/` (embedded in
 //! the binary, so the command works from any folder), changes what the case varies,
 //! simulates (in parallel, results in input order) and returns one [`Check`] per row
-//! of the table. VALIDATION.md derives every expected value. This module never prints
+//! of the table. docs/VALIDATION.md derives every expected value. This module never prints
 //! and never writes files; `cli` does.
 
 use crate::bounds::bounds;
@@ -499,7 +499,7 @@ fn case_qiu_srikant(quick: bool) -> Result<Vec<Check>> {
         },
     ];
     let mut settings: Vec<&Fluid> = all.iter().take(if quick { 2 } else { 6 }).collect();
-    // The paper's two settings again without endgame duplicates (VALIDATION.md: in
+    // The paper's two settings again without endgame duplicates (docs/VALIDATION.md: in
     // the download-limited regime they cost download capacity the model lacks).
     let no_endgame = [
         Fluid {

@@ -149,7 +149,7 @@ impl Scenario {
     /// (empty for the other protocols and when none applies). They are warnings, not
     /// errors: a run that stalls ends with status `stalled` and says why, and a
     /// scenario may stall on purpose (`scenarios/free-riders-first.toml`). Two
-    /// configurations are named (README, Model, Churn):
+    /// configurations are named (docs/MODEL.md, "Where a swarm can stall"):
     ///
     /// - a class whose peers upload nothing and stay after completing: leechers stay
     ///   interested in such a seed for ever, so a leecher whose connection table

@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn defaults_are_written_explicitly() {
-        // The smallest scenario: every default (README table) must appear in full.
+        // The smallest scenario: every default (docs/SCENARIOS.md) must appear in full.
         let s = Scenario::from_toml(
             "name = \"d\"\n[file]\nsize = \"1 MB\"\n[server]\nupload = \"8 Mbit/s\"\n[[peers]]\ncount = 2\nupload = \"0 B/s\"\ndownload = \"unlimited\"\n",
             "d.toml",

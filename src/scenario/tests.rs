@@ -69,8 +69,8 @@ fn optimal_kind_and_its_size_limit() {
     assert!(set(&["peers.0.count=10000000"]).is_ok());
 }
 
-// ---- Extreme values and hostile input (issue 8). Each test states the behaviour
-// decided for it; README.md "Limits" and TESTING.md list them.
+// ---- Extreme values and hostile input. Each test states the behaviour
+// decided for it; docs/SCENARIOS.md "Limits" and docs/TESTING.md list them.
 
 /// A scenario with the given file size, optional chunk, server upload and classes of
 /// (count, upload, download).
@@ -500,9 +500,9 @@ fn inactivity_timeout_counts_rechoke_periods() {
 
 #[test]
 fn stall_risks_name_free_rider_seeds_and_tight_tables() {
-    // Scenario::stall_risks names the two configurations that README, Model, Churn
-    // documents as stalling (each of the 13 of 160 random swarms that stalled in
-    // session 14's stress runs had one; TESTING.md), and nothing else.
+    // Scenario::stall_risks names the two configurations that docs/MODEL.md
+    // documents as stalling (each of the 13 of 160 random swarms from
+    // scripts/stress.py that stalled had one), and nothing else.
     let risks = |kv: &[&str]| {
         let v: Vec<String> = kv.iter().map(|s| s.to_string()).collect();
         Scenario::from_toml(KR, "kr.toml", &v)

@@ -112,7 +112,7 @@ fn missing_file() {
     assert!(stderr(&o).starts_with("error: nope.toml: cannot read the scenario file"));
 }
 
-// ---- Hostile files and extreme values through the binary (issue 8): exit status 2,
+// ---- Hostile files and extreme values through the binary: exit status 2,
 // one clear line, no panic, no output.
 
 /// Runs `swarmsim check <path>` in `dir` and returns stderr, after checking exit

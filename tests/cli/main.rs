@@ -1,4 +1,5 @@
-//! Tests that run the `swarmsim` binary: one integration test crate (STYLE.md #11).
+//! Tests that run the `swarmsim` binary, all in this one integration test crate (one
+//! binary to build and link, rather than one per file).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -51,6 +52,7 @@ fn without_wall(csv_text: &str) -> String {
 
 mod bad_input;
 mod bounds;
+mod docs;
 mod golden;
 mod optimal;
 mod report;

@@ -37,7 +37,7 @@ fn homogeneous_scenario_attains_t_star() {
 #[test]
 fn heterogeneous_scenario_within_five_percent() {
     // scenarios/optimal-heterogeneous.toml: D_p2p = N F/(u_s + sum u_i) =
-    // 40 * 50 MB / (10 + 10 * 2 + 20 * 0.5) MB/s = 50 s; the target for the
+    // 40 * 50 MB / (10 + 10 * 2 + 20 * 0.5) MB/s = 50 s; the project's target for the
     // optimal scheduler is within 5 % of D_p2p with at least 100 chunks (here 200).
     let d = tempfile::tempdir().expect("tempdir");
     let scenario = root().join("scenarios/optimal-heterogeneous.toml");
@@ -58,7 +58,7 @@ fn heterogeneous_scenario_within_five_percent() {
 
 #[test]
 fn seeding_applies_to_bittorrent_only() {
-    // README, `peers.N.seeding`: under client-server and optimal every peer stays to
+    // docs/SCENARIOS.md, `peers.N.seeding`: under client-server and optimal every peer stays to
     // the end (departure_s empty), whatever the seeding time; under BitTorrent a peer
     // with `fixed = "0 s"` leaves the moment it completes (departure = completion),
     // except the last to complete: the run ends with that completion.
@@ -113,7 +113,7 @@ fn seeding_applies_to_bittorrent_only() {
 
 #[test]
 fn latency_applies_to_bittorrent_only() {
-    // README, `peers.N.latency`: client-server and optimal exchange no messages, so a
+    // docs/SCENARIOS.md, `peers.N.latency`: client-server and optimal exchange no messages, so a
     // 1 s latency leaves their distribution times unchanged: client-server 5 x 1 MB
     // from 1 MB/s = 5 s = D_cs; optimal 1.2 s either way (the same schedule). Under
     // BitTorrent every request waits 2 x 1 s before its data flows, so the time grows.

@@ -1,4 +1,4 @@
-//! Robustness (issue 8): manifests that reproduce results, folders holding other
+//! Robustness: manifests that reproduce results, folders holding other
 //! results, runs that cannot finish, signals, and the error messages and exit
 //! statuses of each.
 
@@ -343,7 +343,7 @@ fn a_stalled_bittorrent_run_says_why() {
     // the server takes its only connection, completes and keeps it as a seed; the
     // others can connect to no one who uploads, so nothing moves again. The run
     // must end as `stalled`, not at the 365-day horizon, after the stall window
-    // (README: the larger of 20 rechokes = 200 s, 2 re-announces = 600 s, 10 min).
+    // (docs/MODEL.md: the larger of 20 rechokes = 200 s, 2 re-announces = 600 s, 10 min).
     let t = SMALL.replace("count = 4", "count = 3")
         + "[protocol]\nkind = \"bittorrent\"\nmax_connections = 1\n";
     let d = scratch(&t);
@@ -371,7 +371,7 @@ fn run_summary(dir: &std::path::Path, out: &str, sets: &[&str]) -> String {
 
 #[test]
 fn late_arrivals_with_full_tables_stall_as_documented() {
-    // The limitation the README states under Churn, in the shipped scenario
+    // The limitation docs/MODEL.md states under "Where a swarm can stall", in the shipped scenario
     // scenarios/churn-tight-tables.toml: 50 peers arrive at 2/s and seed for an
     // exponential 60 s, with `max_connections = 20` = the default `min_peers`, and
     // no inactivity timeout (the default). The last arrivals find the server's and
@@ -389,7 +389,7 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
     let s = run_summary(d.path(), "wide", &["protocol.max_connections=80"]);
     assert_eq!(summary_field(&s, "status"), "completed", "{s}");
     assert_eq!(summary_field(&s, "completed_peers"), "50");
-    // The fix the README names: with an inactivity timeout the clique's connections
+    // The fix docs/MODEL.md names: with an inactivity timeout the clique's connections
     // (neither end interested: none of them holds a chunk) close, each peer drops
     // below min_peers = 20 and announces again, and the tracker's list includes the
     // server, whose slots the departed seeds freed: every peer completes with the
@@ -426,7 +426,7 @@ fn free_riders_first_lock_the_uploaders_out_as_documented() {
             assert_eq!(f[class], "free-rider", "{line}");
         }
     }
-    // The three ways out the README names; each alone suffices here. With
+    // The three ways out docs/MODEL.md names; each alone suffices here. With
     // `close_redundant` a free rider that completes closes its connection to the
     // server (a seed), and the freed slots go to the uploaders, which announce
     // again when starving.

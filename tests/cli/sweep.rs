@@ -643,7 +643,7 @@ fn a_forced_command_leaves_no_earlier_results_beside_its_own() {
 
 #[test]
 fn a_sweep_over_rates_draws_its_figure_in_bytes_per_second() {
-    // server.upload over three rates (the README's example key): the values are
+    // server.upload over three rates (docs/OUTPUTS.md's example key): the values are
     // quantities, not bare numbers, and are drawn at what the scenario reads them as
     // (10 Mbit/s = 1,250,000 B/s). An audit found such a sweep drew no figure.
     let t = GRID

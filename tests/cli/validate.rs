@@ -4,7 +4,7 @@ use super::*;
 
 /// Every quick validation case passes: the expected values (Kurose & Ross table,
 /// D_cs exactness, D_p2p, the Qiu & Srikant fluid model, the two models' agreement)
-/// are derived in VALIDATION.md, not taken from the program. Also checks the table's
+/// are derived in docs/VALIDATION.md, not taken from the program. Also checks the table's
 /// columns and that validation.csv holds one row per printed check.
 #[test]
 fn validate_quick_passes_and_writes_csv() {

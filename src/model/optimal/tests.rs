@@ -318,11 +318,11 @@ proptest! {
 proptest! {
     #![proptest_config(crate::test_util::cases(30))]
 
-    /// The target for the optimal scheduler: within 5 % of D_p2p on
+    /// The project's target for the optimal scheduler: within 5 % of D_p2p on
     /// heterogeneous flash crowds with at least 100 chunks (Kumar and Ross 2006 attain
     /// D_p2p in the fluid limit; the chunked schedule loses a few chunk times at the
     /// start and the end out of 200). With finite downloads the greedy mode can lose
-    /// more (see README), so this property is stated for unlimited downloads.
+    /// more (see docs/MODEL.md), so this property is stated for unlimited downloads.
     #[test]
     fn upload_limited_swarms_within_five_percent(s in random_upload_limited_swarm()) {
         let r = simulate(&s);
@@ -350,7 +350,7 @@ fn same_scenario_same_result() {
 
 #[test]
 fn the_server_is_woken_when_a_rescue_copy_beats_its_copy() {
-    // Found by `never_beats_d_p2p_and_conserves_bytes` (CI, stop 15). 4 chunks of
+    // Found by `never_beats_d_p2p_and_conserves_bytes` in CI. 4 chunks of
     // 250 B, u_s = 1000 B/s, 7 free riders and 2 uploaders at 2186 B/s with 390 B/s
     // downloads. At 2.0 s the server starts chunk 2 to a free rider (0.25 s at its
     // rate, so due at 2.25 s); at 2.006 s an uploader, idle, rescues it with a copy

@@ -1,0 +1,478 @@
+//! The docs test: every command shown in `README.md`, `docs/*.md` and the scenario
+//! headers runs as written. The convention (docs/TESTING.md, "Commands in the docs"):
+//!
+//! - **Markdown.** A fenced code block whose info string starts with `sh` holds
+//!   commands, one per line; a line ending in `\` continues on the next. Blank lines
+//!   and lines starting with `#` are not commands. Other blocks (`toml`, `text`, none)
+//!   are not commands.
+//! - **Scenario headers.** In the comment block that opens a `.toml` file under
+//!   `scenarios/` or `benches/`, a line whose text after `#` (and an optional `Run:`)
+//!   starts with `swarmsim ` is a command, to the end of the line.
+//! - **What runs.** A command whose program is `swarmsim` runs through `sh -c`, with
+//!   the binary under test first on `PATH`, in a temporary copy of `scenarios/` and
+//!   `benches/`; the commands of one document run in order in one folder, so a
+//!   follow-up can read what an earlier one wrote. Each must exit with status 0, and
+//!   the output it names must exist afterwards (`--out DIR`, or `results/<name>/` of
+//!   a `run` or `sweep` without `--out`). Any other command (`cargo ...`, a script,
+//!   a profiler) builds, tests or measures the project and is not run here; when its
+//!   program is a path inside the repository (`scripts/bench.sh`, `fuzz/run.sh`) that
+//!   file must exist and be executable.
+//! - **Long commands.** A command that takes more than a few seconds ends in a shell
+//!   comment starting with `# long`. A long `run` or `sweep` is replaced by `check`
+//!   on the same scenario and `--set`s (which reads the scenario and checks every
+//!   sweep point, in a fraction of a second); any other long command is checked by
+//!   `swarmsim SUBCOMMAND --help` (the subcommand exists).
+
+use super::root;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// One command shown in a document.
+#[derive(Debug, Clone, PartialEq)]
+struct DocCommand {
+    /// The command line as shown (continuations joined, the `# long` comment kept).
+    line: String,
+    /// 1-based line in the document where it starts.
+    at: usize,
+}
+
+impl DocCommand {
+    /// The line without a trailing shell comment (a `#` after white space, outside
+    /// quotes).
+    fn without_comment(&self) -> &str {
+        let (mut single, mut double) = (false, false);
+        let mut prev_space = true;
+        for (i, c) in self.line.char_indices() {
+            match c {
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double && prev_space => return self.line[..i].trim_end(),
+                _ => {}
+            }
+            prev_space = c.is_whitespace();
+        }
+        self.line.trim_end()
+    }
+
+    /// Marked `# long`: too slow for the test suite.
+    fn is_long(&self) -> bool {
+        let rest = &self.line[self.without_comment().len()..];
+        rest.trim_start()
+            .trim_start_matches('#')
+            .trim_start()
+            .starts_with("long")
+    }
+}
+
+/// The commands of a Markdown document: the lines of its `sh` code blocks.
+fn markdown_commands(text: &str) -> Vec<DocCommand> {
+    let mut out = Vec::new();
+    let mut in_sh: Option<bool> = None; // Some(is sh) inside a fence
+    let mut pending: Option<DocCommand> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with("```") {
+            in_sh = match in_sh {
+                None => Some(
+                    trimmed
+                        .trim_start_matches('`')
+                        .trim_start()
+                        .starts_with("sh"),
+                ),
+                Some(_) => None,
+            };
+            continue;
+        }
+        if in_sh != Some(true) {
+            continue;
+        }
+        if let Some(mut p) = pending.take() {
+            let piece = trimmed.trim_end();
+            match piece.strip_suffix('\\') {
+                Some(head) => {
+                    p.line = format!("{} {}", p.line, head.trim());
+                    pending = Some(p);
+                }
+                None => {
+                    p.line = format!("{} {}", p.line, piece.trim());
+                    out.push(p);
+                }
+            }
+            continue;
+        }
+        let line = trimmed.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cmd = DocCommand {
+            line: line.trim_end_matches('\\').trim_end().to_string(),
+            at: i + 1,
+        };
+        if line.ends_with('\\') {
+            pending = Some(cmd);
+        } else {
+            out.push(cmd);
+        }
+    }
+    out.extend(pending);
+    out
+}
+
+/// The commands of a scenario file's header: `# [Run:] swarmsim ...` lines in the
+/// comment block before the first line that is not a comment.
+fn header_commands(text: &str) -> Vec<DocCommand> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let Some(comment) = raw.strip_prefix('#') else {
+            break;
+        };
+        let body = comment.trim_start();
+        let body = body.strip_prefix("Run:").unwrap_or(body).trim_start();
+        if body.starts_with("swarmsim ") {
+            out.push(DocCommand {
+                line: body.trim_end().to_string(),
+                at: i + 1,
+            });
+        }
+    }
+    out
+}
+
+/// Splits a command line into words as a POSIX shell would for the plain cases the
+/// docs use (single and double quotes, backslash escapes outside single quotes).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let (mut single, mut double) = (false, false);
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if !double => {
+                single = !single;
+                in_word = true;
+            }
+            '"' if !single => {
+                double = !double;
+                in_word = true;
+            }
+            '\\' if !single => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_word = true;
+            }
+            c if c.is_whitespace() && !single && !double => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// The program a command line starts with, after `VAR=value` assignments.
+fn program(words: &[String]) -> Option<&str> {
+    words
+        .iter()
+        .map(String::as_str)
+        .find(|w| !(w.contains('=') && !w.starts_with('-') && !w.contains('/')))
+}
+
+/// The value of `--out` in a swarmsim command, if given.
+fn out_arg(words: &[String]) -> Option<&str> {
+    words
+        .windows(2)
+        .find(|w| w[0] == "--out")
+        .map(|w| w[1].as_str())
+}
+
+/// What a `long` swarmsim command is checked with instead: `check` on the same
+/// scenario and `--set`s for `run` and `sweep`, else `SUBCOMMAND --help`.
+fn stand_in(words: &[String]) -> Vec<String> {
+    let sub = words.get(1).map(String::as_str).unwrap_or("");
+    if sub != "run" && sub != "sweep" {
+        return vec![sub.to_string(), "--help".to_string()];
+    }
+    let mut args = vec!["check".to_string()];
+    let mut rest = words[2..].iter();
+    while let Some(w) = rest.next() {
+        if w == "--set" {
+            args.push(w.clone());
+            args.extend(rest.next().cloned());
+        } else if let Some(v) = w.strip_prefix("--set=") {
+            args.push(format!("--set={v}"));
+        } else if w.starts_with("--") {
+            // Flags that take a value: skip it too.
+            if ["--out", "--seed", "--jobs", "--shard"].contains(&w.as_str()) {
+                rest.next();
+            }
+        } else if args.len() == 1 {
+            args.push(w.clone());
+        }
+    }
+    args
+}
+
+/// The folder holding the binary under test, to put first on `PATH`.
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_swarmsim"))
+        .parent()
+        .expect("the binary has a folder")
+        .to_path_buf()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create folder");
+    for entry in std::fs::read_dir(from).expect("read folder") {
+        let entry = entry.expect("folder entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy file");
+        }
+    }
+}
+
+/// A temporary folder holding copies of `scenarios/` and `benches/`.
+fn workspace() -> tempfile::TempDir {
+    let d = tempfile::tempdir().expect("tempdir");
+    for sub in ["scenarios", "benches"] {
+        copy_tree(&root().join(sub), &d.path().join(sub));
+    }
+    d
+}
+
+/// The scenario name of the file a swarmsim command reads (for its default folder).
+fn scenario_name(dir: &Path, words: &[String]) -> Option<String> {
+    let file = words.iter().skip(2).find(|w| !w.starts_with('-'))?;
+    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    table.get("name")?.as_str().map(str::to_string)
+}
+
+/// Runs the commands of one document in order in `dir`; returns one line per failure.
+fn run_commands(doc: &str, commands: &[DocCommand], dir: &Path) -> Vec<String> {
+    let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("PATH");
+    let mut failures = Vec::new();
+    for c in commands {
+        let shown = c.without_comment();
+        let words = shell_words(shown);
+        let Some(prog) = program(&words) else {
+            continue;
+        };
+        if prog != "swarmsim" {
+            // Building, testing and profiling are not run here; a script named by
+            // its path must exist and be executable.
+            if prog.contains('/') && !prog.starts_with('/') {
+                let p = root().join(prog);
+                let executable = std::fs::metadata(&p)
+                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
+                    .unwrap_or(false);
+                if !executable {
+                    failures.push(format!(
+                        "{doc}:{}: `{prog}` is not an executable file in the repository",
+                        c.at
+                    ));
+                }
+            }
+            continue;
+        }
+        let output = if c.is_long() {
+            Command::new(env!("CARGO_BIN_EXE_swarmsim"))
+                .args(stand_in(&words))
+                .current_dir(dir)
+                .output()
+        } else {
+            Command::new("sh")
+                .arg("-c")
+                .arg(shown)
+                .env("PATH", &path)
+                .current_dir(dir)
+                .output()
+        }
+        .expect("the command starts");
+        if !output.status.success() {
+            failures.push(format!(
+                "{doc}:{}: `{}` exited with {}{}: {}",
+                c.at,
+                shown,
+                output.status,
+                if c.is_long() {
+                    " (checked as `check`/`--help`)"
+                } else {
+                    ""
+                },
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+            continue;
+        }
+        if c.is_long() {
+            continue;
+        }
+        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let named = match out_arg(&words) {
+            Some(o) => Some(PathBuf::from(o)),
+            None if sub == "run" || sub == "sweep" => {
+                scenario_name(dir, &words).map(|n| Path::new("results").join(n))
+            }
+            None => None,
+        };
+        if let Some(out) = named
+            && !dir.join(&out).exists()
+        {
+            failures.push(format!(
+                "{doc}:{}: `{shown}` exited with 0 but wrote no {}",
+                c.at,
+                out.display()
+            ));
+        }
+    }
+    failures
+}
+
+/// `README.md` and every `docs/*.md`, with their text.
+fn markdown_documents() -> Vec<(String, String)> {
+    let mut files = vec![root().join("README.md")];
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("docs"))
+        .expect("docs/ exists")
+        .map(|e| e.expect("docs entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    docs.sort();
+    files.extend(docs);
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.strip_prefix(root()).unwrap_or(&p).display().to_string();
+            (name, std::fs::read_to_string(&p).expect("read document"))
+        })
+        .collect()
+}
+
+/// Every `.toml` file under `scenarios/` and `benches/`, with its text.
+fn scenario_files() -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read folder") {
+            let p = e.expect("folder entry").path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "toml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("scenarios"), &mut files);
+    walk(&root().join("benches"), &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.strip_prefix(root()).unwrap_or(&p).display().to_string();
+            (name, std::fs::read_to_string(&p).expect("read scenario"))
+        })
+        .collect()
+}
+
+#[test]
+fn commands_in_readme_and_docs_run_as_written() {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for (doc, text) in markdown_documents() {
+        let commands = markdown_commands(&text);
+        ran += commands.len();
+        let dir = workspace();
+        failures.extend(run_commands(&doc, &commands, dir.path()));
+    }
+    // README.md alone shows more than this; a parser that finds nothing fails here.
+    assert!(
+        ran >= 5,
+        "only {ran} commands found in the Markdown documents"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn commands_in_scenario_headers_run_as_written() {
+    let mut failures = Vec::new();
+    let mut without = Vec::new();
+    for (doc, text) in scenario_files() {
+        let commands = header_commands(&text);
+        if commands.is_empty() {
+            without.push(doc.clone());
+        }
+        let dir = workspace();
+        failures.extend(run_commands(&doc, &commands, dir.path()));
+    }
+    // Every shipped scenario says how to run it (DESIGN.md, "scenarios/").
+    assert!(
+        without.is_empty(),
+        "no command in the header of {without:?}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_convention_reads_blocks_headers_and_long_marks() {
+    // Hand-written documents: what counts as a command, per the module's convention.
+    let md = "text `swarmsim run x` in prose\n\n```sh\n# a comment\nswarmsim run a.toml  # the run\n\
+              swarmsim sweep b.toml \\\n    --set 'k=v w' --out r   # long: minutes\n```\n\n\
+              ```toml\nswarmsim = 1\n```\n```\nswarmsim run c.toml\n```\n";
+    let got = markdown_commands(md);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].at, 5);
+    assert_eq!(got[0].without_comment(), "swarmsim run a.toml");
+    assert!(!got[0].is_long());
+    assert_eq!(
+        got[1].without_comment(),
+        "swarmsim sweep b.toml --set 'k=v w' --out r"
+    );
+    assert!(got[1].is_long());
+    let words = shell_words(got[1].without_comment());
+    assert_eq!(words[4], "k=v w");
+    assert_eq!(stand_in(&words), ["check", "b.toml", "--set", "k=v w"]);
+    assert_eq!(out_arg(&words), Some("r"));
+
+    let toml = "# Question: why?\n# Run: swarmsim run s.toml\n#      swarmsim run s.toml --set 'a=1 s' --out o\n\
+                #   (a note, not a command)\nname = \"s\"\n# swarmsim run after.toml\n";
+    let got = header_commands(toml);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].line, "swarmsim run s.toml --set 'a=1 s' --out o");
+    assert_eq!(
+        program(&shell_words("PROPTEST_CASES=5 cargo test")),
+        Some("cargo")
+    );
+}
+
+#[test]
+fn a_broken_command_fails_the_docs_test() {
+    // The runner must report what the docs test exists to catch: a command refused
+    // as written (a follow-up writing into the base command's folder), a missing
+    // scenario, a script that is not in the repository, a flag the command lacks.
+    let dir = workspace();
+    let md = "```sh\nswarmsim run scenarios/kurose-ross-30.toml\n\
+              swarmsim run scenarios/kurose-ross-30.toml --set protocol.kind=client-server\n\
+              swarmsim run scenarios/no-such-file.toml\n\
+              scripts/no-such-script.sh\n\
+              swarmsim bounds scenarios/kurose-ross-30.toml --out nowhere\n```\n";
+    let failures = run_commands("test.md", &markdown_commands(md), dir.path());
+    assert_eq!(failures.len(), 4, "{failures:#?}");
+    assert!(failures[0].contains("test.md:3:") && failures[0].contains("already holds"));
+    assert!(failures[1].contains("test.md:4:"));
+    assert!(failures[2].contains("no-such-script.sh"));
+    assert!(failures[3].contains("test.md:6:"));
+}
