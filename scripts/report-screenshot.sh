@@ -8,7 +8,8 @@
 #   (0 to 199); defaults frame=60 and frame=140.
 # Writes OUT_DIR/playback-1.png and OUT_DIR/playback-2.png. Exit status: 0 on
 # success, 1 if the page failed, 3 if no Chromium was found (CHROMIUM=path
-# overrides the search for `chromium` and `chromium-browser`).
+# overrides the search for `chromium` and `chromium-browser`; WINDOW=W,H sets the
+# window size, default 1300,1500).
 set -eu
 [ $# -ge 2 ] || { echo "usage: $0 REPORT.html OUT_DIR [FRAGMENT1 [FRAGMENT2]]" >&2; exit 2; }
 report=$1
@@ -38,7 +39,7 @@ for frag in "$f1" "$f2"; do
         --hide-scrollbars --enable-logging=stderr --v=0 --virtual-time-budget=5000
     timeout 120 "$browser" "$@" --user-data-dir="$work/profile-dom-$n" --dump-dom "$url" \
         >"$work/dom-$n.html" 2>"$work/log-$n.txt" || true
-    timeout 120 "$browser" "$@" --user-data-dir="$work/profile-png-$n" --window-size=1300,1250 \
+    timeout 120 "$browser" "$@" --user-data-dir="$work/profile-png-$n" --window-size="${WINDOW:-1300,1500}" \
         --screenshot="$out/playback-$n.png" "$url" >/dev/null 2>>"$work/log-$n.txt" || true
     if grep -E 'CONSOLE.*(Uncaught|Error|error)' "$work/log-$n.txt" >&2; then
         echo "$0: console errors at #$frag" >&2

@@ -269,9 +269,9 @@ impl TraceSink for TraceWriter {
 /// d(chunk size)` bytes (`d` = decimal digits; 26 for the two times and the
 /// separators). `chokes.csv` cannot be known before the run: the estimate takes
 /// 6.5 rows per peer and rechoke period over `1.15 D_p2p`, of `24 + 2 d(N)` bytes
-/// each. Both rates were measured on `bittorrent-flash-crowd` (34 and 30 bytes a
+/// each. Both rates were measured on `bittorrent-flash-crowd` (42 and 30 bytes a
 /// row, 5.8 choke rows per peer and period, the run 1.08 D_p2p) and the 1,000-peer
-/// bench scenario `homog-1k-fast` (44 and 34 bytes, 7.3 rows, 1.16 D_p2p).
+/// bench scenario `homog-1k-fast` (44 and 34 bytes, 7.4 rows, 1.16 D_p2p).
 pub fn estimate_bytes(s: &Scenario) -> (f64, f64) {
     let n = s.peers() as f64;
     let c = s.chunks() as f64;
@@ -334,11 +334,11 @@ mod tests {
     #[test]
     fn size_estimate_is_within_a_third_of_the_measured_files() {
         // Measured with `swarmsim run --trace` (docs/REPORT.md): the flash crowd's
-        // chunks.csv 1,367,651 bytes and chokes.csv 1,435,550; homog-1k-fast's
-        // 17,693,332 and 23,733,890.
+        // chunks.csv 1,678,250 bytes and chokes.csv 1,450,686; homog-1k-fast's
+        // 17,693,332 and 23,864,755.
         for (file, chunks, chokes) in [
-            ("bittorrent-flash-crowd.toml", 1_367_651.0, 1_435_550.0),
-            ("bench/homog-1k-fast.toml", 17_693_332.0, 23_733_890.0),
+            ("bittorrent-flash-crowd.toml", 1_678_250.0, 1_450_686.0),
+            ("bench/homog-1k-fast.toml", 17_693_332.0, 23_864_755.0),
         ] {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("scenarios")

@@ -327,7 +327,7 @@ fn run_page(dir: &Path) -> anyhow::Result<(String, Vec<String>)> {
     }
     let chokes_path = dir.join(trace::CHOKES_FILE);
     if chokes_path.is_file() {
-        let [reg, opt] = playback::unchokes(&chokes_path)?;
+        let [reg, opt] = playback::unchokes(&chokes_path, end)?;
         let (unit, scale) = output::plot::time_unit(end);
         let scaled = |v: Vec<(f64, f64)>| -> Vec<(f64, f64)> {
             svg::thin(

@@ -311,27 +311,68 @@ pub fn build(
     })
 }
 
+/// Points of the unchokes series: the counts at this many evenly spaced times.
+const UNCHOKE_POINTS: usize = 2000;
+
 /// The number of regular and optimistic unchokes in effect over time, from
-/// chokes.csv, as step series `(time, count)`.
-pub fn unchokes(path: &Path) -> Result<[Vec<(f64, f64)>; 2], ReportError> {
-    let csv = Csv::read(path)?;
-    let (t, a, k) = (csv.col("time_s")?, csv.col("action")?, csv.col("kind")?);
+/// chokes.csv (streamed: it can be large), as step series `(time, count)` with the
+/// counts at [`UNCHOKE_POINTS`] + 1 evenly spaced times from 0 to `end`.
+pub fn unchokes(path: &Path, end: f64) -> Result<[Vec<(f64, f64)>; 2], ReportError> {
+    let end = if end.is_finite() && end > 0.0 {
+        end
+    } else {
+        1.0
+    };
+    let bad = |e: csv::Error| ReportError(format!("{}: {e}", path.display()));
+    let mut reader = csv::Reader::from_path(path).map_err(bad)?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(bad)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let want = ["time_s", "node", "neighbour", "action", "kind"];
+    if header != want {
+        return Err(ReportError(format!(
+            "{}: the header is {}; expected {}",
+            path.display(),
+            header.join(","),
+            want.join(",")
+        )));
+    }
     let mut counts = [0i64; 2];
-    let mut out: [Vec<(f64, f64)>; 2] = [vec![(0.0, 0.0)], vec![(0.0, 0.0)]];
-    for (i, r) in csv.rows.iter().enumerate() {
-        let time = parse_num(&r[t], path, i + 2, "time_s")?;
-        let which = match r[k].as_str() {
+    let mut out: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
+    // Appends the counts at every sample time before `t`.
+    let fill = |out: &mut [Vec<(f64, f64)>; 2], counts: &[i64; 2], t: f64| {
+        while out[0].len() <= UNCHOKE_POINTS {
+            let at = end * out[0].len() as f64 / UNCHOKE_POINTS as f64;
+            if at >= t {
+                break;
+            }
+            for k in 0..2 {
+                out[k].push((at, counts[k] as f64));
+            }
+        }
+    };
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1;
+    while reader.read_record(&mut rec).map_err(bad)? {
+        line += 1;
+        let time = parse_num(rec.get(0).unwrap_or(""), path, line, "time_s")?;
+        // A row at time t changes the counts from t on: samples before t do not
+        // see it, samples at t do.
+        fill(&mut out, &counts, time);
+        let which = match rec.get(4).unwrap_or("") {
             "regular" => 0,
             "optimistic" => 1,
             other => {
                 return Err(ReportError(format!(
-                    "{}: line {}: kind = \"{other}\": expected regular or optimistic",
-                    path.display(),
-                    i + 2
+                    "{}: line {line}: kind = \"{other}\": expected regular or optimistic",
+                    path.display()
                 )));
             }
         };
-        match r[a].as_str() {
+        match rec.get(3).unwrap_or("") {
             "unchoked" => counts[which] += 1,
             "choked" => counts[which] -= 1,
             "changed" => {
@@ -340,19 +381,13 @@ pub fn unchokes(path: &Path) -> Result<[Vec<(f64, f64)>; 2], ReportError> {
             }
             other => {
                 return Err(ReportError(format!(
-                    "{}: line {}: action = \"{other}\": expected unchoked, choked or changed",
-                    path.display(),
-                    i + 2
+                    "{}: line {line}: action = \"{other}\": expected unchoked, choked or changed",
+                    path.display()
                 )));
             }
         }
-        for (k, s) in out.iter_mut().enumerate() {
-            match s.last_mut() {
-                Some(last) if last.0 == time => last.1 = counts[k] as f64,
-                _ => s.push((time, counts[k] as f64)),
-            }
-        }
     }
+    fill(&mut out, &counts, f64::INFINITY);
     Ok(out)
 }
 
@@ -369,6 +404,35 @@ mod tests {
         assert_eq!(first_frame_at(0.0, 199.0), 0);
         assert_eq!(first_frame_at(500.0, 199.0), FRAMES);
         assert_eq!(first_frame_at(f64::NAN, 199.0), FRAMES);
+    }
+
+    #[test]
+    fn unchoke_counts_follow_the_rows() {
+        // By hand: a regular unchoke from 0 s to 3 s; an optimistic one from 1 s,
+        // kept as a regular one from 2 s. Sampled every 4/2000 s: at 1 s one of
+        // each, at 2 s two regular, at 3 s and 4 s one regular.
+        let d = tempfile::tempdir().expect("tempdir");
+        let p = d.path().join("chokes.csv");
+        std::fs::write(
+            &p,
+            "time_s,node,neighbour,action,kind\n0,server,0,unchoked,regular\n\
+             1,0,1,unchoked,optimistic\n2,0,1,changed,regular\n3,server,0,choked,regular\n",
+        )
+        .expect("write");
+        let [reg, opt] = unchokes(&p, 4.0).expect("valid");
+        assert_eq!(reg.len(), UNCHOKE_POINTS + 1);
+        for (i, t, r, o) in [
+            (0, 0.0, 1.0, 0.0),
+            (500, 1.0, 1.0, 1.0),
+            (1000, 2.0, 2.0, 0.0),
+            (1500, 3.0, 1.0, 0.0),
+            (2000, 4.0, 1.0, 0.0),
+        ] {
+            assert_eq!(reg[i], (t, r), "regular at {t}");
+            assert_eq!(opt[i], (t, o), "optimistic at {t}");
+        }
+        // Just before 1 s: no optimistic unchoke yet.
+        assert_eq!(opt[499].1, 0.0);
     }
 
     #[test]
