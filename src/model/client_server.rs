@@ -1,6 +1,6 @@
 //! Protocol `client-server`: the server sends every chunk to every peer.
 
-use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+use super::{NoTimer, Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::FlowId;
 
 /// The server serves every peer at once, each peer's chunks in order, one chunk in
@@ -10,6 +10,8 @@ use crate::network::FlowId;
 pub struct ClientServer;
 
 impl Protocol for ClientServer {
+    type Timer = NoTimer;
+
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         sim.start_transfer(SERVER, node_of(p), 0);
     }

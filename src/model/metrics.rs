@@ -148,15 +148,15 @@ pub struct RunResult {
 
 impl RunResult {
     /// Builds the result from a finished kernel.
-    pub fn collect(
+    pub fn collect<T>(
         s: &Scenario,
         b: &Bounds,
-        sim: &mut Sim,
+        sim: &mut Sim<T>,
         status: RunStatus,
         events: u64,
     ) -> RunResult {
         let upload_utilisation = sim.upload_utilisation();
-        let sim: &Sim = sim;
+        let sim: &Sim<T> = sim;
         let first_arrival = sim
             .peers
             .iter()

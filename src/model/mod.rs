@@ -50,9 +50,10 @@ pub struct Transfer {
     pub chunk: u32,
 }
 
-/// Events of the swarm model.
+/// Events of the swarm model; `T` is the protocol's timer type
+/// ([`Protocol::Timer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub enum Event<T> {
     /// Peer `p` joins the swarm.
     Arrival(u32),
     /// The earliest-finishing flow of this uploading node finished delivering its
@@ -60,18 +61,8 @@ pub enum Event {
     /// the earliest of its flows' own completion keys, so flows finish in the order
     /// one event per flow would give; the entry's tag is that flow's id.
     FlowDone(NodeId),
-    /// A protocol timer or delayed message: `peer`, a protocol-defined `kind` and two
-    /// protocol-defined arguments.
-    Timer {
-        /// The peer the timer belongs to.
-        peer: u32,
-        /// Protocol-defined meaning.
-        kind: u32,
-        /// First argument.
-        a: u32,
-        /// Second argument.
-        b: u32,
-    },
+    /// A protocol timer or delayed message, of the protocol's own type.
+    Timer(T),
     /// Time to add a row to the time series.
     Sample,
 }
@@ -97,17 +88,25 @@ pub struct Sample {
     pub mean_chunks_per_leecher: f64,
 }
 
+/// The timer type of a protocol that sets no timer (it has no value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTimer {}
+
 /// A protocol: reacts to arrivals, finished transfers and its own timers by starting
 /// and cancelling transfers through the [`Sim`] kernel.
 pub trait Protocol {
+    /// What the protocol's timers and delayed messages carry ([`NoTimer`] if it
+    /// sets none): the kernel stores it in the event queue and hands it back to
+    /// [`Protocol::on_timer`] when it fires, knowing nothing of its meaning.
+    type Timer;
     /// Peer `p` has joined.
-    fn on_arrival(&mut self, sim: &mut Sim, p: u32);
+    fn on_arrival(&mut self, sim: &mut Sim<Self::Timer>, p: u32);
     /// Flow `f` finished; its bytes are already counted in the metrics.
-    fn on_transfer_done(&mut self, sim: &mut Sim, f: FlowId, t: Transfer);
+    fn on_transfer_done(&mut self, sim: &mut Sim<Self::Timer>, f: FlowId, t: Transfer);
     /// A timer set with [`Sim::set_timer`] fired.
-    fn on_timer(&mut self, _sim: &mut Sim, _peer: u32, _kind: u32, _a: u32, _b: u32) {}
+    fn on_timer(&mut self, _sim: &mut Sim<Self::Timer>, _timer: Self::Timer) {}
     /// Copies of the rarest chunk among present peers, for the time series.
-    fn rarest_copies(&self, _sim: &Sim) -> Option<u32> {
+    fn rarest_copies(&self, _sim: &Sim<Self::Timer>) -> Option<u32> {
         None
     }
     /// A hint that a transfer from `src` to `dst` will probably finish soon, so that
@@ -141,9 +140,10 @@ struct Uploader {
     event: Option<EventId>,
 }
 
-/// The simulation kernel shared by all protocols. `'t` is the lifetime of the
-/// trace sink, if one is attached ([`Sim::attach_trace`]).
-pub struct Sim<'t> {
+/// The simulation kernel shared by all protocols; `T` is the protocol's timer type
+/// ([`Protocol::Timer`]), `'t` the lifetime of the trace sink, if one is attached
+/// ([`Sim::attach_trace`]).
+pub struct Sim<'t, T = NoTimer> {
     /// Current virtual time.
     pub now: Time,
     /// The simulation's RNG (the only source of randomness).
@@ -156,7 +156,7 @@ pub struct Sim<'t> {
     pub file_bytes: u64,
     /// Number of chunks.
     pub chunks: u32,
-    queue: EventQueue<Event>,
+    queue: EventQueue<Event<T>>,
     net: Network,
     uploaders: Vec<Uploader>,
     dirty: Vec<NodeId>,
@@ -187,10 +187,10 @@ pub struct Sim<'t> {
 /// would otherwise fill the memory).
 pub const MAX_SAMPLES: usize = 1_000_000;
 
-impl<'t> Sim<'t> {
+impl<'t, T> Sim<'t, T> {
     /// A kernel for the scenario: nodes with their capacities and the peers'
     /// arrivals (drawn from the simulation's RNG, class by class, in file order).
-    pub fn new(s: &Scenario) -> Sim<'t> {
+    pub fn new(s: &Scenario) -> Sim<'t, T> {
         let n = s.peers() as usize;
         let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
@@ -536,8 +536,8 @@ impl<'t> Sim<'t> {
     }
 
     /// Sets a timer (or a delayed message) for the protocol at time `at`.
-    pub fn set_timer(&mut self, at: Time, peer: u32, kind: u32, a: u32, b: u32) -> EventId {
-        self.queue.schedule(at, Event::Timer { peer, kind, a, b })
+    pub fn set_timer(&mut self, at: Time, timer: T) -> EventId {
+        self.queue.schedule(at, Event::Timer(timer))
     }
 
     /// `now + seconds`, saturating at the end of virtual time.
@@ -589,7 +589,7 @@ impl<'t> Sim<'t> {
     #[inline(never)]
     fn transfer_done_traced(
         &mut self,
-        protocol: &mut dyn Protocol,
+        protocol: &mut dyn Protocol<Timer = T>,
         f: FlowId,
         t: Transfer,
         size: f64,
@@ -626,7 +626,7 @@ impl<'t> Sim<'t> {
         self.scratch = changed;
     }
 
-    fn sample(&mut self, protocol: &dyn Protocol) {
+    fn sample(&mut self, protocol: &dyn Protocol<Timer = T>) {
         let leechers = self.n_present - self.n_seeds_present;
         let cap = self.up_present + self.net.graph().up[SERVER as usize];
         self.samples.push(Sample {
@@ -667,7 +667,7 @@ impl<'t> Sim<'t> {
 
     /// Runs the event loop with `protocol` until every peer has the file, no event is
     /// left, or time passes `horizon`.
-    pub fn run(&mut self, protocol: &mut dyn Protocol, horizon: Time) -> RunStatus {
+    pub fn run(&mut self, protocol: &mut dyn Protocol<Timer = T>, horizon: Time) -> RunStatus {
         let never = AtomicBool::new(false);
         self.run_cancellable(protocol, horizon, &never)
             .unwrap_or(RunStatus::Stalled)
@@ -677,7 +677,7 @@ impl<'t> Sim<'t> {
     /// soon as it is set (the run is then unfinished and its results meaningless).
     pub fn run_cancellable(
         &mut self,
-        protocol: &mut dyn Protocol,
+        protocol: &mut dyn Protocol<Timer = T>,
         horizon: Time,
         cancel: &AtomicBool,
     ) -> Option<RunStatus> {
@@ -686,7 +686,7 @@ impl<'t> Sim<'t> {
 
     fn event_loop(
         &mut self,
-        protocol: &mut dyn Protocol,
+        protocol: &mut dyn Protocol<Timer = T>,
         horizon: Time,
         cancel: &AtomicBool,
     ) -> RunStatus {
@@ -755,7 +755,7 @@ impl<'t> Sim<'t> {
                 }
             } else {
                 let (_, ev) = self.queue.pop().expect("peeked");
-                if ev == Event::Sample {
+                if matches!(ev, Event::Sample) {
                     self.sample(protocol);
                     self.thin_samples();
                     if let Some(next) = at.checked_add(self.sample_interval) {
@@ -769,7 +769,7 @@ impl<'t> Sim<'t> {
                         self.arrive(p);
                         protocol.on_arrival(self, p)
                     }
-                    Event::Timer { peer, kind, a, b } => protocol.on_timer(self, peer, kind, a, b),
+                    Event::Timer(t) => protocol.on_timer(self, t),
                     Event::Sample | Event::FlowDone(_) => {
                         unreachable!("samples are handled above, flow entries are tagged")
                     }
@@ -833,22 +833,42 @@ pub fn simulate_traced(
     cancel: &AtomicBool,
     sink: Option<&mut dyn TraceSink>,
 ) -> Option<RunResult> {
+    match s.protocol {
+        ProtocolKind::ClientServer => simulate_protocol_traced(s, cancel, sink, |_| ClientServer),
+        ProtocolKind::BitTorrent => {
+            simulate_protocol_traced(s, cancel, sink, |sim| BitTorrent::new(s, sim))
+        }
+        ProtocolKind::Optimal => simulate_protocol_traced(s, cancel, sink, |sim| Optimal::new(sim)),
+    }
+}
+
+/// Simulates scenario `s` with the protocol that `make` builds on the fresh kernel
+/// (after the peers' arrivals are drawn; it may set its first timers), and returns
+/// its results; `None` if `cancel` was set (checked before every event). This is
+/// how a protocol defined outside the crate, or one with user-supplied policies,
+/// produces a [`RunResult`].
+pub fn simulate_protocol<P: Protocol>(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    make: impl FnOnce(&mut Sim<P::Timer>) -> P,
+) -> Option<RunResult> {
+    simulate_protocol_traced(s, cancel, None, make)
+}
+
+/// As [`simulate_protocol`], sending the run's trace to `sink` if there is one.
+pub fn simulate_protocol_traced<P: Protocol>(
+    s: &Scenario,
+    cancel: &AtomicBool,
+    sink: Option<&mut dyn TraceSink>,
+    make: impl FnOnce(&mut Sim<P::Timer>) -> P,
+) -> Option<RunResult> {
     let mut sim = Sim::new(s);
     if let Some(sink) = sink {
         sim.attach_trace(sink);
     }
+    let mut protocol = make(&mut sim);
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
-    let status = match s.protocol {
-        ProtocolKind::ClientServer => sim.run_cancellable(&mut ClientServer, horizon, cancel),
-        ProtocolKind::BitTorrent => {
-            let mut bt = BitTorrent::new(s, &mut sim);
-            sim.run_cancellable(&mut bt, horizon, cancel)
-        }
-        ProtocolKind::Optimal => {
-            let mut p = Optimal::new(&sim);
-            sim.run_cancellable(&mut p, horizon, cancel)
-        }
-    }?;
+    let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;
     let events = sim.events;
     Some(RunResult::collect(s, &bounds(s), &mut sim, status, events))
 }

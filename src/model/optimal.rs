@@ -36,7 +36,7 @@
 //!   cannot absorb its upload capacity. Peers with zero upload never upload.
 
 use super::bittorrent::policy::{ones, ones_in};
-use super::{Protocol, SERVER, Sim, Transfer, node_of, peer_of};
+use super::{NoTimer, Protocol, SERVER, Sim, Transfer, node_of, peer_of};
 use crate::network::{FlowId, NodeId};
 use std::cmp::Ordering;
 
@@ -1190,6 +1190,8 @@ impl Pipeline {
 }
 
 impl Protocol for Optimal {
+    type Timer = NoTimer;
+
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
         self.arrive(sim, p);
     }

@@ -1,6 +1,7 @@
 //! Tests of the BitTorrent protocol: invariants on random swarms and the behaviour of
 //! each policy.
 
+use super::policy::PickContext;
 use super::*;
 use crate::bounds::bounds;
 use crate::model::{RunResult, RunStatus, simulate};
@@ -783,48 +784,4 @@ fn close_redundant_frees_the_tables_that_seeds_hold() {
         (p.deg[SERVER as usize], p.deg[1], p.deg[2], p.deg[3]),
         (0, 0, 0, 0)
     );
-}
-
-proptest! {
-    #![proptest_config(crate::test_util::cases(300))]
-
-    /// `add_bits_u8` (eight counts per 64-bit sum in dense words) gives what adding
-    /// one count at a time does (`add_at`), for rows of any length (partial last
-    /// words, lengths not a multiple of 8), sparse and dense words, both signs, and
-    /// counts up to the largest that stays in range (254 before an add, 1 before a
-    /// subtraction where the bit is set).
-    #[test]
-    fn adding_a_bitfield_eight_counts_at_a_time_equals_one_at_a_time(
-        len in 1usize..200,
-        seed_words in prop::collection::vec((any::<u64>(), 0u32..4), 4),
-        counts in prop::collection::vec(0u8..=255, 200),
-        add in any::<bool>(),
-    ) {
-        let words = len.div_ceil(64);
-        // Word density: all, most, a few or no bits, then the bits past `len` cleared.
-        let mut bits: Vec<u64> = seed_words[..words]
-            .iter()
-            .map(|&(w, d)| match d { 0 => u64::MAX, 1 => w | w.rotate_left(17), 2 => w & w.rotate_left(29) & w.rotate_left(41), _ => 0 })
-            .collect();
-        if len % 64 != 0 {
-            bits[words - 1] &= (1u64 << (len % 64)) - 1;
-        }
-        let delta = if add { 1 } else { -1 };
-        // Counts in range for the operation at the set bits.
-        let row: Vec<u8> = (0..len)
-            .map(|c| {
-                let set = bits[c / 64] >> (c % 64) & 1 == 1;
-                match (set, add) {
-                    (true, true) => counts[c].min(254),
-                    (true, false) => counts[c].max(1),
-                    _ => counts[c],
-                }
-            })
-            .collect();
-        let mut fast = row.clone();
-        add_bits_u8(&mut fast, &bits, delta);
-        let mut plain = row;
-        add_at(&mut plain, policy::ones(&bits), delta);
-        prop_assert_eq!(fast, plain);
-    }
 }

@@ -1,0 +1,393 @@
+//! Choking: interest changes, filling free unchoke slots, unchoking and choking a
+//! neighbour, the periodic rechoke (tit-for-tat by the choker, the optimistic
+//! unchoke) and the inactivity timeout checked at each rechoke.
+
+use super::policy::{Candidate, Choker};
+use super::timers::BtTimer;
+use super::{BitTorrent, Link, NONE, Sim};
+use crate::network::NodeId;
+use rand::Rng;
+
+/// The sum of a rate history in `f64`, left to right from -0.0 (what
+/// `Iterator::sum` gives), unrolled for the usual one or two buckets.
+#[inline(always)]
+fn sum_f64(x: &[f32]) -> f64 {
+    match *x {
+        [a] => -0.0 + a as f64,
+        [a, b] => -0.0 + a as f64 + b as f64,
+        _ => x.iter().fold(-0.0, |s, &v| s + v as f64),
+    }
+}
+
+/// The sum of a rate history in `f32`, as [`sum_f64`].
+#[inline(always)]
+fn sum_f32(x: &[f32]) -> f32 {
+    match *x {
+        [a] => -0.0 + a,
+        [a, b] => -0.0 + a + b,
+        _ => x.iter().fold(-0.0, |s, &v| s + v),
+    }
+}
+
+impl BitTorrent {
+    /// Regular unchoke slots per node.
+    pub(super) fn slots(&self) -> u32 {
+        self.cfg.unchoke_slots
+    }
+
+    /// The choker node `n` uses now (the seed choker once it is complete).
+    pub(super) fn choker_for(&mut self, n: NodeId) -> &mut Box<dyn Choker> {
+        if self.nodes[n as usize].complete {
+            &mut self.seed_choker
+        } else {
+            &mut self.leech_choker
+        }
+    }
+
+    /// [`Self::choker_for`], read-only.
+    pub(super) fn choker_for_ref(&self, n: NodeId) -> &dyn Choker {
+        if self.nodes[n as usize].complete {
+            &*self.seed_choker
+        } else {
+            &*self.leech_choker
+        }
+    }
+
+    /// Whether `n` may unchoke one more neighbour now: it is no free rider and has a
+    /// free regular slot (`unlimited`: its choker has no slot limit, see
+    /// [`Choker::uses_optimistic`]; passed in so that loops can look it up once).
+    pub(super) fn can_unchoke(&self, n: NodeId, unlimited: bool) -> bool {
+        let u = &self.nodes[n as usize];
+        !u.free_rider && (unlimited || u.regular < self.slots())
+    }
+
+    /// `dl` became interested in the other end `ul` of its link at position `i`: it
+    /// requests if `ul` unchokes it, otherwise `ul` unchokes it if it has a free slot.
+    pub(super) fn became_interested(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        let l = *self.lk(dl, i);
+        if !l.unchoked {
+            let ul = l.other;
+            let unlimited = !self.choker_for_ref(ul).uses_optimistic();
+            if self.can_unchoke(ul, unlimited) {
+                self.unchoke(sim, ul, l.peer, false);
+            }
+        } else {
+            self.try_request(sim, dl, i);
+        }
+    }
+
+    /// The other end of `ul`'s link at position `i` lost interest in `ul`: `ul`
+    /// chokes it and gives the slot to another.
+    pub(super) fn became_uninterested(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
+        if self.lk(ul, i).unchoking {
+            self.choke(sim, ul, i);
+            self.fill_slots(sim, ul);
+        }
+    }
+
+    /// Unchokes interested neighbours of `n` while it has free regular slots (by the
+    /// rate they uploaded to `n`, then by node id).
+    pub(super) fn fill_slots(&mut self, sim: &mut Sim, n: NodeId) {
+        if self.nodes[n as usize].free_rider || !self.present[n as usize] {
+            return;
+        }
+        let unlimited = !self.choker_for_ref(n).uses_optimistic();
+        loop {
+            if !unlimited && self.nodes[n as usize].regular >= self.slots() {
+                return;
+            }
+            let mut best: Option<(f32, NodeId, u32)> = None;
+            let (b, width) = (self.buckets, 2 * self.buckets);
+            let (bits, links, rates, want) = self.links_and_rates(n);
+            // The links whose `want` bit is set, in link order.
+            for (wi, word) in want.iter_mut().enumerate() {
+                let mut set = *word;
+                while set != 0 {
+                    let i = wi * 64 + set.trailing_zeros() as usize;
+                    set &= set - 1;
+                    let l = &links[i];
+                    let m = l.other;
+                    if l.unchoking {
+                        continue;
+                    }
+                    let r = sum_f32(&rates[i * width..][..b]);
+                    // Interest (the costly test) only for a neighbour that would beat
+                    // the best so far: the same choice as testing every one.
+                    if best.is_none_or(|(br, bm, _)| r > br || (r == br && m < bm)) {
+                        if bits.interested(m, n) {
+                            best = Some((r, m, i as u32));
+                        } else {
+                            *word &= !(1 << (i % 64));
+                        }
+                    }
+                }
+            }
+            match best {
+                Some((_, _, i)) => self.unchoke(sim, n, i, false),
+                None => return,
+            }
+        }
+    }
+
+    /// `ul` unchokes the other end of its link at position `i`, which then requests.
+    pub(super) fn unchoke(&mut self, sim: &mut Sim, ul: NodeId, i: u32, optimistic: bool) {
+        debug_assert!(!self.lk(ul, i).unchoking);
+        self.set_choking(ul, i, false);
+        let l = self.lk_mut(ul, i);
+        l.optimistic = optimistic;
+        let (dl, pd, conn) = (l.other, l.peer, l.conn);
+        sim.trace_choke(ul, dl, true, optimistic);
+        if optimistic {
+            self.nodes[ul as usize].optimistic = conn;
+        } else {
+            self.nodes[ul as usize].regular += 1;
+        }
+        self.try_request(sim, dl, pd);
+    }
+
+    /// `ul` chokes the other end of its link at position `i`; transfers on it stop,
+    /// bytes are kept.
+    pub(super) fn choke(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
+        let l = *self.lk(ul, i);
+        if !l.unchoking {
+            return;
+        }
+        let (dl, conn, was_optimistic) = (l.other, l.conn, l.optimistic);
+        sim.trace_choke(ul, dl, false, was_optimistic);
+        self.lk_mut(ul, i).optimistic = false;
+        self.set_choking(ul, i, true);
+        if was_optimistic {
+            self.nodes[ul as usize].optimistic = NONE;
+        } else {
+            self.nodes[ul as usize].regular -= 1;
+        }
+        let mut k = 0;
+        let mut any = false;
+        while k < self.nodes[dl as usize].downloads.len() {
+            if self.nodes[dl as usize].downloads[k].conn == conn {
+                self.stats.choke_cancels += 1;
+                self.cancel_part(sim, dl, k, true);
+                any = true;
+            } else {
+                k += 1;
+            }
+        }
+        if any {
+            self.retry_all(sim, dl);
+        }
+    }
+
+    /// Node `n`'s periodic rechoke: the choker picks the regular unchokes among
+    /// the interested neighbours by their rates, the optimistic unchoke is kept or
+    /// drawn anew, the changes are applied, the next rate period starts, and the
+    /// next rechoke is scheduled.
+    pub(super) fn rechoke(&mut self, sim: &mut Sim, n: NodeId) {
+        if !self.present[n as usize] {
+            return;
+        }
+        self.stats.rechokes += 1;
+        if let Some(t) = &mut self.stats.trace {
+            t.push((sim.now, n, "rechoke"));
+        }
+        let window = self.cfg.rate_window;
+        let mut cands = std::mem::take(&mut self.scratch.cands);
+        // The link position of each candidate, and each link's candidate index
+        // (`NONE`: not interested), so that decisions are looked up by position.
+        let mut cand_link = std::mem::take(&mut self.scratch.conns);
+        let mut cand_at = std::mem::take(&mut self.scratch.cand_of);
+        let mut out = std::mem::take(&mut self.scratch.out);
+        // Positions of the links that unchoke now, then of every link whose state
+        // the rechoke may change (those, the chosen and the optimistic one).
+        let mut touch = std::mem::take(&mut self.scratch.touch);
+        cands.clear();
+        cand_link.clear();
+        cand_at.clear();
+        cand_at.resize(self.deg[n as usize] as usize, NONE);
+        out.clear();
+        touch.clear();
+        self.choke_list(n, false, &mut touch);
+        let (width, b) = (2 * self.buckets, self.buckets);
+        {
+            let (bits, links, rates, want) = self.links_and_rates(n);
+            // The candidates are among the links whose `want` bit is set, in link
+            // order.
+            for (wi, word) in want.iter_mut().enumerate() {
+                let mut set = *word;
+                while set != 0 {
+                    let j = set.trailing_zeros();
+                    set &= set - 1;
+                    let i = wi * 64 + j as usize;
+                    let l = &links[i];
+                    if !bits.interested(l.other, n) {
+                        *word &= !(1 << j);
+                        continue;
+                    }
+                    let (recv, sent) = rates[i * width..][..width].split_at(b);
+                    cand_at[i] = cands.len() as u32;
+                    cands.push(Candidate {
+                        neighbour: l.other,
+                        recv_rate: sum_f64(recv) / window,
+                        sent_rate: sum_f64(sent) / window,
+                        unchoked: l.unchoking,
+                    });
+                    cand_link.push(i as u32);
+                }
+            }
+        }
+        let node = &self.nodes[n as usize];
+        let free_rider = node.free_rider;
+        let slots = self.slots() as usize;
+        let mut cursor = node.cursor;
+        let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
+        let choker = self.choker_for(n);
+        let uses_optimistic = choker.uses_optimistic();
+        if !free_rider {
+            choker.choose(&cands, slots, &mut cursor, &mut out);
+        }
+        self.nodes[n as usize].cursor = cursor;
+        self.nodes[n as usize].rechokes += 1;
+        let mut unchoke = std::mem::take(&mut self.scratch.unchoke);
+        unchoke.clear();
+        unchoke.resize(cands.len(), false);
+        for &i in &out {
+            unchoke[i] = true;
+        }
+        // Whether the link at position `i` is a candidate chosen as a regular unchoke.
+        let regular = |i: usize| cand_at[i] != NONE && unchoke[cand_at[i] as usize];
+        // Optimistic unchoke (a link position): keep the current one between
+        // optimistic rounds.
+        let mut opt = usize::MAX;
+        if uses_optimistic && !free_rider {
+            let cur = self.nodes[n as usize].optimistic;
+            if !optimistic_round {
+                // Between optimistic rounds the optimistic unchoke stays while its
+                // peer is still interested and not among the regular unchokes.
+                if cur != NONE {
+                    let i = self.pos_of(cur, n) as usize;
+                    if cand_at[i] != NONE && !regular(i) {
+                        opt = i;
+                    }
+                }
+            } else {
+                let choked = &mut self.scratch.choked;
+                choked.clear();
+                choked.extend((0..cands.len()).filter(|&i| !unchoke[i]));
+                if !choked.is_empty() {
+                    let k = sim.rng.random_range(0..choked.len());
+                    opt = cand_link[choked[k]] as usize;
+                    self.stats.optimistic_unchokes += 1;
+                    if let Some(t) = &mut self.stats.trace {
+                        t.push((sim.now, n, "optimistic"));
+                    }
+                }
+            }
+        }
+        // Apply: choke first (frees slots), then unchoke. Neither opens nor closes a
+        // connection, so `n`'s links keep their order (and positions); each is
+        // re-read because earlier steps change the choke flags. Only links that
+        // unchoke now or are chosen can change: both loops visit just those, in
+        // link order (as a walk over all links would), the first loop every such
+        // link, the second the chosen ones.
+        let mut keep: Vec<u32> = std::mem::take(&mut self.scratch.keep);
+        keep.clear();
+        keep.extend(out.iter().map(|&k| cand_link[k]));
+        if opt != usize::MAX {
+            keep.push(opt as u32);
+        }
+        keep.sort_unstable();
+        keep.dedup();
+        touch.extend_from_slice(&keep);
+        touch.sort_unstable();
+        touch.dedup();
+        for &i in &touch {
+            let Link {
+                conn: c,
+                unchoking,
+                optimistic,
+                ..
+            } = *self.lk(n, i);
+            let i = i as usize;
+            let kept = regular(i) || i == opt;
+            if !kept {
+                if unchoking {
+                    self.choke(sim, n, i as u32);
+                }
+            } else if i != opt && optimistic {
+                // A former optimistic unchoke promoted to a regular one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, false);
+                self.lk_mut(n, i as u32).optimistic = false;
+                self.nodes[n as usize].optimistic = NONE;
+                self.nodes[n as usize].regular += 1;
+            } else if i == opt && unchoking && !optimistic {
+                // A regular unchoke that becomes the optimistic one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, true);
+                self.lk_mut(n, i as u32).optimistic = true;
+                self.nodes[n as usize].regular -= 1;
+                self.nodes[n as usize].optimistic = c;
+            }
+        }
+        for &i in &keep {
+            if self.lk(n, i).unchoking {
+                continue;
+            }
+            let i = i as usize;
+            if regular(i) {
+                self.unchoke(sim, n, i as u32, false);
+            } else if i == opt {
+                self.unchoke(sim, n, i as u32, true);
+            }
+        }
+        self.scratch.keep = keep;
+        self.scratch.touch = touch;
+        // Next rate period.
+        let node = &mut self.nodes[n as usize];
+        node.period += 1;
+        let bk = node.period as usize % b;
+        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
+        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
+            ring[bk] = 0.0;
+            ring[b + bk] = 0.0;
+        }
+        self.scratch.cand_of = cand_at;
+        self.scratch.cands = cands;
+        self.scratch.conns = cand_link;
+        self.scratch.out = out;
+        self.scratch.unchoke = unchoke;
+        let at = sim.after(self.cfg.rechoke_interval);
+        sim.set_timer(at, BtTimer::Rechoke { node: n });
+        if self.idle_checks > 0 {
+            self.close_idle(sim, n);
+        }
+        if self.starving(sim, n) {
+            self.announce(sim, n);
+        }
+    }
+
+    /// The inactivity timeout, at a rechoke of `n`: counts, on each of `n`'s links,
+    /// one more consecutive rechoke with neither end interested in the other (or
+    /// restarts the count), and closes the connections whose count reaches
+    /// `idle_checks` (libtorrent's `inactivity_timeout`). Closing one is what a
+    /// departure does to it: both ends may fill a freed slot, and a leecher left
+    /// with fewer than `min_peers` neighbours announces again.
+    pub(super) fn close_idle(&mut self, sim: &mut Sim, n: NodeId) {
+        let mut idle = std::mem::take(&mut self.scratch.idle);
+        idle.clear();
+        let limit = self.idle_checks;
+        {
+            let (bits, links, _, _) = self.links_and_rates(n);
+            for l in links.iter_mut() {
+                if bits.interested(n, l.other) || bits.interested(l.other, n) {
+                    l.idle = 0;
+                    continue;
+                }
+                l.idle = l.idle.saturating_add(1);
+                if l.idle >= limit {
+                    idle.push(l.conn);
+                }
+            }
+        }
+        self.close_all(sim, n, &idle, "idle-close");
+        self.stats.idle_closes += idle.len() as u64;
+        self.scratch.idle = idle;
+    }
+}

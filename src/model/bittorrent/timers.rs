@@ -1,0 +1,132 @@
+//! Timers and delayed messages: the protocol's timer kinds, their dispatch, and the
+//! watchdog that ends a run in which nothing can move any more.
+
+use super::{BitTorrent, NONE, Sim};
+use crate::network::NodeId;
+
+/// A BitTorrent timer or delayed message, as the event queue carries it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BtTimer {
+    /// A node's periodic rechoke.
+    Rechoke {
+        /// The node that rechokes.
+        node: NodeId,
+    },
+    /// A leecher's announce to the tracker.
+    Announce {
+        /// The node that announces.
+        node: NodeId,
+    },
+    /// A seed leaves the swarm.
+    Depart {
+        /// The node that leaves.
+        node: NodeId,
+    },
+    /// A request reaches the uploader (after both ends' latency).
+    Request {
+        /// The node that requested.
+        dl: NodeId,
+        /// The connection it was sent over.
+        conn: u32,
+        /// The id of the requested part among `dl`'s downloads.
+        part: u32,
+    },
+    /// A HAVE message reaches a neighbour (after both ends' latency).
+    Have {
+        /// The node it reaches.
+        to: NodeId,
+        /// The connection it was sent over.
+        conn: u32,
+        /// The chunk the sender now has.
+        chunk: u32,
+    },
+    /// The watchdog checks that something moved.
+    Watchdog,
+}
+
+impl BitTorrent {
+    /// How long the watchdog waits for a chunk to move before it ends the run.
+    pub(super) fn watchdog_period(&self) -> f64 {
+        let p = (20.0 * self.cfg.rechoke_interval)
+            .max(2.0 * self.cfg.reannounce_interval)
+            .max(600.0);
+        if self.idle_checks == 0 {
+            return p;
+        }
+        // With an inactivity timeout a quiet swarm can still recover: an idle
+        // connection closes within (checks + 1) rechoke periods of the last chunk
+        // moved, and a peer left with too few neighbours announces again within a
+        // re-announce interval; the window covers both, with two rechokes to spare.
+        p.max(
+            (self.idle_checks as f64 + 3.0) * self.cfg.rechoke_interval
+                + self.cfg.reannounce_interval,
+        )
+    }
+
+    /// Ends the run if no chunk moved since the last check and nothing can move;
+    /// otherwise checks again a period later.
+    pub(super) fn watchdog(&mut self, sim: &mut Sim) {
+        let stuck = self.completions_since_watchdog == 0
+            && sim.network().active_flows() == 0
+            && sim.arrived() == sim.peers.len() as u64;
+        if stuck {
+            let missing = (0..self.chunks)
+                .filter(|&c| self.copies[c as usize] == 0)
+                .count();
+            sim.halt(format!(
+                "no chunk moved for {:.0} s and no transfer is in progress ({} chunks have no copy among peers)",
+                self.watchdog_period(),
+                missing
+            ));
+            return;
+        }
+        self.completions_since_watchdog = 0;
+        let at = sim.after(self.watchdog_period());
+        sim.set_timer(at, BtTimer::Watchdog);
+    }
+
+    /// Timer `timer` fired.
+    pub(super) fn fire(&mut self, sim: &mut Sim, timer: BtTimer) {
+        match timer {
+            BtTimer::Rechoke { node } => self.rechoke(sim, node),
+            BtTimer::Announce { node } => {
+                if self.present[node as usize] && !self.nodes[node as usize].complete {
+                    self.announce(sim, node);
+                } else {
+                    self.nodes[node as usize].announce_at = None;
+                }
+            }
+            BtTimer::Depart { node } => self.depart(sim, node),
+            BtTimer::Request { dl, conn, part } => {
+                let Some(k) = self.nodes[dl as usize]
+                    .downloads
+                    .iter()
+                    .position(|p| p.flow == NONE && p.part == part && p.conn == conn)
+                else {
+                    return; // cancelled meanwhile (connection closed or chunk arrived)
+                };
+                let ul = self.other(conn, dl);
+                let p = self.nodes[dl as usize].downloads[k];
+                debug_assert_eq!(self.lk(dl, p.pos).conn, conn);
+                if !self.lk(dl, p.pos).unchoked || self.has(dl, p.chunk) {
+                    self.cancel_part(sim, dl, k, true);
+                    self.retry_all(sim, dl);
+                } else {
+                    let f = sim.start_transfer_bytes(ul, dl, p.chunk, p.bytes);
+                    self.nodes[dl as usize].downloads[k].flow = f;
+                }
+            }
+            BtTimer::Have { to, conn, chunk } => {
+                let k = &self.conns[conn as usize];
+                // A HAVE outlives a closed connection; if the id was reused, the new
+                // neighbour reacts only if it really has the chunk.
+                let from = self.other(conn, to);
+                if k.alive && k.ends.contains(&to) && self.has(from, chunk) {
+                    let i = self.pos_of(conn, to);
+                    self.on_have(sim, to, i, chunk);
+                }
+            }
+            BtTimer::Watchdog => self.watchdog(sim),
+        }
+    }
+}
