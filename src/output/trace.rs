@@ -179,7 +179,7 @@ fn push_secs(out: &mut Vec<u8>, ns: u64) {
     let mut frac = ns % 1_000_000_000;
     if frac != 0 {
         let mut width = 9;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
@@ -198,7 +198,7 @@ fn push_secs(out: &mut Vec<u8>, ns: u64) {
 /// Appends a byte count: as an integer when it is one (nearly always), otherwise
 /// as [`super::num`] writes it.
 fn push_bytes(out: &mut Vec<u8>, x: f64) {
-    if x >= 0.0 && x < 9e15 && x.fract() == 0.0 {
+    if (0.0..9e15).contains(&x) && x.fract() == 0.0 {
         push_u64(out, x as u64);
     } else {
         out.extend_from_slice(super::num(x).as_bytes());

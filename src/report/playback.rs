@@ -240,7 +240,8 @@ pub fn build(
         let mut lee = vec![0u32; groups];
         let mut see = vec![0u32; groups];
         for (i, pt) in times.iter().enumerate() {
-            let present = pt.arrival <= t && !(pt.departure <= t);
+            // (A peer that never left has a NaN departure.)
+            let present = pt.arrival <= t && (pt.departure.is_nan() || pt.departure > t);
             if present {
                 let g = group(i, n, groups);
                 if pt.completion <= t {
@@ -312,7 +313,7 @@ pub fn build(
 }
 
 /// Points of the unchokes series: the counts at this many evenly spaced times.
-const UNCHOKE_POINTS: usize = 2000;
+pub const UNCHOKE_POINTS: usize = 2000;
 
 /// The number of regular and optimistic unchokes in effect over time, from
 /// chokes.csv (streamed: it can be large), as step series `(time, count)` with the
