@@ -3,8 +3,9 @@
 
 use crate::bounds::bounds;
 use crate::model::{RunResult, TraceSink, simulate_traced};
+use crate::output::folder::{self, Ours, check_owner};
 use crate::output::plot;
-use crate::output::{self, OutputError, manifest};
+use crate::output::{self, Folder, OutputError, manifest};
 use crate::scenario::units::{fmt_bytes, fmt_rate, fmt_secs};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sweep;
@@ -12,7 +13,7 @@ use crate::validate;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -65,50 +66,53 @@ fn shell_line(words: &[String]) -> String {
     words.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
-/// Files that mark a folder as holding results.
-const RESULT_FILES: &[&str] = &[
-    "summary.csv",
-    "peers.csv",
-    "timeseries.csv",
-    sweep::RUNS_FILE,
-    sweep::POINTS_FILE,
-    sweep::JOURNAL_FILE,
-    sweep::STATE_FILE,
-];
+/// A write to standard output failed (exit status 1).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(std::io::Error);
 
-/// Refuses (unless `force`) to write `ours` into `dir` if it holds other results:
-/// a manifest for which `same` is false, or results without a manifest (for which
-/// `legacy` decides, e.g. by a sweep's fingerprint).
-fn guard_folder(
-    dir: &Path,
-    force: bool,
-    ours: String,
-    same: impl Fn(&str) -> bool,
-    legacy: impl Fn() -> bool,
-) -> Result<(), OutputError> {
-    if force {
-        return Ok(());
+/// Set when a line could not be written to standard error.
+static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
+
+/// Writes to standard output, flushed; a failure is an error, not a panic.
+fn say(args: std::fmt::Arguments) -> Result<(), StdoutError> {
+    let mut o = std::io::stdout().lock();
+    o.write_fmt(args)
+        .and_then(|()| o.flush())
+        .map_err(StdoutError)
+}
+
+/// Writes a line to standard error; a failure is remembered ([`stderr_failed`]),
+/// not a panic, and does not stop the command.
+pub fn say_err(args: std::fmt::Arguments) {
+    let mut e = std::io::stderr().lock();
+    if writeln!(e, "{args}").is_err() {
+        STDERR_FAILED.store(true, Ordering::Relaxed);
     }
-    let found = match manifest::read(dir) {
-        Some(text) if same(&text) => return Ok(()),
-        Some(text) => manifest::describe(&text),
-        None if !manifest::holds_any(dir, RESULT_FILES) || legacy() => return Ok(()),
-        None => format!("results without a {}", manifest::MANIFEST_FILE),
+}
+
+/// True if some line could not be written to standard error (exit status 1).
+pub fn stderr_failed() -> bool {
+    STDERR_FAILED.load(Ordering::Relaxed)
+}
+
+/// `println!` that returns [`StdoutError`] instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {
+        say(format_args!("{}\n", format_args!($($t)*)))?
     };
-    // (Same name and seed, other settings: say so, not the same words twice.)
-    let found = if found == ours {
-        format!(
-            "{found}, with other settings (see its {})",
-            manifest::MANIFEST_FILE
-        )
-    } else {
-        found
+}
+
+/// `eprintln!` that never panics (see [`say_err`]).
+macro_rules! errln {
+    ($($t:tt)*) => {
+        say_err(format_args!($($t)*))
     };
-    Err(OutputError::Foreign {
-        dir: dir.to_path_buf(),
-        found,
-        ours,
-    })
+}
+
+/// The holder recorded in an output folder's lock: this command line.
+fn holder() -> String {
+    shell_line(&command_line())
 }
 
 /// swarmsim: simulate file distribution from one server to N peers and compare the
@@ -251,6 +255,9 @@ pub enum Command {
         /// Logarithmic y axis (default: log when the values span 100x or more).
         #[arg(long)]
         log_y: bool,
+        /// Replace the file even if it is not a figure swarmsim drew.
+        #[arg(long)]
+        force: bool,
     },
     /// Rerun the validation cases (known results and published models): print expected
     /// beside measured, write validation.csv; exit status 1 if any case fails.
@@ -288,26 +295,32 @@ pub fn run(cli: Cli) -> Result<()> {
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             for m in s.notes() {
-                eprintln!("note: {}: {m}", args.scenario.display());
+                errln!("note: {}: {m}", args.scenario.display());
             }
             if !ignore_memory_limit {
                 crate::memory::check(&s, crate::memory::available_bytes())?;
             }
             let dir = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            guard_folder(
-                &dir,
-                force,
-                format!("the run of scenario `{}` (seed {})", s.name, s.seed),
-                |m| {
-                    manifest::kind(m).as_deref() == Some("run")
-                        && Scenario::from_toml(m, "manifest.toml", &[]).ok().as_ref() == Some(&s)
-                },
-                || false,
-            )?;
+            let mut names = sweep::owned_names();
+            // (A run without --trace leaves no trace or report of an earlier run.)
+            names.extend_from_slice(output::trace::TRACE_FILES);
+            names.push(crate::report::REPORT_FILE);
+            let same = |m: &str| {
+                manifest::kind(m).as_deref() == Some("run")
+                    && Scenario::from_toml(m, "manifest.toml", &[]).ok().as_ref() == Some(&s)
+            };
+            let ours = Ours {
+                what: format!("the run of scenario `{}` (seed {})", s.name, s.seed),
+                names: &names,
+                same: &same,
+                legacy: &|| false,
+            };
+            let mut folder = Folder::open(&dir, &holder(), || check_owner(&dir, force, &ours))?;
             catch_signals();
             let mut tracer = if trace {
-                output::create_dir(&dir)?;
-                Some(output::trace::TraceWriter::create(&dir, &s)?)
+                let staged = folder.staged(output::trace::CHUNKS_FILE)?;
+                let staging = staged.parent().unwrap_or(&dir).to_path_buf();
+                Some(output::trace::TraceWriter::create(&staging, &s)?)
             } else {
                 None
             };
@@ -327,27 +340,43 @@ pub fn run(cli: Cli) -> Result<()> {
                 .into());
             };
             let wall = start.elapsed().as_secs_f64();
-            // Nothing of an earlier run or sweep stays beside this run's files (its
-            // figures, a sweep's tables, journal and figure).
-            output::remove_files(&dir, output::RUN_FILES)?;
-            output::remove_files(&dir, sweep::FILES)?;
-            output::remove_files(&dir, &[output::SWEEP_FIGURE])?;
-            output::remove_files(&dir, output::trace::TRACE_FILES)?;
-            output::remove_files(&dir, &[crate::report::REPORT_FILE])?;
-            output::write_run(&dir, &r, wall)?;
-            let traced = match tracer {
-                Some(t) => t.finish()?,
+            output::stage_run(&mut folder, &r, wall)?;
+            // The trace was written into the staging folder: it moves in with the rest.
+            let traced: Vec<PathBuf> = match tracer {
+                Some(t) => t
+                    .finish()?
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| dir.join(n)))
+                    .collect(),
                 None => Vec::new(),
             };
+            // The figures are staged with the tables; one that cannot be drawn is
+            // reported after the rest is written.
+            let mut figures = Vec::new();
+            let mut figure_error = None;
+            if plot {
+                let cdf = folder.staged("completion_cdf.png")?;
+                let swarm = folder.staged("swarm.png")?;
+                let ts = folder.staged("timeseries.csv")?;
+                let drawn = plot::plot_completion_cdf(&r, &cdf)
+                    .and_then(|()| Ok(folder::mark_figure(&cdf)?))
+                    .map(|()| figures.push(dir.join("completion_cdf.png")))
+                    .and_then(|()| plot::plot_timeseries(&ts, &swarm))
+                    .and_then(|()| Ok(folder::mark_figure(&swarm)?))
+                    .map(|()| figures.push(dir.join("swarm.png")));
+                figure_error = drawn.err();
+            }
+            // Nothing of an earlier run or sweep stays beside this run's files.
             let m = manifest::text("run", &crate::scenario::to_toml(&s), &command_line());
-            manifest::write(&dir, &m)?;
-            print!("{}", run_report(&s, &r));
-            println!(
+            folder.commit(&names, Some(&m))?;
+            drop(folder);
+            say(format_args!("{}", run_report(&s, &r)))?;
+            outln!(
                 "wall time     {:.3} s ({:.0} events/s)",
                 wall,
                 r.summary.events as f64 / wall.max(1e-9)
             );
-            println!(
+            outln!(
                 "results       {}/summary.csv, peers.csv, timeseries.csv, manifest.toml",
                 dir.display()
             );
@@ -355,7 +384,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("trace         {}", p.display());
             }
             if r.sample_interval_s > 1.5 * s.sample_interval {
-                eprintln!(
+                errln!(
                     "note: {}: output.sample_interval = {} s would give more than {} rows of \
                      timeseries.csv: it keeps one sample in {:.0} ({} s apart)",
                     args.scenario.display(),
@@ -365,18 +394,13 @@ pub fn run(cli: Cli) -> Result<()> {
                     r.sample_interval_s
                 );
             }
-            if plot {
-                let cdf = dir.join("completion_cdf.png");
-                plot::plot_completion_cdf(&r, &cdf)?;
-                println!("figure        {}", cdf.display());
-                let ts = dir.join("timeseries.csv");
-                if ts.exists() {
-                    let swarm = dir.join("swarm.png");
-                    plot::plot_timeseries(&ts, &swarm)?;
-                    println!("figure        {}", swarm.display());
-                }
+            for f in figures {
+                outln!("figure        {}", f.display());
             }
-            Ok(())
+            match figure_error {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
         }
         Command::Sweep(a) => sweep_command(a),
         Command::Report { dir } => {
@@ -390,28 +414,42 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Validate { quick, out } => validate_command(quick, out),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
-            if let Some(first) = dirs.first() {
-                let st = sweep::State::read(first)?;
-                guard_folder(
-                    &out,
-                    force,
-                    format!("the sweep of scenario `{}`", st.scenario),
-                    |m| {
-                        sweep::Plan::from_toml(m, "manifest.toml", &[])
-                            .is_ok_and(|p| p.fingerprint == st.fingerprint)
-                    },
-                    || sweep::State::read(&out).is_ok_and(|o| o.fingerprint == st.fingerprint),
-                )?;
-            }
-            let n = sweep::merge(&dirs, &out)?;
-            println!("merged        {n} runs from {} folders", dirs.len());
-            println!(
+            let first = match dirs.first() {
+                Some(d) => Some(sweep::State::read(d)?),
+                None => None,
+            };
+            let names = sweep::owned_names();
+            let check = || -> Result<(), OutputError> {
+                let Some(st) = &first else { return Ok(()) };
+                let same = |m: &str| {
+                    sweep::Plan::from_toml(m, "manifest.toml", &[])
+                        .is_ok_and(|p| p.fingerprint == st.fingerprint)
+                };
+                let legacy =
+                    || sweep::State::read(&out).is_ok_and(|o| o.fingerprint == st.fingerprint);
+                let ours = Ours {
+                    what: format!("the sweep of scenario `{}`", st.scenario),
+                    names: &names,
+                    same: &same,
+                    legacy: &legacy,
+                };
+                check_owner(&out, force, &ours)
+            };
+            let mut folder = Folder::open(&out, &holder(), check)?;
+            let (n, m) = sweep::merge(&dirs, &mut folder)?;
+            let figure = sweep_figure(&mut folder)?;
+            folder.commit(&names, m.as_deref())?;
+            drop(folder);
+            outln!("merged        {n} runs from {} folders", dirs.len());
+            outln!(
                 "results       {}/{}, {}",
                 out.display(),
                 sweep::RUNS_FILE,
                 sweep::POINTS_FILE
             );
-            sweep_figure(&out);
+            if figure {
+                outln!("figure        {}", out.join(output::SWEEP_FIGURE).display());
+            }
             Ok(())
         }
         Command::Plot {
@@ -420,10 +458,11 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             log_x,
             log_y,
+            force,
         } => {
-            let out = out.unwrap_or_else(|| dir.join("d_vs_n.png"));
+            let out = out.unwrap_or_else(|| dir.join(output::SWEEP_FIGURE));
             let points = dir.join(sweep::POINTS_FILE);
-            if !points.exists() {
+            if std::fs::symlink_metadata(&points).is_err() {
                 return Err(sweep::SweepError(format!(
                     "{}: no {}; plot needs the output folder of a whole sweep (or a merge)",
                     dir.display(),
@@ -431,24 +470,44 @@ pub fn run(cli: Cli) -> Result<()> {
                 ))
                 .into());
             }
-            plot::plot_sweep(&points, &out, &plot::SweepPlotOptions { x, log_x, log_y })?;
-            println!("figure        {}", out.display());
+            let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                return Err(sweep::SweepError(format!(
+                    "--out {}: expected a file name ending in .png or .svg",
+                    out.display()
+                ))
+                .into());
+            };
+            let parent = match out.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let mut folder = Folder::open(parent, &holder(), || folder::check_figure(&out, force))?;
+            let staged = folder.staged(&name)?;
+            plot::plot_sweep(
+                &points,
+                &staged,
+                &plot::SweepPlotOptions { x, log_x, log_y },
+            )?;
+            folder::mark_figure(&staged)?;
+            folder.commit(&[], None)?;
+            drop(folder);
+            outln!("figure        {}", out.display());
             Ok(())
         }
         Command::Bounds { args } => {
             let s = Scenario::load(&args.scenario, &args.set, None)?;
-            print!("{}", describe(&s));
+            say(format_args!("{}", describe(&s)))?;
             let b = bounds(&s);
-            println!("D_cs bound    {}", fmt_secs(b.d_cs));
-            println!("D_p2p bound   {}", fmt_secs(b.d_p2p));
+            outln!("D_cs bound    {}", fmt_secs(b.d_cs));
+            outln!("D_p2p bound   {}", fmt_secs(b.d_p2p));
             Ok(())
         }
         Command::Check { args } => {
             let s = Scenario::load(&args.scenario, &args.set, None)?;
             // A [sweep] table is checked too: every grid point.
             let plan = sweep::Plan::load(&args.scenario, &args.set)?;
-            println!("{}: ok", args.scenario.display());
-            print!("{}", describe(&s));
+            outln!("{}: ok", args.scenario.display());
+            say(format_args!("{}", describe(&s)))?;
             print_notes(&args.scenario, &plan);
             let (chunks_b, chokes_b) = output::trace::estimate_bytes(&s);
             println!(
@@ -462,7 +521,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             );
             if !plan.keys.is_empty() || plan.replications > 1 {
-                println!(
+                outln!(
                     "{:<14}{} points x {} replications = {} runs, varying {}",
                     "sweep",
                     plan.points,
@@ -521,9 +580,9 @@ fn print_notes(file: &Path, plan: &sweep::Plan) {
     let n = plan.runs.len();
     for (m, k) in seen {
         if k == n {
-            eprintln!("note: {}: {m}", file.display());
+            errln!("note: {}: {m}", file.display());
         } else {
-            eprintln!("note: {}: in {k} of {n} runs, {m}", file.display());
+            errln!("note: {}: in {k} of {n} runs, {m}", file.display());
         }
     }
 }
@@ -567,30 +626,32 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     let dir = out.unwrap_or_else(|| Path::new("results").join(&plan.name));
     let same_sweep =
         |st: sweep::State| st.fingerprint == plan.fingerprint && st.total_runs == plan.runs.len();
-    if !resume {
-        guard_folder(
-            &dir,
-            force,
-            format!("the sweep of scenario `{}`", plan.name),
-            |m| {
-                manifest::kind(m).as_deref() == Some("sweep")
-                    && sweep::Plan::from_toml(m, "manifest.toml", &[])
-                        .is_ok_and(|p| p.fingerprint == plan.fingerprint)
-            },
-            || sweep::State::read(&dir).is_ok_and(same_sweep),
-        )?;
-    }
-    // With --resume the manifest is written only once the folder is known to hold
-    // this very sweep (sweep::execute refuses any other).
-    if !resume || sweep::State::read(&dir).is_ok_and(same_sweep) {
-        output::create_dir(&dir)?;
-        manifest::write(
-            &dir,
-            &manifest::text("sweep", &plan.to_toml(), &command_line()),
-        )?;
-    }
+    let names = sweep::owned_names();
+    let same = |m: &str| {
+        manifest::kind(m).as_deref() == Some("sweep")
+            && sweep::Plan::from_toml(m, "manifest.toml", &[])
+                .is_ok_and(|p| p.fingerprint == plan.fingerprint)
+    };
+    let legacy = || sweep::State::read(&dir).is_ok_and(same_sweep);
+    let ours = Ours {
+        what: format!("the sweep of scenario `{}`", plan.name),
+        names: &names,
+        same: &same,
+        legacy: &legacy,
+    };
+    // A new sweep needs a folder that is its own; --resume one that holds this very
+    // sweep. Either is checked before anything is written.
+    let check = || -> Result<()> {
+        if resume {
+            sweep::resume_state(&plan, &dir, shard).map(|_| ())
+        } else {
+            Ok(check_owner(&dir, force, &ours)?)
+        }
+    };
+    let mut folder = Folder::open(&dir, &holder(), check)?;
+    let manifest_text = manifest::text("sweep", &plan.to_toml(), &command_line());
     if !quiet {
-        eprintln!(
+        errln!(
             "sweep {}: {} points x {} replications = {} runs{}, {} workers, into {}",
             plan.name,
             plan.points,
@@ -632,7 +693,7 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         if due || done == total {
             *last = Some(now);
             let secs = start.elapsed().as_secs_f64();
-            eprintln!(
+            errln!(
                 "sweep: {done}/{total} runs done after {secs:.1} s{}",
                 if done > 0 && done < total {
                     format!(
@@ -648,12 +709,13 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
     catch_signals();
     let o = sweep::execute_cancellable(
         &plan,
-        &dir,
+        &mut folder,
         sweep::Options {
             jobs,
             shard,
             resume,
         },
+        &manifest_text,
         &progress,
         &CANCEL,
     )?;
@@ -683,7 +745,13 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         ))
         .into());
     }
-    println!(
+    let figure = o.wrote_points && sweep_figure(&mut folder)?;
+    folder.commit(
+        &[sweep::POINTS_FILE, output::SWEEP_FIGURE],
+        Some(&manifest_text),
+    )?;
+    drop(folder);
+    outln!(
         "runs          {} ({} simulated now, {} from the journal) in {:.1} s",
         o.runs,
         o.simulated,
@@ -691,19 +759,21 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     if o.wrote_points {
-        println!(
+        outln!(
             "results       {}/{}, {}",
             dir.display(),
             sweep::RUNS_FILE,
             sweep::POINTS_FILE
         );
-        sweep_figure(&dir);
     } else {
-        println!(
+        outln!(
             "results       {}/{} (shard {shard}; join the shards with `swarmsim merge`)",
             dir.display(),
             sweep::RUNS_FILE
         );
+    }
+    if figure {
+        outln!("figure        {}", dir.join(output::SWEEP_FIGURE).display());
     }
     Ok(())
 }
@@ -713,17 +783,19 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
 fn validate_command(quick: bool, out: Option<PathBuf>) -> Result<()> {
     let dir = out.unwrap_or_else(|| Path::new("results").join("validation"));
     // (The folder first: a minute of checks should not end in "cannot create".)
-    output::create_dir(&dir)?;
+    let mut folder = Folder::open(&dir, &holder(), || Ok::<(), OutputError>(()))?;
     let start = Instant::now();
     let rows = validate::run(quick, &|what| {
-        eprintln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
+        errln!("validate: {what} ({:.0} s)", start.elapsed().as_secs_f64())
     })?;
-    print!("{}", validation_table(&rows));
     let cells: Vec<Vec<String>> = rows.iter().map(|r| r.cells().to_vec()).collect();
     let path = dir.join("validation.csv");
-    output::write_csv_atomic(&path, &validate::HEADER, &cells)?;
+    folder.stage_csv("validation.csv", &validate::HEADER, &cells)?;
+    folder.commit(&[], None)?;
+    drop(folder);
+    say(format_args!("{}", validation_table(&rows)))?;
     let failed = rows.iter().filter(|r| !r.pass).count();
-    println!(
+    outln!(
         "{} checks, {} passed, {failed} failed in {:.1} s; results {}",
         rows.len(),
         rows.len() - failed,
@@ -763,21 +835,21 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
     t
 }
 
-/// Draws `DIR/d_vs_n.png` after a sweep or merge; a grid with nothing numeric to
-/// put on the x axis gets a note instead.
-fn sweep_figure(dir: &Path) {
-    let out = dir.join(output::SWEEP_FIGURE);
-    // (No figure of an earlier sweep stays where this one draws none.)
-    if let Err(e) = output::remove_files(dir, &[output::SWEEP_FIGURE]) {
-        eprintln!("note: {e}");
-    }
-    match plot::plot_sweep(
-        &dir.join(sweep::POINTS_FILE),
-        &out,
-        &plot::SweepPlotOptions::default(),
-    ) {
-        Ok(()) => println!("figure        {}", out.display()),
-        Err(e) => eprintln!("note: no figure: {e:#}"),
+/// Draws the sweep figure (`d_vs_n.png`) from the staged `points.csv` of a sweep or
+/// merge into `folder`'s staging; true if it was drawn. A grid with nothing numeric
+/// to put on the x axis gets a note instead.
+fn sweep_figure(folder: &mut Folder) -> Result<bool, OutputError> {
+    let points = folder.staged(sweep::POINTS_FILE)?;
+    let out = folder.staged(output::SWEEP_FIGURE)?;
+    match plot::plot_sweep(&points, &out, &plot::SweepPlotOptions::default())
+        .and_then(|()| Ok(folder::mark_figure(&out)?))
+    {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            let _ = std::fs::remove_file(&out);
+            errln!("note: no figure: {e:#}");
+            Ok(false)
+        }
     }
 }
 

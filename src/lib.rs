@@ -7,7 +7,8 @@
 //!
 //! Layers, data flowing down only: [`scenario`] (TOML to a checked config) ->
 //! [`model`] (swarm and protocols) -> [`network`] (bandwidth models) and [`engine`]
-//! (time, events, RNG); [`output`] writes results.
+//! (time, events, RNG); [`output`] writes results; [`files`] opens the files a user
+//! names, refusing anything but regular files.
 #![warn(missing_docs)]
 
 #[cfg(target_os = "linux")]
@@ -15,6 +16,7 @@ pub mod alloc;
 pub mod bounds;
 pub mod cli;
 pub mod engine;
+pub mod files;
 pub mod memory;
 pub mod model;
 pub mod network;

@@ -1,6 +1,7 @@
 //! The `swarmsim` binary: parses the command line, runs it, prints errors.
 
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 /// On Linux the binary maps its large blocks itself on transparent huge pages (2 MiB):
@@ -20,11 +21,23 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = swarmsim::cli::Cli::parse();
+    let cli = match swarmsim::cli::Cli::try_parse() {
+        Ok(c) => c,
+        // --help, --version and usage errors: clap prints them; a failed print is
+        // exit status 1.
+        Err(e) => {
+            return match e.print() {
+                Ok(()) => ExitCode::from(e.exit_code().clamp(0, 255) as u8),
+                Err(_) => ExitCode::from(1),
+            };
+        }
+    };
     match swarmsim::cli::run(cli) {
+        Ok(()) if swarmsim::cli::stderr_failed() => ExitCode::from(1),
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // (If even standard error cannot be written, the exit status says it.)
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(swarmsim::cli::exit_status(&e))
         }
     }

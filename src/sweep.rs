@@ -9,7 +9,7 @@
 //! prints: progress goes through a callback given by the caller.
 
 use crate::model::simulate_with;
-use crate::output::{self, num};
+use crate::output::{self, Folder, num};
 use crate::scenario::{Scenario, ScenarioError, apply_override};
 use anyhow::{Context, Result};
 use rayon::prelude::*;
@@ -583,19 +583,21 @@ impl State {
         )
     }
 
-    /// Reads `DIR/sweep.toml`.
+    /// Reads `DIR/sweep.toml` (a regular file: a FIFO or device there is refused).
     pub fn read(dir: &Path) -> Result<State> {
         let p = dir.join(STATE_FILE);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
-            Err(_) => {
+        let bad = || SweepError(format!("{}: damaged; remove the folder", p.display()));
+        let text = match crate::files::read_regular(&p, true, 1 << 20) {
+            Ok(Some(b)) => String::from_utf8(b).map_err(|_| bad())?,
+            Ok(None) => return Err(bad().into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return refuse(format!(
                     "{}: no {STATE_FILE}; this is not the output folder of a sweep",
                     dir.display()
                 ));
             }
+            Err(e) => return refuse(format!("{}: cannot read it ({e})", p.display())),
         };
-        let bad = || SweepError(format!("{}: damaged; remove the folder", p.display()));
         let t: Table = text.parse().map_err(|_| bad())?;
         let s = |k: &str| t.get(k).and_then(|v| v.as_str()).ok_or_else(bad);
         Ok(State {
@@ -610,13 +612,18 @@ impl State {
         })
     }
 
-    fn write(&self, dir: &Path) -> Result<()> {
-        write_atomic(&dir.join(STATE_FILE), self.text().as_bytes())
+    fn stage(&self, folder: &mut Folder) -> Result<()> {
+        Ok(folder.stage_bytes(STATE_FILE, self.text().as_bytes())?)
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    Ok(output::write_atomic(path, bytes)?)
+/// Every file a run or a sweep replaces or removes in its output folder (besides
+/// `manifest.toml`): a folder is written by one of them at a time.
+pub fn owned_names() -> Vec<&'static str> {
+    let mut v = FILES.to_vec();
+    v.extend_from_slice(output::RUN_FILES);
+    v.push(output::SWEEP_FIGURE);
+    v
 }
 
 /// How to execute a sweep.
@@ -660,7 +667,9 @@ fn csv_line<S: AsRef<str>>(fields: &[S]) -> Result<Vec<u8>> {
 /// refused as bad input ([`SweepError`], exit status 2), naming the file (and row).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let bad = |what: String| SweepError(format!("{}: {what}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it ({e})")))?;
+    let bytes = crate::files::read_regular(path, true, u64::MAX / 2)
+        .map_err(|e| bad(format!("cannot read it ({e})")))?
+        .unwrap_or_default();
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(&bytes[..]);
@@ -687,21 +696,24 @@ pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     Ok((header, rows))
 }
 
-/// Reads the journal's complete lines, truncating a torn last line (a run cut off
-/// mid-write); returns the finished runs by index.
-fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<String>>> {
+/// Reads the journal's complete lines (a torn last line, a run cut off mid-write, is
+/// left out); returns the finished runs by index and the length of the complete
+/// part. Reads only, never through a link: a journal that is a link, not a regular
+/// file, or of other columns is refused.
+fn read_journal(path: &Path, header: &[String]) -> Result<(BTreeMap<usize, Vec<String>>, u64)> {
     let mut done = BTreeMap::new();
-    let Ok(bytes) = std::fs::read(path) else {
-        return Ok(done);
-    };
-    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if complete < bytes.len() {
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        f.set_len(complete as u64)?;
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok((done, 0));
     }
+    let bytes = crate::files::read_regular(path, false, u64::MAX / 2)
+        .map_err(|e| {
+            SweepError(format!(
+                "{}: cannot read it ({e}); remove the folder or run without --resume",
+                path.display()
+            ))
+        })?
+        .unwrap_or_default();
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut r = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(&bytes[..complete]);
@@ -733,7 +745,57 @@ fn read_journal(path: &Path, header: &[String]) -> Result<BTreeMap<usize, Vec<St
             done.insert(i, row);
         }
     }
-    Ok(done)
+    Ok((done, complete as u64))
+}
+
+/// Checks that `dir` holds this very sweep's shard `shard` to resume (its state
+/// file and journal), reading only; returns the runs of the shard found finished and
+/// the length of the journal's complete lines.
+pub fn resume_state(
+    plan: &Plan,
+    dir: &Path,
+    shard: Shard,
+) -> Result<(BTreeMap<usize, Vec<String>>, u64)> {
+    let old = State::read(dir).map_err(|_| {
+        SweepError(format!(
+            "--resume: {} holds no sweep to resume (no {STATE_FILE}); run without --resume",
+            dir.display()
+        ))
+    })?;
+    if old.fingerprint != plan.fingerprint || old.total_runs != plan.runs.len() {
+        return refuse(format!(
+            "--resume: the scenario changed since the sweep in {} started (fingerprint {} \
+             with {} runs then, {} with {} runs now); run without --resume to start again, \
+             or use another --out",
+            dir.display(),
+            old.fingerprint,
+            old.total_runs,
+            plan.fingerprint,
+            plan.runs.len()
+        ));
+    }
+    if old.shard != shard {
+        return refuse(format!(
+            "--resume: {} holds shard {} but --shard {} was asked",
+            dir.display(),
+            old.shard,
+            shard
+        ));
+    }
+    let (mut done, complete) = read_journal(&dir.join(JOURNAL_FILE), &full_header(plan))?;
+    done.retain(|i, _| *i < plan.runs.len() && shard.owns(*i));
+    Ok((done, complete))
+}
+
+/// Opens the journal to append to, never through a link.
+fn open_journal(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 /// The full header of `runs.csv` for a plan (run columns and summary columns).
@@ -760,25 +822,38 @@ fn run_row(run: &Run, cancel: &AtomicBool) -> Option<Vec<String>> {
     Some(row)
 }
 
-/// Runs this shard's share of the plan in `dir`: journals each finished run, then
-/// writes `runs.csv` (and, for the whole grid, `points.csv`) in input order.
+/// Runs this shard's share of the plan in the locked output folder `folder`. A new
+/// sweep first replaces the folder's files by its state file, an empty journal and
+/// `manifest` (one commit); `--resume` checks the folder holds this sweep and keeps
+/// the finished runs of its journal. Each finished run is appended to the journal.
+/// At the end `runs.csv` (and, for the whole grid, `points.csv`) are left staged in
+/// `folder`: the caller adds its figure and commits them with the manifest.
 /// `progress(done, total)` is called after each run, from worker threads.
 pub fn execute(
     plan: &Plan,
-    dir: &Path,
+    folder: &mut Folder,
     opts: Options,
+    manifest: &str,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<Outcome> {
-    execute_cancellable(plan, dir, opts, progress, &AtomicBool::new(false))
+    execute_cancellable(
+        plan,
+        folder,
+        opts,
+        manifest,
+        progress,
+        &AtomicBool::new(false),
+    )
 }
 
 /// As [`execute`], but once `cancel` is set no run starts, the runs in flight stop
 /// (and are not journalled), and it returns with [`Outcome::interrupted`] set after
-/// closing the journal, whose lines are all complete.
+/// closing the journal, whose lines are all complete; nothing is left staged.
 pub fn execute_cancellable(
     plan: &Plan,
-    dir: &Path,
+    folder: &mut Folder,
     opts: Options,
+    manifest: &str,
     progress: &(dyn Fn(usize, usize) + Sync),
     cancel: &AtomicBool,
 ) -> Result<Outcome> {
@@ -789,51 +864,25 @@ pub fn execute_cancellable(
         total_runs: plan.runs.len(),
         shard: opts.shard,
     };
+    let dir = folder.path().to_path_buf();
     let journal = dir.join(JOURNAL_FILE);
     let mut done = BTreeMap::new();
     if opts.resume {
-        let old = State::read(dir).map_err(|_| {
-            SweepError(format!(
-                "--resume: {} holds no sweep to resume (no {STATE_FILE}); run without --resume",
-                dir.display()
-            ))
-        })?;
-        if old.fingerprint != state.fingerprint || old.total_runs != state.total_runs {
-            return refuse(format!(
-                "--resume: the scenario changed since the sweep in {} started (fingerprint {} \
-                 with {} runs then, {} with {} runs now); run without --resume to start again, \
-                 or use another --out",
-                dir.display(),
-                old.fingerprint,
-                old.total_runs,
-                state.fingerprint,
-                state.total_runs
-            ));
+        let (d, complete) = resume_state(plan, &dir, opts.shard)?;
+        done = d;
+        // Checked: now drop a torn last line.
+        let f = open_journal(&journal)?;
+        if f.metadata()?.len() > complete {
+            f.set_len(complete)
+                .with_context(|| format!("cannot truncate {}", journal.display()))?;
         }
-        if old.shard != state.shard {
-            return refuse(format!(
-                "--resume: {} holds shard {} but --shard {} was asked",
-                dir.display(),
-                old.shard,
-                state.shard
-            ));
-        }
-        done = read_journal(&journal, &header)?;
-        done.retain(|i, _| *i < plan.runs.len() && opts.shard.owns(*i));
     } else {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create the folder {}", dir.display()))?;
         // Nothing of an earlier sweep or run stays beside this sweep's files.
-        output::remove_files(dir, FILES)?;
-        output::remove_files(dir, &[output::SWEEP_FIGURE])?;
-        output::remove_files(dir, output::RUN_FILES)?;
+        state.stage(folder)?;
+        folder.stage_bytes(JOURNAL_FILE, &csv_line(&header)?)?;
+        folder.commit(&owned_names(), Some(manifest))?;
     }
-    state.write(dir)?;
-    let mut jf = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&journal)
-        .with_context(|| format!("cannot open {}", journal.display()))?;
+    let mut jf = open_journal(&journal)?;
     if jf.metadata()?.len() == 0 {
         jf.write_all(&csv_line(&header)?)?;
         jf.flush()?;
@@ -897,14 +946,14 @@ pub fn execute_cancellable(
         });
     }
     let rows: Vec<Vec<String>> = done.into_values().collect();
-    output::write_csv_atomic(
-        &dir.join(RUNS_FILE),
+    folder.stage_csv(
+        RUNS_FILE,
         &header.iter().map(String::as_str).collect::<Vec<_>>(),
         &rows,
     )?;
     let whole = opts.shard == Shard::ALL;
     if whole {
-        write_points(dir, &header, &rows)?;
+        write_points(folder, &header, &rows)?;
     }
     Ok(Outcome {
         runs: total,
@@ -1083,20 +1132,22 @@ pub fn points_rows(
     Ok((out_h, out))
 }
 
-fn write_points(dir: &Path, header: &[String], rows: &[Vec<String>]) -> Result<()> {
+fn write_points(folder: &mut Folder, header: &[String], rows: &[Vec<String>]) -> Result<()> {
     let (h, r) = points_rows(header, rows)?;
-    output::write_csv_atomic(
-        &dir.join(POINTS_FILE),
+    folder.stage_csv(
+        POINTS_FILE,
         &h.iter().map(String::as_str).collect::<Vec<_>>(),
         &r,
     )?;
     Ok(())
 }
 
-/// Joins the `runs.csv` of shard folders into `out` (`runs.csv`, `points.csv`,
-/// `sweep.toml` and a `journal.csv` with every run), refusing shards of different sweeps, duplicated runs and missing
-/// runs, naming them. Returns the number of runs.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
+/// Joins the `runs.csv` of shard folders, staging in the locked folder `out`
+/// `runs.csv`, `points.csv`, `sweep.toml` and a `journal.csv` with every run;
+/// refuses shards of different sweeps, duplicated runs and missing runs, naming
+/// them. Returns the number of runs and the shards' manifest (which describes the
+/// merged folder too), for the caller to commit with its figure.
+pub fn merge(dirs: &[PathBuf], out: &mut Folder) -> Result<(usize, Option<String>)> {
     let Some(first_dir) = dirs.first() else {
         return refuse("merge: name at least one shard folder");
     };
@@ -1189,32 +1240,19 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<usize> {
             }
         ));
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("cannot create the folder {}", out.display()))?;
     let rows: Vec<Vec<String>> = rows.into_values().map(|(r, _)| r).collect();
     State {
         shard: Shard::ALL,
         ..first
     }
-    .write(out)?;
-    output::write_csv_atomic(
-        &out.join(RUNS_FILE),
-        &header.iter().map(String::as_str).collect::<Vec<_>>(),
-        &rows,
-    )?;
+    .stage(out)?;
+    let h: Vec<&str> = header.iter().map(String::as_str).collect();
+    out.stage_csv(RUNS_FILE, &h, &rows)?;
     write_points(out, &header, &rows)?;
     // The journal of the merged sweep: every run finished. (A journal left in `out`
     // by an earlier sweep must not pass for this one's: `--resume` reads it.)
-    output::write_csv_atomic(
-        &out.join(JOURNAL_FILE),
-        &header.iter().map(String::as_str).collect::<Vec<_>>(),
-        &rows,
-    )?;
-    // The shards' manifest (the resolved sweep) describes the merged folder too.
-    if let Some(m) = output::manifest::read(first_dir) {
-        output::manifest::write(out, &m)?;
-    }
-    Ok(rows.len())
+    out.stage_csv(JOURNAL_FILE, &h, &rows)?;
+    Ok((rows.len(), output::manifest::read(first_dir)))
 }
 
 #[cfg(test)]

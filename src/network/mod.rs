@@ -30,7 +30,7 @@ pub type FlowId = u32;
 pub const NO_KEY: Key = (Time::MAX, u64::MAX);
 
 /// Flow ids a [`FlowList`] holds without a heap allocation: 14 ids fill one 64-byte
-/// cache line. Measured in the 1,000-peer bench swarms, a peer sends at most 5 flows
+/// cache line. In the 1,000-peer bench swarms a peer sends at most 5 flows
 /// and receives more than 14 in 1.5 to 10 % of the additions (endgame duplicates).
 const INLINE_FLOWS: usize = 14;
 

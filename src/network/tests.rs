@@ -46,6 +46,58 @@ fn assert_max_min_fair(g: &FlowGraph) {
     }
 }
 
+/// Max-min rates by global progressive filling over every constraint, written
+/// independently of the model's region solve (no regions, no outside caps, no
+/// heap): the constraint with the smallest equal share of what is left saturates
+/// first, its unfrozen flows freeze at that share. O(constraints^2), for tests.
+fn reference_rates(g: &FlowGraph) -> Vec<Option<f64>> {
+    let n = 2 * g.up.len();
+    let mut rate: Vec<Option<f64>> = vec![None; g.flow_id_bound()];
+    let mut rem: Vec<f64> = (0..n as u32).map(|c| g.capacity(Constraint(c))).collect();
+    loop {
+        let mut best: Option<(f64, u32)> = None;
+        for c in 0..n as u32 {
+            let open = g
+                .flows_of(Constraint(c))
+                .iter()
+                .filter(|&&f| rate[f as usize].is_none())
+                .count();
+            if open == 0 || rem[c as usize].is_infinite() {
+                continue;
+            }
+            let share = (rem[c as usize] / open as f64).max(0.0);
+            if best.is_none_or(|(b, _)| share < b) {
+                best = Some((share, c));
+            }
+        }
+        let Some((share, c)) = best else { break };
+        for &f in g.flows_of(Constraint(c)) {
+            if rate[f as usize].is_none() {
+                rate[f as usize] = Some(share);
+                let flow = g.flow(f);
+                rem[Constraint::up(flow.src).0 as usize] -= share;
+                rem[Constraint::down(flow.dst).0 as usize] -= share;
+            }
+        }
+    }
+    // A flow with two unlimited ends is unconstrained; the models never see one.
+    rate
+}
+
+/// The network's rates equal [`reference_rates`] to relative `REL`.
+fn assert_matches_reference(net: &Network) {
+    let g = net.graph();
+    let want = reference_rates(g);
+    for (id, f) in g.flows() {
+        let w = want[id as usize].expect("every test flow has a finite end");
+        assert!(
+            (f.rate - w).abs() <= REL * w.max(1.0),
+            "flow {id}: rate {} vs reference {w}",
+            f.rate
+        );
+    }
+}
+
 fn rates(net: &Network) -> Vec<Option<f64>> {
     let g = net.graph();
     (0..g.flow_id_bound() as FlowId)
@@ -101,8 +153,55 @@ fn replay(c: &Case, kind: ModelKind, mut check: impl FnMut(&Network)) -> Network
     net
 }
 
+/// A random scenario in which downloads bind: `mode` 0 gives every download below
+/// the uploads (most flows capped at their downloader), 1 mixes download and upload
+/// capacities of the same range (some uploads saturated, some downloads), 2 mixes
+/// binding downloads with unlimited ones. Denser than [`case`] (up to 160 operations,
+/// 80 % additions), so that chains of saturated constraints form.
+fn binding_case(max_nodes: usize) -> impl Strategy<Value = Case> {
+    (2..max_nodes, 0..3u8).prop_flat_map(move |(n, mode)| {
+        let (ups, downs) = match mode {
+            0 => (
+                prop::collection::vec(50.0f64..100.0, n).boxed(),
+                prop::collection::vec((5.0f64..40.0).boxed(), n).boxed(),
+            ),
+            1 => (
+                prop::collection::vec(10.0f64..100.0, n).boxed(),
+                prop::collection::vec((10.0f64..100.0).boxed(), n).boxed(),
+            ),
+            _ => (
+                prop::collection::vec(10.0f64..100.0, n).boxed(),
+                prop::collection::vec(prop_oneof![5.0f64..60.0, Just(f64::INFINITY)].boxed(), n)
+                    .boxed(),
+            ),
+        };
+        let ops = prop::collection::vec(
+            (prop::bool::weighted(0.8), 0..n as u32, 0..n as u32),
+            1..160,
+        );
+        (ups, downs, ops).prop_map(|(up, down, ops)| Case { up, down, ops })
+    })
+}
+
 proptest! {
     #![proptest_config(crate::test_util::cases(300))]
+
+    /// Where downloads bind, after every add and remove the incremental max-min
+    /// rates equal the reference progressive filling over the whole network and
+    /// pass the bottleneck checker.
+    #[test]
+    fn max_min_exact_where_downloads_bind(c in binding_case(14)) {
+        replay(&c, ModelKind::MaxMin, |net| {
+            assert_max_min_fair(net.graph());
+            assert_matches_reference(net);
+        });
+    }
+
+    /// The same on the general cases, after every event.
+    #[test]
+    fn max_min_equals_reference_after_every_event(c in case(12, false)) {
+        replay(&c, ModelKind::MaxMin, assert_matches_reference);
+    }
 
     /// Incremental max-min after every add and remove is max-min fair by the checker.
     #[test]

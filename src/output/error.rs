@@ -1,5 +1,5 @@
-//! Errors of the output layer: files that cannot be written, and output folders
-//! that hold another scenario's results.
+//! Errors of the output layer: files that cannot be written, output folders that
+//! hold another scenario's results or are being written by another process.
 
 use std::path::PathBuf;
 
@@ -29,6 +29,26 @@ pub enum OutputError {
         /// What was about to be written there.
         ours: String,
     },
+    /// Another swarmsim process is writing into the folder (bad input: exit status 2).
+    #[error(
+        "{} is being written by another swarmsim ({holder}); wait for it to finish, or use another --out",
+        dir.display()
+    )]
+    Busy {
+        /// The output folder.
+        dir: PathBuf,
+        /// What its lock file records: "pid 12: swarmsim run ...".
+        holder: String,
+    },
+    /// A file that is not a figure swarmsim drew is in the way (bad input: exit status 2).
+    #[error(
+        "{} is not a figure swarmsim drew; refusing to replace it: use another --out, or --force to replace it",
+        path.display()
+    )]
+    NotOurs {
+        /// The file.
+        path: PathBuf,
+    },
 }
 
 impl OutputError {
@@ -43,6 +63,9 @@ impl OutputError {
 
     /// True if the user can fix it by changing the command (exit status 2).
     pub fn is_input(&self) -> bool {
-        matches!(self, OutputError::Foreign { .. })
+        matches!(
+            self,
+            OutputError::Foreign { .. } | OutputError::Busy { .. } | OutputError::NotOurs { .. }
+        )
     }
 }

@@ -4,7 +4,6 @@
 //! kind of result, the swarmsim version and the command line. The scenario reader
 //! ignores the `[manifest]` table, so `swarmsim run DIR/manifest.toml` reruns it.
 
-use super::OutputError;
 use std::path::Path;
 use toml::{Table, Value};
 
@@ -25,14 +24,10 @@ pub fn text(kind: &str, scenario_toml: &str, command: &[String]) -> String {
     )
 }
 
-/// Writes `DIR/manifest.toml` atomically (temporary file, then rename).
-pub fn write(dir: &Path, text: &str) -> Result<(), OutputError> {
-    super::write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())
-}
-
-/// The text of `DIR/manifest.toml`, if there is one.
+/// The text of `DIR/manifest.toml`, if it is a readable regular file (not a link).
 pub fn read(dir: &Path) -> Option<String> {
-    std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()
+    let b = crate::files::read_regular(&dir.join(MANIFEST_FILE), false, 16 << 20).ok()??;
+    String::from_utf8(b).ok()
 }
 
 /// The `kind` a manifest records (`"run"`, `"sweep"`), if it is readable.
@@ -53,9 +48,4 @@ pub fn describe(text: &str) -> String {
         .and_then(Value::as_integer)
         .map_or(String::new(), |s| format!(" (seed {s})"));
     format!("the {kind} of scenario `{name}`{seed}")
-}
-
-/// True if any of `files` exists in `dir`.
-pub fn holds_any(dir: &Path, files: &[&str]) -> bool {
-    files.iter().any(|f| dir.join(f).exists())
 }

@@ -1,19 +1,20 @@
-//! Writing results: CSV files, written atomically (a temporary file in the same
-//! folder, then a rename), so a crash never leaves half a file behind.
+//! Writing results: CSV files, staged in the output folder and moved into place
+//! together ([`folder`]), so a crash never leaves half a file or half a result.
 //!
 //! Numbers are written with Rust's shortest round-trip formatting, so the same run
 //! gives byte-identical files. A missing value (for example the distribution time of
 //! a run that did not complete) is an empty field.
 
 mod error;
+pub mod folder;
 pub mod manifest;
 pub mod plot;
 pub mod trace;
 
 pub use error::OutputError;
+pub use folder::Folder;
 
 use crate::model::{RunResult, Summary};
-use std::io::Write;
 use std::path::Path;
 
 /// One CSV field: a number (the shortest text that reads back as the same `f64`),
@@ -163,47 +164,19 @@ pub fn timeseries_rows(r: &RunResult) -> (Vec<&'static str>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// Writes a CSV file atomically: all rows to a temporary file, then a rename. On
-/// failure the temporary file is removed and `path` is left as it was.
-pub fn write_csv_atomic<S: AsRef<str>>(
-    path: &Path,
-    header: &[&str],
-    rows: &[Vec<S>],
-) -> Result<(), OutputError> {
+/// The bytes of a CSV file: `header`, then `rows`.
+pub fn csv_bytes<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut fill = || -> csv::Result<()> {
-        w.write_record(header)?;
-        for row in rows {
-            w.write_record(row.iter().map(|s| s.as_ref()))?;
-        }
-        w.flush()?;
-        Ok(())
-    };
-    fill().map_err(|e| OutputError::io("format", path, e.into()))?;
-    let bytes = w
-        .into_inner()
-        .map_err(|e| OutputError::io("format", path, e.into_error()))?;
-    write_atomic(path, &bytes)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
-/// rename. On failure the temporary file is removed and `path` is left as it was.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    let tmp = tmp_path(path);
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|_| f.flush()))
-        .map_err(|e| OutputError::io("write", &tmp, e))
-        .and_then(|_| {
-            std::fs::rename(&tmp, path)
-                .map_err(|e| OutputError::io(format!("rename {} to", tmp.display()), path, e))
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    w.write_record(header)?;
+    for row in rows {
+        w.write_record(row.iter().map(|s| s.as_ref()))?;
     }
-    written
+    w.flush()?;
+    w.into_inner().map_err(|e| e.into_error())
 }
 
-/// The temporary name used while `path` is being written.
+/// The temporary name a figure is drawn under before it is renamed to `path` (used
+/// inside a staging folder only, which nothing else writes into).
 pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     let name = path
         .file_name()
@@ -212,17 +185,31 @@ pub fn tmp_path(path: &Path) -> std::path::PathBuf {
     path.with_file_name(format!(".{name}.tmp"))
 }
 
-/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir` (created if needed).
+/// Writes `summary.csv`, `peers.csv` and `timeseries.csv` of one run into `dir`
+/// (created if needed) the way every result is written ([`folder`]): with the folder
+/// locked, staged, then moved into place together, replacing files of those names.
 pub fn write_run(dir: &Path, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
-    create_dir(dir)?;
+    let holder = std::env::args().collect::<Vec<_>>().join(" ");
+    let mut f = Folder::open(dir, &holder, || Ok::<(), OutputError>(()))?;
+    stage_run(&mut f, r, wall_s)?;
+    f.commit(&[], None)
+}
+
+/// Creates `dir` and its parents if needed.
+pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
+}
+
+/// Stages `summary.csv`, `peers.csv` and `timeseries.csv` of one run in `folder`.
+pub fn stage_run(folder: &mut Folder, r: &RunResult, wall_s: f64) -> Result<(), OutputError> {
     let cols = summary_columns(&r.summary, wall_s);
     let header: Vec<&str> = cols.iter().map(|c| c.0).collect();
     let row: Vec<String> = cols.into_iter().map(|c| c.1).collect();
-    write_csv_atomic(&dir.join("summary.csv"), &header, &[row])?;
+    folder.stage_csv("summary.csv", &header, &[row])?;
     let (header, rows) = peer_rows(r);
-    write_csv_atomic(&dir.join("peers.csv"), &header, &rows)?;
+    folder.stage_csv("peers.csv", &header, &rows)?;
     let (header, rows) = timeseries_rows(r);
-    write_csv_atomic(&dir.join("timeseries.csv"), &header, &rows)
+    folder.stage_csv("timeseries.csv", &header, &rows)
 }
 
 /// The files `swarmsim run` writes into its folder, besides `manifest.toml` (the
@@ -237,24 +224,6 @@ pub const RUN_FILES: &[&str] = &[
 
 /// The figure a whole sweep or a merge draws into its folder.
 pub const SWEEP_FIGURE: &str = "d_vs_n.png";
-
-/// Removes the files `names` from `dir` where they are regular files (results of an
-/// earlier command that the one writing there now would otherwise leave beside its
-/// own; anything else in the way is left for the write to report).
-pub fn remove_files(dir: &Path, names: &[&str]) -> Result<(), OutputError> {
-    for n in names {
-        let p = dir.join(n);
-        if p.is_file() {
-            std::fs::remove_file(&p).map_err(|e| OutputError::io("remove", &p, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Creates `dir` and its parents if needed.
-pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
-    std::fs::create_dir_all(dir).map_err(|e| OutputError::io("create the folder", dir, e))
-}
 
 #[cfg(test)]
 mod tests {

@@ -51,7 +51,7 @@ pub fn write(dir: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
         .into());
     };
     let out = dir.join(REPORT_FILE);
-    output::write_atomic(&out, page.as_bytes())?;
+    output::folder::write_atomic(dir, REPORT_FILE, page.as_bytes())?;
     Ok((out, notes))
 }
 

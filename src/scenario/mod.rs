@@ -308,26 +308,21 @@ pub fn read_scenario_file(path: &Path) -> Result<(String, String), ScenarioError
     Ok((text, file))
 }
 
-/// Reads a scenario file as UTF-8 text: refuses folders, files over
-/// [`MAX_FILE_BYTES`] (reading at most one byte more, so `/dev/zero` cannot hang it)
-/// and text that is not UTF-8; a leading byte-order mark is dropped.
+/// Reads a scenario file as UTF-8 text: refuses folders, FIFOs, sockets and devices
+/// (without blocking on them), files over [`MAX_FILE_BYTES`] and text that is not
+/// UTF-8; a leading byte-order mark is dropped.
 fn read_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| format!("cannot read the scenario file: {e}");
     if path.is_dir() {
         return Err("this is a folder; expected a scenario file (TOML)".into());
     }
-    let f = std::fs::File::open(path).map_err(cannot)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
-            "the file is larger than {} MiB; a scenario file is expected to be small TOML text",
-            MAX_FILE_BYTES >> 20
-        ));
-    }
+    let bytes = crate::files::read_regular(path, true, MAX_FILE_BYTES)
+        .map_err(|e| format!("cannot read the scenario file: {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "the file is larger than {} MiB; a scenario file is expected to be small TOML text",
+                MAX_FILE_BYTES >> 20
+            )
+        })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "not UTF-8 text (invalid byte at offset {}); save the scenario as UTF-8",

@@ -409,10 +409,18 @@ fn load_refuses_folders_non_utf8_and_endless_files() {
     let p = d.path().join("bom.toml");
     std::fs::write(&p, format!("\u{feff}{KR}")).unwrap();
     assert_eq!(Scenario::load(&p, &[], Some(9)).unwrap().seed, 9);
-    // /dev/zero never ends: reading stops after MAX_FILE_BYTES + 1 bytes.
+    // A file one byte over MAX_FILE_BYTES (sparse): reading stops there.
+    let p = d.path().join("big.toml");
+    std::fs::File::create(&p)
+        .unwrap()
+        .set_len(MAX_FILE_BYTES + 1)
+        .unwrap();
+    let e = Scenario::load(&p, &[], None).unwrap_err();
+    assert!(e.message.contains("larger than 16 MiB"), "{e}");
+    // /dev/zero never ends: a device is refused before it is read.
     if Path::new("/dev/zero").exists() {
         let e = Scenario::load(Path::new("/dev/zero"), &[], None).unwrap_err();
-        assert!(e.message.contains("larger than 16 MiB"), "{e}");
+        assert!(e.message.contains("it is a device"), "{e}");
     }
 }
 

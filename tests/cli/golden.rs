@@ -78,6 +78,8 @@ golden! {
     golden_bench_poisson_1k_fast => "scenarios/bench/poisson-1k-fast.toml",
     golden_bench_poisson_1k_maxmin => "scenarios/bench/poisson-1k-maxmin.toml",
     golden_bench_optimal_1k_slow_down => "scenarios/bench/optimal-1k-slow-down.toml",
+    golden_bench_dbind_1k_fast => "scenarios/bench/dbind-1k-fast.toml",
+    golden_bench_dbind_1k_maxmin => "scenarios/bench/dbind-1k-maxmin.toml",
 }
 
 /// The folder of a scenario's expected files.

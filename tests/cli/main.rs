@@ -58,5 +58,6 @@ mod optimal;
 mod report;
 mod robust;
 mod run;
+mod safety;
 mod sweep;
 mod validate;

@@ -35,16 +35,16 @@ unchoke_slots = 3
 sample_interval = "2 s"
 "#;
 
-fn read(p: &Path) -> String {
+pub(super) fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn ok(o: &Output) {
+pub(super) fn ok(o: &Output) {
     assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
 }
 
 /// Names of the files in `dir` (sorted), empty if it does not exist.
-fn files(dir: &Path) -> Vec<String> {
+pub(super) fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
             r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -186,11 +186,15 @@ fn sweep_manifest_reproduces_the_sweep() {
     let o = run_in(p, &["merge", "a", "--out", "r"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     ok(&run_in(p, &["merge", "a", "--out", "r", "--force"]));
-    // A figure that cannot take its place (a folder is in the way): exit 1, and its
-    // temporary file is removed.
+    // A figure that cannot take its place (a folder is in the way): exit 1, found
+    // before drawing, no temporary file left.
     let o = run_in(p, &["plot", "a", "--out", "m"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("cannot rename"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot replace m: a folder is in the way"),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         !files(p).iter().any(|f| f.contains(".tmp")),
         "{:?}",
@@ -282,8 +286,8 @@ fn an_unwritable_output_folder_is_a_failure() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(files(d.path()), ["scenario.toml"], "nothing left behind");
-    // A file that cannot be replaced (a folder in the way of summary.csv): the
-    // rename fails, the temporary file is removed.
+    // A file that cannot be replaced (a folder in the way of summary.csv): found
+    // before anything is moved into place; the staging folder is removed.
     std::fs::create_dir_all(d.path().join("out/summary.csv")).unwrap();
     let o = run_in(
         d.path(),
@@ -291,7 +295,9 @@ fn an_unwritable_output_folder_is_a_failure() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
-        stderr(&o).starts_with("error: cannot rename out/.summary.csv.tmp to out/summary.csv: "),
+        stderr(&o).starts_with(
+            "error: cannot replace out/summary.csv: a folder is in the way; remove it"
+        ),
         "{}",
         stderr(&o)
     );
@@ -502,7 +508,7 @@ download = "unlimited"
 
 /// Sends `sig` to the child and waits for it; returns its exit status and the time
 /// from the signal to its exit (None if it is still running after 10 s).
-fn signal_and_wait(
+pub(super) fn signal_and_wait(
     child: &mut std::process::Child,
     sig: libc::c_int,
 ) -> (Option<std::process::ExitStatus>, Duration) {
