@@ -160,6 +160,21 @@ pub fn bounds(s: &Scenario) -> Bounds {
     }
 }
 
+/// The terms of the client-server bound, named as in its formula: its value is
+/// their maximum, and the largest is the one that binds.
+pub fn cs_terms(n: f64, file: f64, u_s: f64, d_min: f64) -> [(&'static str, f64); 2] {
+    [("N F/u_s", n * file / u_s), ("F/d_min", file / d_min)]
+}
+
+/// The terms of the peer-to-peer bound, named as in its formula (see [`cs_terms`]).
+pub fn p2p_terms(n: f64, file: f64, u_s: f64, d_min: f64, sum_u: f64) -> [(&'static str, f64); 3] {
+    [
+        ("F/u_s", file / u_s),
+        ("F/d_min", file / d_min),
+        ("N F/(u_s + sum u_i)", n * file / (u_s + sum_u)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +237,21 @@ mod tests {
         assert!((t - 299.4304).abs() < 1e-9, "{t}");
         // Seeds staying longer than an upload of the file: downloads bind, F/d.
         assert_eq!(qiu_srikant(100.0, 1.0, 10.0, 1000.0), 10.0);
+    }
+
+    #[test]
+    fn the_terms_are_the_bounds_pieces() {
+        // Kurose & Ross, N = 30, F/u = 1 h, u_s = 10 u: N F/u_s = 3 h, F/u_s = 0.1 h,
+        // N F/(u_s + N u) = 30/40 h = 0.75 h; infinite d_min gives F/d_min = 0.
+        let (u, f) = (1.0, 3600.0);
+        let cs = cs_terms(30.0, f, 10.0 * u, f64::INFINITY);
+        assert_eq!(cs[0].1, 3.0 * 3600.0);
+        assert_eq!(cs[1].1, 0.0);
+        let p = p2p_terms(30.0, f, 10.0 * u, f64::INFINITY, 30.0 * u);
+        assert_eq!(p[0].1, 360.0);
+        assert_eq!(p[2].1, 0.75 * 3600.0);
+        let top = p.iter().map(|t| t.1).fold(0.0, f64::max);
+        assert_eq!(top, d_p2p(30.0, f, 10.0 * u, f64::INFINITY, 30.0 * u));
     }
 
     #[test]

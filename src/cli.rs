@@ -1,7 +1,7 @@
 //! The command line: clap definitions, turned into calls into the library. This is
 //! the only place (with `main`) that prints.
 
-use crate::model::{Progress, RunResult, simulate_observed};
+use crate::model::{Progress, RunResult, TraceSink, simulate_observed};
 use crate::output::folder::{self, Ours, check_owner};
 use crate::output::plot;
 use crate::output::{self, Folder, OutputError, manifest};
@@ -199,6 +199,19 @@ pub enum Command {
         /// No progress display (on a terminal it appears after 2 s).
         #[arg(long)]
         quiet: bool,
+        /// Also write the trace: chunks.csv (every chunk arrival) and, for
+        /// BitTorrent, chokes.csv (every choke change), for `swarmsim report`.
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Write DIR/report.html: one self-contained page (figures, per-class
+    /// statistics and, for a traced run, a playback) from a run or sweep folder.
+    #[command(
+        after_help = "Example:\n  swarmsim run scenarios/bittorrent-flash-crowd.toml --trace\n  swarmsim report results/bittorrent-flash-crowd"
+    )]
+    Report {
+        /// The output folder of a run (`swarmsim run`) or of a whole sweep.
+        dir: PathBuf,
     },
     /// Print both lower bounds (D_cs and D_p2p) without simulating.
     #[command(
@@ -297,6 +310,7 @@ pub fn run(cli: Cli) -> Result<()> {
             force,
             ignore_memory_limit,
             quiet,
+            trace,
         } => {
             let s = Scenario::load(&args.scenario, &args.set, seed)?;
             for m in s.notes() {
@@ -306,7 +320,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 crate::memory::check(&s, crate::memory::available_bytes())?;
             }
             let dir = out.unwrap_or_else(|| Path::new("results").join(&s.name));
-            let names = sweep::owned_names();
+            let mut names = sweep::owned_names();
+            // (A run without --trace leaves no trace or report of an earlier run.)
+            names.extend_from_slice(output::trace::TRACE_FILES);
+            names.push(crate::report::REPORT_FILE);
             let same = |m: &str| {
                 manifest::kind(m).as_deref() == Some("run")
                     && Scenario::from_toml(m, "manifest.toml", &[]).ok().as_ref() == Some(&s)
@@ -319,19 +336,30 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let mut folder = Folder::open(&dir, &holder(), || check_owner(&dir, force, &ours))?;
             catch_signals();
+            let mut tracer = if trace {
+                let staged = folder.staged(output::trace::CHUNKS_FILE)?;
+                let staging = staged.parent().unwrap_or(&dir).to_path_buf();
+                Some(output::trace::TraceWriter::create(&staging, &s)?)
+            } else {
+                None
+            };
             let start = Instant::now();
             let watch = Arc::new(Progress::default());
             let finished = AtomicBool::new(false);
             let show = !quiet && std::io::stderr().is_terminal();
+            let sink = tracer.as_mut().map(|t| t as &mut dyn TraceSink);
             let r = std::thread::scope(|scope| {
                 if show {
                     scope.spawn(|| run_progress(&watch, &finished, start));
                 }
-                let r = simulate_observed(&s, &CANCEL, show.then(|| watch.clone()));
+                let r = simulate_observed(&s, &CANCEL, show.then(|| watch.clone()), sink);
                 finished.store(true, Ordering::Relaxed);
                 r
             });
             let Some(r) = r else {
+                if let Some(t) = tracer {
+                    t.abandon();
+                }
                 return Err(Interrupted(format!(
                     "interrupted after {:.1} s: the run did not finish and nothing was written to {}; \
                      run the same command again to start it over:\n  {}",
@@ -343,6 +371,15 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             let wall = start.elapsed().as_secs_f64();
             output::stage_run(&mut folder, &r, wall)?;
+            // The trace was written into the staging folder: it moves in with the rest.
+            let traced: Vec<PathBuf> = match tracer {
+                Some(t) => t
+                    .finish()?
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| dir.join(n)))
+                    .collect(),
+                None => Vec::new(),
+            };
             // The figures are staged with the tables; one that cannot be drawn is
             // reported after the rest is written.
             let mut figures = Vec::new();
@@ -373,6 +410,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 "results       {}/summary.csv, peers.csv, timeseries.csv, classes.csv, manifest.toml",
                 dir.display()
             );
+            for p in &traced {
+                println!("trace         {}", p.display());
+            }
             if r.sample_interval_s > 1.5 * s.sample_interval {
                 errln!(
                     "note: {}: output.sample_interval = {} s would give more than {} rows of \
@@ -401,6 +441,14 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Sweep(a) => sweep_command(a),
+        Command::Report { dir } => {
+            let (path, notes) = crate::report::write(&dir)?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            println!("report        {}", path.display());
+            Ok(())
+        }
         Command::Validate { quick, out, quiet } => validate_command(quick, out, quiet),
         Command::Merge { dirs, out, force } => {
             // The merged folder must be empty, hold this very sweep, or be forced.
@@ -516,6 +564,17 @@ pub fn run(cli: Cli) -> Result<()> {
                 say(format_args!("{}", preset_settings(&s, p)))?;
             }
             print_notes(&args.scenario, &plan);
+            let (chunks_b, chokes_b) = output::trace::estimate_bytes(&s);
+            println!(
+                "{:<14}with --trace, chunks.csv about {}{}",
+                "trace",
+                fmt_bytes(chunks_b),
+                if chokes_b > 0.0 {
+                    format!(", chokes.csv about {}", fmt_bytes(chokes_b))
+                } else {
+                    String::new()
+                }
+            );
             if !plan.keys.is_empty() || plan.replications > 1 {
                 outln!(
                     "{:<14}{} points x {} replications = {} runs, varying {}",
@@ -566,6 +625,7 @@ pub fn is_input_error(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<OutputError>()
                 .is_some_and(OutputError::is_input)
             || c.is::<crate::memory::MemoryError>()
+            || c.is::<crate::report::ReportError>()
     })
 }
 

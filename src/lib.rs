@@ -22,6 +22,7 @@ pub mod memory;
 pub mod model;
 pub mod network;
 pub mod output;
+pub mod report;
 pub mod scenario;
 pub mod sweep;
 pub mod validate;

@@ -12,11 +12,13 @@ pub mod bittorrent;
 mod client_server;
 mod metrics;
 mod optimal;
+pub mod trace;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
 pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
+pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
 use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
@@ -141,8 +143,9 @@ struct Uploader {
 }
 
 /// The simulation kernel shared by all protocols; `T` is the protocol's timer type
-/// ([`Protocol::Timer`]).
-pub struct Sim<T = NoTimer> {
+/// ([`Protocol::Timer`]), `'t` the lifetime of the trace sink, if one is attached
+/// ([`Sim::attach_trace`]).
+pub struct Sim<'t, T = NoTimer> {
     /// Current virtual time.
     pub now: Time,
     /// The simulation's RNG (the only source of randomness).
@@ -177,6 +180,7 @@ pub struct Sim<T = NoTimer> {
     arrivals: Vec<Time>,
     cap_seconds: f64,
     cap_since: Time,
+    trace: Option<trace::Tracer<'t>>,
     /// The time series, one row per sample interval (at most [`MAX_SAMPLES`] + 1
     /// rows before the last: past them every other row goes and the interval doubles).
     pub samples: Vec<Sample>,
@@ -199,10 +203,10 @@ pub struct Progress {
 /// would otherwise fill the memory).
 pub const MAX_SAMPLES: usize = 1_000_000;
 
-impl<T> Sim<T> {
+impl<'t, T> Sim<'t, T> {
     /// A kernel for the scenario: nodes with their capacities and the peers'
     /// arrivals (drawn from the simulation's RNG, class by class, in file order).
-    pub fn new(s: &Scenario) -> Sim<T> {
+    pub fn new(s: &Scenario) -> Sim<'t, T> {
         let n = s.peers() as usize;
         let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
@@ -256,7 +260,80 @@ impl<T> Sim<T> {
             arrivals,
             cap_seconds: 0.0,
             cap_since: Time::ZERO,
+            trace: None,
             samples: Vec::new(),
+        }
+    }
+
+    /// Sends the run's trace to `sink` from now on: every chunk that arrives and
+    /// every choke change a protocol reports ([`Sim::trace_choke`]).
+    pub fn attach_trace(&mut self, sink: &'t mut dyn TraceSink) {
+        self.trace = Some(trace::Tracer::new(sink));
+    }
+
+    /// Reports to the trace, if one is attached, that `node` now unchokes
+    /// (`unchoked`) or chokes `neighbour`, by its optimistic unchoke or a regular one.
+    #[inline]
+    pub fn trace_choke(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        unchoked: bool,
+        optimistic: bool,
+    ) {
+        if self.trace.is_some() {
+            let action = if unchoked {
+                ChokeAction::Unchoked
+            } else {
+                ChokeAction::Choked
+            };
+            self.emit_choke(node, neighbour, action, optimistic);
+        }
+    }
+
+    /// Reports to the trace, if one is attached, that `node` goes on unchoking
+    /// `neighbour` but now as its optimistic unchoke (`optimistic`) or a regular one.
+    #[inline]
+    pub fn trace_choke_kind(&mut self, node: NodeId, neighbour: NodeId, optimistic: bool) {
+        if self.trace.is_some() {
+            self.emit_choke(node, neighbour, ChokeAction::Changed, optimistic);
+        }
+    }
+
+    /// [`Sim::trace_choke`]'s work, kept out of line so that a run without a trace
+    /// pays only the test.
+    #[cold]
+    #[inline(never)]
+    fn emit_choke(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        action: ChokeAction,
+        optimistic: bool,
+    ) {
+        if let Some(tr) = &mut self.trace {
+            tr.sink.choke(&ChokeChange {
+                time: self.now,
+                node,
+                neighbour,
+                action,
+                optimistic,
+            });
+        }
+    }
+
+    /// Reports to the trace, if one is attached, that the connection from `node` to
+    /// `neighbour` closes: a choke if `node` was unchoking it (`unchoking`).
+    #[inline]
+    pub fn trace_choke_closed(
+        &mut self,
+        node: NodeId,
+        neighbour: NodeId,
+        unchoking: bool,
+        optimistic: bool,
+    ) {
+        if unchoking {
+            self.trace_choke(node, neighbour, false, optimistic);
         }
     }
 
@@ -279,6 +356,7 @@ impl<T> Sim<T> {
 
     /// Starts transferring the last `bytes` bytes of chunk `chunk` (the rest of a
     /// partly received chunk) from `src` to `dst`.
+    #[inline]
     pub fn start_transfer_bytes(
         &mut self,
         src: NodeId,
@@ -287,11 +365,24 @@ impl<T> Sim<T> {
         bytes: f64,
     ) -> FlowId {
         let id = self.net.add_flow_tagged(self.now, src, dst, bytes, chunk);
+        if self.trace.is_some() {
+            self.note_start(id);
+        }
         if src != SERVER {
             let up = self.net.graph().out_flows[src as usize].len() as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
         }
         id
+    }
+
+    /// Notes for the trace that flow `id` starts now (out of line: see
+    /// [`Sim::emit_choke`]).
+    #[cold]
+    #[inline(never)]
+    fn note_start(&mut self, id: FlowId) {
+        if let Some(tr) = &mut self.trace {
+            tr.started(id, self.now);
+        }
     }
 
     /// Cancels a transfer in progress and returns the bytes it delivered, which are
@@ -401,6 +492,7 @@ impl<T> Sim<T> {
     }
 
     /// Records that peer `p` now holds one more chunk (for the metrics).
+    #[inline]
     pub fn record_chunk(&mut self, p: u32) {
         self.chunks_held[p as usize] += 1;
         if self.present[p as usize] && self.peers[p as usize].completion.is_none() {
@@ -516,6 +608,40 @@ impl<T> Sim<T> {
         } else {
             d.bytes_from_peers += bytes;
             self.peers[peer_of(t.src) as usize].bytes_uploaded += bytes;
+        }
+    }
+
+    /// [`Protocol::on_transfer_done`] with a trace attached: if the protocol counted
+    /// a chunk for the receiver ([`Sim::record_chunk`]), this transfer completed it
+    /// (every protocol counts a chunk only in the call for the transfer that
+    /// brought its last bytes), and the arrival goes to the trace.
+    #[cold]
+    #[inline(never)]
+    fn transfer_done_traced(
+        &mut self,
+        protocol: &mut dyn Protocol<Timer = T>,
+        f: FlowId,
+        t: Transfer,
+        size: f64,
+    ) {
+        let p = peer_of(t.dst);
+        let before = self.chunks_held[p as usize];
+        // (Read now: the protocol may reuse the id `f` for a new transfer.)
+        let began = self.trace.as_ref().map_or(self.now, |tr| tr.start_of(f));
+        protocol.on_transfer_done(self, f, t);
+        if self.chunks_held[p as usize] != before
+            && let Some(tr) = &mut self.trace
+        {
+            debug_assert_eq!(self.chunks_held[p as usize], before + 1);
+            let a = ChunkArrival {
+                time: self.now,
+                peer: p,
+                chunk: t.chunk,
+                sender: t.src,
+                bytes: size,
+                started: began,
+            };
+            tr.sink.chunk(&a);
         }
     }
 
@@ -656,7 +782,11 @@ impl<T> Sim<T> {
                 // leave a float residue, which is not a real byte.
                 debug_assert!((bytes - size).abs() < 1e-3 * size.max(1.0));
                 self.account(t, size);
-                protocol.on_transfer_done(self, f, t);
+                if self.trace.is_none() {
+                    protocol.on_transfer_done(self, f, t);
+                } else {
+                    self.transfer_done_traced(protocol, f, t, size);
+                }
             } else {
                 let (_, ev) = self.queue.pop().expect("peeked");
                 if matches!(ev, Event::Sample) {
@@ -727,23 +857,29 @@ pub fn simulate(s: &Scenario) -> RunResult {
 /// As [`simulate`], but stops as soon as `cancel` is set (checked before every
 /// event) and then returns `None`: an interrupted run has no result.
 pub fn simulate_with(s: &Scenario, cancel: &AtomicBool) -> Option<RunResult> {
-    simulate_observed(s, cancel, None)
+    simulate_observed(s, cancel, None, None)
 }
 
 /// As [`simulate_with`], reporting into `progress` at every sample of the time
-/// series (the results are the same).
+/// series and sending the run's trace to `sink`, where given (the results do not
+/// depend on either).
 pub fn simulate_observed(
     s: &Scenario,
     cancel: &AtomicBool,
     progress: Option<Arc<Progress>>,
+    sink: Option<&mut dyn TraceSink>,
 ) -> Option<RunResult> {
     let p = progress;
     match s.protocol {
-        ProtocolKind::ClientServer => simulate_protocol_observed(s, cancel, p, |_| ClientServer),
-        ProtocolKind::BitTorrent => {
-            simulate_protocol_observed(s, cancel, p, |sim| BitTorrent::new(s, sim))
+        ProtocolKind::ClientServer => {
+            simulate_protocol_observed(s, cancel, p, sink, |_| ClientServer)
         }
-        ProtocolKind::Optimal => simulate_protocol_observed(s, cancel, p, |sim| Optimal::new(sim)),
+        ProtocolKind::BitTorrent => {
+            simulate_protocol_observed(s, cancel, p, sink, |sim| BitTorrent::new(s, sim))
+        }
+        ProtocolKind::Optimal => {
+            simulate_protocol_observed(s, cancel, p, sink, |sim| Optimal::new(sim))
+        }
     }
 }
 
@@ -757,18 +893,23 @@ pub fn simulate_protocol<P: Protocol>(
     cancel: &AtomicBool,
     make: impl FnOnce(&mut Sim<P::Timer>) -> P,
 ) -> Option<RunResult> {
-    simulate_protocol_observed(s, cancel, None, make)
+    simulate_protocol_observed(s, cancel, None, None, make)
 }
 
-/// As [`simulate_protocol`], reporting into `progress` at every sample.
+/// As [`simulate_protocol`], reporting into `progress` at every sample and sending
+/// the run's trace to `sink`, where given.
 pub fn simulate_protocol_observed<P: Protocol>(
     s: &Scenario,
     cancel: &AtomicBool,
     progress: Option<Arc<Progress>>,
+    sink: Option<&mut dyn TraceSink>,
     make: impl FnOnce(&mut Sim<P::Timer>) -> P,
 ) -> Option<RunResult> {
     let mut sim = Sim::new(s);
     sim.progress = progress;
+    if let Some(sink) = sink {
+        sim.attach_trace(sink);
+    }
     let mut protocol = make(&mut sim);
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;

@@ -16,6 +16,7 @@ pub mod plot;
 pub mod quantity;
 #[cfg(test)]
 mod run_props;
+pub mod trace;
 
 pub use error::OutputError;
 pub use folder::Folder;

@@ -58,6 +58,7 @@ mod figures;
 mod golden;
 mod limits;
 mod optimal;
+mod report;
 mod robust;
 mod run;
 mod safety;

@@ -142,6 +142,7 @@ impl BitTorrent {
             h.at = sim.now.as_secs_f64();
             h.mark = h.sent;
         }
+        sim.trace_choke(ul, dl, true, optimistic);
         if optimistic {
             self.nodes[ul as usize].optimistic = conn;
         } else {
@@ -158,6 +159,7 @@ impl BitTorrent {
             return;
         }
         let (dl, conn, was_optimistic) = (l.other, l.conn, l.optimistic);
+        sim.trace_choke(ul, dl, false, was_optimistic);
         self.lk_mut(ul, i).optimistic = false;
         self.set_choking(ul, i, true);
         if was_optimistic {
@@ -328,11 +330,13 @@ impl BitTorrent {
                 }
             } else if i != opt && optimistic {
                 // A former optimistic unchoke promoted to a regular one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, false);
                 self.lk_mut(n, i as u32).optimistic = false;
                 self.nodes[n as usize].optimistic = NONE;
                 self.nodes[n as usize].regular += 1;
             } else if i == opt && unchoking && !optimistic {
                 // A regular unchoke that becomes the optimistic one.
+                sim.trace_choke_kind(n, self.lk(n, i as u32).other, true);
                 self.lk_mut(n, i as u32).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
                 self.nodes[n as usize].optimistic = c;

@@ -242,6 +242,7 @@ impl BitTorrent {
         self.add_avail(b, a, -1);
         for (end, me) in [a, b].into_iter().enumerate() {
             let l = *self.lk(me, self.conns[id as usize].pos[end]);
+            sim.trace_choke_closed(me, l.other, l.unchoking, l.optimistic);
             if l.unchoking && !l.optimistic {
                 self.nodes[me as usize].regular -= 1;
             }

@@ -45,7 +45,7 @@ use availability::Counts;
 use policy::{Candidate, Choker, PiecePicker};
 
 /// The kernel as BitTorrent runs on it.
-type Sim = super::Sim<BtTimer>;
+type Sim<'t> = super::Sim<'t, BtTimer>;
 
 const NONE: u32 = u32::MAX;
 /// Most rate-window buckets a connection keeps (rate window / rechoke interval).
