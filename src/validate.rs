@@ -638,7 +638,7 @@ fn case_flash_crowd() -> Result<Vec<Check>> {
     Ok(vec![
         Check {
             case: "6 flash crowd".into(),
-            source: "D_p2p; start-up cost of chunk spreading (VALIDATION.md)".into(),
+            source: "D_p2p; start-up cost of chunk spreading (docs/VALIDATION.md)".into(),
             setting: format!(
                 "{} peers, {} chunks, u_s = 10 u, F/u = 1 h, downloads unlimited, fast",
                 m.peers, m.chunks
@@ -653,7 +653,7 @@ fn case_flash_crowd() -> Result<Vec<Check>> {
         },
         Check {
             case: "6 flash crowd".into(),
-            source: "(N F + wasted)/((u_s + sum u) D) = (1 + w)/ratio (VALIDATION.md)".into(),
+            source: "(N F + wasted)/((u_s + sum u) D) = (1 + w)/ratio (docs/VALIDATION.md)".into(),
             setting: "same run (peers stay: capacity present is constant)".into(),
             expected: format!("(1 + w)/ratio = {util_expected:.4}, so in [0.67, 1]"),
             measured: format!("{:.4} (wasted w = {:.2e} of N F)", m.upload_utilisation, w),
@@ -735,7 +735,7 @@ fn case_models(quick: bool) -> Result<Vec<Check>> {
         let diff = identical(&res[2 * k], &res[2 * k + 1]);
         rows.push(Check {
             case: "7 models agree".into(),
-            source: "fast = max-min when no download binds (README, Fluid network)".into(),
+            source: "fast = max-min when no download binds (docs/MODEL.md, Fluid network)".into(),
             setting: format!("{} seed {}, downloads unlimited", what.trim(), s.seed),
             expected: "identical runs".into(),
             measured: match &diff {

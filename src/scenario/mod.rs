@@ -173,8 +173,8 @@ impl Scenario {
                 notes.push(format!(
                     "peers.{i} (class `{}`): its peers upload nothing and stay after \
                      completing (seeding never), so a leecher whose connection table fills \
-                     with them waits for ever and the run can end `stalled` (README, Model, \
-                     Churn); `peers.{i}.seeding = {{ fixed = \"0 s\" }}` lets them leave",
+                     with them waits for ever and the run can end `stalled` (docs/MODEL.md, \
+                     where a swarm can stall); `peers.{i}.seeding = {{ fixed = \"0 s\" }}` lets them leave",
                     c.name
                 ));
             }
@@ -185,7 +185,7 @@ impl Scenario {
                 "protocol.max_connections = {} is at most protocol.min_peers = {} and no \
                  inactivity_timeout is set: connection tables can fill with peers that have \
                  nothing to give each other and never make room, and the run can end \
-                 `stalled` (README, Model, Churn); set protocol.inactivity_timeout \
+                 `stalled` (docs/MODEL.md, where a swarm can stall); set protocol.inactivity_timeout \
                  (e.g. \"60 s\") or keep max_connections well above min_peers",
                 bt.max_connections, bt.min_peers
             ));

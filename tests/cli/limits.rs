@@ -146,10 +146,23 @@ fn sigterm_while_drawing_a_figure_stops_the_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // The CDF is drawn first; the swarm figure right after it.
-    let cdf = d.path().join("out/completion_cdf.png");
+    // The CDF is drawn first, into the run's staging folder inside `out` (the files
+    // move into place together at the end); the swarm figure right after it.
+    let out = d.path().join("out");
+    let staged_cdf = || {
+        std::fs::read_dir(&out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".swarmsim-staging")
+                    && e.path().join("completion_cdf.png").exists()
+            })
+    };
     let t = Instant::now();
-    while !cdf.exists() {
+    while !staged_cdf() {
         assert!(t.elapsed() < Duration::from_secs(300), "no CDF drawn");
         assert!(
             child.try_wait().unwrap().is_none(),
@@ -182,7 +195,6 @@ fn sigterm_while_drawing_a_figure_stops_the_run() {
         took < Duration::from_secs(2),
         "stopped {took:?} after the signal"
     );
-    let out = d.path().join("out");
     assert!(!out.join("swarm.png").exists());
     for f in std::fs::read_dir(&out).unwrap() {
         let n = f.unwrap().file_name().to_string_lossy().into_owned();

@@ -378,7 +378,7 @@ fn homogeneous_flash_crowd_is_within_1_3_of_the_p2p_bound() {
     // (BitTorrent within 1.3 D_p2p in this setting); D_p2p = N F/(u_s + N u) =
     // 100 F/(110 u). Measured 1.08 and upload utilisation 0.94 with seed 5 when this
     // test was written. With 100 chunks the start-up (a new chunk is split over 4
-    // unchoke slots while few peers hold anything) weighs more; see the README.
+    // unchoke slots while few peers hold anything) weighs more; see docs/MODEL.md.
     let s = homogeneous(100, 400);
     let r = simulate(&s);
     assert_eq!(r.summary.status, RunStatus::Completed);
