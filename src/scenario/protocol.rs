@@ -211,7 +211,7 @@ impl Preset {
     }
 }
 
-/// Which fields of [`BT_FIELDS`] a scenario file wrote, a bit per index: where a
+/// Which fields of `BT_FIELDS` a scenario file wrote, a bit per index: where a
 /// value came from, not a setting, so any two compare equal (two files that
 /// resolve to the same settings describe the same scenario), and its `Debug`
 /// (which a sweep's fingerprint hashes) shows no bits.
@@ -278,7 +278,7 @@ pub struct BitTorrentConfig {
     pub seed_quota_time: f64,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
-    /// Which fields of [`BT_FIELDS`] were written in the file (or by `--set`).
+    /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
     pub written: Written,
 }
 
@@ -324,7 +324,7 @@ pub const MIN_TIMER_INTERVAL: f64 = 0.1;
 pub const MAX_IDLE_CHECKS: u32 = 255;
 
 impl BitTorrentConfig {
-    /// Each field of [`BT_FIELDS`] with where its value came from: `"file"`, the
+    /// Each field of `BT_FIELDS` with where its value came from: `"file"`, the
     /// preset's name, or `"default"`.
     pub fn sources(&self) -> Vec<(&'static str, &'static str)> {
         let by_preset = self
