@@ -5,22 +5,6 @@ use super::*;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// The small BitTorrent swarm of the tests: 1 MB in 100 kB chunks, a 1 MB/s
-/// server, 5 peers uploading 100 kB/s.
-const BASE: &str = r#"name = "base"
-[file]
-size = "1 MB"
-chunk = "100 kB"
-[server]
-upload = "1 MB/s"
-[[peers]]
-count = 5
-upload = "100 kB/s"
-download = "unlimited"
-[protocol]
-kind = "bittorrent"
-"#;
-
 /// Runs the binary in `dir`; kills it and fails if it has not exited after `secs`.
 fn run_bounded(dir: &Path, args: &[&str], secs: u64) -> Output {
     let mut child = bin()

@@ -28,6 +28,22 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The small BitTorrent swarm of the limit and safety tests: a 1 MB file in 100 kB
+/// chunks, a 1 MB/s server, five peers with 100 kB/s upload and unlimited download.
+const BASE: &str = r#"name = "base"
+[file]
+size = "1 MB"
+chunk = "100 kB"
+[server]
+upload = "1 MB/s"
+[[peers]]
+count = 5
+upload = "100 kB/s"
+download = "unlimited"
+[protocol]
+kind = "bittorrent"
+"#;
+
 /// A scratch folder holding `scenario.toml` with the given text.
 fn scratch(text: &str) -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");

@@ -9,22 +9,6 @@ use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-/// A small BitTorrent swarm: a 1 MB file in 100 kB chunks, a 1 MB/s server, five
-/// peers with 100 kB/s upload and unlimited download.
-const BASE: &str = r#"name = "base"
-[file]
-size = "1 MB"
-chunk = "100 kB"
-[server]
-upload = "1 MB/s"
-[[peers]]
-count = 5
-upload = "100 kB/s"
-download = "unlimited"
-[protocol]
-kind = "bittorrent"
-"#;
-
 /// BASE with a two-point, two-replication grid over the number of peers.
 fn grid() -> String {
     format!(
