@@ -337,6 +337,15 @@ pub trait Choker: Send {
         true
     }
 
+    /// How many regular unchokes a node may hold between its rechokes, given the
+    /// scenario's `slots`: a neighbour that becomes interested is unchoked at once
+    /// while fewer are held (libtorrent's preemptive unchoke), and a slot freed by
+    /// a neighbour that lost interest is refilled. `None`: no limit. The default is
+    /// `slots`.
+    fn slots_between_rechokes(&self, slots: u32) -> Option<u32> {
+        Some(slots)
+    }
+
     /// Whether `choose` reads the unchoke history of [`Candidate`] (its fields
     /// after `unchoked`); the protocol keeps that history only if a choker does.
     /// The default is false.
@@ -458,6 +467,10 @@ impl Choker for UnchokeAll {
 
     fn uses_optimistic(&self) -> bool {
         false
+    }
+
+    fn slots_between_rechokes(&self, _slots: u32) -> Option<u32> {
+        None
     }
 }
 
