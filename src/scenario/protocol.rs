@@ -52,6 +52,11 @@ pub enum ChokerKind {
     UnchokeAll,
     /// Interested neighbours take turns, `unchoke_slots` at a time.
     RoundRobin,
+    /// libtorrent's `rate_based_choker` (`unchoke_sort`, src/choker.cpp,
+    /// libtorrent 2.0.8): tit-for-tat, with as many regular slots as neighbours
+    /// we upload to at a rate above a threshold that grows per slot (1 KiB/s, then
+    /// 2 KiB/s more each); `unchoke_slots` is not used.
+    RateBased,
 }
 
 /// How seeds (and the server) choose whom to unchoke.
@@ -76,6 +81,11 @@ pub enum SeedChoker {
     /// libtorrent 2.0.8): peers that just started or nearly finished first, then
     /// longest since the last unchoke.
     AntiLeech,
+    /// Mainline 4.0.1's seed rule (`Choker._rechoke_seed`, BitTorrent/Choker.py):
+    /// `unchoke_slots` + 1 slots, no optimistic unchoke; peers unchoked within the
+    /// last two rechokes keep their slot, and (slots + 2) / 3 new unchokes per three
+    /// rechokes go to the next choked peers in a rotating list.
+    Mainline,
 }
 
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
@@ -157,6 +167,9 @@ impl Preset {
                 // CurrentRateMeasure.py: max_rate_period = 20 s.
                 c.rate_window = 20.0;
                 c.choker = ChokerKind::TitForTat;
+                // Choker._rechoke_seed: max_uploads slots, (max_uploads + 2) // 3
+                // new unchokes per 30 s in list order.
+                c.seed_choker = SeedChoker::Mainline;
                 // PiecePicker.py: rarest_first_cutoff = 4.
                 c.picker = PickerKind::RarestFirst;
                 c.random_first = 4;
@@ -169,6 +182,7 @@ impl Preset {
                     "optimistic_interval",
                     "rate_window",
                     "choker",
+                    "seed_choker",
                     "picker",
                     "random_first",
                     "endgame",
@@ -420,9 +434,14 @@ impl Checker {
         let mut c = BitTorrentConfig::default();
         let f = |k: &str| format!("protocol.{k}");
         if let Some(v) = t.get("preset") {
-            let p = self.choice(v, &f("preset"), &Preset::ALL)?;
-            p.apply(&mut c);
-            c.preset = Some(p);
+            // "none": the built-in defaults, as if no preset were written (so that a
+            // sweep can vary the preset, idealised BitTorrent included).
+            let mut options: Vec<(&str, Option<Preset>)> = vec![("none", None)];
+            options.extend(Preset::ALL.iter().map(|&(n, p)| (n, Some(p))));
+            if let Some(p) = self.choice(v, &f("preset"), &options)? {
+                p.apply(&mut c);
+                c.preset = Some(p);
+            }
         }
         for (i, k) in BT_FIELDS.iter().enumerate() {
             if t.contains_key(*k) {
@@ -497,6 +516,7 @@ impl Checker {
                     ("tit-for-tat", ChokerKind::TitForTat),
                     ("unchoke-all", ChokerKind::UnchokeAll),
                     ("round-robin", ChokerKind::RoundRobin),
+                    ("rate-based", ChokerKind::RateBased),
                 ],
             )?;
         }
@@ -510,6 +530,7 @@ impl Checker {
                     ("round-robin-quota", SeedChoker::RoundRobinQuota),
                     ("fastest-upload", SeedChoker::FastestUpload),
                     ("anti-leech", SeedChoker::AntiLeech),
+                    ("mainline", SeedChoker::Mainline),
                 ],
             )?;
         }

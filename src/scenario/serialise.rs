@@ -69,6 +69,7 @@ fn choker(c: ChokerKind) -> &'static str {
         ChokerKind::TitForTat => "tit-for-tat",
         ChokerKind::UnchokeAll => "unchoke-all",
         ChokerKind::RoundRobin => "round-robin",
+        ChokerKind::RateBased => "rate-based",
     }
 }
 
@@ -79,6 +80,7 @@ fn seed_choker(c: SeedChoker) -> &'static str {
         SeedChoker::RoundRobinQuota => "round-robin-quota",
         SeedChoker::FastestUpload => "fastest-upload",
         SeedChoker::AntiLeech => "anti-leech",
+        SeedChoker::Mainline => "mainline",
     }
 }
 
@@ -221,8 +223,8 @@ mod tests {
                 0usize..4,
                 0u32..1_000_000,
                 any::<bool>(),
-                0usize..3,
-                0usize..5,
+                0usize..4,
+                0usize..6,
                 any::<bool>(),
             ),
             (
@@ -253,6 +255,7 @@ mod tests {
                             ChokerKind::TitForTat,
                             ChokerKind::UnchokeAll,
                             ChokerKind::RoundRobin,
+                            ChokerKind::RateBased,
                         ][ck],
                         seed_choker: [
                             SeedChoker::Fastest,
@@ -260,6 +263,7 @@ mod tests {
                             SeedChoker::RoundRobinQuota,
                             SeedChoker::FastestUpload,
                             SeedChoker::AntiLeech,
+                            SeedChoker::Mainline,
                         ][sc],
                         unchoke_slots: us,
                         rate_window: r * f64::from(k),

@@ -254,20 +254,32 @@ impl BitTorrent {
         let node = &self.nodes[n as usize];
         let free_rider = node.free_rider;
         let slots = self.slots() as usize;
-        let mut state = node.choker_state;
+        let complete = node.complete;
+        let mut state = if complete {
+            node.seed_state
+        } else {
+            node.leech_state
+        };
         let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
+        let round = node.rechokes;
         let choker = self.choker_for(n);
         let uses_optimistic = choker.uses_optimistic();
         if !free_rider {
             let mut cx = ChokeContext {
                 node: n,
                 now: sim.now,
+                round,
                 rng: &mut sim.rng,
                 state: &mut state,
             };
             choker.choose(&mut cx, &cands, slots, &mut out);
         }
-        self.nodes[n as usize].choker_state = state;
+        let node = &mut self.nodes[n as usize];
+        if complete {
+            node.seed_state = state;
+        } else {
+            node.leech_state = state;
+        }
         self.nodes[n as usize].rechokes += 1;
         let mut unchoke = std::mem::take(&mut self.scratch.unchoke);
         unchoke.clear();

@@ -116,8 +116,8 @@ fn case() -> impl Strategy<Value = Scenario> {
         prop::collection::vec((1u64..12, 0.0f64..2.0, prop::option::of(0.2f64..5.0)), 1..4),
         (
             0usize..4,
-            0usize..3,
-            0usize..5,
+            0usize..4,
+            0usize..6,
             any::<bool>(),
             0usize..4,
             1u32..3,
@@ -159,6 +159,7 @@ fn case() -> impl Strategy<Value = Scenario> {
                     ChokerKind::TitForTat,
                     ChokerKind::UnchokeAll,
                     ChokerKind::RoundRobin,
+                    ChokerKind::RateBased,
                 ][choker];
                 c.seed_choker = [
                     SeedChoker::Fastest,
@@ -166,6 +167,7 @@ fn case() -> impl Strategy<Value = Scenario> {
                     SeedChoker::RoundRobinQuota,
                     SeedChoker::FastestUpload,
                     SeedChoker::AntiLeech,
+                    SeedChoker::Mainline,
                 ][seedc];
                 // A short quota, so that it runs out within these small runs.
                 c.seed_quota_pieces = 2;
@@ -611,7 +613,7 @@ fn pickers_that_ignore_availability_run_the_same_without_it() {
                 &s,
                 &mut sim,
                 picker,
-                policy::leech_choker(s.bittorrent.choker),
+                policy::leech_choker(&s.bittorrent),
                 policy::seed_choker(&s.bittorrent, s.file_bytes as f64, s.chunk_bytes as f64),
             );
             assert_eq!(p.avail.len() == p.chunks as usize, !uses);
@@ -851,7 +853,7 @@ fn gappy() -> impl Strategy<Value = Scenario> {
     (
         (2u64..20, 4_000u64..40_000),
         prop::collection::vec((0u32..3, 1u32..2000), 2..8),
-        (0usize..3, 0usize..3, any::<bool>(), 0usize..3, any::<u64>()),
+        (0usize..4, 0usize..3, any::<bool>(), 0usize..3, any::<u64>()),
     )
         .prop_map(
             |((chunks, chunk), arrivals, (choker, idle, fast, seeding, seed))| {
@@ -881,6 +883,7 @@ fn gappy() -> impl Strategy<Value = Scenario> {
                     ChokerKind::TitForTat,
                     ChokerKind::UnchokeAll,
                     ChokerKind::RoundRobin,
+                    ChokerKind::RateBased,
                 ][choker];
                 s.bittorrent.inactivity_timeout = [0.0, 10.0, 60.0][idle];
                 s
@@ -934,6 +937,7 @@ fn libtorrent_seed_chokers_complete_repeat_and_matter() {
         SeedChoker::RoundRobinQuota,
         SeedChoker::FastestUpload,
         SeedChoker::AntiLeech,
+        SeedChoker::Mainline,
     ] {
         let a = run(sc);
         assert_eq!(a.0, RunStatus::Completed, "{sc:?}");
@@ -970,7 +974,10 @@ fn round_robin_seed_keeps_to_its_slots_between_rechokes() {
     let mut p = BitTorrent::new(&s, &mut sim);
     sim.run(&mut p, Time::from_secs_ceil(1.0).unwrap());
     let unchoked = p.links_of(0).iter().filter(|l| l.unchoking).count();
-    assert_eq!(unchoked, 7, "the seed unchokes its 7 slots, not every leecher");
+    assert_eq!(
+        unchoked, 7,
+        "the seed unchokes its 7 slots, not every leecher"
+    );
     let r = simulate(&s);
     let first = r
         .peers
