@@ -127,7 +127,8 @@ impl Choker for MainlineSeed {
     ) {
         let max_uploads = slots + 1;
         let count = cx.round + 1;
-        let per_30s = (max_uploads + 2) / 3;
+        // Mainline: (max_uploads + 2) // 3.
+        let per_30s = max_uploads.div_ceil(3);
         let force = (per_30s + (count % 3) as usize) / 3;
         // The list: candidates in node-id order, starting after the cursor.
         let cursor = *cx.state;
