@@ -568,7 +568,7 @@ fn advance(flow: &mut Flow, now: Time) {
 }
 
 /// The bandwidth models a scenario can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     /// Exact max-min fair sharing ([`MaxMinFair`]).
     MaxMin,
