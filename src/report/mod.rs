@@ -108,20 +108,27 @@ fn manifest_block(dir: &Path) -> String {
 
 /// A bound as its value and terms, the binding one in bold: "D = max(a = 1 s,
 /// **b = 2 s**)".
-fn bound_html(value: f64, terms: &[(&str, f64)]) -> String {
-    let top = terms.iter().map(|t| t.1).fold(f64::NEG_INFINITY, f64::max);
+fn bound_html(value: f64, terms: &[crate::bounds::Term]) -> String {
+    let top = terms
+        .iter()
+        .map(|t| t.value)
+        .fold(f64::NEG_INFINITY, f64::max);
     let parts: Vec<String> = terms
         .iter()
-        .map(|(name, v)| {
-            let t = format!("{} = {}", esc(name), esc(&fmt_secs(*v)));
-            if *v == top {
+        .map(|term| {
+            let t = format!("{} = {}", esc(term.formula), esc(&fmt_secs(term.value)));
+            if term.value == top {
                 format!("<strong>{t}</strong>")
             } else {
                 t
             }
         })
         .collect();
-    let binds: Vec<&str> = terms.iter().filter(|t| t.1 == top).map(|t| t.0).collect();
+    let binds: Vec<&str> = terms
+        .iter()
+        .filter(|t| t.value == top)
+        .map(|t| t.formula)
+        .collect();
     format!(
         "{} = max({}); the binding term: {}",
         esc(&fmt_secs(value)),
@@ -194,8 +201,8 @@ fn run_page(dir: &Path) -> anyhow::Result<(String, Vec<String>)> {
     body.push_str("</section>");
 
     // Summary with both bounds and their terms.
-    let cs = crate::bounds::cs_terms(n, f, u_s, d_min);
-    let pp = crate::bounds::p2p_terms(n, f, u_s, d_min, sum_u);
+    let cs = crate::bounds::d_cs_terms(n, f, u_s, d_min);
+    let pp = crate::bounds::d_p2p_terms(n, f, u_s, d_min, sum_u);
     let dist = num("distribution_time_s")?;
     let arch = if p2p { "D_p2p" } else { "D_cs" };
     let mut rows = vec![

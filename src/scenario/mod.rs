@@ -5,6 +5,7 @@
 //! This module reads files and reports errors as values; it never prints and never
 //! panics on user input.
 
+mod bounds;
 mod error;
 mod protocol;
 mod serialise;
@@ -838,7 +839,7 @@ impl Checker {
     /// protocols in which peers upload, else D_cs) does not fit in virtual time: no run
     /// of it could finish. Names the capacity that sets the bound.
     fn fits_in_virtual_time(&self, s: &Scenario, root: &Table) -> Res<()> {
-        let b = crate::bounds::bounds(s);
+        let b = s.bounds();
         let (bound, arch) = if s.protocol.is_p2p() {
             (b.d_p2p, "D_p2p")
         } else {

@@ -333,7 +333,7 @@ mod tests {
         fn parse_of_serialise_is_identity(s in scenario()) {
             // Only scenarios the checker accepts: no run could finish if the lower
             // bound lies beyond the end of virtual time (about 584 years).
-            let b = crate::bounds::bounds(&s);
+            let b = s.bounds();
             let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
             prop_assume!(bound < crate::engine::Time::MAX.as_secs_f64());
             let text = to_toml(&s);
