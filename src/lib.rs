@@ -24,6 +24,7 @@ pub mod network;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod stats;
 pub mod sweep;
 pub mod validate;
 

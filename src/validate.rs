@@ -11,7 +11,7 @@ use crate::engine::{SimRng, Time, rng_from_seed};
 use crate::model::{RunResult, RunStatus, simulate};
 use crate::network::ModelKind;
 use crate::scenario::{Arrival, PeerClass, Scenario, Seeding};
-use crate::sweep::{derive_seed, stats};
+use crate::stats::{derive_seed, stats};
 use anyhow::{Context, Result};
 use rand::Rng;
 use rayon::prelude::*;
