@@ -483,8 +483,8 @@ pub fn run(cli: Cli) -> Result<()> {
             outln!(
                 "results       {}/{}, {}",
                 out.display(),
-                sweep::RUNS_FILE,
-                sweep::POINTS_FILE
+                output::RUNS_FILE,
+                output::POINTS_FILE
             );
             if figure {
                 outln!("figure        {}", out.join(output::SWEEP_FIGURE).display());
@@ -517,7 +517,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 )),
             };
             let Some(name) = out.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-                return Err(sweep::SweepError(format!(
+                return Err(output::SweepError(format!(
                     "--out {}: expected a file name ending in .png or .svg",
                     out.display()
                 ))
@@ -621,7 +621,7 @@ fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> String {
 pub fn is_input_error(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.is::<ScenarioError>()
-            || c.is::<sweep::SweepError>()
+            || c.is::<output::SweepError>()
             || c.downcast_ref::<OutputError>()
                 .is_some_and(OutputError::is_input)
             || c.is::<crate::memory::MemoryError>()
@@ -846,14 +846,14 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
             o.resumed + o.simulated,
             o.runs,
             dir.join(sweep::JOURNAL_FILE).display(),
-            sweep::RUNS_FILE,
+            output::RUNS_FILE,
             shell_line(&again)
         ))
         .into());
     }
     let figure = o.wrote_points && sweep_figure(&mut folder)?;
     folder.commit(
-        &[sweep::POINTS_FILE, output::SWEEP_FIGURE],
+        &[output::POINTS_FILE, output::SWEEP_FIGURE],
         Some(&manifest_text),
     )?;
     drop(folder);
@@ -868,14 +868,14 @@ fn sweep_command(a: SweepArgs) -> Result<()> {
         outln!(
             "results       {}/{}, {}",
             dir.display(),
-            sweep::RUNS_FILE,
-            sweep::POINTS_FILE
+            output::RUNS_FILE,
+            output::POINTS_FILE
         );
     } else {
         outln!(
             "results       {}/{} (shard {shard}; join the shards with `swarmsim merge`)",
             dir.display(),
-            sweep::RUNS_FILE
+            output::RUNS_FILE
         );
     }
     if figure {
@@ -980,7 +980,7 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 /// signal while drawing (the caller then ends with [`Interrupted`] once the tables
 /// are in place, see [`stop_if_interrupted`]).
 fn sweep_figure(folder: &mut Folder) -> Result<bool, OutputError> {
-    let points = folder.staged(sweep::POINTS_FILE)?;
+    let points = folder.staged(output::POINTS_FILE)?;
     let out = folder.staged(output::SWEEP_FIGURE)?;
     let staging = points.parent().map(Path::to_path_buf).unwrap_or_default();
     match output::figure::plot_figure(
@@ -1009,8 +1009,8 @@ fn stop_if_interrupted(dir: &Path) -> Result<()> {
     }
     Err(Interrupted(format!(
         "interrupted while drawing the figure: {} and {} in {} are complete; draw the figure with:\n  {}",
-        sweep::RUNS_FILE,
-        sweep::POINTS_FILE,
+        output::RUNS_FILE,
+        output::POINTS_FILE,
         dir.display(),
         shell_line(&["swarmsim".into(), "plot".into(), dir.display().to_string()])
     ))

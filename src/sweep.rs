@@ -10,7 +10,8 @@
 
 use crate::model::simulate_with;
 use crate::output::quantity::Quantity;
-use crate::output::{self, Folder, classes, num};
+use crate::output::read::read_csv;
+use crate::output::{self, Folder, POINTS_FILE, RUNS_FILE, SweepError, classes, num};
 use crate::scenario::{Scenario, ScenarioError, apply_override};
 use crate::stats::{derive_seed, stats};
 use anyhow::{Context, Result};
@@ -30,10 +31,6 @@ pub const MAX_RUNS: usize = 10_000_000;
 pub const STATE_FILE: &str = "sweep.toml";
 /// The journal: one complete CSV line per finished run, in completion order.
 pub const JOURNAL_FILE: &str = "journal.csv";
-/// One row per run, in input order.
-pub const RUNS_FILE: &str = "runs.csv";
-/// One row per grid point, in input order.
-pub const POINTS_FILE: &str = "points.csv";
 /// The tables a sweep writes into its folder (besides `manifest.toml` and its
 /// figure, [`output::SWEEP_FIGURE`]).
 pub const FILES: &[&str] = &[
@@ -45,19 +42,6 @@ pub const FILES: &[&str] = &[
     classes::RUNS_BY_CLASS_FILE,
     classes::POINTS_BY_CLASS_FILE,
 ];
-
-/// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
-/// `merge`); reported with exit status 2.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepError(pub String);
-
-impl fmt::Display for SweepError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for SweepError {}
 
 fn refuse<T>(msg: impl Into<String>) -> Result<T> {
     Err(SweepError(msg.into()).into())
@@ -756,40 +740,6 @@ fn csv_line<S: AsRef<str>>(fields: &[S]) -> Result<Vec<u8>> {
         .from_writer(Vec::new());
     w.write_record(fields.iter().map(|s| s.as_ref()))?;
     w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// Reads a CSV file into its header and rows, each row as long as the header. A
-/// file that cannot be read, is not UTF-8 CSV or has a row of another length is
-/// refused as bad input ([`SweepError`], exit status 2), naming the file (and row).
-pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let bad = |what: String| SweepError(format!("{}: {what}", path.display()));
-    let bytes = crate::files::read_regular(path, true, u64::MAX / 2)
-        .map_err(|e| bad(format!("cannot read it ({e})")))?
-        .unwrap_or_default();
-    let mut r = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(&bytes[..]);
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| bad(format!("not valid CSV ({e})")))?
-        .iter()
-        .map(String::from)
-        .collect();
-    let mut rows = Vec::new();
-    for (k, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad(format!("not valid CSV ({e})")))?;
-        if rec.len() != header.len() {
-            return Err(bad(format!(
-                "line {} has {} fields, the header {}",
-                k + 2,
-                rec.len(),
-                header.len()
-            ))
-            .into());
-        }
-        rows.push(rec.iter().map(String::from).collect());
-    }
-    Ok((header, rows))
 }
 
 /// Reads the journal's complete lines (a torn last line, a run cut off mid-write, is

@@ -40,13 +40,13 @@ pub struct ReportError(pub String);
 pub fn write(dir: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
     let (page, notes) = if dir.join("summary.csv").is_file() {
         run_page(dir)?
-    } else if dir.join(crate::sweep::POINTS_FILE).is_file() {
+    } else if dir.join(crate::output::POINTS_FILE).is_file() {
         (sweep_page(dir)?, Vec::new())
     } else {
         return Err(ReportError(format!(
             "{}: neither summary.csv nor {}: report needs the output folder of a run or of a whole sweep",
             dir.display(),
-            crate::sweep::POINTS_FILE
+            crate::output::POINTS_FILE
         ))
         .into());
     };
@@ -514,7 +514,7 @@ fn class_stats(peers: &Csv, arrival: &[f64], completion: &[f64]) -> Result<Strin
 }
 
 fn sweep_page(dir: &Path) -> anyhow::Result<String> {
-    let points = Csv::read(&dir.join(crate::sweep::POINTS_FILE))?;
+    let points = Csv::read(&dir.join(crate::output::POINTS_FILE))?;
     let name = points
         .texts("scenario")
         .ok()
@@ -562,7 +562,7 @@ fn sweep_page(dir: &Path) -> anyhow::Result<String> {
         "<section id=\"points\"><h2>Points</h2><p>{} points from <code>{}</code>.</p>{more}\
          <div class=\"wide\">{}</div></section>",
         points.rows.len(),
-        crate::sweep::POINTS_FILE,
+        crate::output::POINTS_FILE,
         table(&points.header, shown)
     );
     Ok(page(
