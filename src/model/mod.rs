@@ -9,9 +9,9 @@
 
 pub mod bitset;
 pub mod bittorrent;
-mod client_server;
+pub mod client_server;
 mod metrics;
-mod optimal;
+pub mod optimal;
 pub mod trace;
 
 pub use bittorrent::BitTorrent;
