@@ -72,6 +72,7 @@ mod bounds;
 mod docs;
 mod figures;
 mod golden;
+mod layers;
 mod limits;
 mod optimal;
 mod report;
