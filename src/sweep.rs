@@ -408,7 +408,9 @@ pub struct Plan {
     pub points: usize,
     /// All runs, in input order.
     pub runs: Vec<Run>,
-    /// Hash of every run's resolved scenario (hex), to recognise the same sweep.
+    /// Hash of every run's resolved scenario (hex), to recognise the same sweep: of
+    /// its canonical TOML less the lines at their default, so that a field added
+    /// later, at its default, keeps older sweeps resumable.
     pub fingerprint: String,
     /// The scenario with `--set` applied, before any grid point's values.
     pub base: Scenario,
@@ -417,6 +419,43 @@ pub struct Plan {
     /// For each varied key, the kind of quantity all its values are (they then get
     /// a number column in base units beside the text), or `None`.
     pub quantities: Vec<Option<Quantity>>,
+}
+
+/// The fixed reference of [`run_fingerprint_text`]: a scenario naming only the
+/// required fields, every other field at its default.
+const FINGERPRINT_REFERENCE: &str = "name = \"reference\"\n[file]\nsize = \"1 MB\"\n\
+     [server]\nupload = \"1 MB/s\"\n[[peers]]\ncount = 1\nupload = \"1 MB/s\"\ndownload = \"unlimited\"\n\
+     [protocol]\nkind = \"bittorrent\"\n";
+
+/// What one run contributes to a sweep's fingerprint: its scenario as canonical
+/// TOML ([`crate::scenario::to_toml`]) without the `key = value` lines equal to
+/// those of the same table in the canonical TOML of `reference` (a fixed
+/// scenario). Every table header stays, and each table's keys are fixed, so the
+/// result still determines the scenario; but a field that a later version adds,
+/// at its default value, adds no line: sweeps started before it still match.
+fn run_fingerprint_text(text: &str, reference: &str) -> String {
+    // The reference's lines by table header (`[[peers]]` for every class).
+    let mut defaults: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut table = "";
+    for line in reference.lines() {
+        if line.starts_with('[') {
+            table = line;
+        } else if !line.is_empty() {
+            defaults.entry(table).or_default().push(line);
+        }
+    }
+    let mut out = String::new();
+    let mut table = "";
+    for line in text.lines() {
+        if line.starts_with('[') {
+            table = line;
+        } else if line.is_empty() || defaults.get(table).is_some_and(|d| d.contains(&line)) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// FNV-1a, 64 bits: a fixed, documented hash for fingerprints.
@@ -471,7 +510,10 @@ impl Plan {
         });
         let keys: Vec<String> = spec.keys().map(|v| v.key.clone()).collect();
         let mut runs = Vec::new();
-        let mut h = fnv1a(b"swarmsim sweep 1\n", 0xCBF2_9CE4_8422_2325);
+        let reference = Scenario::from_toml(FINGERPRINT_REFERENCE, "reference", &[])
+            .map(|r| crate::scenario::to_toml(&r))
+            .expect("the fingerprint reference is a valid scenario");
+        let mut h = fnv1a(b"swarmsim sweep 2\n", 0xCBF2_9CE4_8422_2325);
         for k in &keys {
             h = fnv1a(format!("key {k}\n").as_bytes(), h);
         }
@@ -500,7 +542,8 @@ impl Plan {
             for r in 0..spec.replications {
                 let mut s = s.clone();
                 s.seed = derive_seed(base.seed, p, r);
-                h = fnv1a(format!("{p} {r} {params:?} {s:?}\n").as_bytes(), h);
+                let text = run_fingerprint_text(&crate::scenario::to_toml(&s), &reference);
+                h = fnv1a(format!("{p} {r} {params:?}\n{text}\n").as_bytes(), h);
                 runs.push(Run {
                     index: runs.len(),
                     point: p,
@@ -1339,6 +1382,60 @@ mod tests {
     fn spec(text: &str) -> Result<Option<SweepSpec>, ScenarioError> {
         let t: Table = text.parse().unwrap();
         parse_spec(&t, "s.toml")
+    }
+
+    #[test]
+    fn a_field_added_at_its_default_keeps_the_fingerprint() {
+        // A version of swarmsim without `seed_quota_time` wrote that line neither in
+        // a run's canonical TOML nor in the reference's: simulated by removing it
+        // from both. A run at the default value then contributes the same text, so
+        // the same fingerprint, in both versions; a run at another value does not.
+        let reference = crate::scenario::to_toml(
+            &Scenario::from_toml(FINGERPRINT_REFERENCE, "r", &[]).unwrap(),
+        );
+        let sets = [
+            "peers.0.count=7".to_string(),
+            "protocol.unchoke_slots=3".into(),
+        ];
+        let run = Scenario::from_toml(FINGERPRINT_REFERENCE, "r", &sets).unwrap();
+        let full = crate::scenario::to_toml(&run);
+        assert!(full.contains("\nseed_quota_time = "), "{full}");
+        let older = |t: &str| -> String {
+            t.lines()
+                .filter(|l| !l.starts_with("seed_quota_time = "))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        let text = run_fingerprint_text(&full, &reference);
+        assert_eq!(
+            text,
+            run_fingerprint_text(&older(&full), &older(&reference))
+        );
+        // What is kept: the table headers and the two values set above.
+        assert_eq!(
+            text,
+            "[file]\n[server]\n[[peers]]\ncount = 7\n[protocol]\nunchoke_slots = 3\n\
+             [network]\n[output]\n"
+        );
+        let mut other = run.clone();
+        other.bittorrent.seed_quota_time *= 2.0;
+        assert_ne!(
+            run_fingerprint_text(&crate::scenario::to_toml(&other), &reference),
+            text
+        );
+        // Through a whole plan: the same sweep written with the field at its default
+        // spelled out has the same fingerprint; another value changes it.
+        let base = FINGERPRINT_REFERENCE; // ends in its [protocol] table
+        let plan = |extra: &str| Plan::from_toml(&format!("{base}{extra}"), "s.toml", &[]).unwrap();
+        let spelled = format!(
+            "seed_quota_time = \"{}s\"\n",
+            run.bittorrent.seed_quota_time
+        );
+        assert_eq!(plan("").fingerprint, plan(&spelled).fingerprint);
+        assert_ne!(
+            plan("").fingerprint,
+            plan("seed_quota_time = \"1s\"\n").fingerprint
+        );
     }
 
     #[test]
