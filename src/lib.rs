@@ -15,6 +15,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod alloc;
+pub mod app;
 pub mod bounds;
 pub mod cli;
 pub mod engine;
