@@ -41,6 +41,14 @@ pub const MAX_KEY_PARTS: usize = 16;
 /// Chunk size when the scenario gives none (or the file size, if that is smaller).
 pub const DEFAULT_CHUNK_BYTES: u64 = 256 * 1024;
 
+/// The name of `value` in a name table (`ALL` of an enum), empty if it is missing.
+pub fn name_in<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("", |(n, _)| n)
+}
+
 /// The protocol that distributes the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtocolKind {
@@ -53,13 +61,18 @@ pub enum ProtocolKind {
 }
 
 impl ProtocolKind {
+    /// Every protocol with its name in scenario files and outputs: the one table
+    /// the parser, the printer and the error message listing the allowed values
+    /// read.
+    pub const ALL: [(&'static str, ProtocolKind); 3] = [
+        ("client-server", ProtocolKind::ClientServer),
+        ("bittorrent", ProtocolKind::BitTorrent),
+        ("optimal", ProtocolKind::Optimal),
+    ];
+
     /// Name used in scenario files and outputs.
     pub fn name(self) -> &'static str {
-        match self {
-            ProtocolKind::ClientServer => "client-server",
-            ProtocolKind::BitTorrent => "bittorrent",
-            ProtocolKind::Optimal => "optimal",
-        }
+        name_in(&ProtocolKind::ALL, self)
     }
 
     /// True for protocols in which peers upload (their bound is `D_p2p`).
@@ -767,15 +780,7 @@ impl Checker {
                 self.only(t, "protocol", &allowed)?;
                 let kind = match t.get("kind") {
                     None => ProtocolKind::ClientServer,
-                    Some(v) => self.choice(
-                        v,
-                        "protocol.kind",
-                        &[
-                            ("client-server", ProtocolKind::ClientServer),
-                            ("bittorrent", ProtocolKind::BitTorrent),
-                            ("optimal", ProtocolKind::Optimal),
-                        ],
-                    )?,
+                    Some(v) => self.choice(v, "protocol.kind", &ProtocolKind::ALL)?,
                 };
                 (kind, self.bittorrent(t)?)
             }
@@ -810,11 +815,7 @@ impl Checker {
                 self.only(t, "network", &["model"])?;
                 match t.get("model") {
                     None => ModelKind::MaxMin,
-                    Some(v) => self.choice(
-                        v,
-                        "network.model",
-                        &[("max-min", ModelKind::MaxMin), ("fast", ModelKind::Fast)],
-                    )?,
+                    Some(v) => self.choice(v, "network.model", &ModelKind::ALL)?,
                 }
             }
         };

@@ -43,6 +43,22 @@ pub enum PickerKind {
     GlobalRarest,
 }
 
+impl PickerKind {
+    /// Every value with its name in scenario files: the one table the parser, the
+    /// printer and the error message listing the allowed values read.
+    pub const ALL: [(&'static str, PickerKind); 4] = [
+        ("rarest-first", PickerKind::RarestFirst),
+        ("random", PickerKind::Random),
+        ("sequential", PickerKind::Sequential),
+        ("global-rarest", PickerKind::GlobalRarest),
+    ];
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        super::name_in(&PickerKind::ALL, self)
+    }
+}
+
 /// Which choker a BitTorrent leecher uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChokerKind {
@@ -52,6 +68,21 @@ pub enum ChokerKind {
     UnchokeAll,
     /// Interested neighbours take turns, `unchoke_slots` at a time.
     RoundRobin,
+}
+
+impl ChokerKind {
+    /// Every value with its name in scenario files: the one table the parser, the
+    /// printer and the error message listing the allowed values read.
+    pub const ALL: [(&'static str, ChokerKind); 3] = [
+        ("tit-for-tat", ChokerKind::TitForTat),
+        ("unchoke-all", ChokerKind::UnchokeAll),
+        ("round-robin", ChokerKind::RoundRobin),
+    ];
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        super::name_in(&ChokerKind::ALL, self)
+    }
 }
 
 /// How seeds (and the server) choose whom to unchoke.
@@ -78,6 +109,23 @@ pub enum SeedChoker {
     AntiLeech,
 }
 
+impl SeedChoker {
+    /// Every value with its name in scenario files: the one table the parser, the
+    /// printer and the error message listing the allowed values read.
+    pub const ALL: [(&'static str, SeedChoker); 5] = [
+        ("fastest", SeedChoker::Fastest),
+        ("round-robin", SeedChoker::RoundRobin),
+        ("round-robin-quota", SeedChoker::RoundRobinQuota),
+        ("fastest-upload", SeedChoker::FastestUpload),
+        ("anti-leech", SeedChoker::AntiLeech),
+    ];
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        super::name_in(&SeedChoker::ALL, self)
+    }
+}
+
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
 /// override them.
@@ -101,7 +149,7 @@ impl Preset {
 
     /// Its name in the scenario file.
     pub fn name(self) -> &'static str {
-        Preset::ALL.iter().find(|p| p.1 == self).map_or("", |p| p.0)
+        super::name_in(&Preset::ALL, self)
     }
 
     /// Sets the fields this preset covers in `c` and returns their names. Each
@@ -478,40 +526,13 @@ impl Checker {
             c.close_redundant = self.boolean(v, &f("close_redundant"))?;
         }
         if let Some(v) = t.get("picker") {
-            c.picker = self.choice(
-                v,
-                &f("picker"),
-                &[
-                    ("rarest-first", PickerKind::RarestFirst),
-                    ("random", PickerKind::Random),
-                    ("sequential", PickerKind::Sequential),
-                    ("global-rarest", PickerKind::GlobalRarest),
-                ],
-            )?;
+            c.picker = self.choice(v, &f("picker"), &PickerKind::ALL)?;
         }
         if let Some(v) = t.get("choker") {
-            c.choker = self.choice(
-                v,
-                &f("choker"),
-                &[
-                    ("tit-for-tat", ChokerKind::TitForTat),
-                    ("unchoke-all", ChokerKind::UnchokeAll),
-                    ("round-robin", ChokerKind::RoundRobin),
-                ],
-            )?;
+            c.choker = self.choice(v, &f("choker"), &ChokerKind::ALL)?;
         }
         if let Some(v) = t.get("seed_choker") {
-            c.seed_choker = self.choice(
-                v,
-                &f("seed_choker"),
-                &[
-                    ("fastest", SeedChoker::Fastest),
-                    ("round-robin", SeedChoker::RoundRobin),
-                    ("round-robin-quota", SeedChoker::RoundRobinQuota),
-                    ("fastest-upload", SeedChoker::FastestUpload),
-                    ("anti-leech", SeedChoker::AntiLeech),
-                ],
-            )?;
+            c.seed_choker = self.choice(v, &f("seed_choker"), &SeedChoker::ALL)?;
         }
         let k = c.rate_window / c.rechoke_interval;
         if (k - k.round()).abs() > 1e-9 || !(1.0..=8.0).contains(&k.round()) {

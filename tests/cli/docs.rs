@@ -476,3 +476,36 @@ fn a_broken_command_fails_the_docs_test() {
     assert!(failures[2].contains("no-such-script.sh"));
     assert!(failures[3].contains("test.md:6:"));
 }
+
+/// Every name in each enum's name table (the table the parser, the printer and the
+/// error message read) is listed, quoted, in the row of its field in
+/// docs/SCENARIOS.md: a value added to a table and not to the docs fails here.
+#[test]
+fn every_named_value_is_in_the_field_reference() {
+    use swarmsim::network::ModelKind;
+    use swarmsim::scenario::{ChokerKind, PickerKind, Preset, ProtocolKind, SeedChoker};
+    let doc = std::fs::read_to_string(root().join("docs/SCENARIOS.md")).expect("read docs");
+    let row = |field: &str| -> &str {
+        doc.lines()
+            .find(|l| l.starts_with(&format!("| {field} |")))
+            .unwrap_or_else(|| panic!("docs/SCENARIOS.md has no row for {field}"))
+    };
+    let names = |t: &[&'static str]| t.to_vec();
+    let fields: [(&str, Vec<&str>); 6] = [
+        ("`[protocol] kind`", names(&ProtocolKind::ALL.map(|p| p.0))),
+        ("`[network] model`", names(&ModelKind::ALL.map(|p| p.0))),
+        ("`preset`", names(&Preset::ALL.map(|p| p.0))),
+        ("`picker`", names(&PickerKind::ALL.map(|p| p.0))),
+        ("`choker`", names(&ChokerKind::ALL.map(|p| p.0))),
+        ("`seed_choker`", names(&SeedChoker::ALL.map(|p| p.0))),
+    ];
+    for (field, values) in fields {
+        let r = row(field);
+        for v in values {
+            assert!(
+                r.contains(&format!("`\"{v}\"`")),
+                "{field}: \"{v}\" missing in: {r}"
+            );
+        }
+    }
+}
