@@ -77,18 +77,7 @@ fn imports(text: &str) -> BTreeSet<String> {
 /// The import edges between top-level modules of the source tree under `src`:
 /// importer -> (imported -> a file that imports it).
 fn graph(src: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
-    fn walk(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).expect("read src") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                walk(&p, files);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                files.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(src, &mut files);
+    let files = super::files_under(src, "rs");
     let mut g: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for f in files {
         let rel = f.strip_prefix(src).expect("under src");

@@ -30,14 +30,6 @@ key = "protocol.kind"
 values = ["client-server"]
 "#;
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
-}
-
 /// Reads a CSV file's column `name` as strings.
 fn column(text: &str, name: &str) -> Vec<String> {
     let mut lines = text.lines();
