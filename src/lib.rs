@@ -9,7 +9,7 @@
 //! [`engine`] (time, events, RNG, with the leaf modules [`files`], [`bounds`],
 //! [`stats`]), [`network`] (bandwidth models), [`scenario`] (TOML to a checked
 //! config), [`model`] (swarm and protocols, with [`memory`] and [`estimate`]),
-//! [`output`] (result files), [`sweep`], [`validate`] and [`report`], `app` (the
+//! [`output`] (result files), [`sweep`], [`validate`] and [`report`], [`app`] (the
 //! use cases), [`cli`].
 #![warn(missing_docs)]
 

@@ -101,6 +101,8 @@ pub struct ScenarioArgs {
 }
 
 /// The options of `swarmsim sweep`.
+// (`[sweep]` in the help texts is the scenario's table, not a link.)
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
     /// Scenario and overrides (applied before the [sweep] values).
@@ -134,6 +136,7 @@ pub struct SweepArgs {
 }
 
 /// The subcommands.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Simulate a scenario, print a summary and write summary.csv, peers.csv,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Reads a CSV file into its header and rows, each row as long as the header. A
 /// file that cannot be read, is not UTF-8 CSV or has a row of another length is
-/// refused as bad input ([`SweepError`](super::SweepError), exit status 2), naming the file (and row).
+/// refused as bad input ([`SweepError`], exit status 2), naming the file (and row).
 pub fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let bad = |what: String| SweepError(format!("{}: {what}", path.display()));
     let bytes = crate::files::read_regular(path, true, u64::MAX / 2)

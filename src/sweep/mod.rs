@@ -4,7 +4,7 @@
 //! their merge.
 //!
 //! A run's seed depends only on the scenario's seed, the grid point and the
-//! replication ([`derive_seed`](crate::stats::derive_seed)), and every output row is built from the run alone, so
+//! replication ([`derive_seed`]), and every output row is built from the run alone, so
 //! the files do not depend on the thread count or the shard. This module never
 //! prints: progress goes through a callback given by the caller.
 
