@@ -5,6 +5,26 @@
 //! This module reads files and reports errors as values; it never prints and never
 //! panics on user input.
 
+/// Gives an enum its name table: `ALL`, every value with its name in scenario files
+/// and outputs (the one table that the parser, `name()` and the error message
+/// listing the allowed values read), and `name()`.
+macro_rules! name_table {
+    ($ty:ident { $($name:literal => $variant:ident),+ $(,)? }) => {
+        impl $ty {
+            /// Every value with its name in scenario files and outputs: the one table
+            /// the parser, [`Self::name`] and the error message listing the allowed
+            /// values read.
+            pub const ALL: [(&'static str, $ty); <[&str]>::len(&[$($name),+])] =
+                [$(($name, $ty::$variant)),+];
+
+            /// Its name in scenario files and outputs.
+            pub fn name(self) -> &'static str {
+                $crate::scenario::name_in(&$ty::ALL, self)
+            }
+        }
+    };
+}
+
 mod bounds;
 mod error;
 mod protocol;
@@ -60,21 +80,13 @@ pub enum ProtocolKind {
     Optimal,
 }
 
+name_table!(ProtocolKind {
+    "client-server" => ClientServer,
+    "bittorrent" => BitTorrent,
+    "optimal" => Optimal,
+});
+
 impl ProtocolKind {
-    /// Every protocol with its name in scenario files and outputs: the one table
-    /// the parser, the printer and the error message listing the allowed values
-    /// read.
-    pub const ALL: [(&'static str, ProtocolKind); 3] = [
-        ("client-server", ProtocolKind::ClientServer),
-        ("bittorrent", ProtocolKind::BitTorrent),
-        ("optimal", ProtocolKind::Optimal),
-    ];
-
-    /// Name used in scenario files and outputs.
-    pub fn name(self) -> &'static str {
-        name_in(&ProtocolKind::ALL, self)
-    }
-
     /// True for protocols in which peers upload (their bound is `D_p2p`).
     pub fn is_p2p(self) -> bool {
         !matches!(self, ProtocolKind::ClientServer)

@@ -43,21 +43,12 @@ pub enum PickerKind {
     GlobalRarest,
 }
 
-impl PickerKind {
-    /// Every value with its name in scenario files: the one table the parser, the
-    /// printer and the error message listing the allowed values read.
-    pub const ALL: [(&'static str, PickerKind); 4] = [
-        ("rarest-first", PickerKind::RarestFirst),
-        ("random", PickerKind::Random),
-        ("sequential", PickerKind::Sequential),
-        ("global-rarest", PickerKind::GlobalRarest),
-    ];
-
-    /// Its name in scenario files.
-    pub fn name(self) -> &'static str {
-        super::name_in(&PickerKind::ALL, self)
-    }
-}
+name_table!(PickerKind {
+    "rarest-first" => RarestFirst,
+    "random" => Random,
+    "sequential" => Sequential,
+    "global-rarest" => GlobalRarest,
+});
 
 /// Which choker a BitTorrent leecher uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,20 +61,11 @@ pub enum ChokerKind {
     RoundRobin,
 }
 
-impl ChokerKind {
-    /// Every value with its name in scenario files: the one table the parser, the
-    /// printer and the error message listing the allowed values read.
-    pub const ALL: [(&'static str, ChokerKind); 3] = [
-        ("tit-for-tat", ChokerKind::TitForTat),
-        ("unchoke-all", ChokerKind::UnchokeAll),
-        ("round-robin", ChokerKind::RoundRobin),
-    ];
-
-    /// Its name in scenario files.
-    pub fn name(self) -> &'static str {
-        super::name_in(&ChokerKind::ALL, self)
-    }
-}
+name_table!(ChokerKind {
+    "tit-for-tat" => TitForTat,
+    "unchoke-all" => UnchokeAll,
+    "round-robin" => RoundRobin,
+});
 
 /// How seeds (and the server) choose whom to unchoke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,22 +91,13 @@ pub enum SeedChoker {
     AntiLeech,
 }
 
-impl SeedChoker {
-    /// Every value with its name in scenario files: the one table the parser, the
-    /// printer and the error message listing the allowed values read.
-    pub const ALL: [(&'static str, SeedChoker); 5] = [
-        ("fastest", SeedChoker::Fastest),
-        ("round-robin", SeedChoker::RoundRobin),
-        ("round-robin-quota", SeedChoker::RoundRobinQuota),
-        ("fastest-upload", SeedChoker::FastestUpload),
-        ("anti-leech", SeedChoker::AntiLeech),
-    ];
-
-    /// Its name in scenario files.
-    pub fn name(self) -> &'static str {
-        super::name_in(&SeedChoker::ALL, self)
-    }
-}
+name_table!(SeedChoker {
+    "fastest" => Fastest,
+    "round-robin" => RoundRobin,
+    "round-robin-quota" => RoundRobinQuota,
+    "fastest-upload" => FastestUpload,
+    "anti-leech" => AntiLeech,
+});
 
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
@@ -139,19 +112,13 @@ pub enum Preset {
     Transmission4,
 }
 
+name_table!(Preset {
+    "libtorrent-2.0" => Libtorrent2,
+    "mainline-4" => Mainline4,
+    "transmission-4" => Transmission4,
+});
+
 impl Preset {
-    /// Every preset with its name in the scenario file.
-    pub const ALL: [(&'static str, Preset); 3] = [
-        ("libtorrent-2.0", Preset::Libtorrent2),
-        ("mainline-4", Preset::Mainline4),
-        ("transmission-4", Preset::Transmission4),
-    ];
-
-    /// Its name in the scenario file.
-    pub fn name(self) -> &'static str {
-        super::name_in(&Preset::ALL, self)
-    }
-
     /// Sets the fields this preset covers in `c` and returns their names. Each
     /// value's source is in docs/CLIENT-RULES.md (the rules read from the client's
     /// code) and docs/PRESETS.md.
