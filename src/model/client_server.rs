@@ -25,4 +25,8 @@ impl Protocol for ClientServer {
             sim.complete(peer_of(t.dst));
         }
     }
+
+    fn processor_sharing(&self) -> bool {
+        true
+    }
 }
