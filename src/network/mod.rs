@@ -366,7 +366,8 @@ impl Network {
     /// An uploader whose flows all go to unlimited downloads gives each of them
     /// `capacity / flows` under both bandwidth models. Once it has at least
     /// `min_flows` such flows (checked when its flow count reaches `min_flows`
-    /// times a power of two) they form a group: the network keeps them on the
+    /// times a power of two, and when one of its flows to a limited download ends)
+    /// they form a group: the network keeps them on the
     /// group's virtual clock (module `ps`), so a flow joining or leaving costs
     /// O(log n) instead of re-rating every flow, and the model no longer sees them
     /// (they leave [`FlowGraph::out_flows`] and [`FlowGraph::in_flows`]). A flow to a
@@ -388,13 +389,13 @@ impl Network {
     }
 
     /// Number of active outgoing flows of node `n`, grouped or not.
+    #[inline]
     pub fn uploads(&self, n: NodeId) -> usize {
-        let grouped = self
-            .groups
-            .get(n as usize)
-            .and_then(|g| g.as_ref())
-            .map_or(0, |g| g.len());
-        self.graph.out_flows[n as usize].len() + grouped
+        let listed = self.graph.out_flows[n as usize].len();
+        if self.n_groups == 0 {
+            return listed;
+        }
+        listed + self.groups[n as usize].as_ref().map_or(0, |g| g.len())
     }
 
     /// The current rate of active flow `id`, bytes per second.
@@ -479,13 +480,11 @@ impl Network {
     /// its next completion, `(time, draw())` (or [`NO_KEY`] if it has no flow), and
     /// returns those groups' nodes: their earliest key ([`Network::earliest_key`])
     /// changed.
+    #[inline]
     pub fn move_group_keys(&mut self, mut draw: impl FnMut() -> u64) -> &[NodeId] {
         for &u in &self.changed_groups {
             if let Some(g) = self.groups[u as usize].as_deref_mut() {
-                g.key = match g.head().and_then(|(tag, _)| g.finish_time(tag)) {
-                    Some(at) => (at, draw()),
-                    None => NO_KEY,
-                };
+                g.move_key(&mut draw);
             }
         }
         &self.changed_groups
@@ -523,15 +522,29 @@ impl Network {
         bytes: f64,
         tag: u32,
     ) -> FlowId {
-        let unlimited = self.graph.down[dst as usize].is_infinite();
-        let mut grouped = false;
         if self.n_groups > 0 && self.groups[src as usize].is_some() {
-            if unlimited {
-                grouped = true;
-            } else {
-                self.dissolve_group(now, src);
+            if self.graph.down[dst as usize].is_infinite() {
+                return self.add_grouped(now, src, dst, bytes, tag);
+            }
+            self.dissolve_group(now, src);
+        }
+        let id = self.new_slot(now, src, dst, bytes, tag);
+        self.graph.out_flows[src as usize].push(id);
+        self.graph.in_flows[dst as usize].push(id);
+        self.touch(Constraint::up(src));
+        self.touch(Constraint::down(dst));
+        if let Some(min) = self.ps_min_flows {
+            let n = self.graph.out_flows[src as usize].len();
+            if n >= min && n.is_multiple_of(min) && (n / min).is_power_of_two() {
+                self.try_group(now, src);
             }
         }
+        id
+    }
+
+    /// A slot for a new flow (its rate zero, its key [`NO_KEY`]), counted active.
+    #[inline]
+    fn new_slot(&mut self, now: Time, src: NodeId, dst: NodeId, bytes: f64, tag: u32) -> FlowId {
         let slot = FlowSlot {
             flow: Flow {
                 src,
@@ -544,7 +557,7 @@ impl Network {
             key: NO_KEY,
             tag,
             live: true,
-            grouped,
+            grouped: false,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -557,26 +570,21 @@ impl Network {
             }
         };
         self.active += 1;
-        if grouped {
-            let g = self.group_mut(src);
-            let tag = g.clock(now) + bytes;
-            g.insert(id, tag);
-            let f = &mut self.graph.slots[id as usize].flow;
-            f.remaining = tag;
-            f.rate = f64::NAN;
-            self.mark_group(src);
-            return id;
-        }
-        self.graph.out_flows[src as usize].push(id);
-        self.graph.in_flows[dst as usize].push(id);
-        self.touch(Constraint::up(src));
-        self.touch(Constraint::down(dst));
-        if let Some(min) = self.ps_min_flows {
-            let n = self.graph.out_flows[src as usize].len();
-            if n.is_multiple_of(min) && (n / min).is_power_of_two() {
-                self.try_group(now, src);
-            }
-        }
+        id
+    }
+
+    /// [`Network::add_flow_tagged`] into `src`'s group.
+    #[inline(never)]
+    fn add_grouped(&mut self, now: Time, src: NodeId, dst: NodeId, bytes: f64, tag: u32) -> FlowId {
+        let id = self.new_slot(now, src, dst, bytes, tag);
+        let g = self.group_mut(src);
+        let finish = g.clock(now) + bytes;
+        g.insert(id, finish);
+        let s = &mut self.graph.slots[id as usize];
+        s.grouped = true;
+        s.flow.remaining = finish;
+        s.flow.rate = f64::NAN;
+        self.mark_group(src);
         id
     }
 
@@ -615,6 +623,13 @@ impl Network {
         self.touch(Constraint::down(dst));
         self.free.push(id);
         self.active -= 1;
+        if let Some(min) = self.ps_min_flows
+            && self.graph.out_flows[src as usize].len() >= min
+            && !self.graph.down[dst as usize].is_infinite()
+        {
+            // The flow that kept its uploader from grouping may have been this one.
+            self.try_group(now, src);
+        }
         delivered
     }
 
@@ -665,10 +680,17 @@ impl Network {
     pub fn delivered(&self, id: FlowId, now: Time) -> f64 {
         let f = self.graph.flow(id);
         if self.graph.slots[id as usize].grouped {
-            return (f.size - self.group(f.src).left(f.remaining, now)).clamp(0.0, f.size);
+            return self.delivered_grouped(f, now);
         }
         let sent = f.size - f.remaining + f.rate * now.secs_since(f.since);
         sent.clamp(0.0, f.size)
+    }
+
+    /// [`Network::delivered`] for a grouped flow.
+    #[cold]
+    #[inline(never)]
+    fn delivered_grouped(&self, f: &Flow, now: Time) -> f64 {
+        (f.size - self.group(f.src).left(f.remaining, now)).clamp(0.0, f.size)
     }
 
     /// Bytes an active flow still has to deliver as of `now`: its size less
@@ -736,13 +758,7 @@ impl Network {
     #[inline]
     pub fn move_key(&mut self, id: FlowId, draw: impl FnOnce() -> u64) -> Option<NodeId> {
         if self.graph.slots[id as usize].grouped {
-            let src = self.graph.slots[id as usize].flow.src;
-            let g = self.group_mut(src);
-            g.key = match g.head().and_then(|(tag, _)| g.finish_time(tag)) {
-                Some(at) => (at, draw()),
-                None => NO_KEY,
-            };
-            return Some(src);
+            return Some(self.move_key_grouped(id, draw));
         }
         let at = self.completion_time(id);
         let s = &mut self.graph.slots[id as usize];
@@ -752,6 +768,15 @@ impl Network {
             None => return None,
         }
         Some(s.flow.src)
+    }
+
+    /// [`Network::move_key`] for a grouped flow: moves its group's key.
+    #[cold]
+    #[inline(never)]
+    fn move_key_grouped(&mut self, id: FlowId, draw: impl FnOnce() -> u64) -> NodeId {
+        let src = self.graph.slots[id as usize].flow.src;
+        self.group_mut(src).move_key(draw);
+        src
     }
 
     fn flow_mut(&mut self, id: FlowId) -> &mut Flow {
@@ -789,6 +814,7 @@ impl Network {
 
     /// Sets the rate of every group whose flow set changed: `capacity / flows`,
     /// what both models give an uploader whose flows all go to unlimited downloads.
+    #[inline(never)]
     fn rate_groups(&mut self, now: Time) {
         self.changed_groups.clear();
         for k in 0..self.dirty_groups.len() {
@@ -807,16 +833,24 @@ impl Network {
 
     /// When the flow will finish at its current rate, or `None` if its rate is zero.
     /// Rounded up to the nanosecond; saturates at [`Time::MAX`].
+    #[inline]
     pub fn completion_time(&self, id: FlowId) -> Option<Time> {
         let f = self.graph.flow(id);
         if self.graph.slots[id as usize].grouped {
-            return self.group(f.src).finish_time(f.remaining);
+            return self.completion_grouped(f);
         }
         if f.rate <= 0.0 {
             return None;
         }
         let dt = Time::from_secs_ceil(f.remaining.max(0.0) / f.rate).unwrap_or(Time::MAX);
         Some(f.since.checked_add(dt).unwrap_or(Time::MAX))
+    }
+
+    /// [`Network::completion_time`] for a grouped flow.
+    #[cold]
+    #[inline(never)]
+    fn completion_grouped(&self, f: &Flow) -> Option<Time> {
+        self.group(f.src).finish_time(f.remaining)
     }
 
     /// Sum of the rates of all active flows (in id order), bytes per second.

@@ -103,6 +103,15 @@ impl Group {
         self.tags.iter().map(|&(t, id)| (f64::from_bits(t), id))
     }
 
+    /// Sets the key of the group's next completion: `(time, draw())`, or
+    /// [`super::NO_KEY`] if it has no flow or a zero rate.
+    pub fn move_key(&mut self, draw: impl FnOnce() -> u64) {
+        self.key = match self.head().and_then(|(tag, _)| self.finish_time(tag)) {
+            Some(at) => (at, draw()),
+            None => super::NO_KEY,
+        };
+    }
+
     /// Bytes left at `now` for a flow with finish tag `tag`.
     #[inline]
     pub fn left(&self, tag: f64, now: Time) -> f64 {
