@@ -786,7 +786,9 @@ impl Network {
     }
 
     /// Applies the bandwidth model to the nodes touched since the last call and
-    /// returns the flows whose rate changed (their completion times moved).
+    /// returns the flows whose rate changed (their completion times moved). Grouped
+    /// flows are never listed: their groups' rates are set here too, and
+    /// [`Network::move_group_keys`] then names the groups that changed.
     pub fn rebalance(&mut self, now: Time) -> &[FlowId] {
         self.changed.clear();
         if !self.dirty_groups.is_empty() || !self.changed_groups.is_empty() {
