@@ -25,6 +25,10 @@ impl Protocol for ClientServer {
             sim.complete(peer_of(t.dst));
         }
     }
+
+    fn processor_sharing(&self) -> bool {
+        true
+    }
 }
 
 /// The estimated memory of one client-server peer, in bytes, with `chunks` chunks:

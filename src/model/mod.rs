@@ -118,7 +118,24 @@ pub trait Protocol {
     /// time), with `deep` true for the one after the current event, when what the
     /// first call fetched is probably cached and what it points to may be asked for.
     fn prefetch(&self, _src: NodeId, _dst: NodeId, _deep: bool) {}
+    /// True if the kernel may keep an uploader's flows in a processor-sharing group
+    /// once it has [`PS_MIN_FLOWS`] of them, all to unlimited downloads
+    /// ([`Network::set_processor_sharing`]): events then cost O(log n) in the
+    /// uploader's flow count instead of O(n). Grouped flows are absent from the
+    /// per-node flow lists ([`crate::network::FlowGraph::out_flows`],
+    /// [`crate::network::FlowGraph::in_flows`]) and their records do not hold
+    /// their rate ([`Network::rate`] does), so a protocol that reads those answers
+    /// false, the default.
+    fn processor_sharing(&self) -> bool {
+        false
+    }
 }
+
+/// The number of flows to unlimited downloads from which an uploader's flows form a
+/// processor-sharing group (see [`Protocol::processor_sharing`]). Below it the
+/// per-flow bookkeeping costs less; no shipped, validation or 1,000-peer bench
+/// scenario reaches it, so their results are those of the per-flow bookkeeping.
+pub const PS_MIN_FLOWS: usize = 64;
 
 /// What the kernel keeps per node about its uploads: the queue entry that stands for
 /// all of its flows' completions. Which flow that entry is for is the entry's tag
@@ -368,7 +385,7 @@ impl<'t, T> Sim<'t, T> {
             self.note_start(id);
         }
         if src != SERVER {
-            let up = self.net.graph().out_flows[src as usize].len() as u32;
+            let up = self.net.uploads(src) as u32;
             self.max_peer_uploads = self.max_peer_uploads.max(up);
         }
         id
@@ -653,6 +670,13 @@ impl<'t, T> Sim<'t, T> {
             self.move_completion(f);
         }
         self.scratch = changed;
+        let queue = &mut self.queue;
+        for &n in self.net.move_group_keys(|| queue.draw_seq()) {
+            if !self.dirty_mark[n as usize] {
+                self.dirty_mark[n as usize] = true;
+                self.dirty.push(n);
+            }
+        }
     }
 
     fn sample(&mut self, protocol: &dyn Protocol<Timer = T>) {
@@ -910,6 +934,9 @@ pub fn simulate_protocol_observed<P: Protocol>(
         sim.attach_trace(sink);
     }
     let mut protocol = make(&mut sim);
+    if protocol.processor_sharing() {
+        sim.net.set_processor_sharing(Some(PS_MIN_FLOWS));
+    }
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;
     let events = sim.events;

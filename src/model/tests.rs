@@ -117,3 +117,94 @@ fn kurose_ross_client_server_hand_example() {
     assert!((r.summary.distribution_time_s - 10800.0).abs() < 1e-9 * 10800.0 + 2e-9 * 1717.0);
     assert!((r.summary.bound_ratio - 1.0).abs() < 1e-9);
 }
+
+/// Runs client-server on `s` with processor-sharing groups from `min_flows` flows on
+/// (`None`: every flow kept in its own record) and returns every peer's completion.
+fn cs_completions(s: &Scenario, min_flows: Option<usize>) -> Vec<Time> {
+    let mut sim: Sim = Sim::new(s);
+    sim.net.set_processor_sharing(min_flows);
+    let status = sim.run(&mut ClientServer, Time::MAX);
+    assert_eq!(status, RunStatus::Completed);
+    sim.peers
+        .iter()
+        .map(|r| r.completion.expect("complete"))
+        .collect()
+}
+
+/// Client-server swarms large enough to group (30 to 200 peers in 1 to 3 classes,
+/// 1 to 8 chunks), mostly unlimited downloads, some classes limited (their flows
+/// dissolve the server's group), in a flash crowd or Poisson arrivals.
+fn cs_group_case() -> impl Strategy<Value = Scenario> {
+    (
+        100_000u64..5_000_000,
+        1u64..9,
+        1e5f64..1e8,
+        prop::collection::vec((10u64..70, prop::option::weighted(0.2, 0.01f64..3.0)), 1..4),
+        prop::option::of(0.1f64..100.0),
+    )
+        .prop_map(|(file, chunks, u_s, cls, poisson)| {
+            let chunk = file.div_ceil(chunks).max(1);
+            let n: u64 = cls.iter().map(|c| c.0).sum();
+            let classes = cls
+                .into_iter()
+                .map(|(count, f)| (count, f.map_or(f64::INFINITY, |f| f * u_s / n as f64)))
+                .collect();
+            let mut s = scenario(file, chunk, u_s, classes, ModelKind::MaxMin);
+            if let Some(rate) = poisson {
+                for c in &mut s.classes {
+                    c.arrival = crate::scenario::Arrival::Poisson { rate, start: 0.0 };
+                }
+            }
+            s
+        })
+}
+
+proptest! {
+    #![proptest_config(crate::test_util::cases(40))]
+
+    /// The server's processor-sharing group gives every peer the completion time of
+    /// the per-flow bookkeeping, to rounding: each chunk's end may round up to the
+    /// nanosecond on either side (1 ns per chunk, and the next chunk starts that much
+    /// later), and the clock's float sums differ from the per-flow ones by about
+    /// 1e-16 relative per rate change (1e-12 of the time covers thousands).
+    #[test]
+    fn server_group_equals_per_flow_bookkeeping(
+        mut s in cs_group_case(),
+        min_flows in 1usize..70,
+        fast in any::<bool>(),
+    ) {
+        if fast {
+            s.network = ModelKind::Fast;
+        }
+        let want = cs_completions(&s, None);
+        let got = cs_completions(&s, Some(min_flows));
+        for (p, (a, b)) in want.iter().zip(&got).enumerate() {
+            let tol = 2 * s.chunks() + (1e-12 * a.0 as f64) as u64;
+            prop_assert!(a.0.abs_diff(b.0) <= tol, "peer {}: {} vs {} (tol {} ns)", p, a, b, tol);
+        }
+    }
+}
+
+#[test]
+fn grouped_client_server_attains_d_cs() {
+    // 300 peers with unlimited downloads (grouped from PS_MIN_FLOWS flows on), F = 3
+    // MB in 7 chunks, u_s = 1 MB/s: every peer gets u_s / N throughout and all
+    // finish at D_cs = N F / u_s = 900 s, to 2 ns per chunk (as for the per-flow
+    // bookkeeping, client_server_attains_d_cs).
+    let s = scenario(
+        3_000_000,
+        428_572,
+        1e6,
+        vec![(300, f64::INFINITY)],
+        ModelKind::MaxMin,
+    );
+    assert_eq!(s.chunks(), 7);
+    let r = simulate(&s);
+    let d = r.summary.distribution_time_s;
+    assert!((d - 900.0).abs() <= 1e-9 * 900.0 + 2e-9 * 7.0, "{d}");
+    for p in &r.peers {
+        let done = p.completion.expect("complete").as_secs_f64();
+        assert!((done - 900.0).abs() <= 1e-9 * 900.0 + 2e-9 * 7.0, "{done}");
+        assert_eq!(p.bytes_downloaded, 3e6);
+    }
+}

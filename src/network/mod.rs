@@ -12,11 +12,13 @@
 
 mod fast;
 mod maxmin;
+mod ps;
 
 pub use fast::FastShare;
 pub use maxmin::MaxMinFair;
 
 use crate::engine::{Key, Time};
+use ps::Group;
 use smallvec::SmallVec;
 use std::ops::Deref;
 
@@ -103,9 +105,16 @@ struct FlowSlot {
     key: Key,
     tag: u32,
     live: bool,
+    /// In its uploader's processor-sharing group: then `flow.remaining` holds its
+    /// finish tag on the group's clock, and `flow.rate` and `flow.since` are not kept.
+    grouped: bool,
 }
 
 /// One active flow (a transfer in progress).
+///
+/// For a flow in a processor-sharing group ([`Network::is_grouped`]) the fields
+/// `remaining`, `rate` and `since` are not kept up to date: read
+/// [`Network::rate`], [`Network::delivered`] and [`Network::completion_time`].
 #[derive(Clone, Debug)]
 pub struct Flow {
     /// Uploading node.
@@ -153,9 +162,11 @@ pub struct FlowGraph {
     pub up: Vec<f64>,
     /// Download capacity of each node, bytes per second (may be infinite).
     pub down: Vec<f64>,
-    /// Active outgoing flows of each node.
+    /// Active outgoing flows of each node, except those in a processor-sharing
+    /// group ([`Network::set_processor_sharing`]).
     pub out_flows: Vec<FlowList>,
-    /// Active incoming flows of each node.
+    /// Active incoming flows of each node, except those in a processor-sharing
+    /// group.
     pub in_flows: Vec<FlowList>,
     /// The flow arena, live and free slots.
     slots: Vec<FlowSlot>,
@@ -307,6 +318,17 @@ pub struct Network {
     new_rates: Vec<(FlowId, f64)>,
     changed: Vec<FlowId>,
     active: usize,
+    /// Flow count at which an uploader's flows may form a processor-sharing group
+    /// (`None`: never; see [`Network::set_processor_sharing`]).
+    ps_min_flows: Option<usize>,
+    /// Per node: its processor-sharing group, if it has one.
+    groups: Vec<Option<Box<Group>>>,
+    /// Number of nodes with a group.
+    n_groups: usize,
+    /// Groups whose flow set changed since the last rebalance.
+    dirty_groups: Vec<NodeId>,
+    /// Groups whose rate the last rebalance set (see [`Network::move_group_keys`]).
+    changed_groups: Vec<NodeId>,
 }
 
 impl Network {
@@ -329,7 +351,143 @@ impl Network {
             new_rates: Vec::new(),
             changed: Vec::new(),
             active: 0,
+            ps_min_flows: None,
+            groups: Vec::new(),
+            n_groups: 0,
+            dirty_groups: Vec::new(),
+            changed_groups: Vec::new(),
         }
+    }
+
+    /// Lets an uploader's flows form a processor-sharing group (see below) once it
+    /// has `min_flows` of them (`None`, the default: never); groups form at later
+    /// additions.
+    ///
+    /// An uploader whose flows all go to unlimited downloads gives each of them
+    /// `capacity / flows` under both bandwidth models. Once it has at least
+    /// `min_flows` such flows (checked when its flow count reaches `min_flows`
+    /// times a power of two, and when one of its flows to a limited download ends)
+    /// they form a group: the network keeps them on the
+    /// group's virtual clock (module `ps`), so a flow joining or leaving costs
+    /// O(log n) instead of re-rating every flow, and the model no longer sees them
+    /// (they leave [`FlowGraph::out_flows`] and [`FlowGraph::in_flows`]). A flow to a
+    /// limited download dissolves its uploader's group: every flow goes back to its
+    /// own record and lists. The rates are the models' to the bit; bytes left and
+    /// completion times come from the clock instead of from per-flow byte counts, so
+    /// they may differ in the last bits (a completion by a nanosecond).
+    pub fn set_processor_sharing(&mut self, min_flows: Option<usize>) {
+        self.ps_min_flows = min_flows.map(|m| m.max(1));
+        if self.groups.is_empty() && min_flows.is_some() {
+            self.groups = (0..self.graph.up.len()).map(|_| None).collect();
+        }
+    }
+
+    /// True if active flow `id` is in its uploader's processor-sharing group.
+    #[inline]
+    pub fn is_grouped(&self, id: FlowId) -> bool {
+        self.graph.slots[id as usize].grouped
+    }
+
+    /// Number of active outgoing flows of node `n`, grouped or not.
+    #[inline]
+    pub fn uploads(&self, n: NodeId) -> usize {
+        let listed = self.graph.out_flows[n as usize].len();
+        if self.n_groups == 0 {
+            return listed;
+        }
+        listed + self.groups[n as usize].as_ref().map_or(0, |g| g.len())
+    }
+
+    /// The current rate of active flow `id`, bytes per second.
+    #[inline]
+    pub fn rate(&self, id: FlowId) -> f64 {
+        let s = &self.graph.slots[id as usize];
+        assert!(s.live, "active flow");
+        if s.grouped {
+            self.group(s.flow.src).rate()
+        } else {
+            s.flow.rate
+        }
+    }
+
+    /// The group of node `n`; panics if it has none (a bug in the network).
+    #[inline]
+    fn group(&self, n: NodeId) -> &Group {
+        self.groups[n as usize]
+            .as_deref()
+            .expect("grouped flows have a group")
+    }
+
+    #[inline]
+    fn group_mut(&mut self, n: NodeId) -> &mut Group {
+        self.groups[n as usize]
+            .as_deref_mut()
+            .expect("grouped flows have a group")
+    }
+
+    /// Notes that group `n`'s flow set changed: its rate is set at the next
+    /// rebalance.
+    fn mark_group(&mut self, n: NodeId) {
+        let g = self.group_mut(n);
+        if !g.dirty {
+            g.dirty = true;
+            self.dirty_groups.push(n);
+        }
+    }
+
+    /// Moves node `u`'s flows (all to unlimited downloads) into a new group, each
+    /// with its bytes left at `now` as its finish tag (the clock starts at zero).
+    fn form_group(&mut self, now: Time, u: NodeId) {
+        let mut g = Box::new(Group::new(now));
+        let ids = std::mem::take(&mut self.graph.out_flows[u as usize]);
+        for &id in &ids {
+            let s = &mut self.graph.slots[id as usize];
+            advance(&mut s.flow, now);
+            let left = s.flow.remaining;
+            s.grouped = true;
+            s.key = NO_KEY;
+            s.flow.rate = f64::NAN;
+            g.insert(id, left);
+            let dst = s.flow.dst;
+            self.graph.in_flows[dst as usize].remove(id);
+        }
+        self.groups[u as usize] = Some(g);
+        self.n_groups += 1;
+        self.mark_group(u);
+    }
+
+    /// Ends node `u`'s group: every flow goes back to its own record (bytes left at
+    /// `now`, rate zero until the rebalance) and to the lists, and `u`'s upload is
+    /// touched so that the model rates them.
+    fn dissolve_group(&mut self, now: Time, u: NodeId) {
+        let g = self.groups[u as usize].take().expect("a group");
+        self.n_groups -= 1;
+        let v = g.clock(now);
+        for (tag, id) in g.flows() {
+            let s = &mut self.graph.slots[id as usize];
+            s.grouped = false;
+            s.flow.remaining = (tag - v).max(0.0);
+            s.flow.rate = 0.0;
+            s.flow.since = now;
+            let dst = s.flow.dst;
+            self.graph.out_flows[u as usize].push(id);
+            self.graph.in_flows[dst as usize].push(id);
+        }
+        self.touch(Constraint::up(u));
+    }
+
+    /// Gives every group whose rate the last [`Network::rebalance`] set the key of
+    /// its next completion, `(time, draw())` (or [`NO_KEY`] if it has no flow), and
+    /// returns those groups' nodes: their earliest key ([`Network::earliest_key`])
+    /// changed.
+    #[inline]
+    pub fn move_group_keys(&mut self, mut draw: impl FnMut() -> u64) -> &[NodeId] {
+        for &u in &self.changed_groups {
+            if let Some(g) = self.groups[u as usize].as_deref_mut() {
+                g.move_key(&mut draw);
+            }
+        }
+        &self.changed_groups
     }
 
     /// Read access to nodes and flows.
@@ -364,6 +522,29 @@ impl Network {
         bytes: f64,
         tag: u32,
     ) -> FlowId {
+        if self.n_groups > 0 && self.groups[src as usize].is_some() {
+            if self.graph.down[dst as usize].is_infinite() {
+                return self.add_grouped(now, src, dst, bytes, tag);
+            }
+            self.dissolve_group(now, src);
+        }
+        let id = self.new_slot(now, src, dst, bytes, tag);
+        self.graph.out_flows[src as usize].push(id);
+        self.graph.in_flows[dst as usize].push(id);
+        self.touch(Constraint::up(src));
+        self.touch(Constraint::down(dst));
+        if let Some(min) = self.ps_min_flows {
+            let n = self.graph.out_flows[src as usize].len();
+            if n >= min && n.is_multiple_of(min) && (n / min).is_power_of_two() {
+                self.try_group(now, src);
+            }
+        }
+        id
+    }
+
+    /// A slot for a new flow (its rate zero, its key [`NO_KEY`]), counted active.
+    #[inline]
+    fn new_slot(&mut self, now: Time, src: NodeId, dst: NodeId, bytes: f64, tag: u32) -> FlowId {
         let slot = FlowSlot {
             flow: Flow {
                 src,
@@ -376,6 +557,7 @@ impl Network {
             key: NO_KEY,
             tag,
             live: true,
+            grouped: false,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -387,12 +569,39 @@ impl Network {
                 (self.graph.slots.len() - 1) as FlowId
             }
         };
-        self.graph.out_flows[src as usize].push(id);
-        self.graph.in_flows[dst as usize].push(id);
-        self.touch(Constraint::up(src));
-        self.touch(Constraint::down(dst));
         self.active += 1;
         id
+    }
+
+    /// [`Network::add_flow_tagged`] into `src`'s group.
+    #[inline(never)]
+    fn add_grouped(&mut self, now: Time, src: NodeId, dst: NodeId, bytes: f64, tag: u32) -> FlowId {
+        let id = self.new_slot(now, src, dst, bytes, tag);
+        let g = self.group_mut(src);
+        let finish = g.clock(now) + bytes;
+        g.insert(id, finish);
+        let s = &mut self.graph.slots[id as usize];
+        s.grouped = true;
+        s.flow.remaining = finish;
+        s.flow.rate = f64::NAN;
+        self.mark_group(src);
+        id
+    }
+
+    /// Forms node `u`'s group if it can have one: a finite positive upload and every
+    /// flow to an unlimited download.
+    #[cold]
+    fn try_group(&mut self, now: Time, u: NodeId) {
+        let up = self.graph.up[u as usize];
+        let g = &self.graph;
+        if up.is_finite()
+            && up > 0.0
+            && g.out_flows[u as usize]
+                .iter()
+                .all(|&f| g.down[g.slots[f as usize].flow.dst as usize].is_infinite())
+        {
+            self.form_group(now, u);
+        }
     }
 
     /// Ends a flow (completed or cancelled) and returns the bytes it delivered. Its
@@ -401,6 +610,9 @@ impl Network {
         let slot = &mut self.graph.slots[id as usize];
         assert!(slot.live, "active flow");
         slot.live = false;
+        if slot.grouped {
+            return self.remove_grouped(now, id);
+        }
         let flow = &mut slot.flow;
         advance(flow, now);
         let delivered = (flow.size - flow.remaining).clamp(0.0, flow.size);
@@ -411,12 +623,51 @@ impl Network {
         self.touch(Constraint::down(dst));
         self.free.push(id);
         self.active -= 1;
+        if let Some(min) = self.ps_min_flows
+            && self.graph.out_flows[src as usize].len() >= min
+            && !self.graph.down[dst as usize].is_infinite()
+        {
+            // The flow that kept its uploader from grouping may have been this one.
+            self.try_group(now, src);
+        }
         delivered
+    }
+
+    /// [`Network::remove_flow`] for a grouped flow (already marked not live).
+    fn remove_grouped(&mut self, now: Time, id: FlowId) -> f64 {
+        let s = &self.graph.slots[id as usize];
+        let (src, tag, size) = (s.flow.src, s.flow.remaining, s.flow.size);
+        let g = self.group_mut(src);
+        let left = g.left(tag, now);
+        g.remove(id, tag);
+        let s = &mut self.graph.slots[id as usize];
+        s.grouped = false;
+        s.flow.remaining = left;
+        s.flow.rate = 0.0;
+        s.flow.since = now;
+        self.mark_group(src);
+        self.free.push(id);
+        self.active -= 1;
+        (size - left).clamp(0.0, size)
     }
 
     /// Shrinks an active flow so that `left` bytes remain from `now` on (its size
     /// drops by the difference); its rate is unchanged.
     pub fn shrink_flow(&mut self, now: Time, id: FlowId, left: f64) {
+        if self.is_grouped(id) {
+            let s = &self.graph.slots[id as usize];
+            let (src, tag) = (s.flow.src, s.flow.remaining);
+            let g = self.group_mut(src);
+            let cut = (g.left(tag, now) - left).max(0.0);
+            if cut > 0.0 {
+                g.remove(id, tag);
+                g.insert(id, tag - cut);
+                let f = &mut self.graph.slots[id as usize].flow;
+                f.remaining = tag - cut;
+                f.size -= cut;
+            }
+            return;
+        }
         let flow = self.flow_mut(id);
         advance(flow, now);
         let cut = (flow.remaining - left).max(0.0);
@@ -428,8 +679,18 @@ impl Network {
     #[inline]
     pub fn delivered(&self, id: FlowId, now: Time) -> f64 {
         let f = self.graph.flow(id);
+        if self.graph.slots[id as usize].grouped {
+            return self.delivered_grouped(f, now);
+        }
         let sent = f.size - f.remaining + f.rate * now.secs_since(f.since);
         sent.clamp(0.0, f.size)
+    }
+
+    /// [`Network::delivered`] for a grouped flow.
+    #[cold]
+    #[inline(never)]
+    fn delivered_grouped(&self, f: &Flow, now: Time) -> f64 {
+        (f.size - self.group(f.src).left(f.remaining, now)).clamp(0.0, f.size)
     }
 
     /// Bytes an active flow still has to deliver as of `now`: its size less
@@ -465,6 +726,16 @@ impl Network {
     /// `(NO_KEY, 0)` when none has a key. Keys are distinct, so the flow is unique.
     #[inline]
     pub fn earliest_key(&self, n: NodeId) -> (Key, FlowId) {
+        if self.n_groups > 0
+            && let Some(g) = self.groups[n as usize].as_deref()
+        {
+            // A grouped node's flows are all in its group.
+            debug_assert!(self.graph.out_flows[n as usize].is_empty());
+            return match g.head() {
+                Some((_, f)) if g.key != NO_KEY => (g.key, f),
+                _ => (NO_KEY, 0),
+            };
+        }
         let mut best = NO_KEY;
         let mut next = 0;
         for &f in &self.graph.out_flows[n as usize] {
@@ -481,8 +752,14 @@ impl Network {
     /// time, draw())` if the rate is positive, [`NO_KEY`] if it is zero. Returns the
     /// flow's uploader if the key changed, `None` if it stayed [`NO_KEY`] (then
     /// `draw` is not called).
+    ///
+    /// For a grouped flow this moves its group's key instead (its next completion
+    /// may have changed) and returns the uploader.
     #[inline]
     pub fn move_key(&mut self, id: FlowId, draw: impl FnOnce() -> u64) -> Option<NodeId> {
+        if self.graph.slots[id as usize].grouped {
+            return Some(self.move_key_grouped(id, draw));
+        }
         let at = self.completion_time(id);
         let s = &mut self.graph.slots[id as usize];
         match at {
@@ -493,6 +770,15 @@ impl Network {
         Some(s.flow.src)
     }
 
+    /// [`Network::move_key`] for a grouped flow: moves its group's key.
+    #[cold]
+    #[inline(never)]
+    fn move_key_grouped(&mut self, id: FlowId, draw: impl FnOnce() -> u64) -> NodeId {
+        let src = self.graph.slots[id as usize].flow.src;
+        self.group_mut(src).move_key(draw);
+        src
+    }
+
     fn flow_mut(&mut self, id: FlowId) -> &mut Flow {
         let s = &mut self.graph.slots[id as usize];
         assert!(s.live, "active flow");
@@ -500,9 +786,14 @@ impl Network {
     }
 
     /// Applies the bandwidth model to the nodes touched since the last call and
-    /// returns the flows whose rate changed (their completion times moved).
+    /// returns the flows whose rate changed (their completion times moved). Grouped
+    /// flows are never listed: their groups' rates are set here too, and
+    /// [`Network::move_group_keys`] then names the groups that changed.
     pub fn rebalance(&mut self, now: Time) -> &[FlowId] {
         self.changed.clear();
+        if !self.dirty_groups.is_empty() || !self.changed_groups.is_empty() {
+            self.rate_groups(now);
+        }
         if self.touched.is_empty() {
             return &self.changed;
         }
@@ -523,10 +814,33 @@ impl Network {
         &self.changed
     }
 
+    /// Sets the rate of every group whose flow set changed: `capacity / flows`,
+    /// what both models give an uploader whose flows all go to unlimited downloads.
+    #[inline(never)]
+    fn rate_groups(&mut self, now: Time) {
+        self.changed_groups.clear();
+        for k in 0..self.dirty_groups.len() {
+            let u = self.dirty_groups[k];
+            let up = self.graph.up[u as usize];
+            if let Some(g) = self.groups[u as usize].as_deref_mut() {
+                g.dirty = false;
+                let n = g.len();
+                let rate = if n > 0 { up / n as f64 } else { 0.0 };
+                g.set_rate(now, rate);
+                self.changed_groups.push(u);
+            }
+        }
+        self.dirty_groups.clear();
+    }
+
     /// When the flow will finish at its current rate, or `None` if its rate is zero.
     /// Rounded up to the nanosecond; saturates at [`Time::MAX`].
+    #[inline]
     pub fn completion_time(&self, id: FlowId) -> Option<Time> {
         let f = self.graph.flow(id);
+        if self.graph.slots[id as usize].grouped {
+            return self.completion_grouped(f);
+        }
         if f.rate <= 0.0 {
             return None;
         }
@@ -534,9 +848,32 @@ impl Network {
         Some(f.since.checked_add(dt).unwrap_or(Time::MAX))
     }
 
+    /// [`Network::completion_time`] for a grouped flow.
+    #[cold]
+    #[inline(never)]
+    fn completion_grouped(&self, f: &Flow) -> Option<Time> {
+        self.group(f.src).finish_time(f.remaining)
+    }
+
     /// Sum of the rates of all active flows (in id order), bytes per second.
     pub fn total_rate(&self) -> f64 {
-        self.graph.flows().map(|(_, f)| f.rate).sum()
+        if self.n_groups == 0 {
+            return self.graph.flows().map(|(_, f)| f.rate).sum();
+        }
+        let single: f64 = self
+            .graph
+            .slots
+            .iter()
+            .filter(|s| s.live && !s.grouped)
+            .map(|s| s.flow.rate)
+            .sum();
+        let grouped: f64 = self
+            .groups
+            .iter()
+            .flatten()
+            .map(|g| g.rate() * g.len() as f64)
+            .sum();
+        single + grouped
     }
 
     fn touch(&mut self, c: Constraint) {
@@ -599,5 +936,7 @@ impl ModelKind {
     }
 }
 
+#[cfg(test)]
+mod ps_tests;
 #[cfg(test)]
 mod tests;

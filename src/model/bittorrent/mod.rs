@@ -541,6 +541,11 @@ impl BitTorrent {
 impl Protocol for BitTorrent {
     type Timer = BtTimer;
 
+    /// BitTorrent reads no flow lists or per-flow rates of the network.
+    fn processor_sharing(&self) -> bool {
+        true
+    }
+
     #[inline]
     fn prefetch(&self, src: NodeId, dst: NodeId, deep: bool) {
         let d = dst as usize;
