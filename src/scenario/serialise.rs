@@ -4,7 +4,9 @@
 //! shortest round-trip form), so `Scenario::from_toml(&to_toml(&s)) == s`.
 
 use super::Scenario;
-use super::protocol::{Arrival, ChokerKind, PickerKind, SeedChoker, Seeding};
+use super::protocol::{
+    Arrival, BitTorrentConfig, ChokerKind, PickerKind, RequestModel, SeedChoker, Seeding,
+};
 use std::fmt::Write;
 use toml::Value;
 
@@ -131,6 +133,24 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "close_redundant = {}", b.close_redundant);
     let _ = writeln!(t, "seed_quota_pieces = {}", b.seed_quota_pieces);
     let _ = writeln!(t, "seed_quota_time = {}", secs(b.seed_quota_time));
+    // The request pipeline's fields only when they differ from the whole-chunk
+    // default, so that the files of scenarios without them stay as they were.
+    let d = BitTorrentConfig::default();
+    if (b.requests, b.block_size, b.request_queue_time)
+        != (d.requests, d.block_size, d.request_queue_time)
+        || (b.request_queue_min, b.request_queue_max)
+            != (d.request_queue_min, d.request_queue_max)
+    {
+        let req = match b.requests {
+            RequestModel::WholeChunk => "whole-chunk",
+            RequestModel::Blocks => "blocks",
+        };
+        let _ = writeln!(t, "requests = {}", quoted(req));
+        let _ = writeln!(t, "block_size = {}", size(b.block_size));
+        let _ = writeln!(t, "request_queue_time = {}", secs(b.request_queue_time));
+        let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
+        let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");

@@ -28,6 +28,7 @@
 
 mod arrival;
 mod availability;
+mod blocks;
 mod choking;
 mod links;
 pub mod policy;
@@ -93,6 +94,10 @@ struct Part {
     /// connection moves another link).
     pos: u32,
     part: u32,
+    /// Whether the request reached the uploader (`flow` is `NONE` while it
+    /// travels; under the block pipeline also while it waits in the uploader's
+    /// queue after arriving).
+    arrived: bool,
     /// Size of the transfer (its flow's size once started).
     bytes: f64,
     /// Bytes of this transfer already counted as received (in `Node::partial`) or
@@ -197,6 +202,8 @@ struct Node {
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
+    /// Under the block pipeline, each connection's download rate estimate.
+    pipe: Vec<blocks::PipeRate>,
 }
 
 /// Counters and an optional trace, for tests and reports.
@@ -373,7 +380,13 @@ impl BitTorrent {
         leech_choker: Box<dyn Choker>,
         seed_choker: Box<dyn Choker>,
     ) -> BitTorrent {
-        let cfg = s.bittorrent.clone();
+        let mut cfg = s.bittorrent.clone();
+        if cfg.requests == crate::scenario::RequestModel::Blocks {
+            // Under the block pipeline the queue depth bounds the requests; the
+            // link's request counters (which the HAVE and retry paths compare with
+            // `requests_in_flight`) count runs, at most `MAX_RUNS`.
+            cfg.requests_in_flight = blocks::MAX_RUNS;
+        }
         let count_avail = picker.uses_local_avail();
         let track_history =
             leech_choker.reads_unchoke_history() || seed_choker.reads_unchoke_history();
