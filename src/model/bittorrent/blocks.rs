@@ -334,3 +334,7 @@ pub(super) struct PipeRate {
     /// Mean rate of the last part served, bytes per second (0: none yet).
     rate: f64,
 }
+
+#[cfg(test)]
+#[path = "blocks_tests.rs"]
+mod tests;
