@@ -253,9 +253,21 @@ mod tests {
                 1u32..=64,
                 0u32..=255,
             ),
+            (
+                any::<bool>(),
+                1u64..=1 << 24,
+                duration(false),
+                1u32..=2000,
+                0u32..=2000,
+            ),
         )
             .prop_map(
-                |((mp, mc, minp, re), (pk, rf, eg, ck, sc, cr), (us, k, o, r, rif, idle))| {
+                |(
+                    (mp, mc, minp, re),
+                    (pk, rf, eg, ck, sc, cr),
+                    (us, k, o, r, rif, idle),
+                    (blocks, bs, qt, qmin, qextra),
+                )| {
                     BitTorrentConfig {
                         max_peers: mp,
                         max_connections: mc,
@@ -290,6 +302,15 @@ mod tests {
                         close_redundant: cr,
                         seed_quota_pieces: rf % 1000,
                         seed_quota_time: r * f64::from(o),
+                        requests: if blocks {
+                            RequestModel::Blocks
+                        } else {
+                            RequestModel::WholeChunk
+                        },
+                        block_size: bs,
+                        request_queue_time: qt,
+                        request_queue_min: qmin,
+                        request_queue_max: (qmin + qextra).min(2000),
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -5,8 +5,9 @@
 //!
 //! Representation. A request is a [`Part`](super::Part): a run of consecutive blocks
 //! of one chunk asked of one neighbour (the blocks a top-up asks of one chunk at
-//! once; a later top-up that asks for more of the same chunk while the run is still
-//! queued lengthens it). Of a connection's parts exactly one is served at a time:
+//! once; a later top-up that asks for more of the same chunk while the run is the
+//! last in the queue lengthens it, the stream being served included). Of a
+//! connection's parts exactly one is served at a time:
 //! the oldest whose request reached the uploader (the lowest part id), as one flow
 //! of its bytes; the others wait with no flow. So a connection is one flow at a
 //! time, at the rate the bandwidth model gives it, and its bytes arrive in request
@@ -19,10 +20,11 @@
 //! the rate of the flow being served, or, between two parts, the mean rate of the
 //! last part served; before anything was served, the minimum
 //! (`peer_connection::update_desired_queue_size`, src/peer_connection.cpp,
-//! libtorrent 2.0.8). The queue is topped up whenever a part of the connection ends,
-//! and whenever the connection is unchoked or the downloader learns of a chunk; not
-//! at each block: within a run the number outstanding falls from the depth by the
-//! run's blocks before the next top-up.
+//! libtorrent 2.0.8). The queue is topped up to the depth at every event that has
+//! the downloader request on the connection (a part of it ends, an unchoke, a HAVE
+//! from the uploader, another part's end in end game), not at each block's
+//! arrival: between two such events the number outstanding falls by the blocks
+//! that arrived.
 //!
 //! What is asked. Blocks of a chunk already started that the uploader has and that
 //! nobody was asked for (so a chunk can be assembled from several peers' blocks,
@@ -54,36 +56,38 @@ impl BitTorrent {
         self.cfg.requests == RequestModel::Blocks
     }
 
-    /// Blocks `dl` has outstanding over `conn` (each part's rest, in whole blocks).
-    fn outstanding_blocks(&self, sim: &Sim, dl: NodeId, conn: u32) -> u64 {
+    /// In one pass over `dl`'s parts over `conn`: the blocks outstanding (each
+    /// part's rest, in whole blocks), the rate of the part being served (0 if none
+    /// or not yet rated) and the index of the last request (the highest part id).
+    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, f64, Option<usize>) {
         let b = self.cfg.block_size as f64;
-        self.nodes[dl as usize]
-            .downloads
-            .iter()
-            .filter(|p| p.conn == conn)
-            .map(|p| {
-                let rest = if p.flow != NONE {
-                    Self::left(sim, p.flow)
-                } else {
-                    p.bytes - p.credited
-                };
-                (rest / b - 1e-9).ceil().max(0.0) as u64
-            })
-            .sum()
+        let (mut out, mut rate, mut tail) = (0u64, 0.0, None::<(u32, usize)>);
+        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+            if p.conn != conn {
+                continue;
+            }
+            let rest = if p.flow != NONE {
+                rate = sim.network().graph().flow(p.flow).rate;
+                Self::left(sim, p.flow)
+            } else {
+                p.bytes - p.credited
+            };
+            out += (rest / b - 1e-9).ceil().max(0.0) as u64;
+            if tail.is_none_or(|(id, _)| p.part > id) {
+                tail = Some((p.part, k));
+            }
+        }
+        (out, rate, tail.map(|t| t.1))
     }
 
-    /// The depth of `dl`'s queue over `conn`, in blocks.
-    fn queue_depth(&self, sim: &Sim, dl: NodeId, conn: u32) -> u64 {
-        let node = &self.nodes[dl as usize];
-        let served = node
-            .downloads
-            .iter()
-            .find(|p| p.conn == conn && p.flow != NONE)
-            .map_or(0.0, |p| sim.network().graph().flow(p.flow).rate);
+    /// The depth of `dl`'s queue over `conn`, in blocks, given the rate of the
+    /// part being served (0: use the last part's mean rate).
+    fn queue_depth(&self, dl: NodeId, conn: u32, served: f64) -> u64 {
         let rate = if served > 0.0 {
             served
         } else {
-            node.pipe
+            self.nodes[dl as usize]
+                .pipe
                 .iter()
                 .find(|e| e.conn == conn)
                 .map_or(0.0, |e| e.rate)
@@ -94,30 +98,55 @@ impl BitTorrent {
         want.clamp(c.request_queue_min as f64, c.request_queue_max as f64) as u64
     }
 
-    /// Bytes of chunk `c` at `dl` that are neither received nor asked of anyone.
-    fn unreserved(&self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
+    /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
+    /// lowest such chunk and those bytes. A part's group (an original and its
+    /// end-game duplicates, one part id) asks for its bytes once, at the most any
+    /// member has left.
+    fn started_free(&mut self, sim: &Sim, dl: NodeId, ul: NodeId) -> Option<(u32, f64)> {
         let node = &self.nodes[dl as usize];
-        let mut asked = 0.0;
-        for (k, p) in node.downloads.iter().enumerate() {
-            if p.chunk != c {
-                continue;
-            }
-            // A group (an original and its end-game duplicates) asks for its bytes
-            // once: counted at its first member, at the most any member has left.
-            if node.downloads[..k]
+        let mut open = std::mem::take(&mut self.scratch.open);
+        open.clear();
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
+        open.extend(
+            node.downloads
                 .iter()
-                .any(|q| q.chunk == c && q.part == p.part)
-            {
-                continue;
+                .filter(|p| ul_has(p.chunk))
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
+        open.sort_unstable_by_key(|e| (e.0, e.1));
+        let free = |c: u32, asked: f64| sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
+        let mut found: Option<(u32, f64)> = None;
+        let mut k = 0;
+        while k < open.len() {
+            let c = open[k].0;
+            let mut asked = 0.0;
+            while k < open.len() && open[k].0 == c {
+                let part = open[k].1;
+                let mut most = 0.0f64;
+                while k < open.len() && open[k].0 == c && open[k].1 == part {
+                    most = most.max(open[k].2);
+                    k += 1;
+                }
+                asked += most;
             }
-            asked += node
-                .downloads
-                .iter()
-                .filter(|q| q.chunk == c && q.part == p.part)
-                .map(|q| q.bytes - q.credited)
-                .fold(0.0, f64::max);
+            let f = free(c, asked);
+            if f > 0.5 {
+                found = Some((c, f));
+                break;
+            }
         }
-        sim.chunk_size(c) as f64 - self.received(dl, c) - asked
+        // Chunks partly received with nothing asked.
+        for &(c, got) in &node.partial {
+            if found.is_some_and(|(fc, _)| fc < c) {
+                continue;
+            }
+            if ul_has(c) && open.binary_search_by_key(&c, |e| e.0).is_err() {
+                found = Some((c, sim.chunk_size(c) as f64 - got));
+            }
+        }
+        self.scratch.open = open;
+        found
     }
 
     /// What `dl` asks of `ul` over `conn` with `room` bytes of queue free.
@@ -130,23 +159,7 @@ impl BitTorrent {
         room: f64,
     ) -> Option<(Ask, f64)> {
         // Blocks of chunks already started, nobody asked for them yet.
-        let node = &self.nodes[dl as usize];
-        let started = node
-            .partial
-            .iter()
-            .map(|p| p.0)
-            .chain(node.downloads.iter().map(|p| p.chunk));
-        let mut found = None;
-        for c in started {
-            if self.has(ul, c) && !self.has(dl, c) {
-                let free = self.unreserved(sim, dl, c);
-                if free > 0.5 {
-                    found = Some((c, free));
-                    break;
-                }
-            }
-        }
-        if let Some((c, free)) = found {
+        if let Some((c, free)) = self.started_free(sim, dl, ul) {
             return Some((Ask::New(c), free.min(room)));
         }
         if let Some(Ask::New(c)) = self.choose_new(sim, dl, ul) {
@@ -160,16 +173,20 @@ impl BitTorrent {
         if !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
             return None;
         }
+        let sorted = &mut self.scratch.parts;
+        sorted.clear();
+        sorted.extend(node.downloads.iter().map(|q| q.part));
+        sorted.sort_unstable();
+        let alone = |part: u32| {
+            let i = sorted.partition_point(|&x| x < part);
+            sorted.get(i + 1) != Some(&part)
+        };
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
         let mut n = 0u32;
         let mut choice = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            let alone = node
-                .downloads
-                .iter()
-                .filter(|q| q.part == p.part && q.chunk == p.chunk)
-                .count()
-                == 1;
-            if alone && self.has(ul, p.chunk) {
+            if alone(p.part) && ul_has(p.chunk) {
                 n += 1;
                 if sim.rng.random_range(0..n) == 0 {
                     choice = Some(k);
@@ -198,10 +215,8 @@ impl BitTorrent {
             if !l.unchoked || l.in_flight as u32 >= MAX_RUNS {
                 break;
             }
-            let (depth, out) = (
-                self.queue_depth(sim, dl, conn),
-                self.outstanding_blocks(sim, dl, conn),
-            );
+            let (out, served, tail) = self.conn_state(sim, dl, conn);
+            let depth = self.queue_depth(dl, conn, served);
             if out >= depth {
                 break;
             }
@@ -215,18 +230,26 @@ impl BitTorrent {
                         Self::set_bit(&mut self.pending, self.words, dl, c, true);
                         self.nodes[dl as usize].pending_count += 1;
                     }
-                    // More of the chunk at the tail of the queue lengthens that run.
-                    let downloads = &mut self.nodes[dl as usize].downloads;
-                    let tail = downloads
-                        .iter_mut()
-                        .filter(|p| p.conn == conn)
-                        .max_by_key(|p| p.part);
-                    if let Some(t) = tail
-                        && t.chunk == c
-                        && t.flow == NONE
-                    {
-                        t.bytes += bytes;
-                        continue;
+                    // More of the chunk at the tail of the queue lengthens that run
+                    // (the stream being served, if it is that one).
+                    if let Some(k) = tail {
+                        let t = self.nodes[dl as usize].downloads[k];
+                        // (A stream being served grows only without latency, where the
+                        // request reaches it at once, and not while end-game copies of
+                        // it are coming from elsewhere.)
+                        let alone = t.flow == NONE
+                            || (self.delay(dl, ul) <= 0.0
+                                && !self.nodes[dl as usize]
+                                    .downloads
+                                    .iter()
+                                    .any(|q| q.part == t.part && q.conn != conn));
+                        if t.chunk == c && alone {
+                            if t.flow != NONE {
+                                sim.grow_transfer(t.flow, bytes);
+                            }
+                            self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            continue;
+                        }
                     }
                     (c, self.new_part(dl), bytes)
                 }

@@ -347,6 +347,9 @@ struct Scratch {
     retry: Vec<u32>,
     /// Part ids of a node's downloads, sorted (endgame's group sizes).
     parts: Vec<u32>,
+    /// The block pipeline's parts of chunks an uploader has: (chunk, part, bytes
+    /// asked and not yet credited).
+    open: Vec<(u32, u32, f64)>,
     /// Link positions a rechoke may change, and those it keeps unchoked.
     touch: Vec<u32>,
     keep: Vec<u32>,
