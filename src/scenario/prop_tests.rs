@@ -133,7 +133,10 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ("protocol.request_queue_time", &[]),
     ("protocol.request_queue_min", &[]),
     // (A maximum below the minimum is reported at the minimum.)
-    ("protocol.request_queue_max", &["protocol.request_queue_min"]),
+    (
+        "protocol.request_queue_max",
+        &["protocol.request_queue_min"],
+    ),
     ("protocol.preset", &[]),
 ];
 

@@ -578,8 +578,18 @@ impl Checker {
         if let Some(v) = t.get("request_queue_time") {
             c.request_queue_time = self.duration(v, &f("request_queue_time"), false)?;
         }
-        c.request_queue_min = int("request_queue_min", 1, MAX_REQUEST_QUEUE as i64, c.request_queue_min)?;
-        c.request_queue_max = int("request_queue_max", 1, MAX_REQUEST_QUEUE as i64, c.request_queue_max)?;
+        c.request_queue_min = int(
+            "request_queue_min",
+            1,
+            MAX_REQUEST_QUEUE as i64,
+            c.request_queue_min,
+        )?;
+        c.request_queue_max = int(
+            "request_queue_max",
+            1,
+            MAX_REQUEST_QUEUE as i64,
+            c.request_queue_max,
+        )?;
         if c.request_queue_min > c.request_queue_max {
             return Err(self.err(
                 &f("request_queue_min"),

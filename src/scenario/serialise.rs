@@ -138,8 +138,7 @@ pub fn to_toml(s: &Scenario) -> String {
     let d = BitTorrentConfig::default();
     if (b.requests, b.block_size, b.request_queue_time)
         != (d.requests, d.block_size, d.request_queue_time)
-        || (b.request_queue_min, b.request_queue_max)
-            != (d.request_queue_min, d.request_queue_max)
+        || (b.request_queue_min, b.request_queue_max) != (d.request_queue_min, d.request_queue_max)
     {
         let req = match b.requests {
             RequestModel::WholeChunk => "whole-chunk",

@@ -140,7 +140,11 @@ fn a_choke_drops_the_queue() {
         (2, 1)
     };
     assert!(p.nodes[first as usize].downloads.is_empty());
-    assert!((got(&p, first) - 0.5 * u).abs() < 1e-3, "{}", got(&p, first));
+    assert!(
+        (got(&p, first) - 0.5 * u).abs() < 1e-3,
+        "{}",
+        got(&p, first)
+    );
     // The second: its received bytes (credited when a part ends) plus what its
     // requests still cover is the whole file.
     let node = &p.nodes[second as usize];
@@ -159,7 +163,13 @@ fn case() -> impl Strategy<Value = Scenario> {
     (
         (2u64..30, 4_000u64..64_000, 1e3f64..2e4),
         prop::collection::vec((1u64..10, 0.0f64..2.0, prop::option::of(0.2f64..5.0)), 1..4),
-        (0usize..4, 0usize..3, any::<bool>(), any::<bool>(), any::<bool>()),
+        (
+            0usize..4,
+            0usize..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
         (500u64..40_000, 0.0f64..6.0, 1u32..40, 0u32..60),
         any::<u64>(),
     )
