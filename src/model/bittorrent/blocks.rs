@@ -26,7 +26,8 @@
 //! arrival: between two such events the number outstanding falls by the blocks
 //! that arrived.
 //!
-//! What is asked. Blocks of a chunk already started that the uploader has and that
+//! What is asked. More blocks of the chunk of the connection's last request, then
+//! blocks of another chunk already started that the uploader has and that
 //! nobody was asked for (so a chunk can be assembled from several peers' blocks,
 //! `add_blocks_downloading`, src/piece_picker.cpp), then a new chunk from the piece
 //! picker; a chunk is acquired (HAVE to every neighbour) when its last block
@@ -149,7 +150,26 @@ impl BitTorrent {
         found
     }
 
-    /// What `dl` asks of `ul` over `conn` with `room` bytes of queue free.
+    /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
+    /// an original and its end-game duplicates counted once, at its most).
+    fn free_of(&self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
+        let d = &self.nodes[dl as usize].downloads;
+        let mut asked = 0.0;
+        for (k, p) in d.iter().enumerate() {
+            if p.chunk != c || d[..k].iter().any(|q| q.chunk == c && q.part == p.part) {
+                continue;
+            }
+            asked += d[k..]
+                .iter()
+                .filter(|q| q.chunk == c && q.part == p.part)
+                .map(|q| q.bytes - q.credited)
+                .fold(0.0, f64::max);
+        }
+        sim.chunk_size(c) as f64 - self.received(dl, c) - asked
+    }
+
+    /// What `dl` asks of `ul` over `conn` with `room` bytes of queue free, `last`
+    /// the chunk of the connection's last request.
     fn choose_blocks(
         &mut self,
         sim: &mut Sim,
@@ -157,8 +177,16 @@ impl BitTorrent {
         ul: NodeId,
         conn: u32,
         room: f64,
+        last: Option<u32>,
     ) -> Option<(Ask, f64)> {
-        // Blocks of chunks already started, nobody asked for them yet.
+        // More blocks of the chunk the connection is on, then of another chunk
+        // already started, nobody asked for them yet.
+        if let Some(c) = last {
+            let free = self.free_of(sim, dl, c);
+            if free > 0.5 {
+                return Some((Ask::New(c), free.min(room)));
+            }
+        }
         if let Some((c, free)) = self.started_free(sim, dl, ul) {
             return Some((Ask::New(c), free.min(room)));
         }
@@ -221,7 +249,8 @@ impl BitTorrent {
                 break;
             }
             let room = (depth - out) as f64 * b;
-            let Some((ask, bytes)) = self.choose_blocks(sim, dl, ul, conn, room) else {
+            let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
+            let Some((ask, bytes)) = self.choose_blocks(sim, dl, ul, conn, room, last) else {
                 break;
             };
             let (chunk, part, bytes) = match ask {
