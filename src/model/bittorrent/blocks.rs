@@ -58,17 +58,18 @@ impl BitTorrent {
     }
 
     /// In one pass over `dl`'s parts over `conn`: the blocks outstanding (each
-    /// part's rest, in whole blocks), the rate of the part being served (0 if none
-    /// or not yet rated) and the index of the last request (the highest part id).
-    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, f64, Option<usize>) {
+    /// part's rest, in whole blocks), the rate of the part being served (`None` if
+    /// none is; 0 if not yet rated) and the index of the last request (the highest
+    /// part id).
+    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>, Option<usize>) {
         let b = self.cfg.block_size as f64;
-        let (mut out, mut rate, mut tail) = (0u64, 0.0, None::<(u32, usize)>);
+        let (mut out, mut rate, mut tail) = (0u64, None, None::<(u32, usize)>);
         for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
             if p.conn != conn {
                 continue;
             }
             let rest = if p.flow != NONE {
-                rate = sim.network().graph().flow(p.flow).rate;
+                rate = Some(sim.network().graph().flow(p.flow).rate);
                 Self::left(sim, p.flow)
             } else {
                 p.bytes - p.credited
@@ -235,6 +236,8 @@ impl BitTorrent {
             (l.other, l.conn)
         };
         let b = self.cfg.block_size as f64;
+        // Whether a part is being served on the connection (then none need start).
+        let mut serving = false;
         loop {
             if self.held[dl as usize] == self.chunks {
                 return;
@@ -244,7 +247,8 @@ impl BitTorrent {
                 break;
             }
             let (out, served, tail) = self.conn_state(sim, dl, conn);
-            let depth = self.queue_depth(dl, conn, served);
+            serving = served.is_some();
+            let depth = self.queue_depth(dl, conn, served.unwrap_or(0.0));
             if out >= depth {
                 break;
             }
@@ -314,8 +318,11 @@ impl BitTorrent {
                 sim.set_timer(at, super::BtTimer::Request { dl, conn, part });
                 self.messages_in_flight += 1;
             }
+            serving = false;
         }
-        self.serve_next(sim, dl, i);
+        if !serving {
+            self.serve_next(sim, dl, i);
+        }
     }
 
     /// If nothing is being served over `dl`'s link at position `i`, the uploader
