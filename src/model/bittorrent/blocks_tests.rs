@@ -3,7 +3,6 @@
 
 use super::super::tests::{assert_bytes_conserved, bt, class};
 use super::*;
-use crate::bounds::bounds;
 use crate::engine::Time;
 use crate::model::trace::MemorySink;
 use crate::model::{RunStatus, simulate, simulate_observed};
@@ -232,7 +231,7 @@ proptest! {
     fn blocks_never_beat_the_bound_conserve_bytes_and_repeat(s in case()) {
         let r = simulate(&s);
         prop_assert_eq!(r.summary.status, RunStatus::Completed, "{}", r.summary.note);
-        let b = bounds(&s);
+        let b = s.bounds();
         prop_assert!(r.summary.distribution_time_s >= b.d_p2p * (1.0 - 1e-9),
             "{} < bound {}", r.summary.distribution_time_s, b.d_p2p);
         assert_bytes_conserved(&s, &r);
