@@ -458,6 +458,13 @@ impl<'t, T> Sim<'t, T> {
         self.move_completion(id);
     }
 
+    /// Lengthens a transfer in progress by `extra` bytes (a request appended to
+    /// the stream being served); its rate is unchanged.
+    pub fn grow_transfer(&mut self, id: FlowId, extra: f64) {
+        self.net.grow_flow(self.now, id, extra);
+        self.move_completion(id);
+    }
+
     /// Puts flow `f`'s completion at the time its current rate gives (none if the
     /// rate is zero). A new key takes a fresh sequence number, as rescheduling the
     /// flow's own event would; its uploader's queue entry follows at the next

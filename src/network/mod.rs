@@ -675,6 +675,15 @@ impl Network {
         flow.size -= cut;
     }
 
+    /// Grows an active flow by `extra` bytes from `now` on (more of the same
+    /// stream); its rate is unchanged.
+    pub fn grow_flow(&mut self, now: Time, id: FlowId, extra: f64) {
+        let flow = self.flow_mut(id);
+        advance(flow, now);
+        flow.remaining += extra;
+        flow.size += extra;
+    }
+
     /// Bytes delivered so far by an active flow, as of `now`.
     #[inline]
     pub fn delivered(&self, id: FlowId, now: Time) -> f64 {

@@ -57,10 +57,17 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 "inactivity_timeout = \"30 s\"\nclose_redundant = true\n",
                 "max_connections = 3\nmin_peers = 3\n",
             ]),
+            prop::sample::select(vec![
+                "",
+                "requests = \"blocks\"\n",
+                "preset = \"libtorrent-2.0\"\n",
+                "preset = \"transmission-4\"\n",
+                "requests = \"blocks\"\nblock_size = \"5 kB\"\nrequest_queue_time = \"0 s\"\nrequest_queue_min = 1\nrequest_queue_max = 3\n",
+            ]),
         ),
     )
         .prop_map(
-            |((size, chunk, server, classes, seed, max_time), (kind, model, picker, choker, extra))| {
+            |((size, chunk, server, classes, seed, max_time), (kind, model, picker, choker, extra, requests))| {
                 let mut t = format!(
                     "name = \"prop\"\nseed = {seed}\n{max_time}[file]\nsize = \"{size}\"\n{chunk}\
                      [server]\nupload = \"{server}\"\n"
@@ -70,7 +77,9 @@ fn scenario_text() -> impl Strategy<Value = String> {
                 }
                 t.push_str(&format!("[network]\nmodel = \"{model}\"\n[protocol]\nkind = \"{kind}\"\n"));
                 if kind == "bittorrent" {
-                    t.push_str(&format!("picker = \"{picker}\"\nchoker = \"{choker}\"\n{extra}"));
+                    t.push_str(&format!(
+                        "picker = \"{picker}\"\nchoker = \"{choker}\"\n{extra}{requests}"
+                    ));
                 }
                 t
             },

@@ -90,6 +90,11 @@ inactivity_timeout = "600 s"
 close_redundant = false
 seed_quota_pieces = 20
 seed_quota_time = "60 s"
+requests = "blocks"
+block_size = "16 KiB"
+request_queue_time = "3 s"
+request_queue_min = 2
+request_queue_max = 500
 preset = "libtorrent-2.0"
 "#;
 
@@ -123,6 +128,15 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ("protocol.close_redundant", &[]),
     ("protocol.seed_quota_pieces", &[]),
     ("protocol.seed_quota_time", &[]),
+    ("protocol.requests", &[]),
+    ("protocol.block_size", &[]),
+    ("protocol.request_queue_time", &[]),
+    ("protocol.request_queue_min", &[]),
+    // (A maximum below the minimum is reported at the minimum.)
+    (
+        "protocol.request_queue_max",
+        &["protocol.request_queue_min"],
+    ),
     ("protocol.preset", &[]),
 ];
 

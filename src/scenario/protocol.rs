@@ -111,6 +111,24 @@ name_table!(SeedChoker {
     "mainline" => Mainline,
 });
 
+/// How a BitTorrent peer requests data (`[protocol] requests`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestModel {
+    /// A request asks for a whole chunk (or the rest of a partly received one);
+    /// `requests_in_flight` of them per connection are served in parallel.
+    WholeChunk,
+    /// A request asks for blocks of `block_size`; each connection keeps a queue of
+    /// outstanding blocks whose depth follows the connection's download rate
+    /// (`request_queue_time`, between `request_queue_min` and `request_queue_max`),
+    /// served in order, one at a time, as over one TCP stream (docs/MODEL.md).
+    Blocks,
+}
+
+name_table!(RequestModel {
+    "whole-chunk" => WholeChunk,
+    "blocks" => Blocks,
+});
+
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
 /// override them.
@@ -158,6 +176,17 @@ impl Preset {
                 c.endgame = true;
                 // close_redundant_connections = true.
                 c.close_redundant = true;
+                // The request pipeline: 16 KiB blocks (default_block_size,
+                // include/libtorrent/disk_interface.hpp); the queue covers
+                // request_queue_time = 3 s of the connection's download rate, at least
+                // min_request_queue = 2, at most max_out_request_queue = 500
+                // (peer_connection::update_desired_queue_size, src/peer_connection.cpp,
+                // settings_pack defaults, libtorrent 2.0.8).
+                c.requests = RequestModel::Blocks;
+                c.block_size = 16384;
+                c.request_queue_time = 3.0;
+                c.request_queue_min = 2;
+                c.request_queue_max = 500;
                 &[
                     "unchoke_slots",
                     "rechoke_interval",
@@ -171,6 +200,11 @@ impl Preset {
                     "random_first",
                     "endgame",
                     "close_redundant",
+                    "requests",
+                    "block_size",
+                    "request_queue_time",
+                    "request_queue_min",
+                    "request_queue_max",
                 ]
             }
             Preset::Mainline4 => {
@@ -193,6 +227,16 @@ impl Preset {
                 c.endgame = true;
                 // Downloader/Connecter: a complete peer closes connections to seeds.
                 c.close_redundant = true;
+                // download_slice_size = 16 KiB (BitTorrent/defaultargs.py); the backlog
+                // 2 + int(4 s x rate / 16 KiB), about 50 at most
+                // (SingleDownload._backlog, BitTorrent/Downloader.py, 4.0.1): 4 s of
+                // the rate, at least 2, at most 50 (the constant 2 added above the
+                // minimum is not modelled).
+                c.requests = RequestModel::Blocks;
+                c.block_size = 16384;
+                c.request_queue_time = 4.0;
+                c.request_queue_min = 2;
+                c.request_queue_max = 50;
                 &[
                     "unchoke_slots",
                     "rechoke_interval",
@@ -204,6 +248,11 @@ impl Preset {
                     "random_first",
                     "endgame",
                     "close_redundant",
+                    "requests",
+                    "block_size",
+                    "request_queue_time",
+                    "request_queue_min",
+                    "request_queue_max",
                 ]
             }
             Preset::Transmission4 => {
@@ -225,6 +274,14 @@ impl Preset {
                 c.endgame = true;
                 // shouldPeerBeClosed: a complete peer closes connections to seeds.
                 c.close_redundant = true;
+                // tr_block_info::BlockSize = 16 KiB; maxAvailableReqs
+                // (libtransmission/peer-msgs.cc, 4.0.6): RequestBufSecs = 10 s of the
+                // rate, at least 32, at most the peer's reqq (250 when not advertised).
+                c.requests = RequestModel::Blocks;
+                c.block_size = 16384;
+                c.request_queue_time = 10.0;
+                c.request_queue_min = 32;
+                c.request_queue_max = 250;
                 &[
                     "unchoke_slots",
                     "rechoke_interval",
@@ -236,6 +293,11 @@ impl Preset {
                     "random_first",
                     "endgame",
                     "close_redundant",
+                    "requests",
+                    "block_size",
+                    "request_queue_time",
+                    "request_queue_min",
+                    "request_queue_max",
                 ]
             }
         }
@@ -307,6 +369,18 @@ pub struct BitTorrentConfig {
     /// Time a peer unchoked by the `round-robin-quota` seed choker keeps its slot
     /// at least, seconds (libtorrent: one minute, hard-coded).
     pub seed_quota_time: f64,
+    /// How peers request data: whole chunks or a pipeline of blocks.
+    pub requests: RequestModel,
+    /// Bytes in a block (`requests = "blocks"`; the last block of a chunk may be
+    /// shorter).
+    pub block_size: u64,
+    /// Seconds of the connection's download rate the block queue covers
+    /// (libtorrent's `request_queue_time`).
+    pub request_queue_time: f64,
+    /// Fewest blocks a connection keeps requested.
+    pub request_queue_min: u32,
+    /// Most blocks a connection keeps requested.
+    pub request_queue_max: u32,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -334,6 +408,11 @@ impl Default for BitTorrentConfig {
             close_redundant: false,
             seed_quota_pieces: 20,
             seed_quota_time: 60.0,
+            requests: RequestModel::WholeChunk,
+            block_size: 16384,
+            request_queue_time: 3.0,
+            request_queue_min: 2,
+            request_queue_max: 500,
             preset: None,
             written: Written(0),
         }
@@ -410,8 +489,17 @@ pub const BT_FIELDS: &[&str] = &[
     "close_redundant",
     "seed_quota_pieces",
     "seed_quota_time",
+    "requests",
+    "block_size",
+    "request_queue_time",
+    "request_queue_min",
+    "request_queue_max",
     "preset",
 ];
+
+/// Most blocks a connection may keep requested (`request_queue_max`): the most any
+/// client here allows (libtorrent's `max_allowed_in_request_queue`).
+pub const MAX_REQUEST_QUEUE: u32 = 2000;
 
 impl Checker {
     pub(super) fn duration(&self, v: &Value, field: &str, min_exclusive_zero: bool) -> Res<f64> {
@@ -506,6 +594,45 @@ impl Checker {
         c.optimistic_interval = dur("optimistic_interval", c.optimistic_interval)?;
         if let Some(v) = t.get("inactivity_timeout") {
             c.inactivity_timeout = self.duration(v, &f("inactivity_timeout"), false)?;
+        }
+        if let Some(v) = t.get("requests") {
+            c.requests = self.choice(v, &f("requests"), &RequestModel::ALL)?;
+        }
+        if let Some(v) = t.get("block_size") {
+            let b = self.size(v, &f("block_size"))?;
+            if b == 0 || b > 1 << 24 {
+                return Err(self.err(
+                    &f("block_size"),
+                    Some(v),
+                    "expected 1 B to 16 MiB (real clients use 16 KiB)",
+                ));
+            }
+            c.block_size = b;
+        }
+        if let Some(v) = t.get("request_queue_time") {
+            c.request_queue_time = self.duration(v, &f("request_queue_time"), false)?;
+        }
+        c.request_queue_min = int(
+            "request_queue_min",
+            1,
+            MAX_REQUEST_QUEUE as i64,
+            c.request_queue_min,
+        )?;
+        c.request_queue_max = int(
+            "request_queue_max",
+            1,
+            MAX_REQUEST_QUEUE as i64,
+            c.request_queue_max,
+        )?;
+        if c.request_queue_min > c.request_queue_max {
+            return Err(self.err(
+                &f("request_queue_min"),
+                t.get("request_queue_min"),
+                format!(
+                    "expected at most protocol.request_queue_max ({})",
+                    c.request_queue_max
+                ),
+            ));
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

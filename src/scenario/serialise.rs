@@ -4,7 +4,7 @@
 //! shortest round-trip form), so `Scenario::from_toml(&to_toml(&s)) == s`.
 
 use super::Scenario;
-use super::protocol::{Arrival, Seeding};
+use super::protocol::{Arrival, BitTorrentConfig, Seeding};
 use std::fmt::Write;
 use toml::Value;
 
@@ -104,6 +104,19 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "close_redundant = {}", b.close_redundant);
     let _ = writeln!(t, "seed_quota_pieces = {}", b.seed_quota_pieces);
     let _ = writeln!(t, "seed_quota_time = {}", secs(b.seed_quota_time));
+    // The request pipeline's fields only when they differ from the whole-chunk
+    // default, so that the files of scenarios without them stay as they were.
+    let d = BitTorrentConfig::default();
+    if (b.requests, b.block_size, b.request_queue_time)
+        != (d.requests, d.block_size, d.request_queue_time)
+        || (b.request_queue_min, b.request_queue_max) != (d.request_queue_min, d.request_queue_max)
+    {
+        let _ = writeln!(t, "requests = {}", quoted(b.requests.name()));
+        let _ = writeln!(t, "block_size = {}", size(b.block_size));
+        let _ = writeln!(t, "request_queue_time = {}", secs(b.request_queue_time));
+        let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
+        let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -116,7 +129,7 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, SeedChoker,
+        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel, SeedChoker,
     };
     use proptest::prelude::*;
 
@@ -208,9 +221,21 @@ mod tests {
                 1u32..=64,
                 0u32..=255,
             ),
+            (
+                any::<bool>(),
+                1u64..=1 << 24,
+                duration(false),
+                1u32..=2000,
+                0u32..=2000,
+            ),
         )
             .prop_map(
-                |((mp, mc, minp, re), (pk, rf, eg, ck, sc, cr), (us, k, o, r, rif, idle))| {
+                |(
+                    (mp, mc, minp, re),
+                    (pk, rf, eg, ck, sc, cr),
+                    (us, k, o, r, rif, idle),
+                    (blocks, bs, qt, qmin, qextra),
+                )| {
                     BitTorrentConfig {
                         max_peers: mp,
                         max_connections: mc,
@@ -247,6 +272,15 @@ mod tests {
                         close_redundant: cr,
                         seed_quota_pieces: rf % 1000,
                         seed_quota_time: r * f64::from(o),
+                        requests: if blocks {
+                            RequestModel::Blocks
+                        } else {
+                            RequestModel::WholeChunk
+                        },
+                        block_size: bs,
+                        request_queue_time: qt,
+                        request_queue_min: qmin,
+                        request_queue_max: (qmin + qextra).min(2000),
                         ..BitTorrentConfig::default()
                     }
                 },

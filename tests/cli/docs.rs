@@ -504,7 +504,9 @@ fn a_broken_command_fails_the_docs_test() {
 #[test]
 fn every_named_value_is_in_the_field_reference() {
     use swarmsim::network::ModelKind;
-    use swarmsim::scenario::{ChokerKind, PickerKind, Preset, ProtocolKind, SeedChoker};
+    use swarmsim::scenario::{
+        ChokerKind, PickerKind, Preset, ProtocolKind, RequestModel, SeedChoker,
+    };
     let doc = std::fs::read_to_string(root().join("docs/SCENARIOS.md")).expect("read docs");
     let row = |field: &str| -> &str {
         doc.lines()
@@ -512,13 +514,14 @@ fn every_named_value_is_in_the_field_reference() {
             .unwrap_or_else(|| panic!("docs/SCENARIOS.md has no row for {field}"))
     };
     let names = |t: &[&'static str]| t.to_vec();
-    let fields: [(&str, Vec<&str>); 6] = [
+    let fields: [(&str, Vec<&str>); 7] = [
         ("`[protocol] kind`", names(&ProtocolKind::ALL.map(|p| p.0))),
         ("`[network] model`", names(&ModelKind::ALL.map(|p| p.0))),
         ("`preset`", names(&Preset::ALL.map(|p| p.0))),
         ("`picker`", names(&PickerKind::ALL.map(|p| p.0))),
         ("`choker`", names(&ChokerKind::ALL.map(|p| p.0))),
         ("`seed_choker`", names(&SeedChoker::ALL.map(|p| p.0))),
+        ("`requests`", names(&RequestModel::ALL.map(|p| p.0))),
     ];
     for (field, values) in fields {
         let r = row(field);

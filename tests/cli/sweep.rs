@@ -663,3 +663,54 @@ fn a_sweep_over_rates_draws_its_figure_in_the_scenarios_rate_unit() {
     // In the unit family the scenario wrote (Mbit/s), not raw B/s.
     assert!(text.contains("server.upload (Mbit/s)"), "x axis label");
 }
+
+/// The block request pipeline, like whole-chunk requests, gives identical runs on
+/// one thread and on two: a BitTorrent sweep over both request models, 2
+/// replications each.
+#[test]
+fn block_requests_give_identical_files_on_any_thread_count() {
+    let grid = r#"
+name = "blocks"
+seed = 3
+[file]
+size = "1 MB"
+chunk = "100 kB"
+[server]
+upload = "500 kB/s"
+[[peers]]
+count = 12
+upload = "100 kB/s"
+download = "unlimited"
+[protocol]
+kind = "bittorrent"
+[network]
+model = "max-min"
+[sweep]
+replications = 2
+[[sweep.vary]]
+key = "protocol.requests"
+values = ["whole-chunk", "blocks"]
+"#;
+    let d = scratch(grid);
+    let p = d.path();
+    for (jobs, out) in [("1", "j1"), ("2", "j2")] {
+        ok(&run_in(
+            p,
+            &[
+                "sweep",
+                "scenario.toml",
+                "--jobs",
+                jobs,
+                "--out",
+                out,
+                "--quiet",
+            ],
+        ));
+    }
+    let runs = read(&p.join("j1/runs.csv"));
+    assert_eq!(runs.lines().count(), 5, "{runs}");
+    assert_eq!(
+        without_wall(&runs),
+        without_wall(&read(&p.join("j2/runs.csv")))
+    );
+}

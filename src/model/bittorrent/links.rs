@@ -238,6 +238,10 @@ impl BitTorrent {
                 }
             }
         }
+        if self.blocks() {
+            self.forget_pipe(a, id);
+            self.forget_pipe(b, id);
+        }
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
         for (end, me) in [a, b].into_iter().enumerate() {

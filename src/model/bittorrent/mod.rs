@@ -28,6 +28,7 @@
 
 mod arrival;
 mod availability;
+mod blocks;
 mod chokers;
 mod choking;
 mod links;
@@ -96,6 +97,10 @@ struct Part {
     /// connection moves another link).
     pos: u32,
     part: u32,
+    /// Whether the request reached the uploader (`flow` is `NONE` while it
+    /// travels; under the block pipeline also while it waits in the uploader's
+    /// queue after arriving).
+    arrived: bool,
     /// Size of the transfer (its flow's size once started).
     bytes: f64,
     /// Bytes of this transfer already counted as received (in `Node::partial`) or
@@ -203,6 +208,8 @@ struct Node {
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
+    /// Under the block pipeline, each connection's download rate estimate.
+    pipe: Vec<blocks::PipeRate>,
 }
 
 /// Counters and an optional trace, for tests and reports.
@@ -346,6 +353,9 @@ struct Scratch {
     retry: Vec<u32>,
     /// Part ids of a node's downloads, sorted (endgame's group sizes).
     parts: Vec<u32>,
+    /// The block pipeline's parts of chunks an uploader has: (chunk, part, bytes
+    /// asked and not yet credited).
+    open: Vec<(u32, u32, f64)>,
     /// Link positions a rechoke may change, and those it keeps unchoked.
     touch: Vec<u32>,
     keep: Vec<u32>,
@@ -379,7 +389,13 @@ impl BitTorrent {
         leech_choker: Box<dyn Choker>,
         seed_choker: Box<dyn Choker>,
     ) -> BitTorrent {
-        let cfg = s.bittorrent.clone();
+        let mut cfg = s.bittorrent.clone();
+        if cfg.requests == crate::scenario::RequestModel::Blocks {
+            // Under the block pipeline the queue depth bounds the requests; the
+            // link's request counters (which the HAVE and retry paths compare with
+            // `requests_in_flight`) count runs, at most `MAX_RUNS`.
+            cfg.requests_in_flight = blocks::MAX_RUNS;
+        }
         let count_avail = picker.uses_local_avail();
         let track_history =
             leech_choker.reads_unchoke_history() || seed_choker.reads_unchoke_history();

@@ -10,7 +10,7 @@ use crate::network::{FlowId, NodeId};
 use rand::Rng;
 
 /// What a peer asks of a neighbour.
-enum Ask {
+pub(super) enum Ask {
     /// A chunk nobody is sending it yet (the rest of it, if partly received).
     New(u32),
     /// Half of the largest part of a chunk already coming from elsewhere (different
@@ -26,6 +26,9 @@ const BLOCK: f64 = 16384.0;
 impl BitTorrent {
     /// `dl` requests from the other end of its link at position `i` while it may.
     pub(super) fn try_request(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        if self.blocks() {
+            return self.try_request_blocks(sim, dl, i);
+        }
         // (A node is complete exactly when it holds every chunk.)
         if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER {
             return;
@@ -84,6 +87,7 @@ impl BitTorrent {
                 conn,
                 pos: i,
                 part,
+                arrived: d <= 0.0,
                 bytes,
                 credited: 0.0,
             };
@@ -102,12 +106,21 @@ impl BitTorrent {
     /// priority), then a new chunk from the piece picker, then half of a part coming
     /// from elsewhere, then (endgame) a duplicate of one.
     fn choose(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) -> Option<Ask> {
-        let w = self.words;
         for &(c, _) in &self.nodes[dl as usize].partial {
             if self.has(ul, c) && !self.is_pending(dl, c) {
                 return Some(Ask::New(c));
             }
         }
+        if let Some(ask) = self.choose_new(sim, dl, ul) {
+            return Some(ask);
+        }
+        self.choose_more(sim, dl, ul, conn)
+    }
+
+    /// A chunk `ul` has that `dl` lacks and has not requested, from the piece
+    /// picker.
+    pub(super) fn choose_new(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId) -> Option<Ask> {
+        let w = self.words;
         let (h_ul, h_dl, p_dl) = (
             Self::row(&self.have, w, ul),
             Self::row(&self.have, w, dl),
@@ -133,6 +146,11 @@ impl BitTorrent {
             };
             return self.picker.pick(&cx, &mut sim.rng).map(Ask::New);
         }
+        None
+    }
+
+    /// Half of a part coming from elsewhere, or (endgame) a duplicate of one.
+    fn choose_more(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId, conn: u32) -> Option<Ask> {
         // Parts of chunks `ul` has, coming from elsewhere, with no part from `ul`.
         let node = &self.nodes[dl as usize];
         // (Usually nothing is coming over `conn`: then the per-part scan is skipped.)
@@ -396,6 +414,9 @@ impl BitTorrent {
         self.nodes[dl as usize].last_got = Some(sim.now);
         debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
         self.add_in_flight(dl, p.pos, -1);
+        if self.blocks() {
+            self.note_served(sim, dl, p.conn, p.bytes);
+        }
         self.credit(dl, p.pos, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes - p.credited);
         // Endgame: the same bytes coming from elsewhere are now waste.

@@ -9,7 +9,7 @@ use crate::scenario::{Arrival, ChokerKind, PeerClass, PickerKind, ProtocolKind, 
 use proptest::prelude::*;
 
 /// A class of `count` peers with upload `up` and download `down` (bytes/s).
-fn class(count: u64, up: f64, down: f64) -> PeerClass {
+pub(super) fn class(count: u64, up: f64, down: f64) -> PeerClass {
     PeerClass {
         name: format!("c{count}"),
         count,
@@ -71,7 +71,7 @@ fn completion_times(r: &RunResult) -> Vec<f64> {
         .collect()
 }
 
-fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
+pub(super) fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
     Scenario {
         name: "bt".into(),
         seed: 5,
@@ -89,7 +89,7 @@ fn bt(file: u64, chunk: u64, u_s: f64, classes: Vec<PeerClass>) -> Scenario {
 
 /// Every byte accounted for: total downloaded = N F + wasted, and total downloaded =
 /// total uploaded by peers + total sent by the server.
-fn assert_bytes_conserved(s: &Scenario, r: &RunResult) {
+pub(super) fn assert_bytes_conserved(s: &Scenario, r: &RunResult) {
     let n = s.peers() as f64;
     let f = s.file_bytes as f64;
     let down: f64 = r.peers.iter().map(|p| p.bytes_downloaded).sum();

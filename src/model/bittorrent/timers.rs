@@ -163,7 +163,7 @@ impl BitTorrent {
                 let Some(k) = self.nodes[dl as usize]
                     .downloads
                     .iter()
-                    .position(|p| p.flow == NONE && p.part == part && p.conn == conn)
+                    .position(|p| p.flow == NONE && !p.arrived && p.part == part && p.conn == conn)
                 else {
                     return; // cancelled meanwhile (connection closed or chunk arrived)
                 };
@@ -173,6 +173,10 @@ impl BitTorrent {
                 if !self.lk(dl, p.pos).unchoked || self.has(dl, p.chunk) {
                     self.cancel_part(sim, dl, k, true);
                     self.retry_all(sim, dl);
+                } else if self.blocks() {
+                    // Queued at the uploader, served in its turn.
+                    self.nodes[dl as usize].downloads[k].arrived = true;
+                    self.serve_next(sim, dl, p.pos);
                 } else {
                     let f = sim.start_transfer_bytes(ul, dl, p.chunk, p.bytes);
                     self.nodes[dl as usize].downloads[k].flow = f;

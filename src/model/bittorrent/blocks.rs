@@ -1,0 +1,399 @@
+//! The block request pipeline (`requests = "blocks"`): each connection keeps a
+//! queue of outstanding block requests whose depth follows the connection's download
+//! rate, and the uploader serves the queue in order, one request at a time, as over
+//! one TCP stream.
+//!
+//! Representation. A request is a [`Part`](super::Part): a run of consecutive blocks
+//! of one chunk asked of one neighbour (the blocks a top-up asks of one chunk at
+//! once; a later top-up that asks for more of the same chunk while the run is the
+//! last in the queue lengthens it, the stream being served included). Of a
+//! connection's parts exactly one is served at a time:
+//! the oldest whose request reached the uploader (the lowest part id), as one flow
+//! of its bytes; the others wait with no flow. So a connection is one flow at a
+//! time, at the rate the bandwidth model gives it, and its bytes arrive in request
+//! order: the times are exact under both `fast` and `max-min`. When the served part
+//! ends, the next starts at once (no request latency on the way, as the requests
+//! were sent long before).
+//!
+//! Depth. A connection keeps `clamp(floor(r * request_queue_time / block_size),
+//! request_queue_min, request_queue_max)` blocks requested, `r` its download rate:
+//! the rate of the flow being served, or, between two parts, the mean rate of the
+//! last part served; before anything was served, the minimum
+//! (`peer_connection::update_desired_queue_size`, src/peer_connection.cpp,
+//! libtorrent 2.0.8). The queue is topped up to the depth at every event that has
+//! the downloader request on the connection (a part of it ends, an unchoke, a HAVE
+//! from the uploader, another part's end in end game), not at each block's
+//! arrival: between two such events the number outstanding falls by the blocks
+//! that arrived.
+//!
+//! What is asked. More blocks of the chunk of the connection's last request, then
+//! blocks of another chunk already started that the uploader has and that
+//! nobody was asked for (so a chunk can be assembled from several peers' blocks,
+//! `add_blocks_downloading`, src/piece_picker.cpp), then a new chunk from the piece
+//! picker; a chunk is acquired (HAVE to every neighbour) when its last block
+//! arrives. End game as libtorrent's strict end game (`request_a_block`,
+//! src/request_blocks.cpp): blocks already asked of another peer are asked again
+//! only when every chunk the node lacks is being fetched, and only on a connection
+//! with nothing outstanding; the duplicate covers the rest of one run (libtorrent:
+//! one block), and the copies still coming are cancelled when one arrives. A choke
+//! drops the connection's queue: the uploader rejects every queued request
+//! (`peer_connection::send_choke`), the bytes of the block under way are kept.
+
+use super::requests::Ask;
+use super::{BitTorrent, NONE, Part, SERVER, Sim};
+use crate::network::NodeId;
+use crate::scenario::RequestModel;
+use rand::Rng;
+
+/// Most parts (runs) a connection keeps outstanding under the block pipeline: the
+/// link's request counters are bytes. Runs hold up to a chunk each, so this binds
+/// only with chunks of a block or two and a deep queue.
+pub(super) const MAX_RUNS: u32 = 250;
+
+impl BitTorrent {
+    /// Whether the block pipeline is on.
+    #[inline(always)]
+    pub(super) fn blocks(&self) -> bool {
+        self.cfg.requests == RequestModel::Blocks
+    }
+
+    /// In one pass over `dl`'s parts over `conn`: the blocks outstanding (each
+    /// part's rest, in whole blocks), the rate of the part being served (`None` if
+    /// none is; 0 if not yet rated) and the index of the last request (the highest
+    /// part id).
+    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>, Option<usize>) {
+        let b = self.cfg.block_size as f64;
+        let (mut out, mut rate, mut tail) = (0u64, None, None::<(u32, usize)>);
+        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+            if p.conn != conn {
+                continue;
+            }
+            let rest = if p.flow != NONE {
+                rate = Some(sim.network().graph().flow(p.flow).rate);
+                Self::left(sim, p.flow)
+            } else {
+                p.bytes - p.credited
+            };
+            out += (rest / b - 1e-9).ceil().max(0.0) as u64;
+            if tail.is_none_or(|(id, _)| p.part > id) {
+                tail = Some((p.part, k));
+            }
+        }
+        (out, rate, tail.map(|t| t.1))
+    }
+
+    /// The depth of `dl`'s queue over `conn`, in blocks, given the rate of the
+    /// part being served (0: use the last part's mean rate).
+    fn queue_depth(&self, dl: NodeId, conn: u32, served: f64) -> u64 {
+        let rate = if served > 0.0 {
+            served
+        } else {
+            self.nodes[dl as usize]
+                .pipe
+                .iter()
+                .find(|e| e.conn == conn)
+                .map_or(0.0, |e| e.rate)
+        };
+        let c = &self.cfg;
+        let want = (rate * c.request_queue_time / c.block_size as f64).floor();
+        let want = if want.is_finite() { want } else { f64::MAX };
+        want.clamp(c.request_queue_min as f64, c.request_queue_max as f64) as u64
+    }
+
+    /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
+    /// lowest such chunk and those bytes. A part's group (an original and its
+    /// end-game duplicates, one part id) asks for its bytes once, at the most any
+    /// member has left.
+    fn started_free(&mut self, sim: &Sim, dl: NodeId, ul: NodeId) -> Option<(u32, f64)> {
+        let node = &self.nodes[dl as usize];
+        let mut open = std::mem::take(&mut self.scratch.open);
+        open.clear();
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
+        open.extend(
+            node.downloads
+                .iter()
+                .filter(|p| ul_has(p.chunk))
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
+        open.sort_unstable_by_key(|e| (e.0, e.1));
+        let free = |c: u32, asked: f64| sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
+        let mut found: Option<(u32, f64)> = None;
+        let mut k = 0;
+        while k < open.len() {
+            let c = open[k].0;
+            let mut asked = 0.0;
+            while k < open.len() && open[k].0 == c {
+                let part = open[k].1;
+                let mut most = 0.0f64;
+                while k < open.len() && open[k].0 == c && open[k].1 == part {
+                    most = most.max(open[k].2);
+                    k += 1;
+                }
+                asked += most;
+            }
+            let f = free(c, asked);
+            if f > 0.5 {
+                found = Some((c, f));
+                break;
+            }
+        }
+        // Chunks partly received with nothing asked.
+        for &(c, got) in &node.partial {
+            if found.is_some_and(|(fc, _)| fc < c) {
+                continue;
+            }
+            if ul_has(c) && open.binary_search_by_key(&c, |e| e.0).is_err() {
+                found = Some((c, sim.chunk_size(c) as f64 - got));
+            }
+        }
+        self.scratch.open = open;
+        found
+    }
+
+    /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
+    /// an original and its end-game duplicates counted once, at its most).
+    fn free_of(&self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
+        let d = &self.nodes[dl as usize].downloads;
+        let mut asked = 0.0;
+        for (k, p) in d.iter().enumerate() {
+            if p.chunk != c || d[..k].iter().any(|q| q.chunk == c && q.part == p.part) {
+                continue;
+            }
+            asked += d[k..]
+                .iter()
+                .filter(|q| q.chunk == c && q.part == p.part)
+                .map(|q| q.bytes - q.credited)
+                .fold(0.0, f64::max);
+        }
+        sim.chunk_size(c) as f64 - self.received(dl, c) - asked
+    }
+
+    /// What `dl` asks of `ul` over `conn` with `room` bytes of queue free, `last`
+    /// the chunk of the connection's last request.
+    fn choose_blocks(
+        &mut self,
+        sim: &mut Sim,
+        dl: NodeId,
+        ul: NodeId,
+        conn: u32,
+        room: f64,
+        last: Option<u32>,
+    ) -> Option<(Ask, f64)> {
+        // More blocks of the chunk the connection is on, then of another chunk
+        // already started, nobody asked for them yet.
+        if let Some(c) = last {
+            let free = self.free_of(sim, dl, c);
+            if free > 0.5 {
+                return Some((Ask::New(c), free.min(room)));
+            }
+        }
+        if let Some((c, free)) = self.started_free(sim, dl, ul) {
+            return Some((Ask::New(c), free.min(room)));
+        }
+        if let Some(Ask::New(c)) = self.choose_new(sim, dl, ul) {
+            debug_assert!(!self.is_pending(dl, c));
+            let free = sim.chunk_size(c) as f64 - self.received(dl, c);
+            return Some((Ask::New(c), free.min(room)));
+        }
+        // Strict end game: a busy block again only when every missing chunk is
+        // being fetched and nothing is outstanding on this connection.
+        let node = &self.nodes[dl as usize];
+        if !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
+            return None;
+        }
+        let sorted = &mut self.scratch.parts;
+        sorted.clear();
+        sorted.extend(node.downloads.iter().map(|q| q.part));
+        sorted.sort_unstable();
+        let alone = |part: u32| {
+            let i = sorted.partition_point(|&x| x < part);
+            sorted.get(i + 1) != Some(&part)
+        };
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
+        let mut n = 0u32;
+        let mut choice = None;
+        for (k, p) in node.downloads.iter().enumerate() {
+            if alone(p.part) && ul_has(p.chunk) {
+                n += 1;
+                if sim.rng.random_range(0..n) == 0 {
+                    choice = Some(k);
+                }
+            }
+        }
+        choice.map(|k| (Ask::Duplicate(k), 0.0))
+    }
+
+    /// `dl` tops up its queue of block requests over its link at position `i`, and
+    /// the connection's next part starts if none is being served.
+    pub(super) fn try_request_blocks(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        if !self.present[dl as usize] || self.held[dl as usize] == self.chunks || dl == SERVER {
+            return;
+        }
+        let (ul, conn) = {
+            let l = self.lk(dl, i);
+            (l.other, l.conn)
+        };
+        let b = self.cfg.block_size as f64;
+        // Whether a part is being served on the connection (then none need start).
+        let mut serving = false;
+        loop {
+            if self.held[dl as usize] == self.chunks {
+                return;
+            }
+            let l = self.lk(dl, i);
+            if !l.unchoked || l.in_flight as u32 >= MAX_RUNS {
+                break;
+            }
+            let (out, served, tail) = self.conn_state(sim, dl, conn);
+            serving = served.is_some();
+            let depth = self.queue_depth(dl, conn, served.unwrap_or(0.0));
+            if out >= depth {
+                break;
+            }
+            let room = (depth - out) as f64 * b;
+            let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
+            let Some((ask, bytes)) = self.choose_blocks(sim, dl, ul, conn, room, last) else {
+                break;
+            };
+            let (chunk, part, bytes) = match ask {
+                Ask::New(c) => {
+                    if !self.is_pending(dl, c) {
+                        Self::set_bit(&mut self.pending, self.words, dl, c, true);
+                        self.nodes[dl as usize].pending_count += 1;
+                    }
+                    // More of the chunk at the tail of the queue lengthens that run
+                    // (the stream being served, if it is that one).
+                    if let Some(k) = tail {
+                        let t = self.nodes[dl as usize].downloads[k];
+                        // (A stream being served grows only without latency, where the
+                        // request reaches it at once, and not while end-game copies of
+                        // it are coming from elsewhere.)
+                        let alone = t.flow == NONE
+                            || (self.delay(dl, ul) <= 0.0
+                                && !self.nodes[dl as usize]
+                                    .downloads
+                                    .iter()
+                                    .any(|q| q.part == t.part && q.conn != conn));
+                        if t.chunk == c && alone {
+                            if t.flow != NONE {
+                                sim.grow_transfer(t.flow, bytes);
+                            }
+                            self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            continue;
+                        }
+                    }
+                    (c, self.new_part(dl), bytes)
+                }
+                Ask::Duplicate(k) => {
+                    let p = self.nodes[dl as usize].downloads[k];
+                    if p.flow != NONE {
+                        self.rebase(sim, dl, p.chunk, p.part);
+                    }
+                    let p = self.nodes[dl as usize].downloads[k];
+                    let left = if p.flow != NONE {
+                        Self::left(sim, p.flow)
+                    } else {
+                        p.bytes - p.credited
+                    };
+                    (p.chunk, p.part, left)
+                }
+                Ask::Split(_) => unreachable!("the block pipeline never splits"),
+            };
+            self.add_in_flight(dl, i, 1);
+            let d = self.delay(dl, ul);
+            self.nodes[dl as usize].downloads.push(Part {
+                flow: NONE,
+                chunk,
+                conn,
+                pos: i,
+                part,
+                arrived: d <= 0.0,
+                bytes,
+                credited: 0.0,
+            });
+            if d > 0.0 {
+                let at = sim.after(d);
+                sim.set_timer(at, super::BtTimer::Request { dl, conn, part });
+                self.messages_in_flight += 1;
+            }
+            serving = false;
+        }
+        if !serving {
+            self.serve_next(sim, dl, i);
+        }
+    }
+
+    /// If nothing is being served over `dl`'s link at position `i`, the uploader
+    /// starts on the oldest request that reached it.
+    pub(super) fn serve_next(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        let l = *self.lk(dl, i);
+        let node = &self.nodes[dl as usize];
+        if node
+            .downloads
+            .iter()
+            .any(|p| p.conn == l.conn && p.flow != NONE)
+        {
+            return;
+        }
+        let Some(k) = node
+            .downloads
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.conn == l.conn && p.arrived)
+            .min_by_key(|(_, p)| p.part)
+            .map(|(k, _)| k)
+        else {
+            return;
+        };
+        let p = node.downloads[k];
+        debug_assert!(l.unchoked && !self.has(dl, p.chunk));
+        let f = sim.start_transfer_bytes(l.other, dl, p.chunk, p.bytes);
+        let e = &mut self.nodes[dl as usize].downloads[k];
+        e.flow = f;
+        let now = sim.now.as_secs_f64();
+        let pipe = &mut self.nodes[dl as usize].pipe;
+        match pipe.iter_mut().find(|e| e.conn == l.conn) {
+            Some(e) => e.started = now,
+            None => pipe.push(PipeRate {
+                conn: l.conn,
+                started: now,
+                rate: 0.0,
+            }),
+        }
+    }
+
+    /// A part of `dl`'s over `conn` of `bytes` finished being served now: the
+    /// connection's rate estimate becomes its mean rate.
+    pub(super) fn note_served(&mut self, sim: &Sim, dl: NodeId, conn: u32, bytes: f64) {
+        let now = sim.now.as_secs_f64();
+        if let Some(e) = self.nodes[dl as usize]
+            .pipe
+            .iter_mut()
+            .find(|e| e.conn == conn)
+            && now > e.started
+        {
+            e.rate = bytes / (now - e.started);
+        }
+    }
+
+    /// Forgets `n`'s rate estimate of the closed connection `conn`.
+    pub(super) fn forget_pipe(&mut self, n: NodeId, conn: u32) {
+        self.nodes[n as usize].pipe.retain(|e| e.conn != conn);
+    }
+}
+
+/// A connection's download rate as the block pipeline estimates it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PipeRate {
+    conn: u32,
+    /// When the part being served started, seconds.
+    started: f64,
+    /// Mean rate of the last part served, bytes per second (0: none yet).
+    rate: f64,
+}
+
+#[cfg(test)]
+#[path = "blocks_tests.rs"]
+mod tests;

@@ -1,0 +1,241 @@
+//! Tests of the block request pipeline: times computed by hand, the queue a choke
+//! drops, and the invariants (bound, bytes, determinism) on random swarms.
+
+use super::super::tests::{assert_bytes_conserved, bt, class};
+use super::*;
+use crate::engine::Time;
+use crate::model::trace::MemorySink;
+use crate::model::{RunStatus, simulate, simulate_observed};
+use crate::network::ModelKind;
+use crate::scenario::{Arrival, ChokerKind, PickerKind, Scenario, SeedChoker, Seeding};
+use proptest::prelude::*;
+use std::sync::atomic::AtomicBool;
+
+/// `s` with the block pipeline, blocks of `block` bytes, a queue depth from `min`
+/// to `max` blocks.
+fn with_blocks(mut s: Scenario, block: u64, min: u32, max: u32) -> Scenario {
+    let c = &mut s.bittorrent;
+    c.requests = RequestModel::Blocks;
+    c.block_size = block;
+    c.request_queue_min = min;
+    c.request_queue_max = max;
+    s
+}
+
+/// One uploader (the server, 100,000 B/s), one downloader with unlimited download:
+/// served in order, one request at a time, the link is never idle, so the file
+/// arrives in F / u = 470,000 / 100,000 = 4.7 s, and the chunks one after another,
+/// the k-th (in arrival order) when the sizes of the first k have been sent:
+/// t_k = (s_1 + ... + s_k) / u. Chunks of 100,000 B are not a whole number of
+/// 16 KiB blocks (6 blocks and 1,696 B) and the last chunk is 70,000 B. Checked
+/// with a queue of 2 blocks that follows the rate (3 s at 100,000 B/s: 18 blocks)
+/// and with a queue deep enough for the whole file at once, under both bandwidth
+/// models.
+#[test]
+fn one_uploader_sends_the_file_in_f_over_u_in_request_order() {
+    let u = 100_000.0;
+    for (min, max) in [(2, 500), (64, 64)] {
+        for net in [ModelKind::Fast, ModelKind::MaxMin] {
+            let mut s = with_blocks(
+                bt(470_000, 100_000, u, vec![class(1, 0.0, f64::INFINITY)]),
+                16_384,
+                min,
+                max,
+            );
+            s.network = net;
+            let mut sink = MemorySink::default();
+            let r = simulate_observed(&s, &AtomicBool::new(false), None, Some(&mut sink))
+                .expect("not cancelled");
+            assert_eq!(r.summary.status, RunStatus::Completed);
+            let t = r.peers[0].completion.unwrap().as_secs_f64();
+            assert!((t - 4.7).abs() < 1e-6, "{t} s, queue {min}..{max}, {net:?}");
+            let mut sent = 0.0;
+            assert_eq!(sink.chunks.len(), 5);
+            for a in &sink.chunks {
+                let size = if a.chunk == 4 { 70_000.0 } else { 100_000.0 };
+                sent += size;
+                let at = a.time.as_secs_f64();
+                assert!(
+                    (at - sent / u).abs() < 1e-6,
+                    "chunk {} at {at} s, expected {} s",
+                    a.chunk,
+                    sent / u
+                );
+            }
+            assert_bytes_conserved(&s, &r);
+        }
+    }
+}
+
+/// A chunk assembled from two uploaders' blocks: peer A (alone at first) gets the
+/// one chunk of 10 blocks from the server at u = 163,840 B/s, in 1 s; peer B
+/// arrives at 2 s and finds two complete uploaders, the server and A, both at u
+/// and both with a free slot. With a queue of one block per connection, each
+/// connection serves a block in b / u = 0.1 s and asks for the next free block of
+/// the same chunk: 5 blocks come from each, and B holds the chunk at
+/// 2 + 5 b / u = 2.5 s, with half of it (81,920 B) from the server. (Whole-chunk
+/// requests would split the chunk in halves as well, by another rule.)
+#[test]
+fn a_chunk_is_assembled_from_two_uploaders_blocks() {
+    let (b, u) = (16_384u64, 163_840.0);
+    for net in [ModelKind::Fast, ModelKind::MaxMin] {
+        let mut a = class(1, u, f64::INFINITY);
+        a.name = "a".into();
+        let mut later = class(1, u, f64::INFINITY);
+        later.name = "b".into();
+        later.arrival = Arrival::Times(vec![2.0]);
+        let mut s = with_blocks(bt(10 * b, 10 * b, u, vec![a, later]), b, 1, 1);
+        s.network = net;
+        let r = simulate(&s);
+        assert_eq!(r.summary.status, RunStatus::Completed);
+        let ta = r.peers[0].completion.unwrap().as_secs_f64();
+        let tb = r.peers[1].completion.unwrap().as_secs_f64();
+        assert!((ta - 1.0).abs() < 1e-6, "A at {ta} s ({net:?})");
+        assert!((tb - 2.5).abs() < 1e-6, "B at {tb} s ({net:?})");
+        let from_server = r.peers[1].bytes_from_server;
+        assert!(
+            (from_server - 5.0 * b as f64).abs() < 1.0,
+            "{from_server} B from the server ({net:?})"
+        );
+        assert_bytes_conserved(&s, &r);
+    }
+}
+
+/// A choke drops the queue. The server (1 regular slot and the optimistic one,
+/// round robin, a rechoke every second) unchokes both of two free riders at 0,
+/// each at u / 2; each queues requests for the whole file at once (a queue of
+/// 2,000 blocks). At the rechoke at 1 s round robin gives the regular slot to the
+/// optimistic peer and chokes the other. At 1.5 s the choked one has no request
+/// left (its queue was rejected) and keeps the 1 s x u / 2 bytes it got; the
+/// other has requests covering every byte it lacks and has received
+/// 1 s x u / 2 + 0.5 s x u.
+#[test]
+fn a_choke_drops_the_queue() {
+    let u = 100_000.0;
+    let f = 1_000_000u64;
+    let mut s = with_blocks(
+        bt(f, 250_000, u, vec![class(2, 0.0, f64::INFINITY)]),
+        16_384,
+        2000,
+        2000,
+    );
+    let c = &mut s.bittorrent;
+    c.unchoke_slots = 1;
+    c.seed_choker = SeedChoker::RoundRobin;
+    c.rechoke_interval = 1.0;
+    c.rate_window = 1.0;
+    c.optimistic_interval = 1000.0;
+    let mut sim = Sim::new(&s);
+    let mut p = BitTorrent::new(&s, &mut sim);
+    sim.run(&mut p, Time::from_secs_ceil(1.5).unwrap());
+    let got = |p: &BitTorrent, n: NodeId| {
+        p.nodes[n as usize].partial.iter().map(|x| x.1).sum::<f64>()
+            + p.held[n as usize] as f64 * 250_000.0
+    };
+    // The one served first is the one with nothing queued now.
+    let (first, second) = if p.nodes[1].downloads.is_empty() {
+        (1, 2)
+    } else {
+        (2, 1)
+    };
+    assert!(p.nodes[first as usize].downloads.is_empty());
+    assert!(
+        (got(&p, first) - 0.5 * u).abs() < 1e-3,
+        "{}",
+        got(&p, first)
+    );
+    // The second: its received bytes (credited when a part ends) plus what its
+    // requests still cover is the whole file.
+    let node = &p.nodes[second as usize];
+    let asked: f64 = node.downloads.iter().map(|q| q.bytes - q.credited).sum();
+    assert!((got(&p, second) + asked - f as f64).abs() < 1e-3);
+    let served = node.downloads.iter().find(|q| q.flow != NONE).unwrap();
+    let total = got(&p, second) + sim.network().delivered(served.flow, sim.now) - served.credited;
+    assert!((total - u).abs() < 1e-3, "{total}");
+    assert!(p.stats.choke_cancels > 0);
+}
+
+/// Random heterogeneous swarms under the block pipeline: random block sizes (chunk
+/// sizes are rarely a whole number of blocks), queue rules, pickers, chokers,
+/// latency and churn, under both bandwidth models.
+fn case() -> impl Strategy<Value = Scenario> {
+    (
+        (2u64..30, 4_000u64..64_000, 1e3f64..2e4),
+        prop::collection::vec((1u64..10, 0.0f64..2.0, prop::option::of(0.2f64..5.0)), 1..4),
+        (
+            0usize..4,
+            0usize..3,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        ),
+        (500u64..40_000, 0.0f64..6.0, 1u32..40, 0u32..60),
+        any::<u64>(),
+    )
+        .prop_map(
+            |((chunks, chunk, u), cls, (picker, choker, fast, lat, churn), queue, seed)| {
+                let (block, time, min, extra) = queue;
+                let classes = cls
+                    .into_iter()
+                    .map(|(count, up, down)| {
+                        let up = if up < 0.3 { 0.0 } else { up * u };
+                        let mut c = class(count, up, down.map_or(f64::INFINITY, |d| d * u));
+                        if lat {
+                            c.latency = 0.01;
+                        }
+                        if churn {
+                            c.arrival = Arrival::Poisson {
+                                rate: 0.5,
+                                start: 0.0,
+                            };
+                            c.seeding = Seeding::Exponential(20.0);
+                        }
+                        c
+                    })
+                    .collect();
+                let mut s = with_blocks(
+                    bt(chunks * chunk - chunk / 3, chunk, u * 3.0, classes),
+                    block,
+                    min,
+                    min + extra,
+                );
+                s.seed = seed;
+                s.bittorrent.request_queue_time = time;
+                s.network = if fast {
+                    ModelKind::Fast
+                } else {
+                    ModelKind::MaxMin
+                };
+                s.bittorrent.picker = [
+                    PickerKind::RarestFirst,
+                    PickerKind::Random,
+                    PickerKind::Sequential,
+                    PickerKind::GlobalRarest,
+                ][picker];
+                s.bittorrent.choker = [
+                    ChokerKind::TitForTat,
+                    ChokerKind::UnchokeAll,
+                    ChokerKind::RoundRobin,
+                ][choker];
+                s
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(crate::test_util::cases(120))]
+
+    /// Never faster than D_p2p, every byte accounted for, and the same run twice
+    /// gives the same result.
+    #[test]
+    fn blocks_never_beat_the_bound_conserve_bytes_and_repeat(s in case()) {
+        let r = simulate(&s);
+        prop_assert_eq!(r.summary.status, RunStatus::Completed, "{}", r.summary.note);
+        let b = s.bounds();
+        prop_assert!(r.summary.distribution_time_s >= b.d_p2p * (1.0 - 1e-9),
+            "{} < bound {}", r.summary.distribution_time_s, b.d_p2p);
+        assert_bytes_conserved(&s, &r);
+        let again = simulate(&s);
+        prop_assert_eq!(format!("{:?}", again.peers), format!("{:?}", r.peers));
+    }
+}
