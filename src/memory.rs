@@ -15,9 +15,9 @@
 //! records (metrics, capacities, flow lists, events, the output row) and 8 C the
 //! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
 //! the per-neighbour availability counts (`A C`, `A` = 2, or 4 when `K` exceeds
-//! 65,535: a count per chunk as wide as a node's most neighbours need, one byte
-//! with at most 255 connections, two with at most 65,535, four above; counted for
-//! every picker, although only rarest-first keeps them: an upper bound), the `have` and
+//! 255: a count per chunk, one byte with at most 255 connections, four above;
+//! counted for every picker, although only rarest-first keeps them: an upper
+//! bound), the `have` and
 //! `pending` bitfields (16 W) and its connections: per allowed connection, half a
 //! 24-byte connection record (each is shared by two peers), a 20-byte link slot and
 //! a rate history of `2 B` four-byte floats (every peer gets a block of `K` link
@@ -63,7 +63,7 @@ pub fn estimate_bytes(s: &Scenario) -> f64 {
         ProtocolKind::BitTorrent => {
             let b = crate::model::bittorrent::rate_buckets(&s.bittorrent) as f64;
             let k = s.bittorrent.max_connections as f64;
-            let a = if k > 65_535.0 { 4.0 } else { 2.0 };
+            let a = if k > 255.0 { 4.0 } else { 2.0 };
             2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b) * k
         }
     };

@@ -168,7 +168,6 @@ impl BitTorrent {
             // (One loop per counter width.)
             let listed_to = match &mut self.avail {
                 Counts::U8(v) => pass.run(v, &mut react),
-                Counts::U16(v) => pass.run(v, &mut react),
                 Counts::U32(v) => pass.run(v, &mut react),
             };
             react.truncate(listed_to);
