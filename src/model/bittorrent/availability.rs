@@ -2,7 +2,7 @@
 //! (the rarest-first input), one byte each when a node has at most 255 neighbours
 //! (four above), and updated when a connection opens or closes.
 
-use super::{BitTorrent, Link, SERVER, policy};
+use super::{BitTorrent, SERVER, policy};
 use crate::network::NodeId;
 use policy::AvailRow;
 
@@ -140,28 +140,6 @@ impl BitTorrent {
         match &mut self.avail {
             Counts::U8(v) => add_bits_u8(&mut v[base..base + chunks], from_row, sign),
             Counts::U32(v) => add_at(&mut v[base..base + chunks], policy::ones(from_row), sign),
-        }
-    }
-
-    /// Prefetches the availability count of chunk `c` at each of `n`'s neighbours,
-    /// the counts that [`BitTorrent::acquire`] of `c` at `n` increments (a hint
-    /// only).
-    #[inline]
-    pub(super) fn prefetch_counts(&self, n: NodeId, c: u32) {
-        // (The server's row exists too: no test. Every index is in its table, but
-        // a hint needs no bounds check.)
-        fn each<T>(v: &[T], links: &[Link], stride: usize, c: usize) {
-            for l in links {
-                crate::engine::prefetch_ptr(v.as_ptr().wrapping_add(l.other as usize * stride + c));
-            }
-        }
-        if !self.count_avail {
-            return;
-        }
-        let (links, stride) = (self.links_of(n), self.chunks as usize);
-        match &self.avail {
-            Counts::U8(v) => each(v, links, stride, c as usize),
-            Counts::U32(v) => each(v, links, stride, c as usize),
         }
     }
 }
