@@ -1,14 +1,13 @@
-//! The textbook lower bounds on the distribution time, as pure functions of a checked
-//! scenario (Kurose & Ross, Computer Networking, section 2.5):
+//! The textbook lower bounds on the distribution time, as pure functions of the
+//! swarm's size and capacities (Kurose & Ross, Computer Networking, section 2.5):
 //!
 //! - client-server: `D_cs >= max(N F / u_s, F / d_min)`;
 //! - peer-to-peer: `D_p2p >= max(F / u_s, F / d_min, N F / (u_s + sum u_i))`.
 //!
 //! Both assume a flash crowd: every peer present from the first instant. For peers
 //! arriving over time, [`peer_lower_bound`] bounds each peer's own download time and
-//! [`qiu_srikant`] predicts the steady-state mean of a Poisson swarm.
-
-use crate::scenario::{Arrival, ProtocolKind, Scenario, Seeding};
+//! [`qiu_srikant`] predicts the steady-state mean of a Poisson swarm. The scenario
+//! layer applies them to a checked scenario (`Scenario::bounds`).
 
 /// Both bounds for one scenario, in seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -86,16 +85,6 @@ pub fn d_p2p(n: f64, file: f64, u_s: f64, d_min: f64, sum_u: f64) -> f64 {
     a.value.max(b.value).max(c.value)
 }
 
-/// The terms of both bounds for a scenario: `(D_cs terms, D_p2p terms)`.
-pub fn terms(s: &Scenario) -> ([Term; 2], [Term; 3]) {
-    let n = s.peers() as f64;
-    let f = s.file_bytes as f64;
-    (
-        d_cs_terms(n, f, s.server_upload, s.min_download()),
-        d_p2p_terms(n, f, s.server_upload, s.min_download(), s.sum_peer_upload()),
-    )
-}
-
 /// A lower bound on one peer's download time (completion minus its own arrival),
 /// valid whenever peers arrive, under every protocol:
 ///
@@ -129,50 +118,6 @@ pub fn peer_lower_bound(file: f64, d_i: f64, u_s: f64, others_upload: f64, wait:
 /// a swarm long in steady state with many chunks (eta near 1).
 pub fn qiu_srikant(file: f64, up: f64, down: f64, mean_seeding: f64) -> f64 {
     (file / down).max(file / up - mean_seeding)
-}
-
-/// The Qiu & Srikant prediction for a scenario where its assumptions hold (one
-/// class, BitTorrent, Poisson arrivals, exponential seeding, a positive prediction),
-/// else `None`.
-pub fn qiu_srikant_for(s: &Scenario) -> Option<f64> {
-    let [c] = s.classes.as_slice() else {
-        return None;
-    };
-    if s.protocol != ProtocolKind::BitTorrent || c.upload <= 0.0 {
-        return None;
-    }
-    match (&c.arrival, c.seeding) {
-        (Arrival::Poisson { .. }, Seeding::Exponential(mean)) => {
-            let t = qiu_srikant(s.file_bytes as f64, c.upload, c.download, mean);
-            (t > 0.0 && t.is_finite()).then_some(t)
-        }
-        _ => None,
-    }
-}
-
-/// Both bounds for a scenario (all peers counted, all capacities in bytes/s).
-pub fn bounds(s: &Scenario) -> Bounds {
-    let n = s.peers() as f64;
-    let f = s.file_bytes as f64;
-    Bounds {
-        d_cs: d_cs(n, f, s.server_upload, s.min_download()),
-        d_p2p: d_p2p(n, f, s.server_upload, s.min_download(), s.sum_peer_upload()),
-    }
-}
-
-/// The terms of the client-server bound, named as in its formula: its value is
-/// their maximum, and the largest is the one that binds.
-pub fn cs_terms(n: f64, file: f64, u_s: f64, d_min: f64) -> [(&'static str, f64); 2] {
-    [("N F/u_s", n * file / u_s), ("F/d_min", file / d_min)]
-}
-
-/// The terms of the peer-to-peer bound, named as in its formula (see [`cs_terms`]).
-pub fn p2p_terms(n: f64, file: f64, u_s: f64, d_min: f64, sum_u: f64) -> [(&'static str, f64); 3] {
-    [
-        ("F/u_s", file / u_s),
-        ("F/d_min", file / d_min),
-        ("N F/(u_s + sum u_i)", n * file / (u_s + sum_u)),
-    ]
 }
 
 #[cfg(test)]
@@ -244,13 +189,13 @@ mod tests {
         // Kurose & Ross, N = 30, F/u = 1 h, u_s = 10 u: N F/u_s = 3 h, F/u_s = 0.1 h,
         // N F/(u_s + N u) = 30/40 h = 0.75 h; infinite d_min gives F/d_min = 0.
         let (u, f) = (1.0, 3600.0);
-        let cs = cs_terms(30.0, f, 10.0 * u, f64::INFINITY);
-        assert_eq!(cs[0].1, 3.0 * 3600.0);
-        assert_eq!(cs[1].1, 0.0);
-        let p = p2p_terms(30.0, f, 10.0 * u, f64::INFINITY, 30.0 * u);
-        assert_eq!(p[0].1, 360.0);
-        assert_eq!(p[2].1, 0.75 * 3600.0);
-        let top = p.iter().map(|t| t.1).fold(0.0, f64::max);
+        let cs = d_cs_terms(30.0, f, 10.0 * u, f64::INFINITY);
+        assert_eq!(cs[0].value, 3.0 * 3600.0);
+        assert_eq!(cs[1].value, 0.0);
+        let p = d_p2p_terms(30.0, f, 10.0 * u, f64::INFINITY, 30.0 * u);
+        assert_eq!(p[0].value, 360.0);
+        assert_eq!(p[2].value, 0.75 * 3600.0);
+        let top = p.iter().map(|t| t.value).fold(0.0, f64::max);
         assert_eq!(top, d_p2p(30.0, f, 10.0 * u, f64::INFINITY, 30.0 * u));
     }
 

@@ -2,7 +2,6 @@
 //! for large scenarios (docs/LIMITS.md). A pure function of a checked scenario; it
 //! simulates nothing.
 
-use crate::bounds::bounds;
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
 
 /// Estimates at or above this many events are printed by `check`.
@@ -32,7 +31,7 @@ pub const PRINT_FROM: f64 = 1e7;
 pub fn events(s: &Scenario) -> f64 {
     let n = s.peers() as f64;
     let c = s.chunks() as f64;
-    let b = bounds(s);
+    let b = s.bounds();
     let d = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
     let last_arrival = s
         .classes

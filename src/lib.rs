@@ -5,14 +5,17 @@
 //! protocol (client-server, BitTorrent, an optimal scheduler) and sets the measured
 //! distribution time beside the textbook lower bounds (see [`bounds`]).
 //!
-//! Layers, data flowing down only: [`scenario`] (TOML to a checked config) ->
-//! [`model`] (swarm and protocols) -> [`network`] (bandwidth models) and [`engine`]
-//! (time, events, RNG); [`output`] writes results; [`files`] opens the files a user
-//! names, refusing anything but regular files.
+//! Layers, each importing only from itself and those below (docs/ARCHITECTURE.md):
+//! [`engine`] (time, events, RNG, with the leaf modules [`files`], [`bounds`],
+//! [`stats`]), [`network`] (bandwidth models), [`scenario`] (TOML to a checked
+//! config), [`model`] (swarm and protocols, with [`memory`] and [`estimate`]),
+//! [`output`] (result files), [`sweep`], [`validate`] and [`report`], [`app`] (the
+//! use cases), [`cli`].
 #![warn(missing_docs)]
 
 #[cfg(target_os = "linux")]
 pub mod alloc;
+pub mod app;
 pub mod bounds;
 pub mod cli;
 pub mod engine;
@@ -24,6 +27,7 @@ pub mod network;
 pub mod output;
 pub mod report;
 pub mod scenario;
+pub mod stats;
 pub mod sweep;
 pub mod validate;
 

@@ -11,28 +11,16 @@
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
-//! 16 MiB covers the program and fixed buffers. Per peer, 1 KiB covers the kernel's
-//! records (metrics, capacities, flow lists, events, the output row) and 8 C the
-//! client-server request bookkeeping; BitTorrent adds its node record (1 KiB more),
-//! the per-neighbour availability counts (`A C`, `A` = 2, or 4 when `K` exceeds
-//! 255: a count per chunk, one byte with at most 255 connections, four above;
-//! counted for every picker, although only rarest-first keeps them: an upper
-//! bound), the `have` and
-//! `pending` bitfields (16 W) and its connections: per allowed connection, half a
-//! 24-byte connection record (each is shared by two peers), a 20-byte link slot and
-//! a rate history of `2 B` four-byte floats (every peer gets a block of `K` link
-//! slots and rate histories in two flat tables), `32 + 8 B` bytes; the tables grow
-//! by doubling, so up to twice that: at most `64 + 16 B` bytes; `78 + 16 B` (110 at
-//! the default two buckets) leaves a margin. On Linux the binary's allocator
-//! (`swarmsim::alloc`) rounds every block of 2 MiB or more up to whole 2 MiB pages,
-//! at most 2 MiB more per large table (a few dozen MiB at most in all, within the
-//! margins above; the measured peak RSS of the benchmark runs stays well below the
-//! estimate).
-//! The optimal scheduler keeps two bitfields per peer and their columns per chunk
-//! (`C` bits per peer, at most 8 W bytes): 24 W, besides the kernel's records (its
-//! other per-peer state, a few counters and 19 bits in bitsets over the peers, fits
-//! in the 1 KiB). It was checked against the peak RSS of the benchmark scenarios (docs/PERFORMANCE.md):
-//! it over-estimates, never under-estimates, those runs.
+//! 16 MiB covers the program and fixed buffers; each protocol gives its per-peer
+//! figure beside the data structures it counts (`memory_per_peer` in
+//! [`crate::model::client_server`], [`crate::model::bittorrent`] and
+//! [`crate::model::optimal`], which explain each term). On Linux the binary's
+//! allocator (`swarmsim::alloc`) rounds every block of 2 MiB or more up to whole
+//! 2 MiB pages, at most 2 MiB more per large table (a few dozen MiB at most in all,
+//! within the margins of the per-peer figures; the measured peak RSS of the
+//! benchmark runs stays well below the estimate). The estimate was checked against
+//! the peak RSS of the benchmark scenarios (docs/PERFORMANCE.md): it over-estimates,
+//! never under-estimates, those runs.
 
 use crate::scenario::{ProtocolKind, Scenario};
 use std::fmt;
@@ -53,19 +41,11 @@ impl std::error::Error for MemoryError {}
 /// The estimated peak memory of simulating `s`, in bytes (see the module docs).
 pub fn estimate_bytes(s: &Scenario) -> f64 {
     let n = s.peers() as f64;
-    let c = s.chunks() as f64;
-    let w = (c / 64.0).ceil();
+    let c = s.chunks();
     let per_peer = match s.protocol {
-        ProtocolKind::ClientServer => 1024.0 + 8.0 * c,
-        // Two bitsets (held, held or coming), the columns of the second, a few
-        // counters per peer.
-        ProtocolKind::Optimal => 1024.0 + 3.0 * 8.0 * w,
-        ProtocolKind::BitTorrent => {
-            let b = crate::model::bittorrent::rate_buckets(&s.bittorrent) as f64;
-            let k = s.bittorrent.max_connections as f64;
-            let a = if k > 255.0 { 4.0 } else { 2.0 };
-            2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b) * k
-        }
+        ProtocolKind::ClientServer => crate::model::client_server::memory_per_peer(c),
+        ProtocolKind::Optimal => crate::model::optimal::memory_per_peer(c),
+        ProtocolKind::BitTorrent => crate::model::bittorrent::memory_per_peer(&s.bittorrent, c),
     };
     16.0 * 1024.0 * 1024.0 + n * per_peer
 }

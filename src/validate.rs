@@ -7,12 +7,11 @@
 //! of the table. docs/VALIDATION.md derives every expected value. This module never prints
 //! and never writes files; `cli` does.
 
-use crate::bounds::bounds;
 use crate::engine::{SimRng, Time, rng_from_seed};
 use crate::model::{RunResult, RunStatus, simulate};
 use crate::network::ModelKind;
 use crate::scenario::{Arrival, PeerClass, Scenario, Seeding};
-use crate::sweep::{derive_seed, stats};
+use crate::stats::{derive_seed, stats};
 use anyhow::{Context, Result};
 use rand::Rng;
 use rayon::prelude::*;
@@ -173,7 +172,7 @@ fn case_bounds() -> Result<Vec<Check>> {
     let mut rows = Vec::new();
     let src = "Kurose & Ross 2.5 (F/u = 1 h, u_s = 10 u)";
     for ((n, cs_h, p2p_h), (s, r)) in table.iter().zip(scenarios.iter().zip(&results)) {
-        let b = bounds(s);
+        let b = s.bounds();
         for (name, exp, got) in [("D_cs", cs_h, b.d_cs), ("D_p2p", p2p_h, b.d_p2p)] {
             let got_h = got / 3600.0;
             rows.push(Check {
@@ -275,7 +274,7 @@ fn case_client_server(quick: bool) -> Result<Vec<Check>> {
                 continue;
             }
             count += 1;
-            let b = bounds(s).d_cs;
+            let b = s.bounds().d_cs;
             let d = r.summary.distribution_time_s;
             // Which term dominates must be the one the generator aimed at.
             let f = s.file_bytes as f64;
@@ -396,7 +395,7 @@ fn case_p2p_bound(quick: bool) -> Result<Vec<Check>> {
             .zip(&results[k * per_combo..(k + 1) * per_combo])
         {
             let nf = s.peers() as f64 * s.file_bytes as f64;
-            let ratio = r.summary.distribution_time_s / bounds(s).d_p2p;
+            let ratio = r.summary.distribution_time_s / s.bounds().d_p2p;
             min_ratio = min_ratio.min(ratio);
             let sum = |f: fn(&crate::model::PeerRecord) -> f64| r.peers.iter().map(f).sum::<f64>();
             let down = sum(|p| p.bytes_downloaded);
@@ -824,7 +823,7 @@ fn case_models(quick: bool) -> Result<Vec<Check>> {
         ),
         expected: format!(
             "both >= D_p2p = {:.1} s; fast vs max-min reported",
-            bounds(&bt).d_p2p
+            bt.bounds().d_p2p
         ),
         measured: format!("D(fast)/D(max-min) - 1: {}", diffs.join(", ")),
         tolerance: "ratio >= 1 - 1e-9".into(),

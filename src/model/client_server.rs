@@ -26,3 +26,10 @@ impl Protocol for ClientServer {
         }
     }
 }
+
+/// The estimated memory of one client-server peer, in bytes, with `chunks` chunks:
+/// 1 KiB for the kernel's records of a peer (metrics, capacities, flow lists,
+/// events, the output row) and 8 bytes a chunk of request bookkeeping.
+pub fn memory_per_peer(chunks: u64) -> f64 {
+    1024.0 + 8.0 * chunks as f64
+}

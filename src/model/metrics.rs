@@ -117,7 +117,7 @@ pub struct Summary {
     /// Bytes all peers received in cancelled transfers (endgame duplicates).
     pub bytes_wasted: f64,
     /// The Qiu & Srikant steady-state mean download time where its assumptions hold
-    /// ([`crate::bounds::qiu_srikant_for`]), else NaN.
+    /// ([`Scenario::qiu_srikant`]), else NaN.
     pub qiu_srikant_s: f64,
     /// Events processed.
     pub events: u64,
@@ -263,7 +263,7 @@ impl RunResult {
                 bound_ratio,
                 arrivals: if flash { "flash" } else { "spread" },
                 mean_peer_bound_s,
-                qiu_srikant_s: crate::bounds::qiu_srikant_for(s).unwrap_or(f64::NAN),
+                qiu_srikant_s: s.qiu_srikant().unwrap_or(f64::NAN),
                 bytes_wasted: sim.peers.iter().map(|p| p.bytes_wasted).sum(),
                 events,
                 end_time_s: sim.now.as_secs_f64(),

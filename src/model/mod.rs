@@ -9,9 +9,9 @@
 
 pub mod bitset;
 pub mod bittorrent;
-mod client_server;
+pub mod client_server;
 mod metrics;
-mod optimal;
+pub mod optimal;
 pub mod trace;
 
 pub use bittorrent::BitTorrent;
@@ -20,7 +20,6 @@ pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
 pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
-use crate::bounds::bounds;
 use crate::engine::{EventId, EventQueue, NO_TAG, SimRng, Time, rng_from_seed};
 use crate::network::{FlowId, NO_KEY, Network, NodeId};
 use crate::scenario::{Arrival, ProtocolKind, Scenario};
@@ -914,7 +913,7 @@ pub fn simulate_protocol_observed<P: Protocol>(
     let horizon = Time::from_secs_ceil(s.max_time).unwrap_or(Time::MAX);
     let status = sim.run_cancellable(&mut protocol, horizon, cancel)?;
     let events = sim.events;
-    Some(RunResult::collect(s, &bounds(s), &mut sim, status, events))
+    Some(RunResult::collect(s, &s.bounds(), &mut sim, status, events))
 }
 
 #[cfg(test)]

@@ -1217,5 +1217,15 @@ impl Protocol for Optimal {
     }
 }
 
+/// The estimated memory of one peer under the optimal scheduler, in bytes, with
+/// `chunks` chunks (`W = ceil(C / 64)` bitset words): 1 KiB for the kernel's records
+/// of a peer and this scheduler's few counters and bits over the peers, and 24 W for
+/// its two bitsets (held; held or coming) and the columns of the second per chunk
+/// (`C` bits per peer, at most 8 W bytes).
+pub fn memory_per_peer(chunks: u64) -> f64 {
+    let w = (chunks as f64 / 64.0).ceil();
+    1024.0 + 3.0 * 8.0 * w
+}
+
 #[cfg(test)]
 mod tests;

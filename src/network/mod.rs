@@ -568,7 +568,7 @@ fn advance(flow: &mut Flow, now: Time) {
 }
 
 /// The bandwidth models a scenario can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModelKind {
     /// Exact max-min fair sharing ([`MaxMinFair`]).
     MaxMin,
@@ -577,12 +577,17 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// Every model with its name in scenario files and outputs: the one table the
+    /// parser, the printer and the error message listing the allowed values read.
+    pub const ALL: [(&'static str, ModelKind); 2] =
+        [("max-min", ModelKind::MaxMin), ("fast", ModelKind::Fast)];
+
     /// The name used in scenario files and outputs.
     pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::MaxMin => "max-min",
-            ModelKind::Fast => "fast",
-        }
+        ModelKind::ALL
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("", |(n, _)| n)
     }
 
     /// A fresh instance of the model for a network of `nodes` nodes.

@@ -1,7 +1,7 @@
 //! The bounds as text for people: every term of `D_cs` and `D_p2p` with its value,
 //! the binding one marked, and what applies when peers arrive over time.
 
-use crate::bounds::{Term, binding, terms};
+use crate::bounds::{Term, binding};
 use crate::model::Summary;
 use crate::scenario::Scenario;
 use crate::scenario::units::fmt_secs;
@@ -25,8 +25,8 @@ fn term_lines(t: &mut String, terms: &[Term]) {
 /// `D_cs bound` and `D_p2p bound`, each followed by its terms (the binding one
 /// marked `<- binds`).
 pub fn bound_lines(s: &Scenario) -> String {
-    let b = crate::bounds::bounds(s);
-    let (cs, p2p) = terms(s);
+    let b = s.bounds();
+    let (cs, p2p) = s.bound_terms();
     let mut t = String::new();
     line(&mut t, "D_cs bound", fmt_secs(b.d_cs));
     term_lines(&mut t, &cs);

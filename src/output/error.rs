@@ -69,3 +69,17 @@ impl OutputError {
         )
     }
 }
+
+/// A problem with a sweep the user can fix (a refused `--resume`, `--shard` or
+/// `merge`, a sweep folder whose tables cannot be read or drawn); reported with exit
+/// status 2.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepError(pub String);
+
+impl std::fmt::Display for SweepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SweepError {}

@@ -13,7 +13,8 @@ use super::classes::POINTS_BY_CLASS_FILE;
 use super::figure_style::{Marker, SHARED, Unit, axis_unit, series_style, tick_label, ticks};
 use super::plot::{FAMILY, drawable_range, register_font, time_unit};
 use super::quantity::Quantity;
-use crate::sweep::{POINTS_FILE, SweepError, read_csv};
+use super::read::read_csv;
+use super::{POINTS_FILE, RUNS_FILE, SweepError};
 use anyhow::{Context, Result, anyhow};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
@@ -130,7 +131,7 @@ fn scenario_name(dir: &Path) -> String {
     {
         return name;
     }
-    if let Ok((h, rows)) = read_csv(&dir.join(crate::sweep::RUNS_FILE))
+    if let Ok((h, rows)) = read_csv(&dir.join(RUNS_FILE))
         && let Some(i) = h.iter().position(|c| c == "scenario")
         && let Some(r) = rows.first()
     {

@@ -14,11 +14,12 @@ pub mod folder;
 pub mod manifest;
 pub mod plot;
 pub mod quantity;
+pub mod read;
 #[cfg(test)]
 mod run_props;
 pub mod trace;
 
-pub use error::OutputError;
+pub use error::{OutputError, SweepError};
 pub use folder::Folder;
 
 use crate::model::{RunResult, Summary};
@@ -240,6 +241,11 @@ pub const RUN_FILES: &[&str] = &[
     "completion_cdf.png",
     "swarm.png",
 ];
+
+/// A sweep's table of one row per run, in input order.
+pub const RUNS_FILE: &str = "runs.csv";
+/// A sweep's table of one row per grid point, in input order.
+pub const POINTS_FILE: &str = "points.csv";
 
 /// The figure a whole sweep or a merge draws into its folder.
 pub const SWEEP_FIGURE: &str = "d_vs_n.png";

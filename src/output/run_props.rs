@@ -5,7 +5,6 @@
 //! TESTING.md).
 
 use super::plot;
-use crate::bounds::bounds;
 use crate::model::{RunStatus, simulate};
 use crate::scenario::Scenario;
 use proptest::prelude::*;
@@ -106,7 +105,7 @@ proptest! {
             prop_assert!(!m.note.is_empty(), "{text}");
         } else {
             // Never faster than the bound of its architecture.
-            let b = bounds(&s);
+            let b = s.bounds();
             let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
             prop_assert!(m.distribution_time_s >= bound * (1.0 - 1e-9),
                 "{} < {bound}\n{text}", m.distribution_time_s);

@@ -279,7 +279,7 @@ pub fn estimate_bytes(s: &Scenario) -> (f64, f64) {
     let row = 26.0 + 2.0 * digits(n) + digits(c) + digits(s.chunk_bytes as f64);
     let chunks = CHUNKS_HEADER.len() as f64 + 1.0 + n * c * row;
     let chokes = if s.protocol == ProtocolKind::BitTorrent {
-        let periods = 1.15 * crate::bounds::bounds(s).d_p2p / s.bittorrent.rechoke_interval;
+        let periods = 1.15 * s.bounds().d_p2p / s.bittorrent.rechoke_interval;
         CHOKES_HEADER.len() as f64 + 1.0 + 6.5 * n * periods * (24.0 + 2.0 * digits(n))
     } else {
         0.0

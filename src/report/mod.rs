@@ -40,13 +40,13 @@ pub struct ReportError(pub String);
 pub fn write(dir: &Path) -> anyhow::Result<(PathBuf, Vec<String>)> {
     let (page, notes) = if dir.join("summary.csv").is_file() {
         run_page(dir)?
-    } else if dir.join(crate::sweep::POINTS_FILE).is_file() {
+    } else if dir.join(crate::output::POINTS_FILE).is_file() {
         (sweep_page(dir)?, Vec::new())
     } else {
         return Err(ReportError(format!(
             "{}: neither summary.csv nor {}: report needs the output folder of a run or of a whole sweep",
             dir.display(),
-            crate::sweep::POINTS_FILE
+            crate::output::POINTS_FILE
         ))
         .into());
     };
@@ -108,20 +108,27 @@ fn manifest_block(dir: &Path) -> String {
 
 /// A bound as its value and terms, the binding one in bold: "D = max(a = 1 s,
 /// **b = 2 s**)".
-fn bound_html(value: f64, terms: &[(&str, f64)]) -> String {
-    let top = terms.iter().map(|t| t.1).fold(f64::NEG_INFINITY, f64::max);
+fn bound_html(value: f64, terms: &[crate::bounds::Term]) -> String {
+    let top = terms
+        .iter()
+        .map(|t| t.value)
+        .fold(f64::NEG_INFINITY, f64::max);
     let parts: Vec<String> = terms
         .iter()
-        .map(|(name, v)| {
-            let t = format!("{} = {}", esc(name), esc(&fmt_secs(*v)));
-            if *v == top {
+        .map(|term| {
+            let t = format!("{} = {}", esc(term.formula), esc(&fmt_secs(term.value)));
+            if term.value == top {
                 format!("<strong>{t}</strong>")
             } else {
                 t
             }
         })
         .collect();
-    let binds: Vec<&str> = terms.iter().filter(|t| t.1 == top).map(|t| t.0).collect();
+    let binds: Vec<&str> = terms
+        .iter()
+        .filter(|t| t.value == top)
+        .map(|t| t.formula)
+        .collect();
     format!(
         "{} = max({}); the binding term: {}",
         esc(&fmt_secs(value)),
@@ -194,8 +201,8 @@ fn run_page(dir: &Path) -> anyhow::Result<(String, Vec<String>)> {
     body.push_str("</section>");
 
     // Summary with both bounds and their terms.
-    let cs = crate::bounds::cs_terms(n, f, u_s, d_min);
-    let pp = crate::bounds::p2p_terms(n, f, u_s, d_min, sum_u);
+    let cs = crate::bounds::d_cs_terms(n, f, u_s, d_min);
+    let pp = crate::bounds::d_p2p_terms(n, f, u_s, d_min, sum_u);
     let dist = num("distribution_time_s")?;
     let arch = if p2p { "D_p2p" } else { "D_cs" };
     let mut rows = vec![
@@ -507,7 +514,7 @@ fn class_stats(peers: &Csv, arrival: &[f64], completion: &[f64]) -> Result<Strin
 }
 
 fn sweep_page(dir: &Path) -> anyhow::Result<String> {
-    let points = Csv::read(&dir.join(crate::sweep::POINTS_FILE))?;
+    let points = Csv::read(&dir.join(crate::output::POINTS_FILE))?;
     let name = points
         .texts("scenario")
         .ok()
@@ -555,7 +562,7 @@ fn sweep_page(dir: &Path) -> anyhow::Result<String> {
         "<section id=\"points\"><h2>Points</h2><p>{} points from <code>{}</code>.</p>{more}\
          <div class=\"wide\">{}</div></section>",
         points.rows.len(),
-        crate::sweep::POINTS_FILE,
+        crate::output::POINTS_FILE,
         table(&points.header, shown)
     );
     Ok(page(

@@ -5,6 +5,27 @@
 //! This module reads files and reports errors as values; it never prints and never
 //! panics on user input.
 
+/// Gives an enum its name table: `ALL`, every value with its name in scenario files
+/// and outputs (the one table that the parser, `name()` and the error message
+/// listing the allowed values read), and `name()`.
+macro_rules! name_table {
+    ($ty:ident { $($name:literal => $variant:ident),+ $(,)? }) => {
+        impl $ty {
+            /// Every value with its name in scenario files and outputs: the one table
+            /// the parser, [`Self::name`] and the error message listing the allowed
+            /// values read.
+            pub const ALL: [(&'static str, $ty); <[&str]>::len(&[$($name),+])] =
+                [$(($name, $ty::$variant)),+];
+
+            /// Its name in scenario files and outputs.
+            pub fn name(self) -> &'static str {
+                $crate::scenario::name_in(&$ty::ALL, self)
+            }
+        }
+    };
+}
+
+mod bounds;
 mod error;
 mod protocol;
 mod serialise;
@@ -40,6 +61,14 @@ pub const MAX_KEY_PARTS: usize = 16;
 /// Chunk size when the scenario gives none (or the file size, if that is smaller).
 pub const DEFAULT_CHUNK_BYTES: u64 = 256 * 1024;
 
+/// The name of `value` in a name table (`ALL` of an enum), empty if it is missing.
+pub fn name_in<T: Copy + PartialEq>(table: &[(&'static str, T)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| *v == value)
+        .map_or("", |(n, _)| n)
+}
+
 /// The protocol that distributes the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProtocolKind {
@@ -51,16 +80,13 @@ pub enum ProtocolKind {
     Optimal,
 }
 
-impl ProtocolKind {
-    /// Name used in scenario files and outputs.
-    pub fn name(self) -> &'static str {
-        match self {
-            ProtocolKind::ClientServer => "client-server",
-            ProtocolKind::BitTorrent => "bittorrent",
-            ProtocolKind::Optimal => "optimal",
-        }
-    }
+name_table!(ProtocolKind {
+    "client-server" => ClientServer,
+    "bittorrent" => BitTorrent,
+    "optimal" => Optimal,
+});
 
+impl ProtocolKind {
     /// True for protocols in which peers upload (their bound is `D_p2p`).
     pub fn is_p2p(self) -> bool {
         !matches!(self, ProtocolKind::ClientServer)
@@ -766,15 +792,7 @@ impl Checker {
                 self.only(t, "protocol", &allowed)?;
                 let kind = match t.get("kind") {
                     None => ProtocolKind::ClientServer,
-                    Some(v) => self.choice(
-                        v,
-                        "protocol.kind",
-                        &[
-                            ("client-server", ProtocolKind::ClientServer),
-                            ("bittorrent", ProtocolKind::BitTorrent),
-                            ("optimal", ProtocolKind::Optimal),
-                        ],
-                    )?,
+                    Some(v) => self.choice(v, "protocol.kind", &ProtocolKind::ALL)?,
                 };
                 (kind, self.bittorrent(t)?)
             }
@@ -809,11 +827,7 @@ impl Checker {
                 self.only(t, "network", &["model"])?;
                 match t.get("model") {
                     None => ModelKind::MaxMin,
-                    Some(v) => self.choice(
-                        v,
-                        "network.model",
-                        &[("max-min", ModelKind::MaxMin), ("fast", ModelKind::Fast)],
-                    )?,
+                    Some(v) => self.choice(v, "network.model", &ModelKind::ALL)?,
                 }
             }
         };
@@ -838,7 +852,7 @@ impl Checker {
     /// protocols in which peers upload, else D_cs) does not fit in virtual time: no run
     /// of it could finish. Names the capacity that sets the bound.
     fn fits_in_virtual_time(&self, s: &Scenario, root: &Table) -> Res<()> {
-        let b = crate::bounds::bounds(s);
+        let b = s.bounds();
         let (bound, arch) = if s.protocol.is_p2p() {
             (b.d_p2p, "D_p2p")
         } else {

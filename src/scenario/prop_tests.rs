@@ -299,7 +299,7 @@ fn invariants(s: &Scenario) -> Result<(), TestCaseError> {
         prop_assert!(c.upload.is_finite() && c.upload >= 0.0 && c.upload.is_sign_positive());
         prop_assert!(c.download > 0.0 && !c.download.is_nan());
     }
-    let b = crate::bounds::bounds(s);
+    let b = s.bounds();
     prop_assert!(b.d_cs < Time::MAX.as_secs_f64());
     // What the BitTorrent model relies on (rate buckets and idle checks are whole
     // numbers of rechoke periods).

@@ -43,6 +43,13 @@ pub enum PickerKind {
     GlobalRarest,
 }
 
+name_table!(PickerKind {
+    "rarest-first" => RarestFirst,
+    "random" => Random,
+    "sequential" => Sequential,
+    "global-rarest" => GlobalRarest,
+});
+
 /// Which choker a BitTorrent leecher uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChokerKind {
@@ -53,6 +60,12 @@ pub enum ChokerKind {
     /// Interested neighbours take turns, `unchoke_slots` at a time.
     RoundRobin,
 }
+
+name_table!(ChokerKind {
+    "tit-for-tat" => TitForTat,
+    "unchoke-all" => UnchokeAll,
+    "round-robin" => RoundRobin,
+});
 
 /// How seeds (and the server) choose whom to unchoke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +91,14 @@ pub enum SeedChoker {
     AntiLeech,
 }
 
+name_table!(SeedChoker {
+    "fastest" => Fastest,
+    "round-robin" => RoundRobin,
+    "round-robin-quota" => RoundRobinQuota,
+    "fastest-upload" => FastestUpload,
+    "anti-leech" => AntiLeech,
+});
+
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
 /// override them.
@@ -91,19 +112,13 @@ pub enum Preset {
     Transmission4,
 }
 
+name_table!(Preset {
+    "libtorrent-2.0" => Libtorrent2,
+    "mainline-4" => Mainline4,
+    "transmission-4" => Transmission4,
+});
+
 impl Preset {
-    /// Every preset with its name in the scenario file.
-    pub const ALL: [(&'static str, Preset); 3] = [
-        ("libtorrent-2.0", Preset::Libtorrent2),
-        ("mainline-4", Preset::Mainline4),
-        ("transmission-4", Preset::Transmission4),
-    ];
-
-    /// Its name in the scenario file.
-    pub fn name(self) -> &'static str {
-        Preset::ALL.iter().find(|p| p.1 == self).map_or("", |p| p.0)
-    }
-
     /// Sets the fields this preset covers in `c` and returns their names. Each
     /// value's source is in docs/CLIENT-RULES.md (the rules read from the client's
     /// code) and docs/PRESETS.md.
@@ -478,40 +493,13 @@ impl Checker {
             c.close_redundant = self.boolean(v, &f("close_redundant"))?;
         }
         if let Some(v) = t.get("picker") {
-            c.picker = self.choice(
-                v,
-                &f("picker"),
-                &[
-                    ("rarest-first", PickerKind::RarestFirst),
-                    ("random", PickerKind::Random),
-                    ("sequential", PickerKind::Sequential),
-                    ("global-rarest", PickerKind::GlobalRarest),
-                ],
-            )?;
+            c.picker = self.choice(v, &f("picker"), &PickerKind::ALL)?;
         }
         if let Some(v) = t.get("choker") {
-            c.choker = self.choice(
-                v,
-                &f("choker"),
-                &[
-                    ("tit-for-tat", ChokerKind::TitForTat),
-                    ("unchoke-all", ChokerKind::UnchokeAll),
-                    ("round-robin", ChokerKind::RoundRobin),
-                ],
-            )?;
+            c.choker = self.choice(v, &f("choker"), &ChokerKind::ALL)?;
         }
         if let Some(v) = t.get("seed_choker") {
-            c.seed_choker = self.choice(
-                v,
-                &f("seed_choker"),
-                &[
-                    ("fastest", SeedChoker::Fastest),
-                    ("round-robin", SeedChoker::RoundRobin),
-                    ("round-robin-quota", SeedChoker::RoundRobinQuota),
-                    ("fastest-upload", SeedChoker::FastestUpload),
-                    ("anti-leech", SeedChoker::AntiLeech),
-                ],
-            )?;
+            c.seed_choker = self.choice(v, &f("seed_choker"), &SeedChoker::ALL)?;
         }
         let k = c.rate_window / c.rechoke_interval;
         if (k - k.round()).abs() > 1e-9 || !(1.0..=8.0).contains(&k.round()) {

@@ -4,7 +4,7 @@
 //! shortest round-trip form), so `Scenario::from_toml(&to_toml(&s)) == s`.
 
 use super::Scenario;
-use super::protocol::{Arrival, ChokerKind, PickerKind, SeedChoker, Seeding};
+use super::protocol::{Arrival, Seeding};
 use std::fmt::Write;
 use toml::Value;
 
@@ -55,33 +55,6 @@ fn seeding(s: Seeding) -> String {
     }
 }
 
-fn picker(p: PickerKind) -> &'static str {
-    match p {
-        PickerKind::RarestFirst => "rarest-first",
-        PickerKind::Random => "random",
-        PickerKind::Sequential => "sequential",
-        PickerKind::GlobalRarest => "global-rarest",
-    }
-}
-
-fn choker(c: ChokerKind) -> &'static str {
-    match c {
-        ChokerKind::TitForTat => "tit-for-tat",
-        ChokerKind::UnchokeAll => "unchoke-all",
-        ChokerKind::RoundRobin => "round-robin",
-    }
-}
-
-fn seed_choker(c: SeedChoker) -> &'static str {
-    match c {
-        SeedChoker::Fastest => "fastest",
-        SeedChoker::RoundRobin => "round-robin",
-        SeedChoker::RoundRobinQuota => "round-robin-quota",
-        SeedChoker::FastestUpload => "fastest-upload",
-        SeedChoker::AntiLeech => "anti-leech",
-    }
-}
-
 /// The scenario as TOML text that [`Scenario::from_toml`] reads back to an equal
 /// scenario. Top-level keys come first, so a caller may append more tables.
 pub fn to_toml(s: &Scenario) -> String {
@@ -117,11 +90,11 @@ pub fn to_toml(s: &Scenario) -> String {
     let _ = writeln!(t, "max_connections = {}", b.max_connections);
     let _ = writeln!(t, "min_peers = {}", b.min_peers);
     let _ = writeln!(t, "reannounce_interval = {}", secs(b.reannounce_interval));
-    let _ = writeln!(t, "picker = {}", quoted(picker(b.picker)));
+    let _ = writeln!(t, "picker = {}", quoted(b.picker.name()));
     let _ = writeln!(t, "random_first = {}", b.random_first);
     let _ = writeln!(t, "endgame = {}", b.endgame);
-    let _ = writeln!(t, "choker = {}", quoted(choker(b.choker)));
-    let _ = writeln!(t, "seed_choker = {}", quoted(seed_choker(b.seed_choker)));
+    let _ = writeln!(t, "choker = {}", quoted(b.choker.name()));
+    let _ = writeln!(t, "seed_choker = {}", quoted(b.seed_choker.name()));
     let _ = writeln!(t, "unchoke_slots = {}", b.unchoke_slots);
     let _ = writeln!(t, "rate_window = {}", secs(b.rate_window));
     let _ = writeln!(t, "rechoke_interval = {}", secs(b.rechoke_interval));
@@ -142,7 +115,9 @@ pub fn to_toml(s: &Scenario) -> String {
 mod tests {
     use super::*;
     use crate::network::ModelKind;
-    use crate::scenario::{BitTorrentConfig, PeerClass, ProtocolKind};
+    use crate::scenario::{
+        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, SeedChoker,
+    };
     use proptest::prelude::*;
 
     /// A positive finite rate over many orders of magnitude, with awkward digits.
@@ -333,7 +308,7 @@ mod tests {
         fn parse_of_serialise_is_identity(s in scenario()) {
             // Only scenarios the checker accepts: no run could finish if the lower
             // bound lies beyond the end of virtual time (about 584 years).
-            let b = crate::bounds::bounds(&s);
+            let b = s.bounds();
             let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
             prop_assume!(bound < crate::engine::Time::MAX.as_secs_f64());
             let text = to_toml(&s);

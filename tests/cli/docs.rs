@@ -261,8 +261,23 @@ fn scenario_name(dir: &Path, words: &[String]) -> Option<String> {
     table.get("name")?.as_str().map(str::to_string)
 }
 
+/// The outputs of the `run` and `sweep` commands already run, by command line: a
+/// command shown again in another document (the quick start in README.md and in its
+/// scenario's header) is not simulated twice; its output is copied instead.
+#[derive(Default)]
+struct Ran {
+    /// Command line -> the output folder it wrote (in a workspace still alive).
+    outputs: std::collections::HashMap<String, PathBuf>,
+    /// The workspaces holding them.
+    keep: Vec<tempfile::TempDir>,
+}
+
 /// Runs the commands of one document in order in `dir`; returns one line per failure.
-fn run_commands(doc: &str, commands: &[DocCommand], dir: &Path) -> Vec<String> {
+/// A `run` or `sweep` without `--resume` or `--force` that `ran` holds, whose
+/// output is not in `dir` yet, gets that output copied in instead of running again:
+/// it reads the same scenario files and writes into an empty folder, so it would
+/// write the same.
+fn run_commands(doc: &str, commands: &[DocCommand], dir: &Path, ran: &mut Ran) -> Vec<String> {
     let path = std::env::join_paths(std::iter::once(bin_dir()).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))
@@ -289,6 +304,25 @@ fn run_commands(doc: &str, commands: &[DocCommand], dir: &Path) -> Vec<String> {
                     ));
                 }
             }
+            continue;
+        }
+        let sub = words.get(1).map(String::as_str).unwrap_or("");
+        let named = match out_arg(&words) {
+            Some(o) => Some(PathBuf::from(o)),
+            None if sub == "run" || sub == "sweep" => {
+                scenario_name(dir, &words).map(|n| Path::new("results").join(n))
+            }
+            None => None,
+        };
+        let reusable = !c.is_long()
+            && (sub == "run" || sub == "sweep")
+            && !words.iter().any(|w| w == "--resume" || w == "--force");
+        if reusable
+            && let Some(out) = &named
+            && !dir.join(out).exists()
+            && let Some(earlier) = ran.outputs.get(shown)
+        {
+            copy_tree(earlier, &dir.join(out));
             continue;
         }
         let output = if c.is_long() {
@@ -323,22 +357,16 @@ fn run_commands(doc: &str, commands: &[DocCommand], dir: &Path) -> Vec<String> {
         if c.is_long() {
             continue;
         }
-        let sub = words.get(1).map(String::as_str).unwrap_or("");
-        let named = match out_arg(&words) {
-            Some(o) => Some(PathBuf::from(o)),
-            None if sub == "run" || sub == "sweep" => {
-                scenario_name(dir, &words).map(|n| Path::new("results").join(n))
+        if let Some(out) = named {
+            if !dir.join(&out).exists() {
+                failures.push(format!(
+                    "{doc}:{}: `{shown}` exited with 0 but wrote no {}",
+                    c.at,
+                    out.display()
+                ));
+            } else if reusable {
+                ran.outputs.insert(shown.to_string(), dir.join(&out));
             }
-            None => None,
-        };
-        if let Some(out) = named
-            && !dir.join(&out).exists()
-        {
-            failures.push(format!(
-                "{doc}:{}: `{shown}` exited with 0 but wrote no {}",
-                c.at,
-                out.display()
-            ));
         }
     }
     failures
@@ -365,19 +393,8 @@ fn markdown_documents() -> Vec<(String, String)> {
 
 /// Every `.toml` file under `scenarios/` and `benches/`, with its text.
 fn scenario_files() -> Vec<(String, String)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).expect("read folder") {
-            let p = e.expect("folder entry").path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|e| e == "toml") {
-                out.push(p);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&root().join("scenarios"), &mut files);
-    walk(&root().join("benches"), &mut files);
+    let mut files = super::files_under(&root().join("scenarios"), "toml");
+    files.extend(super::files_under(&root().join("benches"), "toml"));
     files.sort();
     files
         .into_iter()
@@ -389,26 +406,24 @@ fn scenario_files() -> Vec<(String, String)> {
 }
 
 #[test]
-fn commands_in_readme_and_docs_run_as_written() {
+fn commands_in_docs_and_scenario_headers_run_as_written() {
+    // One test, so that a command shown in a document and in a scenario header (the
+    // quick start) runs once.
+    let mut ran = Ran::default();
     let mut failures = Vec::new();
-    let mut ran = 0;
+    let mut found = 0;
     for (doc, text) in markdown_documents() {
         let commands = markdown_commands(&text);
-        ran += commands.len();
+        found += commands.len();
         let dir = workspace();
-        failures.extend(run_commands(&doc, &commands, dir.path()));
+        failures.extend(run_commands(&doc, &commands, dir.path(), &mut ran));
+        ran.keep.push(dir);
     }
     // README.md alone shows more than this; a parser that finds nothing fails here.
     assert!(
-        ran >= 5,
-        "only {ran} commands found in the Markdown documents"
+        found >= 5,
+        "only {found} commands found in the Markdown documents"
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn commands_in_scenario_headers_run_as_written() {
-    let mut failures = Vec::new();
     let mut without = Vec::new();
     for (doc, text) in scenario_files() {
         let commands = header_commands(&text);
@@ -416,7 +431,8 @@ fn commands_in_scenario_headers_run_as_written() {
             without.push(doc.clone());
         }
         let dir = workspace();
-        failures.extend(run_commands(&doc, &commands, dir.path()));
+        failures.extend(run_commands(&doc, &commands, dir.path(), &mut ran));
+        ran.keep.push(dir);
     }
     // Every shipped scenario says how to run it (DESIGN.md, "scenarios/").
     assert!(
@@ -469,10 +485,74 @@ fn a_broken_command_fails_the_docs_test() {
               swarmsim run scenarios/no-such-file.toml\n\
               scripts/no-such-script.sh\n\
               swarmsim bounds scenarios/kurose-ross-30.toml --out nowhere\n```\n";
-    let failures = run_commands("test.md", &markdown_commands(md), dir.path());
+    let failures = run_commands(
+        "test.md",
+        &markdown_commands(md),
+        dir.path(),
+        &mut Ran::default(),
+    );
     assert_eq!(failures.len(), 4, "{failures:#?}");
     assert!(failures[0].contains("test.md:3:") && failures[0].contains("already holds"));
     assert!(failures[1].contains("test.md:4:"));
     assert!(failures[2].contains("no-such-script.sh"));
     assert!(failures[3].contains("test.md:6:"));
+}
+
+/// Every name in each enum's name table (the table the parser, the printer and the
+/// error message read) is listed, quoted, in the row of its field in
+/// docs/SCENARIOS.md: a value added to a table and not to the docs fails here.
+#[test]
+fn every_named_value_is_in_the_field_reference() {
+    use swarmsim::network::ModelKind;
+    use swarmsim::scenario::{ChokerKind, PickerKind, Preset, ProtocolKind, SeedChoker};
+    let doc = std::fs::read_to_string(root().join("docs/SCENARIOS.md")).expect("read docs");
+    let row = |field: &str| -> &str {
+        doc.lines()
+            .find(|l| l.starts_with(&format!("| {field} |")))
+            .unwrap_or_else(|| panic!("docs/SCENARIOS.md has no row for {field}"))
+    };
+    let names = |t: &[&'static str]| t.to_vec();
+    let fields: [(&str, Vec<&str>); 6] = [
+        ("`[protocol] kind`", names(&ProtocolKind::ALL.map(|p| p.0))),
+        ("`[network] model`", names(&ModelKind::ALL.map(|p| p.0))),
+        ("`preset`", names(&Preset::ALL.map(|p| p.0))),
+        ("`picker`", names(&PickerKind::ALL.map(|p| p.0))),
+        ("`choker`", names(&ChokerKind::ALL.map(|p| p.0))),
+        ("`seed_choker`", names(&SeedChoker::ALL.map(|p| p.0))),
+    ];
+    for (field, values) in fields {
+        let r = row(field);
+        for v in values {
+            assert!(
+                r.contains(&format!("`\"{v}\"`")),
+                "{field}: \"{v}\" missing in: {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_command_shown_twice_runs_once() {
+    // A run shown in two documents: the second gets the first's output copied, so a
+    // file put into the first output after it ran appears in the second; the same
+    // command with --force is run (it may replace what is there) and writes its own.
+    let mut ran = Ran::default();
+    let md = "```sh\nswarmsim run scenarios/kurose-ross-30.toml --out r\n```\n";
+    let first = workspace();
+    let failures = run_commands("a.md", &markdown_commands(md), first.path(), &mut ran);
+    assert!(failures.is_empty(), "{failures:?}");
+    std::fs::write(first.path().join("r/marker"), "from a.md").expect("write marker");
+    let second = workspace();
+    let failures = run_commands("b.md", &markdown_commands(md), second.path(), &mut ran);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        std::fs::read_to_string(second.path().join("r/marker")).ok(),
+        Some("from a.md".to_string())
+    );
+    let forced = "```sh\nswarmsim run scenarios/kurose-ross-30.toml --out f --force\n```\n";
+    for dir in [&first, &second] {
+        let failures = run_commands("c.md", &markdown_commands(forced), dir.path(), &mut ran);
+        assert!(failures.is_empty(), "{failures:?}");
+        assert!(dir.path().join("f/summary.csv").exists());
+    }
 }

@@ -2,31 +2,11 @@
 //! while drawing, timer intervals, idle swarms and the event estimate of `check`.
 
 use super::*;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Runs the binary in `dir`; kills it and fails if it has not exited after `secs`.
 fn run_bounded(dir: &Path, args: &[&str], secs: u64) -> Output {
-    let mut child = bin()
-        .current_dir(dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("swarmsim runs");
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let o = child.wait_with_output().unwrap();
-            panic!(
-                "swarmsim {args:?} still running after {secs} s; stderr: {}",
-                stderr(&o)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
+    output_within(bin().current_dir(dir).args(args), secs)
 }
 
 /// A figure was drawn (exit 0, the file exists), or a note says why not (a sweep
@@ -123,13 +103,10 @@ fn sigterm_while_drawing_a_figure_stops_the_run() {
     // written, no figure and no temporary file.
     let t = format!("{BASE}[output]\nsample_interval = \"4 us\"\n");
     let d = scratch(&t);
-    let mut child = bin()
-        .current_dir(d.path())
-        .args(["run", "scenario.toml", "--out", "out", "--plot"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_in(
+        d.path(),
+        &["run", "scenario.toml", "--out", "out", "--plot"],
+    );
     // The CDF is drawn first, into the run's staging folder inside `out` (the files
     // move into place together at the end); the swarm figure right after it.
     let out = d.path().join("out");

@@ -3,25 +3,29 @@
 
 use super::*;
 
-/// The flash crowd scenario, shrunk to 16 chunks so that the test is quick.
+/// Runs the flash crowd scenario, shrunk to 16 chunks so that the test is quick,
+/// into `dir/out` (with `--trace` if `trace`); fails if the run does.
+fn run_flash_crowd(dir: &Path, trace: bool) {
+    let scenario = root().join("scenarios/bittorrent-flash-crowd.toml");
+    let mut args = vec![
+        "run",
+        scenario.to_str().expect("utf-8"),
+        "--set",
+        "file.size=\"4 MiB\"",
+        "--out",
+        "out",
+    ];
+    if trace {
+        args.push("--trace");
+    }
+    let o = run_in(dir, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A folder holding the traced flash crowd run in `out`.
 fn traced_flash_crowd() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
-    let o = run_in(
-        d.path(),
-        &[
-            "run",
-            root()
-                .join("scenarios/bittorrent-flash-crowd.toml")
-                .to_str()
-                .expect("utf-8"),
-            "--set",
-            "file.size=\"4 MiB\"",
-            "--trace",
-            "--out",
-            "out",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_flash_crowd(d.path(), true);
     d
 }
 
@@ -46,21 +50,7 @@ fn run_trace_writes_one_row_per_chunk_and_the_chokes() {
         assert!(!name.to_string_lossy().ends_with(".tmp"), "{name:?}");
     }
     // A rerun without --trace removes the trace of the earlier run.
-    let o = run_in(
-        d.path(),
-        &[
-            "run",
-            root()
-                .join("scenarios/bittorrent-flash-crowd.toml")
-                .to_str()
-                .expect("utf-8"),
-            "--set",
-            "file.size=\"4 MiB\"",
-            "--out",
-            "out",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
+    run_flash_crowd(d.path(), false);
     assert!(!out.join("chunks.csv").exists());
     assert!(!out.join("chokes.csv").exists());
 }

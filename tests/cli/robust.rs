@@ -3,8 +3,7 @@
 //! statuses of each.
 
 use super::*;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// BitTorrent with Poisson arrivals, latency and exponential seeding: every source
 /// of randomness the model has, so a manifest that drops any field shows.
@@ -34,26 +33,6 @@ unchoke_slots = 3
 [output]
 sample_interval = "2 s"
 "#;
-
-pub(super) fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-pub(super) fn ok(o: &Output) {
-    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
-}
-
-/// Names of the files in `dir` (sorted), empty if it does not exist.
-pub(super) fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 /// The value of column `name` in the one data row of a summary.csv.
 fn summary_field(summary: &str, name: &str) -> String {
@@ -507,62 +486,9 @@ kind = "bittorrent"
     assert!(left >= 10, "most peers left: {left}");
 }
 
-/// A client-server run far too long to finish during the test in a debug build:
-/// 3000 peers, 2000 chunks (6 million transfers).
-const LONG: &str = r#"name = "long"
-[file]
-size = "2000 MB"
-chunk = "1 MB"
-[server]
-upload = "1 GB/s"
-[[peers]]
-count = 3000
-upload = "0 B/s"
-download = "unlimited"
-"#;
-
-/// Sends `sig` to the child and waits for it; returns its exit status and the time
-/// from the signal to its exit (None if it is still running after 10 s).
-pub(super) fn signal_and_wait(
-    child: &mut std::process::Child,
-    sig: libc::c_int,
-) -> (Option<std::process::ExitStatus>, Duration) {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-    let r = unsafe { libc::kill(pid, sig) };
-    assert_eq!(r, 0, "kill failed");
-    let sent = Instant::now();
-    while sent.elapsed() < Duration::from_secs(10) {
-        if let Some(st) = child.try_wait().unwrap() {
-            return (Some(st), sent.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = child.kill();
-    (None, sent.elapsed())
-}
-
-/// Waits until `cond` holds (polling), at most `secs` seconds.
-fn wait_for(secs: u64, cond: impl Fn() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
 fn interrupted_run(sig: libc::c_int) -> String {
     let d = scratch(LONG);
-    let mut child = bin()
-        .current_dir(d.path())
-        .args(["run", "scenario.toml", "--out", "out"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_in(d.path(), &["run", "scenario.toml", "--out", "out"]);
     // Let it load the scenario, install its handler and simulate for a while.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(child.try_wait().unwrap().is_none(), "finished too early");
@@ -632,13 +558,7 @@ values = [40, 500]
         "2",
         "--quiet",
     ];
-    let mut child = bin()
-        .current_dir(p)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_in(p, &args);
     let journal = p.join("out/journal.csv");
     let some_done = wait_for(60, || {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.lines().count() >= 2)

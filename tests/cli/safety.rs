@@ -3,11 +3,10 @@
 //! refused or failed command leaves the folder as it was, one writer at a time, and
 //! only regular files are read.
 
-use super::robust::{files, ok, read, signal_and_wait};
 use super::*;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// BASE with a two-point, two-replication grid over the number of peers.
 fn grid() -> String {
@@ -40,26 +39,6 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// The output of a child that must end within `secs` seconds (killed otherwise).
-fn output_within(mut cmd: Command, secs: u64) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("swarmsim runs");
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if t.elapsed() > Duration::from_secs(secs) {
-            let _ = child.kill();
-            let o = child.wait_with_output().unwrap();
-            panic!("still running after {secs} s: {}", stderr(&o));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    child.wait_with_output().unwrap()
 }
 
 fn refused(o: &Output) -> String {
@@ -442,32 +421,13 @@ fn a_full_disk_leaves_the_earlier_results_whole() {
     ok(&run_in(p, &small));
 }
 
-/// A run that takes several seconds (2000 chunks to 3000 peers).
-const LONG: &str = r#"name = "long"
-[file]
-size = "2000 MB"
-chunk = "1 MB"
-[server]
-upload = "1 GB/s"
-[[peers]]
-count = 3000
-upload = "0 B/s"
-download = "unlimited"
-"#;
-
 #[test]
 fn a_second_writer_into_the_same_folder_is_refused_naming_the_first() {
     let d = scratch(LONG);
     let p = d.path();
     std::fs::write(p.join("base.toml"), BASE).unwrap();
     std::fs::write(p.join("grid.toml"), grid()).unwrap();
-    let mut first = bin()
-        .current_dir(p)
-        .args(["run", "scenario.toml", "--out", "out"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = spawn_in(p, &["run", "scenario.toml", "--out", "out"]);
     // Let it load the scenario and simulate for a while.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(first.try_wait().unwrap().is_none(), "finished too early");
@@ -532,7 +492,7 @@ fn a_fifo_given_as_the_scenario_is_refused_at_once() {
     for cmd in ["check", "bounds", "run", "sweep"] {
         let mut c = bin();
         c.current_dir(p).args([cmd, "s.toml"]);
-        let o = output_within(c, 10);
+        let o = output_within(&mut c, 10);
         let err = refused(&o);
         assert!(
             err.contains("s.toml") && err.contains("FIFO"),
@@ -551,9 +511,9 @@ fn fifos_sockets_and_devices_are_refused_wherever_a_file_is_expected() {
     ));
     // A socket and a device as the scenario.
     let _sock = std::os::unix::net::UnixListener::bind(p.join("sock.toml")).unwrap();
-    let err = refused(&output_within(bin_in(p, &["check", "sock.toml"]), 10));
+    let err = refused(&output_within(&mut bin_in(p, &["check", "sock.toml"]), 10));
     assert!(err.contains("sock.toml") && err.contains("socket"), "{err}");
-    let err = refused(&output_within(bin_in(p, &["check", "/dev/null"]), 10));
+    let err = refused(&output_within(&mut bin_in(p, &["check", "/dev/null"]), 10));
     assert!(err.contains("/dev/null") && err.contains("device"), "{err}");
     // A FIFO as points.csv (plot) and as a shard's runs.csv and sweep.toml (merge),
     // and as the manifest of an output folder.
@@ -574,7 +534,7 @@ fn fifos_sockets_and_devices_are_refused_wherever_a_file_is_expected() {
             }
         }
         mkfifo(&p.join(dir).join(file));
-        let err = refused(&output_within(bin_in(p, args), 10));
+        let err = refused(&output_within(&mut bin_in(p, args), 10));
         assert!(
             err.contains(&format!("{dir}/{file}")) || err.contains(dir),
             "{args:?}: {err}"

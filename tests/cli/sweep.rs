@@ -30,14 +30,6 @@ key = "protocol.kind"
 values = ["client-server"]
 "#;
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
-}
-
 /// Reads a CSV file's column `name` as strings.
 fn column(text: &str, name: &str) -> Vec<String> {
     let mut lines = text.lines();
@@ -121,7 +113,7 @@ fn jobs_and_shards_give_identical_files() {
     // Seeds: derived from (scenario seed 11, point, replication) only.
     let seeds = column(&runs, "seed");
     for (i, s) in seeds.iter().enumerate() {
-        let want = swarmsim::sweep::derive_seed(11, i / 2, (i % 2) as u32);
+        let want = swarmsim::stats::derive_seed(11, i / 2, (i % 2) as u32);
         assert_eq!(*s, want.to_string(), "seed of run {i}");
     }
     // points.csv: N = 1..5, D_cs = N F/u_s = N s, attained exactly; two identical

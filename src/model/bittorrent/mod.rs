@@ -30,11 +30,13 @@ mod arrival;
 mod availability;
 mod choking;
 mod links;
+mod memory;
 pub mod policy;
 mod requests;
 mod timers;
 mod tracker;
 
+pub use memory::memory_per_peer;
 pub use timers::BtTimer;
 
 use super::{Protocol, SERVER, Transfer, bitset, node_of, peer_of};

@@ -3,7 +3,6 @@
 
 use super::policy::PickContext;
 use super::*;
-use crate::bounds::bounds;
 use crate::model::{RunResult, RunStatus, simulate};
 use crate::network::ModelKind;
 use crate::scenario::{Arrival, ChokerKind, PeerClass, PickerKind, ProtocolKind, SeedChoker};
@@ -188,7 +187,7 @@ proptest! {
     fn never_faster_than_the_bound_and_bytes_conserved(s in case()) {
         let r = simulate(&s);
         prop_assert_eq!(r.summary.status, RunStatus::Completed, "{}", r.summary.note);
-        let b = bounds(&s);
+        let b = s.bounds();
         let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
         prop_assert!(r.summary.distribution_time_s >= bound * (1.0 - 1e-9),
             "{} < bound {}", r.summary.distribution_time_s, bound);
