@@ -120,6 +120,7 @@ fn choker(c: &mut Criterion) {
             let mut cx = ChokeContext {
                 node: 1,
                 now: Time::ZERO,
+                round: 0,
                 rng: &mut rng,
                 state: &mut 0,
             };

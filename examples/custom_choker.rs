@@ -119,6 +119,7 @@ mod tests {
         let mut cx = ChokeContext {
             node: 1,
             now: Time::ZERO,
+            round: 0,
             rng: &mut rng,
             state: &mut 0,
         };

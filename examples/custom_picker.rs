@@ -56,7 +56,7 @@ fn run(out: &Path) -> anyhow::Result<RunResult> {
             &s,
             sim,
             Box::new(LastFirst),
-            policy::leech_choker(c.choker),
+            policy::leech_choker(c),
             policy::seed_choker(c, s.file_bytes as f64, s.chunk_bytes as f64),
         )
     })

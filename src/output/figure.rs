@@ -363,6 +363,8 @@ fn figure_data(dir: &Path, opts: &FigureOptions) -> Result<(Figure, String, Stri
     for (ri, r) in rows.iter().enumerate() {
         let mut key: Key = Vec::new();
         let mut parts: Vec<String> = Vec::new();
+        // Parts that qualify the protocol (a preset) rather than split the series.
+        let mut qualifiers = 0;
         if let Some(p) = proto {
             let n = match protocols.iter().position(|x| *x == r[p]) {
                 Some(n) => n,
@@ -379,7 +381,14 @@ fn figure_data(dir: &Path, opts: &FigureOptions) -> Result<(Figure, String, Stri
                 Some(v) => SortKey::Num(v[ri]),
                 None => SortKey::Text(r[*i].clone()),
             });
-            parts.push(format!("{k}={}", r[*i]));
+            match preset_label(k, proto.map(|p| r[p].as_str()), &r[*i]) {
+                Some(Some(l)) => {
+                    parts.push(l);
+                    qualifiers += 1;
+                }
+                Some(None) => {}
+                None => parts.push(format!("{k}={}", r[*i])),
+            }
         }
         if let Some(c) = class {
             key.push(match class_index {
@@ -388,7 +397,7 @@ fn figure_data(dir: &Path, opts: &FigureOptions) -> Result<(Figure, String, Stri
             });
             parts.push(format!("class {}", r[c]));
         }
-        let label = if parts.len() <= 1 && dist {
+        let label = if parts.len() - qualifiers <= 1 && dist {
             format!("{} (simulated mean, 95% CI)", parts.join(", "))
         } else {
             parts.join(", ")
@@ -904,4 +913,42 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, fig: &Figure) 
         y += step;
     }
     Ok(())
+}
+
+/// The legend part of a varied `protocol.preset` (`key`) for a row of `protocol`
+/// with preset `value`: "idealised" (no preset) or the preset's name for
+/// BitTorrent (so that its curves read apart, "bittorrent, idealised" and
+/// "bittorrent, libtorrent-2.0"), nothing for the protocols a preset does not
+/// apply to;
+/// `None` for any other key (then "key=value" is written).
+fn preset_label(key: &str, protocol: Option<&str>, value: &str) -> Option<Option<String>> {
+    if key != "protocol.preset" {
+        return None;
+    }
+    Some(match (protocol, value) {
+        (Some("bittorrent"), "none") => Some("idealised".to_string()),
+        (Some("bittorrent"), p) => Some(p.to_string()),
+        (Some(_), _) => None,
+        (None, p) => Some(format!("preset {p}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::preset_label;
+
+    /// The legend parts of a varied preset, as the function's documentation states
+    /// them: BitTorrent's curves named apart, other protocols unqualified, other
+    /// keys left to the generic "key=value".
+    #[test]
+    fn preset_legend_parts() {
+        let l = |p: &str, v: &str| preset_label("protocol.preset", Some(p), v);
+        assert_eq!(l("bittorrent", "none"), Some(Some("idealised".into())));
+        assert_eq!(
+            l("bittorrent", "libtorrent-2.0"),
+            Some(Some("libtorrent-2.0".into()))
+        );
+        assert_eq!(l("client-server", "none"), Some(None));
+        assert_eq!(preset_label("seed", Some("bittorrent"), "1"), None);
+    }
 }

@@ -59,12 +59,18 @@ pub enum ChokerKind {
     UnchokeAll,
     /// Interested neighbours take turns, `unchoke_slots` at a time.
     RoundRobin,
+    /// libtorrent's `rate_based_choker` (`unchoke_sort`, src/choker.cpp,
+    /// libtorrent 2.0.8): tit-for-tat, with as many regular slots as neighbours
+    /// we upload to at a rate above a threshold that grows per slot (1 KiB/s, then
+    /// 2 KiB/s more each); `unchoke_slots` is not used.
+    RateBased,
 }
 
 name_table!(ChokerKind {
     "tit-for-tat" => TitForTat,
     "unchoke-all" => UnchokeAll,
     "round-robin" => RoundRobin,
+    "rate-based" => RateBased,
 });
 
 /// How seeds (and the server) choose whom to unchoke.
@@ -89,6 +95,11 @@ pub enum SeedChoker {
     /// libtorrent 2.0.8): peers that just started or nearly finished first, then
     /// longest since the last unchoke.
     AntiLeech,
+    /// Mainline 4.0.1's seed rule (`Choker._rechoke_seed`, BitTorrent/Choker.py):
+    /// `unchoke_slots` + 1 slots, no optimistic unchoke; peers unchoked within the
+    /// last two rechokes keep their slot, and (slots + 2) / 3 new unchokes per three
+    /// rechokes go to the next choked peers in a rotating list.
+    Mainline,
 }
 
 name_table!(SeedChoker {
@@ -97,6 +108,7 @@ name_table!(SeedChoker {
     "round-robin-quota" => RoundRobinQuota,
     "fastest-upload" => FastestUpload,
     "anti-leech" => AntiLeech,
+    "mainline" => Mainline,
 });
 
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
@@ -172,6 +184,9 @@ impl Preset {
                 // CurrentRateMeasure.py: max_rate_period = 20 s.
                 c.rate_window = 20.0;
                 c.choker = ChokerKind::TitForTat;
+                // Choker._rechoke_seed: max_uploads slots, (max_uploads + 2) // 3
+                // new unchokes per 30 s in list order.
+                c.seed_choker = SeedChoker::Mainline;
                 // PiecePicker.py: rarest_first_cutoff = 4.
                 c.picker = PickerKind::RarestFirst;
                 c.random_first = 4;
@@ -184,6 +199,7 @@ impl Preset {
                     "optimistic_interval",
                     "rate_window",
                     "choker",
+                    "seed_choker",
                     "picker",
                     "random_first",
                     "endgame",
@@ -435,9 +451,14 @@ impl Checker {
         let mut c = BitTorrentConfig::default();
         let f = |k: &str| format!("protocol.{k}");
         if let Some(v) = t.get("preset") {
-            let p = self.choice(v, &f("preset"), &Preset::ALL)?;
-            p.apply(&mut c);
-            c.preset = Some(p);
+            // "none": the built-in defaults, as if no preset were written (so that a
+            // sweep can vary the preset, idealised BitTorrent included).
+            let mut options: Vec<(&str, Option<Preset>)> = vec![("none", None)];
+            options.extend(Preset::ALL.iter().map(|&(n, p)| (n, Some(p))));
+            if let Some(p) = self.choice(v, &f("preset"), &options)? {
+                p.apply(&mut c);
+                c.preset = Some(p);
+            }
         }
         for (i, k) in BT_FIELDS.iter().enumerate() {
             if t.contains_key(*k) {

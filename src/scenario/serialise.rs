@@ -196,8 +196,8 @@ mod tests {
                 0usize..4,
                 0u32..1_000_000,
                 any::<bool>(),
-                0usize..3,
-                0usize..5,
+                0usize..4,
+                0usize..6,
                 any::<bool>(),
             ),
             (
@@ -228,6 +228,7 @@ mod tests {
                             ChokerKind::TitForTat,
                             ChokerKind::UnchokeAll,
                             ChokerKind::RoundRobin,
+                            ChokerKind::RateBased,
                         ][ck],
                         seed_choker: [
                             SeedChoker::Fastest,
@@ -235,6 +236,7 @@ mod tests {
                             SeedChoker::RoundRobinQuota,
                             SeedChoker::FastestUpload,
                             SeedChoker::AntiLeech,
+                            SeedChoker::Mainline,
                         ][sc],
                         unchoke_slots: us,
                         rate_window: r * f64::from(k),

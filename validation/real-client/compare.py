@@ -58,7 +58,13 @@ CONFIGS = {
     "slots8": {"unchoke_slots": 8},
     # Three whole-piece requests in flight per connection (served in parallel).
     "rif3": {"requests_in_flight": 3},
+    # The libtorrent-2.0 preset (docs/PRESETS.md) instead of BASE's fields, alone and
+    # with three requests in flight.
+    "preset": None,
+    "preset-rif3": {"requests_in_flight": 3},
 }
+# The configurations that start from the preset rather than from BASE.
+PRESET = {"preset": '"libtorrent-2.0"', "max_peers": 200, "max_connections": 200}
 
 
 def read_csv(path):
@@ -93,8 +99,8 @@ def scenario(name, n, size, piece, up, seed_up, fields):
 
 def sim_setting(binary, work, s, cfg, seeds):
     """Per seed: (mean completion, max completion, seed copies, leecher upload use)."""
-    fields = dict(BASE)
-    fields.update(CONFIGS[cfg])
+    fields = dict(PRESET if cfg.startswith("preset") else BASE)
+    fields.update(CONFIGS[cfg] or {})
     n, size, piece = int(s["leechers"]), int(s["file_bytes"]), int(s["piece_bytes"])
     up, seed_up = int(s["leecher_upload_bytes_per_s"]), int(s["seed_upload_bytes_per_s"])
     name = "real-%s-%s" % (s["setting"], cfg)

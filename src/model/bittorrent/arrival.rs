@@ -127,10 +127,10 @@ impl BitTorrent {
         // counting first changes the results of nearly every BitTorrent run, which
         // is also why the counts cannot simply be computed from the bitfields when a
         // pick needs them.
-        let unlimited = !self.choker_for_ref(n).uses_optimistic();
+        let limit = self.slot_limit(n);
         // Reactions take slots and never free one, so a node with no free slot now
         // has none during the whole pass.
-        let may_unchoke = self.can_unchoke(n, unlimited);
+        let may_unchoke = self.can_unchoke(n, limit);
         let rif = self.cfg.requests_in_flight;
         react.clear();
         // Without latency or a free slot only the links we unchoke can react, and
@@ -212,7 +212,7 @@ impl BitTorrent {
                     },
                 );
                 self.messages_in_flight += 1;
-            } else if unchoking || self.can_unchoke(n, unlimited) {
+            } else if unchoking || self.can_unchoke(n, limit) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
                 self.on_have(sim, m, peer, c);
             }

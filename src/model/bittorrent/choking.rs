@@ -53,12 +53,20 @@ impl BitTorrent {
         }
     }
 
-    /// Whether `n` may unchoke one more neighbour now: it is no free rider and has a
-    /// free regular slot (`unlimited`: its choker has no slot limit, see
-    /// [`Choker::uses_optimistic`]; passed in so that loops can look it up once).
-    pub(super) fn can_unchoke(&self, n: NodeId, unlimited: bool) -> bool {
+    /// The regular unchokes node `n` may hold between its rechokes, by the choker
+    /// it uses now ([`Choker::slots_between_rechokes`]; `u32::MAX`: no limit).
+    pub(super) fn slot_limit(&self, n: NodeId) -> u32 {
+        self.choker_for_ref(n)
+            .slots_between_rechokes(self.slots())
+            .unwrap_or(u32::MAX)
+    }
+
+    /// Whether `n` may unchoke one more neighbour now: it is no free rider and has
+    /// fewer regular unchokes than `limit` (its [`Self::slot_limit`], passed in so
+    /// that loops can look it up once).
+    pub(super) fn can_unchoke(&self, n: NodeId, limit: u32) -> bool {
         let u = &self.nodes[n as usize];
-        !u.free_rider && (unlimited || u.regular < self.slots())
+        !u.free_rider && u.regular < limit
     }
 
     /// `dl` became interested in the other end `ul` of its link at position `i`: it
@@ -67,8 +75,7 @@ impl BitTorrent {
         let l = *self.lk(dl, i);
         if !l.unchoked {
             let ul = l.other;
-            let unlimited = !self.choker_for_ref(ul).uses_optimistic();
-            if self.can_unchoke(ul, unlimited) {
+            if self.can_unchoke(ul, self.slot_limit(ul)) {
                 self.unchoke(sim, ul, l.peer, false);
             }
         } else {
@@ -91,9 +98,9 @@ impl BitTorrent {
         if self.nodes[n as usize].free_rider || !self.present[n as usize] {
             return;
         }
-        let unlimited = !self.choker_for_ref(n).uses_optimistic();
+        let limit = self.slot_limit(n);
         loop {
-            if !unlimited && self.nodes[n as usize].regular >= self.slots() {
+            if self.nodes[n as usize].regular >= limit {
                 return;
             }
             let mut best: Option<(f32, NodeId, u32)> = None;
@@ -247,20 +254,32 @@ impl BitTorrent {
         let node = &self.nodes[n as usize];
         let free_rider = node.free_rider;
         let slots = self.slots() as usize;
-        let mut state = node.choker_state;
+        let complete = node.complete;
+        let mut state = if complete {
+            node.seed_state
+        } else {
+            node.leech_state
+        };
         let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
+        let round = node.rechokes;
         let choker = self.choker_for(n);
         let uses_optimistic = choker.uses_optimistic();
         if !free_rider {
             let mut cx = ChokeContext {
                 node: n,
                 now: sim.now,
+                round,
                 rng: &mut sim.rng,
                 state: &mut state,
             };
             choker.choose(&mut cx, &cands, slots, &mut out);
         }
-        self.nodes[n as usize].choker_state = state;
+        let node = &mut self.nodes[n as usize];
+        if complete {
+            node.seed_state = state;
+        } else {
+            node.leech_state = state;
+        }
         self.nodes[n as usize].rechokes += 1;
         let mut unchoke = std::mem::take(&mut self.scratch.unchoke);
         unchoke.clear();

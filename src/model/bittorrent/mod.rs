@@ -28,6 +28,7 @@
 
 mod arrival;
 mod availability;
+mod chokers;
 mod choking;
 mod links;
 mod memory;
@@ -187,8 +188,11 @@ struct Node {
     optimistic: u32,
     period: u32,
     rechokes: u64,
-    /// The node's choker state ([`policy::ChokeContext::state`]).
-    choker_state: u32,
+    /// The state of the node's leecher choker ([`policy::ChokeContext::state`]).
+    leech_state: u32,
+    /// The state of the node's seed choker, its own from its first rechoke as a
+    /// seed (0 then).
+    seed_state: u32,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
     /// When a part last finished arriving at this node (None: never).
@@ -362,7 +366,7 @@ impl BitTorrent {
             s,
             sim,
             policy::picker(c.picker, c.random_first),
-            policy::leech_choker(c.choker),
+            policy::leech_choker(c),
             policy::seed_choker(c, s.file_bytes as f64, s.chunk_bytes as f64),
         )
     }

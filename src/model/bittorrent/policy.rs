@@ -5,6 +5,7 @@
 //! [`crate::model::simulate_protocol`] (`examples/custom_picker.rs` and
 //! `examples/custom_choker.rs` do so end to end).
 
+pub use super::chokers::{MainlineSeed, RateBased};
 use crate::engine::{SimRng, Time};
 use crate::network::NodeId;
 use crate::scenario::{BitTorrentConfig, ChokerKind, PickerKind, SeedChoker};
@@ -304,18 +305,21 @@ pub struct ChokeContext<'a> {
     pub node: NodeId,
     /// The current virtual time.
     pub now: Time,
+    /// How many rechokes the node made before this one (0 at its first; a
+    /// rechoke skipped while the swarm is idle counts).
+    pub round: u64,
     /// The simulation's RNG, the only source of randomness (a choker that draws from
     /// it stays reproducible).
     pub rng: &'a mut SimRng,
-    /// The node's own choker state, kept by the protocol from one of the node's
-    /// rechokes to the next (0 at its first; one word per node, which its leecher
-    /// and seed chokers share): where a round-robin choker stopped, say.
+    /// This choker's state at this node, kept by the protocol from one of the
+    /// node's rechokes to the next (0 at the first): where a round-robin choker
+    /// stopped, say. A node's leecher choker and seed choker each have their own.
     pub state: &'a mut u32,
 }
 
 /// Chooses the regular unchokes of a node at a rechoke. One instance serves every
 /// node (leechers or seeds); what it keeps per node lives in
-/// [`ChokeContext::state`].
+/// [`ChokeContext::state`], one word per node and choker.
 pub trait Choker: Send {
     /// Pushes into `out` the indices into `cands` to unchoke (at most `slots`,
     /// unless the choker unchokes everyone).
@@ -330,6 +334,15 @@ pub trait Choker: Send {
     /// Whether an optimistic unchoke is added on top of the regular ones.
     fn uses_optimistic(&self) -> bool {
         true
+    }
+
+    /// How many regular unchokes a node may hold between its rechokes, given the
+    /// scenario's `slots`: a neighbour that becomes interested is unchoked at once
+    /// while fewer are held (libtorrent's preemptive unchoke), and a slot freed by
+    /// a neighbour that lost interest is refilled. `None`: no limit. The default is
+    /// `slots`.
+    fn slots_between_rechokes(&self, slots: u32) -> Option<u32> {
+        Some(slots)
     }
 
     /// Whether `choose` reads the unchoke history of [`Candidate`] (its fields
@@ -357,7 +370,7 @@ fn choke_key(rate: f64, unchoked: bool, neighbour: NodeId) -> u128 {
 /// order is total (neighbours are distinct), so keeping the best few while scanning
 /// (or, for many slots, a partial selection followed by a sort of the chosen few)
 /// gives the same list as a full sort, without allocating.
-fn top_by(
+pub(super) fn top_by(
     cands: &[Candidate],
     slots: usize,
     out: &mut Vec<usize>,
@@ -453,6 +466,10 @@ impl Choker for UnchokeAll {
 
     fn uses_optimistic(&self) -> bool {
         false
+    }
+
+    fn slots_between_rechokes(&self, _slots: u32) -> Option<u32> {
+        None
     }
 }
 
@@ -622,12 +639,15 @@ impl Choker for AntiLeech {
     }
 }
 
-/// The shipped leecher choker of a given kind.
-pub fn leech_choker(kind: ChokerKind) -> Box<dyn Choker> {
-    match kind {
+/// The shipped leecher choker of the scenario's `choker` kind.
+pub fn leech_choker(cfg: &BitTorrentConfig) -> Box<dyn Choker> {
+    match cfg.choker {
         ChokerKind::TitForTat => Box::new(TitForTat),
         ChokerKind::UnchokeAll => Box::new(UnchokeAll),
         ChokerKind::RoundRobin => Box::new(RoundRobin),
+        ChokerKind::RateBased => Box::new(RateBased {
+            interval: cfg.rechoke_interval,
+        }),
     }
 }
 
@@ -646,6 +666,9 @@ pub fn seed_choker(cfg: &BitTorrentConfig, file_bytes: f64, chunk_bytes: f64) ->
             file_bytes,
             chunk_bytes,
         }),
+        SeedChoker::Mainline => Box::new(MainlineSeed {
+            interval: cfg.rechoke_interval,
+        }),
     }
 }
 
@@ -660,6 +683,7 @@ mod tests {
         ChokeContext {
             node: 0,
             now: Time::ZERO,
+            round: 0,
             rng,
             state,
         }
@@ -718,6 +742,7 @@ mod tests {
         let mut cx = ChokeContext {
             node: 1,
             now: Time::ZERO,
+            round: 0,
             rng: &mut rng,
             state: &mut cursor,
         };
@@ -924,6 +949,7 @@ mod tests {
             let mut cx = ChokeContext {
                 node: 1,
                 now: Time::ZERO,
+                round: 0,
                 rng: &mut rng,
                 state: &mut 0,
             };
