@@ -7,7 +7,6 @@ use super::availability::Counter;
 use super::availability::Counts;
 use super::timers::BtTimer;
 use super::{BitTorrent, Link, NONE, SERVER, Sim, peer_of};
-use crate::engine::prefetch;
 use crate::network::NodeId;
 use crate::scenario::Seeding;
 use rand_distr::{Distribution, Exp};
@@ -65,9 +64,6 @@ impl BitTorrent {
     /// interest and availability follow, the HAVE reaches every neighbour, and the
     /// freed links request again (or the node completes).
     pub(super) fn acquire(&mut self, sim: &mut Sim, n: NodeId, c: u32) {
-        // The counts arrive while the bitfields and the loss-of-interest tests
-        // below are handled.
-        self.prefetch_counts(n, c);
         Self::set_bit(&mut self.have, self.words, n, c, true);
         if self.is_pending(n, c) {
             Self::set_bit(&mut self.pending, self.words, n, c, false);
@@ -107,13 +103,10 @@ impl BitTorrent {
         // Only a neighbour that unchokes us can react to our loss of interest (one
         // that chokes us has nothing to take back), so only those are tested. Such
         // a reaction (it chokes us) changes only its own link's flag, so the links
-        // that unchoke us can be listed first (fetching their bitfield words).
+        // that unchoke us can be listed first.
         let mut react = std::mem::take(&mut self.scratch.react);
         react.clear();
         self.choke_list(n, true, &mut react);
-        for &i in &react {
-            prefetch(&self.have[self.lk(n, i).other as usize * w + c as usize / 64]);
-        }
         for &i in &react {
             let Link { other: m, peer, .. } = *self.lk(n, i);
             if self.has(m, c) && !self.interested(n, m) {
@@ -168,7 +161,6 @@ impl BitTorrent {
             // (One loop per counter width.)
             let listed_to = match &mut self.avail {
                 Counts::U8(v) => pass.run(v, &mut react),
-                Counts::U16(v) => pass.run(v, &mut react),
                 Counts::U32(v) => pass.run(v, &mut react),
             };
             react.truncate(listed_to);

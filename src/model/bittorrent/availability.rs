@@ -1,17 +1,16 @@
 //! Availability: each node's count, per chunk, of its neighbours that hold the chunk
-//! (the rarest-first input), kept in the narrowest unsigned integer that holds a
-//! node's most neighbours, and updated when a connection opens or closes.
+//! (the rarest-first input), one byte each when a node has at most 255 neighbours
+//! (four above), and updated when a connection opens or closes.
 
-use super::{BitTorrent, Link, SERVER, policy};
+use super::{BitTorrent, SERVER, policy};
 use crate::network::NodeId;
 use policy::AvailRow;
 
-/// The availability counts of every node, in the narrowest unsigned integer that
-/// holds a node's most neighbours ([`AvailRow`]).
+/// The availability counts of every node: one byte each when a node has at most
+/// 255 neighbours, four above ([`AvailRow`]).
 #[derive(Clone, Debug)]
 pub(super) enum Counts {
     U8(Vec<u8>),
-    U16(Vec<u16>),
     U32(Vec<u32>),
 }
 
@@ -44,15 +43,13 @@ macro_rules! counter {
         }
     )*};
 }
-counter!(u8, u16, u32);
+counter!(u8, u32);
 
 impl Counts {
     /// `len` zero counts, wide enough for `most` neighbours.
     pub(super) fn new(len: usize, most: usize) -> Counts {
         if most <= u8::MAX as usize {
             Counts::U8(vec![0; len])
-        } else if most <= u16::MAX as usize {
-            Counts::U16(vec![0; len])
         } else {
             Counts::U32(vec![0; len])
         }
@@ -62,7 +59,6 @@ impl Counts {
     pub(super) fn row(&self, at: usize, len: usize) -> AvailRow<'_> {
         match self {
             Counts::U8(v) => AvailRow::U8(&v[at..at + len]),
-            Counts::U16(v) => AvailRow::U16(&v[at..at + len]),
             Counts::U32(v) => AvailRow::U32(&v[at..at + len]),
         }
     }
@@ -72,7 +68,6 @@ impl Counts {
     pub(super) fn len(&self) -> usize {
         match self {
             Counts::U8(v) => v.len(),
-            Counts::U16(v) => v.len(),
             Counts::U32(v) => v.len(),
         }
     }
@@ -144,31 +139,7 @@ impl BitTorrent {
         let from_row = Self::row(&self.have, self.words, from);
         match &mut self.avail {
             Counts::U8(v) => add_bits_u8(&mut v[base..base + chunks], from_row, sign),
-            Counts::U16(v) => add_at(&mut v[base..base + chunks], policy::ones(from_row), sign),
             Counts::U32(v) => add_at(&mut v[base..base + chunks], policy::ones(from_row), sign),
-        }
-    }
-
-    /// Prefetches the availability count of chunk `c` at each of `n`'s neighbours,
-    /// the counts that [`BitTorrent::acquire`] of `c` at `n` increments (a hint
-    /// only).
-    #[inline]
-    pub(super) fn prefetch_counts(&self, n: NodeId, c: u32) {
-        // (The server's row exists too: no test. Every index is in its table, but
-        // a hint needs no bounds check.)
-        fn each<T>(v: &[T], links: &[Link], stride: usize, c: usize) {
-            for l in links {
-                crate::engine::prefetch_ptr(v.as_ptr().wrapping_add(l.other as usize * stride + c));
-            }
-        }
-        if !self.count_avail {
-            return;
-        }
-        let (links, stride) = (self.links_of(n), self.chunks as usize);
-        match &self.avail {
-            Counts::U8(v) => each(v, links, stride, c as usize),
-            Counts::U16(v) => each(v, links, stride, c as usize),
-            Counts::U32(v) => each(v, links, stride, c as usize),
         }
     }
 }

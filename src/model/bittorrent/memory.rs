@@ -16,21 +16,20 @@ const _: () = assert!(std::mem::size_of::<Link>() <= 20);
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
-/// availability counts (`A` = 2, or 4 when `K` exceeds 65,535: a count per chunk as
-/// wide as a node's most neighbours need, one byte with at most 255 connections,
-/// two with at most 65,535, four above; counted for every picker, although only
-/// rarest-first keeps them: an upper bound); the `have` and `pending` bitfields
-/// (16 W); and its connections: per allowed connection, half a 24-byte connection
-/// record (each is shared by two peers), a 20-byte link slot and a rate history of
-/// `2 B` four-byte floats (every peer gets a block of `K` link slots and rate
-/// histories in two flat tables), `32 + 8 B` bytes; the tables grow by doubling, so
-/// up to twice that: at most `64 + 16 B` bytes; `78 + 16 B` (110 at the default two
-/// buckets) leaves a margin.
+/// availability counts (`A` = 2, or 4 when `K` exceeds 255: a count per chunk, one
+/// byte with at most 255 connections, four above; counted for every picker,
+/// although only rarest-first keeps them: an upper bound); the `have` and `pending`
+/// bitfields (16 W); and its connections: per allowed connection, half a 24-byte
+/// connection record (each is shared by two peers), a 20-byte link slot and a rate
+/// history of `2 B` four-byte floats (every peer gets a block of `K` link slots and
+/// rate histories in two flat tables), `32 + 8 B` bytes; the tables grow by
+/// doubling, so up to twice that: at most `64 + 16 B` bytes; `78 + 16 B` (110 at the
+/// default two buckets) leaves a margin.
 pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let w = (c / 64.0).ceil();
     let b = rate_buckets(cfg) as f64;
     let k = cfg.max_connections as f64;
-    let a = if k > 65_535.0 { 4.0 } else { 2.0 };
+    let a = if k > 255.0 { 4.0 } else { 2.0 };
     2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b) * k
 }

@@ -14,15 +14,13 @@ use rand::Rng;
 pub use crate::model::bitset::{Ones, ones, ones_in};
 
 /// A node's availability counts, one per chunk: how many of its neighbours have
-/// each chunk. They are stored in the narrowest unsigned integer that holds the most
-/// neighbours a node may have (`max_connections`): one byte a count with the default
-/// 80, so that the counters of a large swarm take half the cache they took as `u16`.
+/// each chunk. One byte a count when a node may have at most 255 neighbours
+/// (`max_connections`, 80 by default), so that the counters of a large swarm take
+/// little cache; four bytes above.
 #[derive(Clone, Copy, Debug)]
 pub enum AvailRow<'a> {
     /// Counts of nodes with at most 255 connections.
     U8(&'a [u8]),
-    /// Counts of nodes with at most 65,535 connections.
-    U16(&'a [u16]),
     /// Counts of nodes with more connections.
     U32(&'a [u32]),
 }
@@ -36,7 +34,6 @@ impl AvailRow<'_> {
     pub fn get(&self, c: usize) -> u32 {
         match self {
             AvailRow::U8(r) => u32::from(r[c]),
-            AvailRow::U16(r) => u32::from(r[c]),
             AvailRow::U32(r) => r[c],
         }
     }
@@ -45,7 +42,6 @@ impl AvailRow<'_> {
     pub fn len(&self) -> usize {
         match self {
             AvailRow::U8(r) => r.len(),
-            AvailRow::U16(r) => r.len(),
             AvailRow::U32(r) => r.len(),
         }
     }
@@ -216,7 +212,6 @@ impl PiecePicker for RarestFirst {
             // (One loop per counter width: no match per candidate.)
             match cx.local_avail {
                 AvailRow::U8(r) => rarest_u8(cx.candidates, r, rng),
-                AvailRow::U16(r) => argmin_random(cx.candidates, rng, |i| u32::from(r[i as usize])),
                 AvailRow::U32(r) => argmin_random(cx.candidates, rng, |i| r[i as usize]),
             }
         }
