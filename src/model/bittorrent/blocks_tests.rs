@@ -101,14 +101,15 @@ fn a_chunk_is_assembled_from_two_uploaders_blocks() {
     }
 }
 
-/// A choke drops the queue. The server (1 regular slot and the optimistic one,
-/// round robin, a rechoke every second) unchokes both of two free riders at 0,
-/// each at u / 2; each queues requests for the whole file at once (a queue of
-/// 2,000 blocks). At the rechoke at 1 s round robin gives the regular slot to the
-/// optimistic peer and chokes the other. At 1.5 s the choked one has no request
-/// left (its queue was rejected) and keeps the 1 s x u / 2 bytes it got; the
-/// other has requests covering every byte it lacks and has received
-/// 1 s x u / 2 + 0.5 s x u.
+/// A choke drops the queue. The server (1 regular slot, round robin, no optimistic
+/// unchoke, a rechoke every second) has two free riders. Both ask at 0; the slot
+/// goes to node 1, the lower id (events at one instant run in node order), and
+/// node 1 queues requests for the whole file at once (a queue of 2,000 blocks) and
+/// is served at u. Round robin's first turn, at the rechoke at 1 s, starts from the
+/// lowest id, node 1 again; at 2 s the turn passes to node 2 and node 1 is choked.
+/// At 2.5 s node 1 has no request left (its queue was rejected) and keeps the
+/// 2 s x u bytes it got; node 2 has requests covering every byte it lacks and has
+/// received 0.5 s x u.
 #[test]
 fn a_choke_drops_the_queue() {
     let u = 100_000.0;
@@ -127,20 +128,15 @@ fn a_choke_drops_the_queue() {
     c.optimistic_interval = 1000.0;
     let mut sim = Sim::new(&s);
     let mut p = BitTorrent::new(&s, &mut sim);
-    sim.run(&mut p, Time::from_secs_ceil(1.5).unwrap());
     let got = |p: &BitTorrent, n: NodeId| {
         p.nodes[n as usize].partial.iter().map(|x| x.1).sum::<f64>()
             + p.held[n as usize] as f64 * 250_000.0
     };
-    // The one served first is the one with nothing queued now.
-    let (first, second) = if p.nodes[1].downloads.is_empty() {
-        (1, 2)
-    } else {
-        (2, 1)
-    };
+    sim.run(&mut p, Time::from_secs_ceil(2.5).unwrap());
+    let (first, second) = (1, 2);
     assert!(p.nodes[first as usize].downloads.is_empty());
     assert!(
-        (got(&p, first) - 0.5 * u).abs() < 1e-3,
+        (got(&p, first) - 2.0 * u).abs() < 1e-3,
         "{}",
         got(&p, first)
     );
@@ -151,7 +147,7 @@ fn a_choke_drops_the_queue() {
     assert!((got(&p, second) + asked - f as f64).abs() < 1e-3);
     let served = node.downloads.iter().find(|q| q.flow != NONE).unwrap();
     let total = got(&p, second) + sim.network().delivered(served.flow, sim.now) - served.credited;
-    assert!((total - u).abs() < 1e-3, "{total}");
+    assert!((total - 0.5 * u).abs() < 1e-3, "{total}");
     assert!(p.stats.choke_cancels > 0);
 }
 
