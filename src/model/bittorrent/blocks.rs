@@ -40,7 +40,7 @@
 //! (`peer_connection::send_choke`), the bytes of the block under way are kept.
 
 use super::requests::Ask;
-use super::{BitTorrent, NONE, Part, SERVER, Sim};
+use super::{BitTorrent, NONE, SERVER, Sim};
 use crate::network::NodeId;
 use crate::scenario::RequestModel;
 use rand::Rng;
@@ -301,23 +301,8 @@ impl BitTorrent {
                 }
                 Ask::Split(_) => unreachable!("the block pipeline never splits"),
             };
-            self.add_in_flight(dl, i, 1);
-            let d = self.delay(dl, ul);
-            self.nodes[dl as usize].downloads.push(Part {
-                flow: NONE,
-                chunk,
-                conn,
-                pos: i,
-                part,
-                arrived: d <= 0.0,
-                bytes,
-                credited: 0.0,
-            });
-            if d > 0.0 {
-                let at = sim.after(d);
-                sim.set_timer(at, super::BtTimer::Request { dl, conn, part });
-                self.messages_in_flight += 1;
-            }
+            let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
+            self.nodes[dl as usize].downloads.push(entry);
             serving = false;
         }
         if !serving {

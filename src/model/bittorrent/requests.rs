@@ -79,26 +79,42 @@ impl BitTorrent {
                     (p.chunk, p.part, left)
                 }
             };
-            self.add_in_flight(dl, i, 1);
-            let d = self.delay(dl, ul);
-            let mut entry = Part {
-                flow: NONE,
-                chunk,
-                conn,
-                pos: i,
-                part,
-                arrived: d <= 0.0,
-                bytes,
-                credited: 0.0,
-            };
-            if d > 0.0 {
-                let at = sim.after(d);
-                sim.set_timer(at, BtTimer::Request { dl, conn, part });
-                self.messages_in_flight += 1;
-            } else {
+            let mut entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
+            if entry.arrived {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }
             self.nodes[dl as usize].downloads.push(entry);
+        }
+    }
+
+    /// Sends one request of `dl` (for `bytes` of `chunk`, as `part`) over connection
+    /// `conn` to `ul`, at link position `i`: counts it in flight and returns its
+    /// entry, not yet started. Without latency it has arrived; otherwise a timer
+    /// delivers it after the link's delay.
+    pub(super) fn send_request(
+        &mut self,
+        sim: &mut Sim,
+        (dl, ul, conn, i): (NodeId, NodeId, u32, u32),
+        chunk: u32,
+        part: u32,
+        bytes: f64,
+    ) -> Part {
+        self.add_in_flight(dl, i, 1);
+        let d = self.delay(dl, ul);
+        if d > 0.0 {
+            let at = sim.after(d);
+            sim.set_timer(at, BtTimer::Request { dl, conn, part });
+            self.messages_in_flight += 1;
+        }
+        Part {
+            flow: NONE,
+            chunk,
+            conn,
+            pos: i,
+            part,
+            arrived: d <= 0.0,
+            bytes,
+            credited: 0.0,
         }
     }
 
