@@ -1,6 +1,6 @@
 //! Golden-file tests: every shipped scenario (`scenarios/*.toml`), every validation
 //! scenario (`scenarios/validation/*.toml`), the 1,000-peer bench rows
-//! (`scenarios/bench/*-1k-*.toml` and `optimal-1k-slow-down.toml`) and four small
+//! (`scenarios/bench/*-1k-*.toml` and `optimal-1k-slow-down.toml`) and six small
 //! scenarios of their own (`tests/golden/<name>/scenario.toml`) must give, byte for
 //! byte, the `summary.csv` (without the `wall_*` columns), `peers.csv` and
 //! `timeseries.csv` stored under `tests/golden/`. The expected files are the
@@ -51,6 +51,8 @@ golden! {
     golden_own_bt_maxmin => "tests/golden/bt-maxmin/scenario.toml",
     golden_own_bt_fast_churn => "tests/golden/bt-fast-churn/scenario.toml",
     golden_own_cs_grouped => "tests/golden/cs-grouped/scenario.toml",
+    golden_own_bt_libtorrent => "tests/golden/bt-libtorrent/scenario.toml",
+    golden_own_bt_mainline => "tests/golden/bt-mainline/scenario.toml",
     golden_bittorrent_flash_crowd => "scenarios/bittorrent-flash-crowd.toml",
     golden_churn_poisson => "scenarios/churn-poisson.toml",
     golden_churn_tight_tables => "scenarios/churn-tight-tables.toml",
