@@ -527,10 +527,11 @@ fn sigterm_stops_a_run_the_same_way() {
 #[test]
 fn sigint_stops_a_sweep_keeping_finished_runs_and_says_how_to_resume() {
     // 2 points x 10 replications, 100 chunks: 10 runs of 40 peers (a few ms each in
-    // a release build) and 10 of 500 (about 0.14 s each in release, 1.2 s in debug),
-    // so that some runs are finished soon and the sweep is still running when the
-    // signal comes. (With 40 and 41 peers the whole sweep took 30 ms in release and
-    // sometimes finished before the signal: "20 runs kept".)
+    // a release build) and 10 of 500 (about 0.4 s each in release), so that some
+    // runs are finished soon and the sweep is still running when the signal comes.
+    // The finite download capacity (it never binds) keeps the server's 500 flows
+    // out of a processor-sharing group, which would make each run take a few ms:
+    // the whole sweep then took 0.1 s and could finish before the signal.
     let t = r#"name = "sw"
 [file]
 size = "10 MB"
@@ -540,7 +541,7 @@ upload = "10 MB/s"
 [[peers]]
 count = 40
 upload = "0 B/s"
-download = "unlimited"
+download = "1 TB/s"
 [sweep]
 replications = 10
 [[sweep.vary]]
