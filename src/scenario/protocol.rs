@@ -149,10 +149,19 @@ name_table!(Preset {
 });
 
 impl Preset {
-    /// Sets the fields this preset covers in `c` and returns their names. Each
-    /// value's source is in docs/CLIENT-RULES.md (the rules read from the client's
-    /// code) and docs/PRESETS.md.
-    pub fn apply(self, c: &mut BitTorrentConfig) -> &'static [&'static str] {
+    /// Whether this preset sets `field` (a name of [`BT_FIELDS`]): every preset
+    /// sets [`PRESET_FIELDS`], and `libtorrent-2.0` also its round-robin seed
+    /// choker's quotas.
+    pub fn covers(self, field: &str) -> bool {
+        PRESET_FIELDS.contains(&field)
+            || (self == Preset::Libtorrent2
+                && matches!(field, "seed_quota_pieces" | "seed_quota_time"))
+    }
+
+    /// Sets the fields this preset covers ([`Preset::covers`]) in `c`. Each value's
+    /// source is in docs/CLIENT-RULES.md (the rules read from the client's code)
+    /// and docs/PRESETS.md.
+    pub fn apply(self, c: &mut BitTorrentConfig) {
         match self {
             Preset::Libtorrent2 => {
                 // session_impl::recalculate_unchoke_slots: unchoke_slots_limit = 8
@@ -187,25 +196,6 @@ impl Preset {
                 c.request_queue_time = 3.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 500;
-                &[
-                    "unchoke_slots",
-                    "rechoke_interval",
-                    "optimistic_interval",
-                    "rate_window",
-                    "choker",
-                    "seed_choker",
-                    "seed_quota_pieces",
-                    "seed_quota_time",
-                    "picker",
-                    "random_first",
-                    "endgame",
-                    "close_redundant",
-                    "requests",
-                    "block_size",
-                    "request_queue_time",
-                    "request_queue_min",
-                    "request_queue_max",
-                ]
             }
             Preset::Mainline4 => {
                 // BitTorrent/download.py _set_auto_uploads: 4 uploads at the default
@@ -237,23 +227,6 @@ impl Preset {
                 c.request_queue_time = 4.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 50;
-                &[
-                    "unchoke_slots",
-                    "rechoke_interval",
-                    "optimistic_interval",
-                    "rate_window",
-                    "choker",
-                    "seed_choker",
-                    "picker",
-                    "random_first",
-                    "endgame",
-                    "close_redundant",
-                    "requests",
-                    "block_size",
-                    "request_queue_time",
-                    "request_queue_min",
-                    "request_queue_max",
-                ]
             }
             Preset::Transmission4 => {
                 // peer-mgr.cc rechokeUploads: upload-slots-per-torrent = 8 plus one
@@ -282,23 +255,6 @@ impl Preset {
                 c.request_queue_time = 10.0;
                 c.request_queue_min = 32;
                 c.request_queue_max = 250;
-                &[
-                    "unchoke_slots",
-                    "rechoke_interval",
-                    "optimistic_interval",
-                    "rate_window",
-                    "choker",
-                    "seed_choker",
-                    "picker",
-                    "random_first",
-                    "endgame",
-                    "close_redundant",
-                    "requests",
-                    "block_size",
-                    "request_queue_time",
-                    "request_queue_min",
-                    "request_queue_max",
-                ]
             }
         }
     }
@@ -437,16 +393,13 @@ impl BitTorrentConfig {
     /// Each field of `BT_FIELDS` with where its value came from: `"file"`, the
     /// preset's name, or `"default"`.
     pub fn sources(&self) -> Vec<(&'static str, &'static str)> {
-        let by_preset = self
-            .preset
-            .map_or(&[][..], |p| p.apply(&mut BitTorrentConfig::default()));
         BT_FIELDS
             .iter()
             .enumerate()
             .map(|(i, &f)| {
                 let from = if self.written.0 >> i & 1 == 1 {
                     "file"
-                } else if by_preset.contains(&f) {
+                } else if self.preset.is_some_and(|p| p.covers(f)) {
                     self.preset.map_or("default", Preset::name)
                 } else {
                     "default"
@@ -468,6 +421,25 @@ impl BitTorrentConfig {
         k.clamp(1.0, MAX_IDLE_CHECKS as f64) as u8
     }
 }
+
+/// The fields every client preset sets (see [`Preset::covers`]).
+pub const PRESET_FIELDS: &[&str] = &[
+    "unchoke_slots",
+    "rechoke_interval",
+    "optimistic_interval",
+    "rate_window",
+    "choker",
+    "seed_choker",
+    "picker",
+    "random_first",
+    "endgame",
+    "close_redundant",
+    "requests",
+    "block_size",
+    "request_queue_time",
+    "request_queue_min",
+    "request_queue_max",
+];
 
 /// The fields `[protocol]` accepts besides `kind`.
 pub const BT_FIELDS: &[&str] = &[
