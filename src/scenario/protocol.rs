@@ -149,8 +149,8 @@ name_table!(Preset {
 });
 
 impl Preset {
-    /// Whether this preset sets `field` (a name of [`BT_FIELDS`]): every preset
-    /// sets [`PRESET_FIELDS`], and `libtorrent-2.0` also its round-robin seed
+    /// Whether this preset sets `field` (a name of `BT_FIELDS`): every preset
+    /// sets `PRESET_FIELDS`, and `libtorrent-2.0` also its round-robin seed
     /// choker's quotas.
     pub fn covers(self, field: &str) -> bool {
         PRESET_FIELDS.contains(&field)
