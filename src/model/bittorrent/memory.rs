@@ -1,18 +1,20 @@
 //! BitTorrent's share of the up-front memory estimate (`crate::memory`), beside
 //! the data structures it counts.
 
-use super::{Conn, Link, rate_buckets};
-use crate::scenario::BitTorrentConfig;
+use super::{Conn, Link, blocks::Queue, rate_buckets};
+use crate::scenario::{BitTorrentConfig, RequestModel};
 
 // The per-connection figure below counts a 24-byte connection record and a 20-byte
 // link slot: a larger record must raise it.
 const _: () = assert!(std::mem::size_of::<Conn>() <= 24);
 const _: () = assert!(std::mem::size_of::<Link>() <= 20);
+// The block pipeline's figure counts a 32-byte queue record per link slot.
+const _: () = assert!(std::mem::size_of::<Queue>() <= 32);
 
 /// The estimated memory of one BitTorrent peer, in bytes, with `chunks` chunks
 /// (`C`), `W = ceil(C / 64)` bitfield words, `K` the connection limit
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
-/// `2 KiB + A C + 16 W + (78 + 16 B) K`.
+/// `2 KiB + A C + 16 W + (78 + 16 B) K`, plus `64 K` under the block pipeline.
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -24,12 +26,18 @@ const _: () = assert!(std::mem::size_of::<Link>() <= 20);
 /// history of `2 B` four-byte floats (every peer gets a block of `K` link slots and
 /// rate histories in two flat tables), `32 + 8 B` bytes; the tables grow by
 /// doubling, so up to twice that: at most `64 + 16 B` bytes; `78 + 16 B` (110 at the
-/// default two buckets) leaves a margin.
+/// default two buckets) leaves a margin. The block pipeline adds a 32-byte queue
+/// record per link slot, in a table that also grows by doubling: `64 K`.
 pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let w = (c / 64.0).ceil();
     let b = rate_buckets(cfg) as f64;
     let k = cfg.max_connections as f64;
     let a = if k > 255.0 { 4.0 } else { 2.0 };
-    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b) * k
+    let q = if cfg.requests == RequestModel::Blocks {
+        64.0
+    } else {
+        0.0
+    };
+    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b + q) * k
 }
