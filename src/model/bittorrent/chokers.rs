@@ -5,7 +5,6 @@
 
 use super::policy::{Candidate, ChokeContext, Choker, top_by};
 
-
 /// Implements [`Choker`] for a choker that ranks the interested neighbours by one
 /// order and unchokes the first `slots` (libtorrent's seed chokers, each one
 /// comparator of src/choker.cpp): `|s, a, b| ...` says how `a` compares with `b`
@@ -120,7 +119,6 @@ ranking_choker!(AntiLeech, |s, a, b| s
     .score(b)
     .cmp(&s.score(a))
     .then(b.since_unchoke.total_cmp(&a.since_unchoke)));
-
 
 /// libtorrent's `rate_based_choker` (`choking_algorithm` = 1; `unchoke_sort`,
 /// src/choker.cpp, and `session_impl::recalculate_unchoke_slots`,
@@ -436,7 +434,6 @@ mod tests {
         assert_eq!(out, vec![1], "both score 1000; neighbour 8 waited longer");
     }
 
-
     /// libtorrent's rate-based slot count by hand from `unchoke_sort` (src/choker.cpp,
     /// 2.0.8), over a 15 s round: bytes sent 60,000, 45,000, 100,000, 15,000 and 0
     /// give the rates 4000, 3000, 6666, 1000 and 0 B/s; sorted 6666, 4000, 3000,
@@ -504,13 +501,34 @@ mod tests {
     #[test]
     fn mainline_seed_by_hand() {
         let cands = [
-            Candidate { sent_rate: 300.0, ..hist(1, true, 0.0, 0.0, 50.0) },
-            Candidate { sent_rate: 100.0, ..hist(2, true, 0.0, 0.0, 10.0) },
-            Candidate { sent_rate: 500.0, ..hist(3, true, 0.0, 0.0, 20.0) },
-            Candidate { sent_rate: 400.0, ..hist(4, true, 0.0, 0.0, 40.0) },
-            Candidate { sent_rate: 0.0, ..hist(5, false, 0.0, 0.0, 100.0) },
-            Candidate { sent_rate: 0.0, ..hist(6, false, 0.0, 0.0, 100.0) },
-            Candidate { sent_rate: 0.0, ..hist(7, false, 0.0, 0.0, 100.0) },
+            Candidate {
+                sent_rate: 300.0,
+                ..hist(1, true, 0.0, 0.0, 50.0)
+            },
+            Candidate {
+                sent_rate: 100.0,
+                ..hist(2, true, 0.0, 0.0, 10.0)
+            },
+            Candidate {
+                sent_rate: 500.0,
+                ..hist(3, true, 0.0, 0.0, 20.0)
+            },
+            Candidate {
+                sent_rate: 400.0,
+                ..hist(4, true, 0.0, 0.0, 40.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(5, false, 0.0, 0.0, 100.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(6, false, 0.0, 0.0, 100.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(7, false, 0.0, 0.0, 100.0)
+            },
         ];
         let mut ms = MainlineSeed { interval: 10.0 };
         let mut rng = rng_from_seed(1);

@@ -29,6 +29,8 @@
 mod arrival;
 mod availability;
 mod blocks;
+#[cfg(test)]
+mod choke_rules_tests;
 mod chokers;
 mod choking;
 mod links;
