@@ -119,14 +119,7 @@ fn list_optimistic_unchoke_follows_the_rotating_list() {
 fn second_completion(rule: LostInterest) -> Vec<f64> {
     let mut s = one_slot_server(2, 1, 500_000);
     s.bittorrent.lost_interest = rule;
-    let r = simulate(&s);
-    let mut t: Vec<f64> = r
-        .peers
-        .iter()
-        .map(|p| p.completion.expect("completes").as_secs_f64())
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t
+    completion_times_sorted(&s)
 }
 
 /// What the server does when the peer it unchokes completes (and so loses
@@ -158,7 +151,7 @@ fn lost_interest_rules_by_hand() {
 /// unchoke under this choker). Each rechoke then unchokes one peer
 /// optimistically, which completes 0.5 s later: 10.5, 20.5, 30.5 s. With the
 /// seed keeping `unchoke_slots` (4), all three were unchoked at once and shared
-/// the server: 1.5 s each.
+/// the server: 1.5 s each (the build before this rule gives that).
 #[test]
 fn rate_based_slot_count_sets_the_seeds_slots() {
     let mut s = one_slot_server(3, 1, 500_000);
@@ -166,17 +159,34 @@ fn rate_based_slot_count_sets_the_seeds_slots() {
     c.unchoke_slots = 4;
     c.choker = ChokerKind::RateBased;
     c.optimistic_interval = 10.0;
-    let r = simulate(&s);
-    let mut t: Vec<f64> = r
-        .peers
-        .iter()
-        .map(|p| p.completion.expect("completes").as_secs_f64())
-        .collect();
-    t.sort_by(f64::total_cmp);
+    let t = completion_times_sorted(&s);
     assert!(
         t.iter()
             .zip([10.5, 20.5, 30.5])
             .all(|(x, y)| (x - y).abs() < 1e-6),
         "{t:?}"
     );
+    // The same with swarmsim's round-robin seed choker, which has no optimistic
+    // unchoke: its slots are libtorrent's count + 1 = 1, so one turn per rechoke,
+    // the same times (a count of 0 slots would unchoke nobody, ever).
+    s.bittorrent.seed_choker = SeedChoker::RoundRobin;
+    let t = completion_times_sorted(&s);
+    assert!(
+        t.iter()
+            .zip([10.5, 20.5, 30.5])
+            .all(|(x, y)| (x - y).abs() < 1e-6),
+        "{t:?}"
+    );
+}
+
+/// The peers' completion times, seconds, in increasing order.
+fn completion_times_sorted(s: &Scenario) -> Vec<f64> {
+    let r = simulate(s);
+    let mut t: Vec<f64> = r
+        .peers
+        .iter()
+        .map(|p| p.completion.expect("completes").as_secs_f64())
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t
 }

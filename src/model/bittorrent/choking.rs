@@ -105,7 +105,7 @@ impl BitTorrent {
         let mainline_seed =
             self.nodes[ul as usize].complete && self.cfg.seed_choker == SeedChoker::Mainline;
         let rule = match self.cfg.lost_interest {
-            LostInterest::Rechoke if mainline_seed => LostInterest::Refill,
+            LostInterest::Rechoke | LostInterest::NextTick if mainline_seed => LostInterest::Refill,
             r => r,
         };
         match rule {
@@ -352,18 +352,28 @@ impl BitTorrent {
             node.leech_state
         };
         let round = node.rechokes;
+        let (rate_based, interval) = (
+            self.cfg.choker == ChokerKind::RateBased,
+            self.cfg.rechoke_interval,
+        );
+        let seed_choker = self.cfg.seed_choker;
+        let choker = self.choker_for(n);
+        let uses_optimistic = choker.uses_optimistic();
         // Under libtorrent's `rate_based_choker` the slot count is session-wide and
-        // so also a seed's (`recalculate_unchoke_slots`, src/session_impl.cpp, 2.0.8).
-        let slots = if complete && self.cfg.choker == ChokerKind::RateBased {
-            RateBased {
-                interval: self.cfg.rechoke_interval,
+        // so also a seed's (`recalculate_unchoke_slots`, src/session_impl.cpp, 2.0.8):
+        // count + 1 unchokes, one of them the optimistic one. A seed choker without
+        // an optimistic unchoke gets all count + 1 as its slots (mainline's seed rule
+        // adds the one itself).
+        let slots = if complete && rate_based {
+            let count = RateBased { interval }.slots(&cands);
+            if uses_optimistic || seed_choker == SeedChoker::Mainline {
+                count
+            } else {
+                count + 1
             }
-            .slots(&cands)
         } else {
             slots
         };
-        let choker = self.choker_for(n);
-        let uses_optimistic = choker.uses_optimistic();
         if !free_rider {
             let mut cx = ChokeContext {
                 node: n,
