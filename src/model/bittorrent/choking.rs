@@ -273,7 +273,15 @@ impl BitTorrent {
             ring[bk] = 0.0;
             ring[b + bk] = 0.0;
         }
-        let may = self.idle_checks == 0 || self.deg[n as usize] == 0;
+        // With an inactivity timeout a rechoke may close idle connections, so it
+        // sleeps only once no connection is left in the swarm, and not at the
+        // instant the last one closed: so every node whose ticks fall at the same
+        // times starts to sleep at the same tick, armed in the order in which those
+        // ticks fire, and their ticks keep that order after the stretch (a node
+        // that slept a tick earlier than another would be armed before it).
+        let may = self.idle_checks == 0
+            || (self.conns.len() == self.free_conns.len()
+                && self.last_close.is_none_or(|t| t < sim.now));
         let (at, skipped) = self.next_tick(sim, self.cfg.rechoke_interval, may);
         if skipped > 0 {
             self.skip_rechokes(n, skipped);

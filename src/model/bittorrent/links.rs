@@ -225,6 +225,7 @@ impl BitTorrent {
     /// slots given back, both links swap-removed, and each end still present fills
     /// its slots, retries and may announce.
     pub(super) fn disconnect(&mut self, sim: &mut Sim, id: u32) {
+        self.last_close = Some(sim.now);
         let [a, b] = self.conns[id as usize].ends;
         // Cancel transfers in both directions. Bytes a staying peer received are kept
         // (the blocks are whole); a leaving peer's are wasted.

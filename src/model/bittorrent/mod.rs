@@ -340,6 +340,9 @@ pub struct BitTorrent {
     /// Whether periodic timers sleep through idle stretches (`next_tick`; off only
     /// in tests that compare the two).
     skip_idle: bool,
+    /// When a connection was last closed (None: never); with an inactivity timeout
+    /// a rechoke may sleep only after the last one closed (`BitTorrent::rechoke`).
+    last_close: Option<Time>,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
 }
@@ -486,6 +489,7 @@ impl BitTorrent {
             want_words,
             conns: Vec::new(),
             free_conns: Vec::new(),
+            last_close: None,
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
             seeding,
