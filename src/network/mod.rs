@@ -213,7 +213,9 @@ impl<P: FlowPayload> Network<P> {
     ) -> FlowId {
         if self.n_groups > 0 && self.groups[src as usize].is_some() {
             if self.graph.down[dst as usize].is_infinite() {
-                return self.add_grouped(now, src, dst, bytes, payload);
+                let id = self.new_slot(now, src, dst, bytes, payload);
+                self.join_group(now, id);
+                return id;
             }
             self.dissolve_group(now, src);
         }

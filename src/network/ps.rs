@@ -225,17 +225,14 @@ impl<P: FlowPayload> Network<P> {
         self.touch(Constraint::up(u));
     }
 
-    /// [`Network::add_flow_with`] into `src`'s group.
+    /// Puts new flow `id` (just given its slot by [`Network::add_flow_with`]) into
+    /// its uploader's group.
     #[inline(never)]
-    pub(super) fn add_grouped(
-        &mut self,
-        now: Time,
-        src: NodeId,
-        dst: NodeId,
-        bytes: f64,
-        payload: P,
-    ) -> FlowId {
-        let id = self.new_slot(now, src, dst, bytes, payload);
+    pub(super) fn join_group(&mut self, now: Time, id: FlowId) {
+        let (src, bytes) = {
+            let f = &self.graph.slots[id as usize].flow;
+            (f.src, f.size)
+        };
         let g = self.group_mut(src);
         let finish = g.clock(now) + bytes;
         g.insert(id, finish);
@@ -244,7 +241,6 @@ impl<P: FlowPayload> Network<P> {
         s.flow.remaining = finish;
         s.flow.rate = f64::NAN;
         self.mark_group(src);
-        id
     }
 
     /// Forms node `u`'s group if it can have one: a finite positive upload and every
