@@ -46,7 +46,7 @@ pub use memory::memory_per_peer;
 pub use timers::BtTimer;
 
 use super::{Protocol, SERVER, Transfer, bitset, node_of, peer_of};
-use crate::engine::{Time, prefetch};
+use crate::engine::Time;
 use crate::network::{FlowId, NodeId};
 use crate::scenario::{BitTorrentConfig, ChokerKind, OptimisticPick, Scenario, Seeding};
 use availability::Counts;
@@ -574,6 +574,40 @@ impl BitTorrent {
     }
 }
 
+/// The records the prefetch policy ([`super::prefetch`]) names; accessors only.
+impl BitTorrent {
+    /// Node `n`'s record.
+    #[inline]
+    pub(in crate::model) fn node_record(&self, n: NodeId) -> &impl Sized {
+        &self.nodes[n as usize]
+    }
+
+    /// Which block of links node `n` has (its entry in the block table).
+    #[inline]
+    pub(in crate::model) fn block_entry(&self, n: NodeId) -> &impl Sized {
+        &self.block[n as usize]
+    }
+
+    /// The first word of node `n`'s have row.
+    #[inline]
+    pub(in crate::model) fn have_row_start(&self, n: NodeId) -> &impl Sized {
+        &self.have[n as usize * self.words]
+    }
+
+    /// Node `n`'s first download in progress, if any.
+    #[inline]
+    pub(in crate::model) fn first_download(&self, n: NodeId) -> Option<&impl Sized> {
+        self.nodes[n as usize].downloads.first()
+    }
+
+    /// The first link slot of node `n`'s block of links, if it has a block.
+    #[inline]
+    pub(in crate::model) fn block_link_row(&self, n: NodeId) -> Option<&impl Sized> {
+        let b = self.block[n as usize];
+        (b != NONE).then(|| &self.links[b as usize * self.kcap])
+    }
+}
+
 impl Protocol for BitTorrent {
     type Timer = BtTimer;
 
@@ -584,21 +618,7 @@ impl Protocol for BitTorrent {
 
     #[inline]
     fn prefetch(&self, src: NodeId, dst: NodeId, deep: bool) {
-        let d = dst as usize;
-        if deep {
-            if let Some(p) = self.nodes[d].downloads.first() {
-                prefetch(p);
-            }
-            let b = self.block[d];
-            if b != NONE {
-                prefetch(&self.links[b as usize * self.kcap]);
-            }
-        } else {
-            prefetch(&self.nodes[d]);
-            prefetch(&self.block[d]);
-            prefetch(&self.have[d * self.words]);
-            prefetch(&self.block[src as usize]);
-        }
+        super::prefetch::bittorrent(self, src, dst, deep);
     }
 
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {
