@@ -36,15 +36,8 @@ fuzz_target!(|data: &[u8]| {
     } else {
         assert!(!m.note.is_empty());
     }
-    let down: f64 = r.peers.iter().map(|p| p.bytes_downloaded).sum();
-    let up: f64 = r.peers.iter().map(|p| p.bytes_uploaded).sum();
-    let server: f64 = r.peers.iter().map(|p| p.bytes_from_server).sum();
-    let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
-    let nf = s.peers() as f64 * s.file_bytes as f64;
-    let tol = 1e-6 * nf.max(1.0);
-    assert!((down - (up + server)).abs() <= tol, "{down} != {up} + {server}");
-    if m.status == RunStatus::Completed {
-        assert!((down - (nf + wasted)).abs() <= tol, "{down} != {nf} + {wasted}");
+    if let Err(e) = r.check_bytes_conserved() {
+        panic!("{e}");
     }
     // Written, and drawn for one input in 16 (a figure costs about 50 ms).
     let dir = std::env::temp_dir().join(format!("swarmsim-fuzz-run-{}", std::process::id()));

@@ -16,7 +16,7 @@ pub mod trace;
 
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
-pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
+pub use metrics::{ByteTotals, PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
 pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
