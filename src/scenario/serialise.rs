@@ -117,6 +117,11 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    // The choke rules only when they differ from the default, as above.
+    if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
+        let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
+        let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -129,7 +134,8 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel, SeedChoker,
+        BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
+        ProtocolKind, RequestModel, SeedChoker,
     };
     use proptest::prelude::*;
 
@@ -228,6 +234,7 @@ mod tests {
                 1u32..=2000,
                 0u32..=2000,
             ),
+            (0usize..3, 0usize..4),
         )
             .prop_map(
                 |(
@@ -235,6 +242,7 @@ mod tests {
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra),
+                    (op, li),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -281,6 +289,8 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        optimistic_pick: OptimisticPick::ALL[op].1,
+                        lost_interest: LostInterest::ALL[li].1,
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -206,6 +206,7 @@ impl BitTorrent {
                     at: sim.now.as_secs_f64(),
                     sent: 0.0,
                     mark: 0.0,
+                    opt_at: f64::NEG_INFINITY,
                 };
             }
         }
