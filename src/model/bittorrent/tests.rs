@@ -147,26 +147,9 @@ fn case() -> impl Strategy<Value = Scenario> {
                     ModelKind::MaxMin
                 };
                 let c = &mut s.bittorrent;
-                c.picker = [
-                    PickerKind::RarestFirst,
-                    PickerKind::Random,
-                    PickerKind::Sequential,
-                    PickerKind::GlobalRarest,
-                ][picker];
-                c.choker = [
-                    ChokerKind::TitForTat,
-                    ChokerKind::UnchokeAll,
-                    ChokerKind::RoundRobin,
-                    ChokerKind::RateBased,
-                ][choker];
-                c.seed_choker = [
-                    SeedChoker::Fastest,
-                    SeedChoker::RoundRobin,
-                    SeedChoker::RoundRobinQuota,
-                    SeedChoker::FastestUpload,
-                    SeedChoker::AntiLeech,
-                    SeedChoker::Mainline,
-                ][seedc];
+                c.picker = PickerKind::ALL[picker].1;
+                c.choker = ChokerKind::ALL[choker].1;
+                c.seed_choker = SeedChoker::ALL[seedc].1;
                 // A short quota, so that it runs out within these small runs.
                 c.seed_quota_pieces = 2;
                 c.seed_quota_time = 15.0;

@@ -3,8 +3,8 @@
 
 use super::{FIGURE_SIZE, Figure, PLOT_WIDTH};
 use crate::output::figure_style::{Marker, tick_label, ticks};
-use crate::output::plot::{FAMILY, register_font};
-use anyhow::{Context, Result, anyhow};
+use crate::output::plot::{FAMILY, commit_figure, figure_tmp};
+use anyhow::{Result, anyhow};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -52,16 +52,7 @@ pub(super) fn draw_figure(out: &Path, fig: &Figure, ranges: &Ranges) -> Result<(
 
 /// Draws into a temporary file beside `out` (SVG or PNG by extension), then renames.
 fn render(out: &Path, draw_svg_or_png: impl Fn(Root<'_, '_>) -> Result<()>) -> Result<()> {
-    register_font();
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
-    }
-    let is_svg = out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
-    let tmp =
-        crate::output::tmp_path(out).with_extension(if is_svg { "tmp.svg" } else { "tmp.png" });
+    let (tmp, is_svg) = figure_tmp(out)?;
     let drawn = (|| -> Result<()> {
         if is_svg {
             let area = SVGBackend::new(&tmp, FIGURE_SIZE).into_drawing_area();
@@ -75,15 +66,8 @@ fn render(out: &Path, draw_svg_or_png: impl Fn(Root<'_, '_>) -> Result<()>) -> R
             area.present().map_err(draw_err)?;
         }
         Ok(())
-    })()
-    .and_then(|()| {
-        std::fs::rename(&tmp, out)
-            .with_context(|| format!("cannot rename {} to {}", tmp.display(), out.display()))
-    });
-    if drawn.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    drawn
+    })();
+    commit_figure(&tmp, out, drawn)
 }
 
 /// The drawing area of either backend.

@@ -62,12 +62,7 @@ fn gappy() -> impl Strategy<Value = Scenario> {
                 let mut s = bt(chunks * chunk, chunk, 50_000.0, vec![c]);
                 s.seed = seed;
                 s.max_time = 1e5;
-                s.bittorrent.choker = [
-                    ChokerKind::TitForTat,
-                    ChokerKind::UnchokeAll,
-                    ChokerKind::RoundRobin,
-                    ChokerKind::RateBased,
-                ][choker];
+                s.bittorrent.choker = ChokerKind::ALL[choker].1;
                 s.bittorrent.inactivity_timeout = [0.0, 10.0, 60.0][idle];
                 s
             },
