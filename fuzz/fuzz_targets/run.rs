@@ -6,7 +6,6 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::sync::atomic::AtomicBool;
-use swarmsim::bounds::bounds;
 use swarmsim::model::{RunStatus, simulate};
 use swarmsim::scenario::Scenario;
 
@@ -29,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         "{} events, estimate {estimate}",
         m.events
     );
-    let b = bounds(&s);
+    let b = s.bounds();
     let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
     if m.status == RunStatus::Completed {
         assert!(m.distribution_time_s >= bound * (1.0 - 1e-9));
