@@ -3,7 +3,9 @@
 //! (with every invariant of [`Scenario`] holding) or refuses it naming that field.
 
 use super::*;
+use crate::engine::Time;
 use proptest::prelude::*;
+use toml::{Table, Value};
 
 /// Two classes, every field given, so that each can be perturbed.
 const BASE: &str = r#"

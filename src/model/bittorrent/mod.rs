@@ -191,6 +191,16 @@ struct UnchokeRec {
     opt_at: f64,
 }
 
+/// Whether a run keeps each link's unchoke history ([`UnchokeRec`]): when one of
+/// its chokers reads it, its optimistic pick is the oldest unchoke, or its
+/// leecher choker is rate-based.
+fn tracks_history(cfg: &BitTorrentConfig, leech: &dyn Choker, seed: &dyn Choker) -> bool {
+    leech.reads_unchoke_history()
+        || seed.reads_unchoke_history()
+        || cfg.optimistic_pick == OptimisticPick::Oldest
+        || cfg.choker == ChokerKind::RateBased
+}
+
 #[derive(Clone, Debug, Default)]
 struct Node {
     pending_count: u32,
@@ -414,10 +424,7 @@ impl BitTorrent {
             cfg.requests_in_flight = blocks::MAX_RUNS;
         }
         let count_avail = picker.uses_local_avail();
-        let track_history = leech_choker.reads_unchoke_history()
-            || seed_choker.reads_unchoke_history()
-            || cfg.optimistic_pick == OptimisticPick::Oldest
-            || cfg.choker == ChokerKind::RateBased;
+        let track_history = tracks_history(&cfg, &*leech_choker, &*seed_choker);
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
