@@ -117,6 +117,20 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    // Likewise the allowed-fast set and the rate limiter's overhead.
+    if b.allowed_fast != d.allowed_fast {
+        let _ = writeln!(t, "allowed_fast = {}", b.allowed_fast);
+    }
+    if b.whole_pieces_threshold != d.whole_pieces_threshold {
+        let _ = writeln!(
+            t,
+            "whole_pieces_threshold = {}",
+            secs(b.whole_pieces_threshold)
+        );
+    }
+    if b.rate_limit_overhead != d.rate_limit_overhead {
+        let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -228,6 +242,11 @@ mod tests {
                 1u32..=2000,
                 0u32..=2000,
             ),
+            (
+                0u32..=40,
+                any::<bool>(),
+                prop_oneof![Just(0.0), duration(false)],
+            ),
         )
             .prop_map(
                 |(
@@ -235,6 +254,7 @@ mod tests {
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra),
+                    (af, rlo, wpt),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -281,6 +301,9 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        allowed_fast: af,
+                        rate_limit_overhead: rlo,
+                        whole_pieces_threshold: wpt,
                         ..BitTorrentConfig::default()
                     }
                 },
