@@ -131,6 +131,11 @@ pub fn to_toml(s: &Scenario) -> String {
     if b.rate_limit_overhead != d.rate_limit_overhead {
         let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
     }
+    // The choke rules only when they differ from the default, as above.
+    if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
+        let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
+        let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -143,7 +148,8 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel, SeedChoker,
+        BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
+        ProtocolKind, RequestModel, SeedChoker,
     };
     use proptest::prelude::*;
 
@@ -247,6 +253,7 @@ mod tests {
                 any::<bool>(),
                 prop_oneof![Just(0.0), duration(false)],
             ),
+            (0usize..3, 0usize..4),
         )
             .prop_map(
                 |(
@@ -255,6 +262,7 @@ mod tests {
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra),
                     (af, rlo, wpt),
+                    (op, li),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -304,6 +312,8 @@ mod tests {
                         allowed_fast: af,
                         rate_limit_overhead: rlo,
                         whole_pieces_threshold: wpt,
+                        optimistic_pick: OptimisticPick::ALL[op].1,
+                        lost_interest: LostInterest::ALL[li].1,
                         ..BitTorrentConfig::default()
                     }
                 },

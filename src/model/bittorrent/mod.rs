@@ -29,12 +29,16 @@
 mod arrival;
 mod availability;
 mod blocks;
+#[cfg(test)]
+mod choke_rules_tests;
 mod chokers;
 mod choking;
 mod links;
 mod memory;
 pub mod policy;
 mod requests;
+#[cfg(test)]
+mod test_support;
 mod timers;
 mod tracker;
 
@@ -44,7 +48,7 @@ pub use timers::BtTimer;
 use super::{Protocol, SERVER, Transfer, bitset, node_of, peer_of};
 use crate::engine::{Time, prefetch};
 use crate::network::{FlowId, NodeId};
-use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
+use crate::scenario::{BitTorrentConfig, ChokerKind, OptimisticPick, Scenario, Seeding};
 use availability::Counts;
 use policy::{Candidate, Choker, PiecePicker};
 
@@ -182,6 +186,9 @@ struct UnchokeRec {
     sent: f64,
     /// `sent` when the last unchoke began.
     mark: f64,
+    /// When this end last unchoked the neighbour optimistically, seconds
+    /// (`f64::NEG_INFINITY`: never; read by `optimistic_pick = "oldest"`).
+    opt_at: f64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -198,6 +205,13 @@ struct Node {
     /// The state of the node's seed choker, its own from its first rechoke as a
     /// seed (0 then).
     seed_state: u32,
+    /// `optimistic_pick = "list"`: the neighbour id the rotating list starts at (the
+    /// list is the interested neighbours in node-id order from the first id at or
+    /// above this, wrapping around).
+    opt_list: u32,
+    /// `lost_interest = "next-tick"`: a rechoke between the periodic ones is due
+    /// (its timer is set), and whether it also picks a new optimistic unchoke.
+    trigger: Option<bool>,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
     /// When a part last finished arriving at this node (None: never).
@@ -330,6 +344,9 @@ pub struct BitTorrent {
     /// Whether periodic timers sleep through idle stretches (`next_tick`; off only
     /// in tests that compare the two).
     skip_idle: bool,
+    /// When a connection was last closed (None: never); with an inactivity timeout
+    /// a rechoke may sleep only after the last one closed (`BitTorrent::rechoke`).
+    last_close: Option<Time>,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
 }
@@ -401,8 +418,10 @@ impl BitTorrent {
             cfg.requests_in_flight = blocks::MAX_RUNS;
         }
         let count_avail = picker.uses_local_avail();
-        let track_history =
-            leech_choker.reads_unchoke_history() || seed_choker.reads_unchoke_history();
+        let track_history = leech_choker.reads_unchoke_history()
+            || seed_choker.reads_unchoke_history()
+            || cfg.optimistic_pick == OptimisticPick::Oldest
+            || cfg.choker == ChokerKind::RateBased;
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
@@ -475,6 +494,7 @@ impl BitTorrent {
             want_words,
             conns: Vec::new(),
             free_conns: Vec::new(),
+            last_close: None,
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
             seeding,
