@@ -210,7 +210,13 @@ impl Preset {
     pub fn covers(self, field: &str) -> bool {
         PRESET_FIELDS.contains(&field)
             || (self == Preset::Libtorrent2
-                && matches!(field, "seed_quota_pieces" | "seed_quota_time"))
+                && matches!(
+                    field,
+                    "seed_quota_pieces"
+                        | "seed_quota_time"
+                        | "rate_limit_overhead"
+                        | "whole_pieces_threshold"
+                ))
     }
 
     /// Sets the fields this preset covers ([`Preset::covers`]) in `c`. Each value's
@@ -251,6 +257,18 @@ impl Preset {
                 c.request_queue_time = 3.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 500;
+                // allowed_fast_set_size = 5: a peer sends the set to every peer that
+                // becomes interested in it (bt_peer_connection::on_interested,
+                // peer_connection::send_allowed_set, src/peer_connection.cpp) and
+                // serves requests for those pieces while choking it
+                // (peer_connection::incoming_request; send_choke keeps them queued).
+                c.allowed_fast = 5;
+                // rate_limit_ip_overhead = true: protocol bytes and estimated
+                // TCP/IP headers are charged to the limit (payload_share).
+                c.rate_limit_overhead = true;
+                // whole_pieces_threshold = 20 s (settings_pack): whole pieces for a
+                // connection that brings one in 20 s (request_a_block).
+                c.whole_pieces_threshold = 20.0;
                 // session_impl::recalculate_optimistic_unchoke_slots: the peer longest
                 // since its last optimistic unchoke (last_optimistic_unchoke_cmp).
                 c.optimistic_pick = OptimisticPick::Oldest;
@@ -288,6 +306,9 @@ impl Preset {
                 c.request_queue_time = 4.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 50;
+                // No Fast Extension (BEP 6) in 4.0.x: Connecter.py knows the
+                // messages CHOKE to CANCEL only.
+                c.allowed_fast = 0;
                 // Choker._round_robin rotates the connection list every 30 s to the
                 // first choked interested peer; _rechoke unchokes the first interested
                 // non-preferred peer in list order.
@@ -322,6 +343,9 @@ impl Preset {
                 c.request_queue_time = 10.0;
                 c.request_queue_min = 32;
                 c.request_queue_max = 250;
+                // The allowed-fast sender (updateFastSet, protocolSendAllowedFast,
+                // libtransmission/peer-msgs.cc, 4.0.x) is compiled out (#if 0).
+                c.allowed_fast = 0;
                 // rechokeUploads: a random choked interested peer (rand_pool).
                 c.optimistic_pick = OptimisticPick::Random;
                 // peer-msgs.cc: NOT_INTERESTED only clears peer_is_interested_; the
@@ -409,6 +433,19 @@ pub struct BitTorrentConfig {
     pub request_queue_min: u32,
     /// Most blocks a connection keeps requested.
     pub request_queue_max: u32,
+    /// Chunks in each peer's allowed-fast set (BEP 6; `requests = "blocks"` only):
+    /// every neighbour serves a peer's requests for these chunks while choking it
+    /// (libtorrent's `allowed_fast_set_size`; 0: none).
+    pub allowed_fast: u32,
+    /// Whether the upload limit also pays for protocol and estimated TCP/IP
+    /// overhead, leaving payload a share of it (libtorrent's
+    /// `rate_limit_ip_overhead`; [`BitTorrentConfig::payload_share`]).
+    pub rate_limit_overhead: bool,
+    /// A connection whose download rate brings a whole chunk within this many
+    /// seconds keeps whole chunks requested, as many as the time brings (at most
+    /// 8 MiB), beyond its queue depth (libtorrent's `whole_pieces_threshold`;
+    /// `requests = "blocks"` only; 0: off).
+    pub whole_pieces_threshold: f64,
     /// Whom the optimistic unchoke goes to.
     pub optimistic_pick: OptimisticPick,
     /// What a node does when a neighbour it unchokes stops being interested.
@@ -445,6 +482,9 @@ impl Default for BitTorrentConfig {
             request_queue_time: 3.0,
             request_queue_min: 2,
             request_queue_max: 500,
+            allowed_fast: 0,
+            rate_limit_overhead: false,
+            whole_pieces_threshold: 0.0,
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
             preset: None,
@@ -487,6 +527,31 @@ impl BitTorrentConfig {
             .collect()
     }
 
+    /// The share of a node's upload limit left to payload. 1 unless
+    /// `rate_limit_overhead`; then libtorrent 2.0.8's accounting per block of `B =
+    /// block_size` payload bytes sent: the PIECE message, `B + 13` bytes (length,
+    /// id, index, offset), goes through the rate limiter (`peer_connection::setup_send`
+    /// asks the bandwidth manager for every byte of the send buffer,
+    /// src/peer_connection.cpp); each TCP segment of at
+    /// most 1460 bytes is charged 40 bytes of IPv4 and TCP header
+    /// (`stat::trancieve_ip_packet`, include/libtorrent/stat.hpp: one header for the
+    /// segment, one for its ACK); and each read of an incoming message, here the
+    /// block's 17-byte REQUEST, charges the 40-byte header of its ACK to the upload
+    /// channel too (the same function, on the receive path). The IP charges are
+    /// drained from the peer class's channels every second
+    /// (`peer_connection::second_tick`, `session_impl::use_quota_overhead`). So the
+    /// share is `B / ((B + 13) * 1500 / 1460 + 40)`: 0.970 for 16 KiB blocks. Not
+    /// counted: HAVE and other small messages, and the ACKs of what the node
+    /// downloads, which libtorrent also charges to its upload (a leecher
+    /// downloading at twice its upload rate loses about 5 % more).
+    pub fn payload_share(&self) -> f64 {
+        if !self.rate_limit_overhead {
+            return 1.0;
+        }
+        let b = self.block_size as f64;
+        b / ((b + 13.0) * 1500.0 / 1460.0 + 40.0)
+    }
+
     /// How many consecutive rechokes must find a connection idle (neither end
     /// interested in the other) before it is closed: the inactivity timeout over
     /// the rechoke interval, rounded up (a timeout of 25 s with rechokes every
@@ -517,6 +582,7 @@ pub const PRESET_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "allowed_fast",
     "optimistic_pick",
     "lost_interest",
 ];
@@ -546,6 +612,9 @@ pub const BT_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "allowed_fast",
+    "rate_limit_overhead",
+    "whole_pieces_threshold",
     "optimistic_pick",
     "lost_interest",
     "preset",
@@ -687,6 +756,13 @@ impl Checker {
                     c.request_queue_max
                 ),
             ));
+        }
+        c.allowed_fast = int("allowed_fast", 0, 1_000_000, c.allowed_fast)?;
+        if let Some(v) = t.get("whole_pieces_threshold") {
+            c.whole_pieces_threshold = self.duration(v, &f("whole_pieces_threshold"), false)?;
+        }
+        if let Some(v) = t.get("rate_limit_overhead") {
+            c.rate_limit_overhead = self.boolean(v, &f("rate_limit_overhead"))?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

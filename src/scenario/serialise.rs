@@ -117,6 +117,20 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    // Likewise the allowed-fast set and the rate limiter's overhead.
+    if b.allowed_fast != d.allowed_fast {
+        let _ = writeln!(t, "allowed_fast = {}", b.allowed_fast);
+    }
+    if b.whole_pieces_threshold != d.whole_pieces_threshold {
+        let _ = writeln!(
+            t,
+            "whole_pieces_threshold = {}",
+            secs(b.whole_pieces_threshold)
+        );
+    }
+    if b.rate_limit_overhead != d.rate_limit_overhead {
+        let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
+    }
     // The choke rules only when they differ from the default, as above.
     if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
         let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
@@ -234,6 +248,11 @@ mod tests {
                 1u32..=2000,
                 0u32..=2000,
             ),
+            (
+                0u32..=40,
+                any::<bool>(),
+                prop_oneof![Just(0.0), duration(false)],
+            ),
             (0usize..3, 0usize..4),
         )
             .prop_map(
@@ -242,6 +261,7 @@ mod tests {
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra),
+                    (af, rlo, wpt),
                     (op, li),
                 )| {
                     BitTorrentConfig {
@@ -272,6 +292,9 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        allowed_fast: af,
+                        rate_limit_overhead: rlo,
+                        whole_pieces_threshold: wpt,
                         optimistic_pick: OptimisticPick::ALL[op].1,
                         lost_interest: LostInterest::ALL[li].1,
                         ..BitTorrentConfig::default()

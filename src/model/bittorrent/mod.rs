@@ -279,6 +279,10 @@ pub struct BitTorrent {
     /// Whether any node has a latency (if not, messages are never delayed).
     any_latency: bool,
     have: Vec<u64>,
+    /// Each node's allowed-fast set (`allowed_fast` chunks, a row of `words` per
+    /// node; `blocks.rs`): the chunks every neighbour serves it while choking it.
+    /// Empty when the scenario has none or requests whole chunks.
+    fast: Vec<u64>,
     /// Chunks each node has (dense: read for interest tests).
     held: Vec<u32>,
     pending: Vec<u64>,
@@ -477,6 +481,7 @@ impl BitTorrent {
             any_latency: latency.iter().any(|&l| l > 0.0),
             latency,
             have,
+            fast: Vec::new(),
             held,
             pending: vec![0u64; n * words],
             avail: Counts::new(if count_avail { n } else { 1 } * chunks as usize, kcap),
@@ -518,6 +523,7 @@ impl BitTorrent {
             bt.unchoked_mask = vec![0; n];
             bt.unchoking_mask = vec![0; n];
         }
+        bt.draw_allowed_fast(sim);
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: SERVER });
@@ -556,6 +562,11 @@ impl BitTorrent {
     }
 
     /// Whether chunk `c` is requested by node `n`.
+    fn is_fast(&self, n: NodeId, c: u32) -> bool {
+        !self.fast.is_empty()
+            && self.fast[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+    }
+
     fn is_pending(&self, n: NodeId, c: u32) -> bool {
         bitset::get_at(&self.pending, n as usize * self.words, c as usize)
     }
