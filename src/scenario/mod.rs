@@ -34,7 +34,7 @@ pub mod units;
 pub use error::ScenarioError;
 pub use protocol::{
     Arrival, BitTorrentConfig, ChokerKind, MIN_TIMER_INTERVAL, PickerKind, Preset, RequestModel,
-    SeedChoker, Seeding, Written,
+    SeedChoker, Seeding, StartedOrder, Written,
 };
 pub use serialise::to_toml;
 

@@ -95,6 +95,7 @@ block_size = "16 KiB"
 request_queue_time = "3 s"
 request_queue_min = 2
 request_queue_max = 500
+started_chunks = "by-rarity"
 preset = "libtorrent-2.0"
 "#;
 
@@ -137,6 +138,7 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
         "protocol.request_queue_max",
         &["protocol.request_queue_min"],
     ),
+    ("protocol.started_chunks", &[]),
     ("protocol.preset", &[]),
 ];
 

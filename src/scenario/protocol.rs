@@ -129,6 +129,26 @@ name_table!(RequestModel {
     "blocks" => Blocks,
 });
 
+/// How the block pipeline ranks the chunks a peer has started (has bytes of, or
+/// asked for) against new ones (`[protocol] started_chunks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartedOrder {
+    /// Started chunks first: more of the chunk the connection is on, then another
+    /// started chunk, before any new chunk (mainline 4.0.1's strict priority,
+    /// Transmission 4.0.6's partial pieces first).
+    First,
+    /// Under the rarest-first picker, past its random first chunks: rarest first
+    /// over started and new chunks alike, a started chunk winning ties
+    /// (libtorrent 2.0.8, `piece_pos::priority`, include/libtorrent/piece_picker.hpp;
+    /// `piece_picker::pick_pieces`, src/piece_picker.cpp). Otherwise as `First`.
+    ByRarity,
+}
+
+name_table!(StartedOrder {
+    "first" => First,
+    "by-rarity" => ByRarity,
+});
+
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
 /// override them.
@@ -196,6 +216,12 @@ impl Preset {
                 c.request_queue_time = 3.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 500;
+                // Rarest first over started and new pieces alike: a piece being
+                // downloaded wins only ties of availability (piece_pos::priority,
+                // include/libtorrent/piece_picker.hpp: adjustment -3 against -2 of
+                // an open piece, availability x 12 apart; piece_picker::pick_pieces,
+                // src/piece_picker.cpp, walking m_pieces in that order).
+                c.started_chunks = StartedOrder::ByRarity;
             }
             Preset::Mainline4 => {
                 // BitTorrent/download.py _set_auto_uploads: 4 uploads at the default
@@ -227,6 +253,8 @@ impl Preset {
                 c.request_queue_time = 4.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 50;
+                // PiecePicker.next: strict priority to pieces already started.
+                c.started_chunks = StartedOrder::First;
             }
             Preset::Transmission4 => {
                 // peer-mgr.cc rechokeUploads: upload-slots-per-torrent = 8 plus one
@@ -255,6 +283,8 @@ impl Preset {
                 c.request_queue_time = 10.0;
                 c.request_queue_min = 32;
                 c.request_queue_max = 250;
+                // peer-mgr-wishlist.cc: partial pieces before new ones.
+                c.started_chunks = StartedOrder::First;
             }
         }
     }
@@ -337,6 +367,8 @@ pub struct BitTorrentConfig {
     pub request_queue_min: u32,
     /// Most blocks a connection keeps requested.
     pub request_queue_max: u32,
+    /// How the block pipeline ranks started chunks against new ones.
+    pub started_chunks: StartedOrder,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -369,6 +401,7 @@ impl Default for BitTorrentConfig {
             request_queue_time: 3.0,
             request_queue_min: 2,
             request_queue_max: 500,
+            started_chunks: StartedOrder::First,
             preset: None,
             written: Written(0),
         }
@@ -439,6 +472,7 @@ pub const PRESET_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "started_chunks",
 ];
 
 /// The fields `[protocol]` accepts besides `kind`.
@@ -466,6 +500,7 @@ pub const BT_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "started_chunks",
     "preset",
 ];
 
@@ -605,6 +640,9 @@ impl Checker {
                     c.request_queue_max
                 ),
             ));
+        }
+        if let Some(v) = t.get("started_chunks") {
+            c.started_chunks = self.choice(v, &f("started_chunks"), &StartedOrder::ALL)?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

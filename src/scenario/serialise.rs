@@ -117,6 +117,9 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    if b.started_chunks != d.started_chunks {
+        let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -129,7 +132,8 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel, SeedChoker,
+        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel,
+        SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -227,6 +231,7 @@ mod tests {
                 duration(false),
                 1u32..=2000,
                 0u32..=2000,
+                any::<bool>(),
             ),
         )
             .prop_map(
@@ -234,7 +239,7 @@ mod tests {
                     (mp, mc, minp, re),
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
-                    (blocks, bs, qt, qmin, qextra),
+                    (blocks, bs, qt, qmin, qextra, by_rarity),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -281,6 +286,11 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        started_chunks: if by_rarity {
+                            StartedOrder::ByRarity
+                        } else {
+                            StartedOrder::First
+                        },
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -180,6 +180,14 @@ impl BitTorrent {
         room: f64,
         last: Option<u32>,
     ) -> Option<(Ask, f64)> {
+        // By rarity (`started_chunks = "by-rarity"`, partials.rs); finding nothing
+        // there, the default order below finds nothing either, and the end game
+        // follows.
+        if self.started_by_rarity(dl)
+            && let Some(ask) = self.choose_by_rarity(sim, dl, ul, room, last)
+        {
+            return Some(ask);
+        }
         // More blocks of the chunk the connection is on, then of another chunk
         // already started, nobody asked for them yet.
         if let Some(c) = last {

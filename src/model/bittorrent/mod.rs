@@ -33,6 +33,7 @@ mod chokers;
 mod choking;
 mod links;
 mod memory;
+mod partials;
 pub mod policy;
 mod requests;
 mod timers;
