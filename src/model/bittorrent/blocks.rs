@@ -30,7 +30,8 @@
 //! blocks of another chunk already started that the uploader has and that
 //! nobody was asked for (so a chunk can be assembled from several peers' blocks,
 //! `add_blocks_downloading`, src/piece_picker.cpp), then a new chunk from the piece
-//! picker; a chunk is acquired (HAVE to every neighbour) when its last block
+//! picker (`started_chunks = "by-rarity"` ranks started and new chunks together by
+//! rarity instead: partials.rs); a chunk is acquired (HAVE to every neighbour) when its last block
 //! arrives. End game as libtorrent's strict end game (`request_a_block`,
 //! src/request_blocks.cpp): blocks already asked of another peer are asked again
 //! only when every chunk the node lacks is being fetched, and only on a connection

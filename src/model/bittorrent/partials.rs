@@ -121,3 +121,7 @@ impl BitTorrent {
         best.map(|((a, _, c), free)| (c, free, a))
     }
 }
+
+#[cfg(test)]
+#[path = "partials_tests.rs"]
+mod tests;
