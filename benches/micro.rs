@@ -54,7 +54,7 @@ fn reallocate(c: &mut Criterion) {
         let nodes = peers as usize + 1;
         let up = vec![125_000.0; nodes];
         let down = vec![f64::INFINITY; nodes];
-        let mut net = Network::new(up, down, kind.build(nodes));
+        let mut net: Network = Network::new(up, down, kind.build(nodes));
         for p in 1..=peers {
             for k in 1..=5 {
                 let dst = (p + 37 * k - 1) % peers + 1;

@@ -9,8 +9,9 @@
 //! bytes itself (`mmap`, rounded up to whole huge pages), asks for huge pages,
 //! grows it with `mremap` (the kernel moves page tables, not bytes) and hands every
 //! smaller block to the system allocator. Nothing in the simulation depends on
-//! addresses, so results are the same with either allocator. Linux only (the module
-//! exists only there); on other systems the binary uses the system allocator.
+//! addresses, so results are the same with either allocator. Linux only, and only
+//! with the cargo feature `hugepages` (on by default): the module exists only
+//! then; otherwise the binary uses the system allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -13,7 +13,7 @@
 //! use cases), [`cli`].
 #![warn(missing_docs)]
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "hugepages"))]
 pub mod alloc;
 pub mod app;
 pub mod bounds;

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 /// On Linux the binary maps its large blocks itself on transparent huge pages (2 MiB):
 /// a large swarm's tables are read at random, and with 4 KiB pages nearly every such
 /// read also misses the TLB. Results do not depend on the allocator. (`swarmsim::alloc`
-/// says how; docs/PERFORMANCE.md has the measurements.)
-#[cfg(target_os = "linux")]
+/// says how; docs/PERFORMANCE.md has the measurements.) The cargo feature `hugepages`
+/// (on by default) installs it; without it the binary uses the system allocator.
+#[cfg(all(target_os = "linux", feature = "hugepages"))]
 #[global_allocator]
 static ALLOC: swarmsim::alloc::HugePageAlloc = swarmsim::alloc::HugePageAlloc;
 

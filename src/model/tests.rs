@@ -122,7 +122,7 @@ fn kurose_ross_client_server_hand_example() {
 /// (`None`: every flow kept in its own record) and returns every peer's completion.
 fn cs_completions(s: &Scenario, min_flows: Option<usize>) -> Vec<Time> {
     let mut sim: Sim = Sim::new(s);
-    sim.net.set_processor_sharing(min_flows);
+    sim.enable_processor_sharing(min_flows);
     let status = sim.run(&mut ClientServer, Time::MAX);
     assert_eq!(status, RunStatus::Completed);
     sim.peers

@@ -84,12 +84,12 @@ fn shares(
 }
 
 /// `reallocate`'s sink: reads the graph, buffers the rates.
-struct Buffered<'a> {
-    graph: &'a FlowGraph,
+struct Buffered<'a, P> {
+    graph: &'a FlowGraph<P>,
     out: &'a mut Vec<(FlowId, f64)>,
 }
 
-impl RateSink for Buffered<'_> {
+impl<P> RateSink for Buffered<'_, P> {
     #[inline(always)]
     fn far_end(&mut self, f: FlowId, from_up: bool) -> usize {
         let flow = self.graph.flow(f);
@@ -103,13 +103,13 @@ impl RateSink for Buffered<'_> {
 
 /// `apply`'s sink: sets each rate in its flow record as it is computed (the record
 /// the far end was just read from).
-struct InPlace<'a> {
-    slots: &'a mut [FlowSlot],
+struct InPlace<'a, P> {
+    slots: &'a mut [FlowSlot<P>],
     now: Time,
     changed: &'a mut Vec<FlowId>,
 }
 
-impl RateSink for InPlace<'_> {
+impl<P> RateSink for InPlace<'_, P> {
     #[inline(always)]
     fn far_end(&mut self, f: FlowId, from_up: bool) -> usize {
         let flow = &self.slots[f as usize].flow;
@@ -127,10 +127,10 @@ impl RateSink for InPlace<'_> {
     }
 }
 
-impl BandwidthModel for FastShare {
+impl<P> BandwidthModel<P> for FastShare {
     fn reallocate(
         &mut self,
-        graph: &FlowGraph,
+        graph: &FlowGraph<P>,
         touched: &[Constraint],
         out: &mut Vec<(FlowId, f64)>,
     ) {
@@ -150,7 +150,7 @@ impl BandwidthModel for FastShare {
     /// place gives exactly what the buffered default gives.
     fn apply(
         &mut self,
-        graph: &mut FlowGraph,
+        graph: &mut FlowGraph<P>,
         touched: &[Constraint],
         now: Time,
         _scratch: &mut Vec<(FlowId, f64)>,

@@ -120,7 +120,7 @@ impl MaxMinFair {
     }
 
     /// True if the constraint could ever be saturated by its current flows.
-    fn can_bind(graph: &FlowGraph, c: Constraint) -> bool {
+    fn can_bind<P>(graph: &FlowGraph<P>, c: Constraint) -> bool {
         let cap = graph.capacity(c);
         if cap.is_infinite() {
             return false;
@@ -167,7 +167,11 @@ impl MaxMinFair {
     }
 
     /// Load and largest rate through `c`, each flow's rate taken from `rate`.
-    fn load_and_max(graph: &FlowGraph, c: Constraint, rate: impl Fn(FlowId) -> f64) -> (f64, f64) {
+    fn load_and_max<P>(
+        graph: &FlowGraph<P>,
+        c: Constraint,
+        rate: impl Fn(FlowId) -> f64,
+    ) -> (f64, f64) {
         let mut load = 0.0;
         let mut max = 0.0f64;
         for &f in graph.flows_of(c) {
@@ -181,7 +185,7 @@ impl MaxMinFair {
     /// The rate flow `f` ends the event with: the last solve's if it moved, else
     /// its current one.
     #[inline]
-    fn final_rate(&self, graph: &FlowGraph, f: FlowId) -> f64 {
+    fn final_rate<P>(&self, graph: &FlowGraph<P>, f: FlowId) -> f64 {
         let old = graph.flow(f).rate;
         if self.flow_stamp[f as usize] == self.epoch {
             let new = self.new_rate[f as usize];
@@ -194,7 +198,7 @@ impl MaxMinFair {
 
     /// Progressive filling over the region; rates into `new_rate`, flows into
     /// `problem`.
-    fn solve(&mut self, graph: &FlowGraph) {
+    fn solve<P>(&mut self, graph: &FlowGraph<P>) {
         let epoch = self.epoch;
         if self.flow_stamp.len() < graph.flow_id_bound() {
             let n = graph.flow_id_bound();
@@ -269,7 +273,7 @@ impl MaxMinFair {
 
     /// Freezes flow `f` at `rate` and takes it off both its ends in the region.
     #[inline]
-    fn freeze(&mut self, graph: &FlowGraph, f: FlowId, rate: f64) {
+    fn freeze<P>(&mut self, graph: &FlowGraph<P>, f: FlowId, rate: f64) {
         self.frozen_stamp[f as usize] = self.epoch;
         self.new_rate[f as usize] = rate;
         let flow = graph.flow(f);
@@ -284,7 +288,7 @@ impl MaxMinFair {
 
     /// The outside ends whose level must move after the last solve (see the type's
     /// step 3), into `joined`.
-    fn spread(&mut self, graph: &FlowGraph) {
+    fn spread<P>(&mut self, graph: &FlowGraph<P>) {
         self.joined.clear();
         for k in 0..self.problem.len() {
             let f = self.problem[k];
@@ -332,10 +336,10 @@ impl MaxMinFair {
     }
 }
 
-impl BandwidthModel for MaxMinFair {
+impl<P> BandwidthModel<P> for MaxMinFair {
     fn reallocate(
         &mut self,
-        graph: &FlowGraph,
+        graph: &FlowGraph<P>,
         touched: &[Constraint],
         out: &mut Vec<(FlowId, f64)>,
     ) {

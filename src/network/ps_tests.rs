@@ -96,23 +96,15 @@ fn network(c: &PsCase, min_flows: Option<usize>) -> Network {
     } else {
         ModelKind::Fast
     };
-    let mut net = Network::new(c.up.clone(), c.down.clone(), kind.build(c.up.len()));
+    let mut net: Network = Network::new(c.up.clone(), c.down.clone(), kind.build(c.up.len()));
     net.set_processor_sharing(min_flows);
     net
 }
 
-/// Rebalances and gives every changed group its key, as the kernel does.
-fn rebalance(net: &mut Network, now: Time, seq: &mut u64) {
-    net.rebalance(now);
-    net.move_group_keys(|| {
-        *seq += 1;
-        *seq
-    });
-}
-
 /// The two networks agree on every live flow: rate to the bit (`exact`) or to the
 /// max-min model's summation noise, bytes delivered and completion time to
-/// rounding; each group's key is its earliest completion.
+/// rounding; each group's next completion is its earliest flow's, and its head is
+/// that flow.
 fn assert_agree(per_flow: &Network, grouped: &Network, live: &[FlowId], now: Time, exact: bool) {
     for &f in live {
         let (a, b) = (per_flow.rate(f), grouped.rate(f));
@@ -148,14 +140,16 @@ fn assert_agree(per_flow: &Network, grouped: &Network, live: &[FlowId], now: Tim
                 .filter(|&&f| grouped.graph().endpoints(f).0 == u)
                 .filter_map(|&f| grouped.completion_time(f))
                 .min();
-            let (key, head) = grouped.earliest_key(u);
             assert_eq!(g.len(), grouped.uploads(u));
-            match earliest {
-                Some(t) => {
-                    assert_eq!(key.0, t, "group {u}'s key is its earliest completion");
-                    assert_eq!(grouped.completion_time(head), Some(t));
-                }
-                None => assert_eq!(key, NO_KEY),
+            assert!(grouped.has_group(u));
+            assert_eq!(
+                grouped.group_completion(u),
+                earliest,
+                "group {u}'s next completion is its earliest flow's"
+            );
+            if let Some(t) = earliest {
+                let head = grouped.group_head(u).expect("a flow");
+                assert_eq!(grouped.completion_time(head), Some(t));
             }
         }
     }
@@ -167,7 +161,6 @@ fn assert_agree(per_flow: &Network, grouped: &Network, live: &[FlowId], now: Tim
 fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
     let mut per_flow = network(c, None);
     let mut grouped = network(c, Some(c.min_flows));
-    let (mut s1, mut s2) = (0, 0);
     let mut live: Vec<FlowId> = Vec::new();
     let mut now = Time::ZERO;
     let mut done = Vec::new();
@@ -192,11 +185,6 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
                 let left = x * per_flow.remaining_bytes(f, now);
                 per_flow.shrink_flow(now, f, left);
                 grouped.shrink_flow(now, f, left);
-                // The owner moves the flow's key after a shrink (the kernel does).
-                grouped.move_key(f, || {
-                    s2 += 1;
-                    s2
-                });
             }
             Op::Complete => {
                 let next = live
@@ -239,8 +227,8 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
             }
             Op::Cancel(_) | Op::Shrink(..) => continue,
         }
-        rebalance(&mut per_flow, now, &mut s1);
-        rebalance(&mut grouped, now, &mut s2);
+        per_flow.rebalance(now);
+        grouped.rebalance(now);
         assert_agree(&per_flow, &grouped, &live, now, exact);
     }
     done
@@ -271,7 +259,8 @@ fn a_group_forms_at_min_flows_and_dissolves_on_a_limited_download() {
     // download is limited: with min_flows = 2 the second flow forms the group and
     // the third dissolves it.
     let down = vec![f64::INFINITY, f64::INFINITY, f64::INFINITY, 1.0];
-    let mut net = Network::new(vec![10.0, 0.0, 0.0, 0.0], down, ModelKind::MaxMin.build(4));
+    let mut net: Network =
+        Network::new(vec![10.0, 0.0, 0.0, 0.0], down, ModelKind::MaxMin.build(4));
     net.set_processor_sharing(Some(2));
     let a = net.add_flow(Time(0), 0, 1, 100.0);
     assert!(!net.is_grouped(a));

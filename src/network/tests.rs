@@ -134,7 +134,7 @@ fn case(max_nodes: usize, unlimited_down: bool) -> impl Strategy<Value = Case> {
 /// Replays a case on a network, rebalancing after every operation, and calls `check`
 /// after each rebalance.
 fn replay(c: &Case, kind: ModelKind, mut check: impl FnMut(&Network)) -> Network {
-    let mut net = Network::new(c.up.clone(), c.down.clone(), kind.build(c.up.len()));
+    let mut net: Network = Network::new(c.up.clone(), c.down.clone(), kind.build(c.up.len()));
     let mut live: Vec<FlowId> = Vec::new();
     for (i, &(add, a, b)) in c.ops.iter().enumerate() {
         let now = Time(i as u64 * 1000);
@@ -269,7 +269,7 @@ fn hand_worked_max_min_example() {
     // peer 1 (upload 3) sends to peer 2. Progressive filling: peer 1's download
     // saturates first at share 2; then the server's remaining 8 go to peer 2
     // (its download carries 8 + 3 = 11 <= 100); peer 1's upload gives peer 2 all 3.
-    let mut net = Network::new(
+    let mut net: Network = Network::new(
         vec![10.0, 3.0, 1.0],
         vec![f64::INFINITY, 2.0, 100.0],
         ModelKind::MaxMin.build(3),
@@ -284,7 +284,7 @@ fn hand_worked_max_min_example() {
     assert_eq!(g.flow(c).rate, 3.0);
     // Fast model: server splits 10 into 5 + 5, peer 1's download caps the first at 2
     // and the 3 left over are not redistributed.
-    let mut fast = Network::new(
+    let mut fast: Network = Network::new(
         vec![10.0, 3.0, 1.0],
         vec![f64::INFINITY, 2.0, 100.0],
         ModelKind::Fast.build(3),
@@ -300,7 +300,7 @@ fn hand_worked_max_min_example() {
 fn completion_time_follows_rate_changes() {
     // 100 bytes at 10 B/s for 5 s leaves 50 bytes; a second flow halves the rate to
     // 5 B/s, so the first finishes 10 s later, at 15 s.
-    let mut net = Network::new(
+    let mut net: Network = Network::new(
         vec![10.0, 0.0, 0.0],
         vec![f64::INFINITY; 3],
         ModelKind::MaxMin.build(3),
@@ -313,4 +313,57 @@ fn completion_time_follows_rate_changes() {
     assert!(net.rebalance(five).contains(&a));
     assert_eq!(net.completion_time(a), Some(Time(15_000_000_000)));
     assert_eq!(net.delivered(a, five), 50.0);
+}
+
+/// A payload of the largest size the record promises room for (22 bytes), which
+/// counts the calls of its hook.
+#[derive(Clone, Copy, Default)]
+struct Wide {
+    bytes: [u8; 21],
+    grouped: u8,
+}
+
+impl FlowPayload for Wide {
+    fn grouped(&mut self) {
+        self.grouped += 1;
+    }
+}
+
+/// A flow and its payload share one 64-byte record (one cache line) for a payload
+/// of up to 22 bytes: 40 bytes of flow, the payload, two flags.
+#[test]
+fn a_flow_record_is_one_cache_line() {
+    assert_eq!(std::mem::size_of::<Flow>(), 40);
+    assert_eq!(Network::<()>::RECORD_BYTES, 64);
+    assert_eq!(Network::<Wide>::RECORD_BYTES, 64);
+}
+
+/// The network keeps a flow's payload, hands it back after the flow ends, and calls
+/// its hook once for each flow that joins a group as it forms (here the second
+/// flow of an uploader with `min_flows` 2 forms it), never for a flow added to a
+/// group that already exists.
+#[test]
+fn payloads_are_kept_and_told_when_their_flow_joins_a_group() {
+    let inf = f64::INFINITY;
+    let mut net: Network<Wide> = Network::new(
+        vec![10.0, 0.0, 0.0, 0.0],
+        vec![inf; 4],
+        ModelKind::Fast.build(4),
+    );
+    net.set_processor_sharing(Some(2));
+    let mut p = Wide::default();
+    p.bytes[0] = 7;
+    let a = net.add_flow_with(Time(0), 0, 1, 100.0, p);
+    assert_eq!(net.payload(a).grouped, 0);
+    let b = net.add_flow(Time(0), 0, 2, 100.0);
+    assert!(net.has_group(0));
+    assert_eq!((net.payload(a).grouped, net.payload(b).grouped), (1, 1));
+    let c = net.add_flow(Time(0), 0, 3, 100.0);
+    assert!(net.is_grouped(c));
+    assert_eq!(net.payload(c).grouped, 0);
+    net.payload_mut(c).bytes[1] = 9;
+    net.remove_flow(Time(0), a);
+    net.remove_flow(Time(0), c);
+    assert_eq!(net.payload(a).bytes[0], 7);
+    assert_eq!(net.payload(c).bytes[1], 9);
 }

@@ -33,8 +33,8 @@ pub mod units;
 
 pub use error::ScenarioError;
 pub use protocol::{
-    Arrival, BitTorrentConfig, ChokerKind, MIN_TIMER_INTERVAL, PickerKind, Preset, RequestModel,
-    SeedChoker, Seeding, StartedOrder, Written,
+    Arrival, BitTorrentConfig, ChokerKind, LostInterest, MIN_TIMER_INTERVAL, OptimisticPick,
+    PickerKind, Preset, RequestModel, SeedChoker, Seeding, StartedOrder, Written,
 };
 pub use serialise::to_toml;
 

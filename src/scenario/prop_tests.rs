@@ -95,6 +95,8 @@ block_size = "16 KiB"
 request_queue_time = "3 s"
 request_queue_min = 2
 request_queue_max = 500
+optimistic_pick = "random"
+lost_interest = "refill"
 started_chunks = "by-rarity"
 preset = "libtorrent-2.0"
 "#;
@@ -138,6 +140,8 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
         "protocol.request_queue_max",
         &["protocol.request_queue_min"],
     ),
+    ("protocol.optimistic_pick", &[]),
+    ("protocol.lost_interest", &[]),
     ("protocol.started_chunks", &[]),
     ("protocol.preset", &[]),
 ];

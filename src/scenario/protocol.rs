@@ -111,6 +111,61 @@ name_table!(SeedChoker {
     "mainline" => Mainline,
 });
 
+/// Whom a BitTorrent node unchokes optimistically (`[protocol] optimistic_pick`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimisticPick {
+    /// A choked interested neighbour drawn at random at each optimistic round,
+    /// kept until the next (Transmission 4.0.6, `rechokeUploads`,
+    /// libtransmission/peer-mgr.cc).
+    Random,
+    /// The interested neighbour not among the regular unchokes whose last
+    /// optimistic unchoke is oldest (never first; ties in connection order),
+    /// libtorrent 2.0.8 (`session_impl::recalculate_optimistic_unchoke_slots`,
+    /// `last_optimistic_unchoke_cmp`, src/session_impl.cpp).
+    Oldest,
+    /// The first interested neighbour not among the regular unchokes in a list
+    /// that each optimistic round rotates to start at the first choked interested
+    /// one; recomputed at every rechoke (mainline 4.0.1, `Choker._round_robin` and
+    /// `Choker._rechoke`, BitTorrent/Choker.py).
+    List,
+}
+
+name_table!(OptimisticPick {
+    "random" => Random,
+    "oldest" => Oldest,
+    "list" => List,
+});
+
+/// What a BitTorrent node does when a neighbour it unchokes stops being interested
+/// (`[protocol] lost_interest`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LostInterest {
+    /// Choke it and give the slot at once to the interested neighbour that
+    /// uploaded to us fastest.
+    Refill,
+    /// Choke it at once and choose the regular unchokes afresh (a rechoke between
+    /// the periodic ones) at the node's next whole second (libtorrent 2.0.8:
+    /// `incoming_not_interested` -> `choke_this_peer` -> `trigger_unchoke`, run by
+    /// `session_impl::on_tick` once a second; src/peer_connection.cpp,
+    /// src/session_impl.cpp). If it was the optimistic unchoke, a new one is
+    /// picked then too (`trigger_optimistic_unchoke`).
+    NextTick,
+    /// Choose the regular unchokes afresh at once (mainline 4.0.1:
+    /// `Choker.not_interested` -> `_rechoke`, BitTorrent/Choker.py).
+    Rechoke,
+    /// Nothing until the next periodic rechoke: the neighbour stays unchoked and
+    /// its slot idle (Transmission 4.0.6: NOT_INTERESTED only clears a flag,
+    /// libtransmission/peer-msgs.cc; `rechokeUploads` runs every 10 s).
+    NextRechoke,
+}
+
+name_table!(LostInterest {
+    "refill" => Refill,
+    "next-tick" => NextTick,
+    "rechoke" => Rechoke,
+    "next-rechoke" => NextRechoke,
+});
+
 /// How a BitTorrent peer requests data (`[protocol] requests`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequestModel {
@@ -216,6 +271,12 @@ impl Preset {
                 c.request_queue_time = 3.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 500;
+                // session_impl::recalculate_optimistic_unchoke_slots: the peer longest
+                // since its last optimistic unchoke (last_optimistic_unchoke_cmp).
+                c.optimistic_pick = OptimisticPick::Oldest;
+                // incoming_not_interested -> choke_this_peer -> trigger_unchoke: a
+                // full rechoke at the next 1-s session tick.
+                c.lost_interest = LostInterest::NextTick;
                 // Rarest first over started and new pieces alike: a piece being
                 // downloaded wins only ties of availability (piece_pos::priority,
                 // include/libtorrent/piece_picker.hpp: adjustment -3 against -2 of
@@ -253,6 +314,12 @@ impl Preset {
                 c.request_queue_time = 4.0;
                 c.request_queue_min = 2;
                 c.request_queue_max = 50;
+                // Choker._round_robin rotates the connection list every 30 s to the
+                // first choked interested peer; _rechoke unchokes the first interested
+                // non-preferred peer in list order.
+                c.optimistic_pick = OptimisticPick::List;
+                // Choker.not_interested: _rechoke at once if the peer was unchoked.
+                c.lost_interest = LostInterest::Rechoke;
                 // PiecePicker.next: strict priority to pieces already started.
                 c.started_chunks = StartedOrder::First;
             }
@@ -283,6 +350,11 @@ impl Preset {
                 c.request_queue_time = 10.0;
                 c.request_queue_min = 32;
                 c.request_queue_max = 250;
+                // rechokeUploads: a random choked interested peer (rand_pool).
+                c.optimistic_pick = OptimisticPick::Random;
+                // peer-msgs.cc: NOT_INTERESTED only clears peer_is_interested_; the
+                // next rechokeUploads (every RechokePeriod = 10 s) acts on it.
+                c.lost_interest = LostInterest::NextRechoke;
                 // peer-mgr-wishlist.cc: partial pieces before new ones.
                 c.started_chunks = StartedOrder::First;
             }
@@ -367,6 +439,10 @@ pub struct BitTorrentConfig {
     pub request_queue_min: u32,
     /// Most blocks a connection keeps requested.
     pub request_queue_max: u32,
+    /// Whom the optimistic unchoke goes to.
+    pub optimistic_pick: OptimisticPick,
+    /// What a node does when a neighbour it unchokes stops being interested.
+    pub lost_interest: LostInterest,
     /// How the block pipeline ranks started chunks against new ones.
     pub started_chunks: StartedOrder,
     /// The client preset that set the defaults, if any.
@@ -401,6 +477,8 @@ impl Default for BitTorrentConfig {
             request_queue_time: 3.0,
             request_queue_min: 2,
             request_queue_max: 500,
+            optimistic_pick: OptimisticPick::Random,
+            lost_interest: LostInterest::Refill,
             started_chunks: StartedOrder::First,
             preset: None,
             written: Written(0),
@@ -472,6 +550,8 @@ pub const PRESET_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "optimistic_pick",
+    "lost_interest",
     "started_chunks",
 ];
 
@@ -500,6 +580,8 @@ pub const BT_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "optimistic_pick",
+    "lost_interest",
     "started_chunks",
     "preset",
 ];
@@ -658,6 +740,12 @@ impl Checker {
         }
         if let Some(v) = t.get("seed_choker") {
             c.seed_choker = self.choice(v, &f("seed_choker"), &SeedChoker::ALL)?;
+        }
+        if let Some(v) = t.get("optimistic_pick") {
+            c.optimistic_pick = self.choice(v, &f("optimistic_pick"), &OptimisticPick::ALL)?;
+        }
+        if let Some(v) = t.get("lost_interest") {
+            c.lost_interest = self.choice(v, &f("lost_interest"), &LostInterest::ALL)?;
         }
         let k = c.rate_window / c.rechoke_interval;
         if (k - k.round()).abs() > 1e-9 || !(1.0..=8.0).contains(&k.round()) {

@@ -117,6 +117,11 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    // The choke rules only when they differ from the default, as above.
+    if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
+        let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
+        let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
+    }
     if b.started_chunks != d.started_chunks {
         let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
@@ -132,8 +137,8 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, PeerClass, PickerKind, ProtocolKind, RequestModel,
-        SeedChoker, StartedOrder,
+        BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
+        ProtocolKind, RequestModel, SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -233,6 +238,7 @@ mod tests {
                 0u32..=2000,
                 any::<bool>(),
             ),
+            (0usize..3, 0usize..4),
         )
             .prop_map(
                 |(
@@ -240,6 +246,7 @@ mod tests {
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra, by_rarity),
+                    (op, li),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -286,6 +293,8 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        optimistic_pick: OptimisticPick::ALL[op].1,
+                        lost_interest: LostInterest::ALL[li].1,
                         started_chunks: if by_rarity {
                             StartedOrder::ByRarity
                         } else {

@@ -75,7 +75,7 @@ impl BitTorrent {
             } else {
                 p.bytes - p.credited
             };
-            out += (rest / b - 1e-9).ceil().max(0.0) as u64;
+            out += whole_blocks(rest / b - 1e-9);
             if tail.is_none_or(|(id, _)| p.part > id) {
                 tail = Some((p.part, k));
             }
@@ -96,9 +96,14 @@ impl BitTorrent {
                 .map_or(0.0, |e| e.rate)
         };
         let c = &self.cfg;
-        let want = (rate * c.request_queue_time / c.block_size as f64).floor();
-        let want = if want.is_finite() { want } else { f64::MAX };
-        want.clamp(c.request_queue_min as f64, c.request_queue_max as f64) as u64
+        let want = rate * c.request_queue_time / c.block_size as f64;
+        // (`floor` by truncation: `want` is not negative; not finite, the most.)
+        let want = if want.is_finite() {
+            want as u64
+        } else {
+            u64::MAX
+        };
+        want.clamp(c.request_queue_min as u64, c.request_queue_max as u64)
     }
 
     /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
@@ -117,7 +122,7 @@ impl BitTorrent {
                 .filter(|p| ul_has(p.chunk))
                 .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
         );
-        open.sort_unstable_by_key(|e| (e.0, e.1));
+        sort_open(&mut open);
         let free = |c: u32, asked: f64| sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
         let mut found: Option<(u32, f64)> = None;
         let mut k = 0;
@@ -324,21 +329,20 @@ impl BitTorrent {
     pub(super) fn serve_next(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
         let l = *self.lk(dl, i);
         let node = &self.nodes[dl as usize];
-        if node
-            .downloads
-            .iter()
-            .any(|p| p.conn == l.conn && p.flow != NONE)
-        {
-            return;
+        // One pass: none if a part is being served, else the lowest arrived.
+        let mut next: Option<(u32, usize)> = None;
+        for (k, p) in node.downloads.iter().enumerate() {
+            if p.conn != l.conn {
+                continue;
+            }
+            if p.flow != NONE {
+                return;
+            }
+            if p.arrived && next.is_none_or(|(id, _)| p.part < id) {
+                next = Some((p.part, k));
+            }
         }
-        let Some(k) = node
-            .downloads
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.conn == l.conn && p.arrived)
-            .min_by_key(|(_, p)| p.part)
-            .map(|(k, _)| k)
-        else {
+        let Some((_, k)) = next else {
             return;
         };
         let p = node.downloads[k];
@@ -375,6 +379,35 @@ impl BitTorrent {
     /// Forgets `n`'s rate estimate of the closed connection `conn`.
     pub(super) fn forget_pipe(&mut self, n: NodeId, conn: u32) {
         self.nodes[n as usize].pipe.retain(|e| e.conn != conn);
+    }
+}
+
+/// `ceil(x)` for `x > 0` as a count, 0 otherwise (without a call to `ceil`).
+#[inline(always)]
+fn whole_blocks(x: f64) -> u64 {
+    if x > 0.0 {
+        let t = x as u64;
+        t.saturating_add(u64::from((t as f64) < x))
+    } else {
+        0
+    }
+}
+
+/// Sorts `started_free`'s list by chunk and part (entries with equal keys are
+/// members of one group, read only for their maximum, so their order does not
+/// matter): by insertion while the list is short, as it is outside end game.
+fn sort_open(v: &mut [(u32, u32, f64)]) {
+    if v.len() > 32 {
+        return v.sort_unstable_by_key(|e| (e.0, e.1));
+    }
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && (v[j - 1].0, v[j - 1].1) > (x.0, x.1) {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
     }
 }
 

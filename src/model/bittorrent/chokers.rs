@@ -1,9 +1,124 @@
-//! Chokers that follow a real client's rule and need more than a ranking:
-//! libtorrent's `rate_based_choker` (a slot count that follows the upload rates)
+//! Chokers that follow a real client's rule: libtorrent's seed chokers (each a
+//! ranking), its `rate_based_choker` (a slot count that follows the upload rates)
 //! and mainline 4.0.1's seed rule (a few new unchokes per 30 s, in list order).
 //! The rules, with the source of each, are in docs/CLIENT-RULES.md.
 
 use super::policy::{Candidate, ChokeContext, Choker, top_by};
+
+/// Implements [`Choker`] for a choker that ranks the interested neighbours by one
+/// order and unchokes the first `slots` (libtorrent's seed chokers, each one
+/// comparator of src/choker.cpp): `|s, a, b| ...` says how `a` compares with `b`
+/// (`Less`: `a` first), `s` being the choker; the neighbour id breaks the ties
+/// left. Such a choker reads the unchoke history.
+macro_rules! ranking_choker {
+    ($t:ty, |$s:ident, $a:ident, $b:ident| $before:expr) => {
+        impl Choker for $t {
+            fn choose(
+                &mut self,
+                _cx: &mut ChokeContext<'_>,
+                cands: &[Candidate],
+                slots: usize,
+                out: &mut Vec<usize>,
+            ) {
+                let $s = &*self;
+                top_by_order(cands, slots, out, |$a, $b| $before);
+            }
+
+            fn reads_unchoke_history(&self) -> bool {
+                true
+            }
+        }
+    };
+}
+
+/// Pushes the indices of the `slots` candidates that come first by `before` (a
+/// total order: every key ends with the neighbour id), first first.
+fn top_by_order(
+    cands: &[Candidate],
+    slots: usize,
+    out: &mut Vec<usize>,
+    before: impl Fn(&Candidate, &Candidate) -> std::cmp::Ordering,
+) {
+    let start = out.len();
+    out.extend(0..cands.len());
+    out[start..].sort_unstable_by(|&a, &b| {
+        before(&cands[a], &cands[b]).then(cands[a].neighbour.cmp(&cands[b].neighbour))
+    });
+    out.truncate(start + slots.min(cands.len()));
+}
+
+/// libtorrent's `round_robin` seed choker (`unchoke_compare_rr`, src/choker.cpp,
+/// libtorrent 2.0.8). Order: (1) an unchoked peer that has been sent more than
+/// `quota_bytes` since its unchoke *and* has been unchoked for more than
+/// `quota_time` ("quota complete") after every other; (2) more bytes sent in the
+/// last round first, counting 0 for choked peers; (3) longest since its last
+/// unchoke first; (4) neighbour id (libtorrent leaves this tie to `nth_element`).
+/// libtorrent's first key, bytes received in the last round (`compare_peers`), is
+/// 0 for every peer of a seed and is left out.
+pub struct RoundRobinQuota {
+    /// `seeding_piece_quota` x the piece size, bytes.
+    pub quota_bytes: f64,
+    /// Time unchoked before the slot can be lost, seconds (one minute in
+    /// libtorrent 2.0.8).
+    pub quota_time: f64,
+}
+
+impl RoundRobinQuota {
+    /// Whether `c` has used up its unchoke (rule (1) above).
+    pub fn quota_complete(&self, c: &Candidate) -> bool {
+        c.unchoked && c.sent_since_unchoke > self.quota_bytes && c.since_unchoke > self.quota_time
+    }
+}
+
+ranking_choker!(RoundRobinQuota, |s, a, b| {
+    let round = |c: &Candidate| if c.unchoked { c.sent_round } else { 0.0 };
+    s.quota_complete(a)
+        .cmp(&s.quota_complete(b))
+        .then(round(b).total_cmp(&round(a)))
+        .then(b.since_unchoke.total_cmp(&a.since_unchoke))
+});
+
+/// libtorrent's `fastest_upload` seed choker (`unchoke_compare_fastest_upload`,
+/// src/choker.cpp, libtorrent 2.0.8): most bytes sent in the last round first,
+/// then longest since the last unchoke, then neighbour id.
+pub struct FastestUpload;
+
+ranking_choker!(FastestUpload, |_s, a, b| b
+    .sent_round
+    .total_cmp(&a.sent_round)
+    .then(b.since_unchoke.total_cmp(&a.since_unchoke)));
+
+/// libtorrent's `anti_leech` seed choker (`anti_leech_score`,
+/// `unchoke_compare_anti_leech`, src/choker.cpp, libtorrent 2.0.8), after Chow et
+/// al., "Improving BitTorrent: A Simple Approach": highest score first, then
+/// longest since the last unchoke, then neighbour id. The score is
+/// `|(h - F/2) x 2000 / F|` in integer arithmetic, with `F` the file size and
+/// `h` = max(bytes we sent it, chunks it has x chunk size): high for peers that
+/// just started or nearly finished.
+pub struct AntiLeech {
+    /// The file size, bytes.
+    pub file_bytes: f64,
+    /// The chunk size, bytes.
+    pub chunk_bytes: f64,
+}
+
+impl AntiLeech {
+    /// The score of `c` (0 to 1000).
+    pub fn score(&self, c: &Candidate) -> i64 {
+        let total = self.file_bytes as i64;
+        if total == 0 {
+            return 0;
+        }
+        let have = (c.uploaded as i64).max(self.chunk_bytes as i64 * i64::from(c.have));
+        // (C++ integer division truncates toward zero, as Rust's does.)
+        ((have - total / 2) * 2000 / total).abs()
+    }
+}
+
+ranking_choker!(AntiLeech, |s, a, b| s
+    .score(b)
+    .cmp(&s.score(a))
+    .then(b.since_unchoke.total_cmp(&a.since_unchoke)));
 
 /// libtorrent's `rate_based_choker` (`choking_algorithm` = 1; `unchoke_sort`,
 /// src/choker.cpp, and `session_impl::recalculate_unchoke_slots`,
@@ -196,21 +311,127 @@ impl Choker for MainlineSeed {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::{hist, test_cx};
     use super::*;
     use crate::engine::Time;
     use crate::engine::rng_from_seed;
 
-    /// A candidate with the history these chokers read.
-    fn cand(n: u32, unchoked: bool, sent_round: f64, sent_rate: f64, since: f64) -> Candidate {
-        Candidate {
+    /// libtorrent's round-robin seed choker, by hand from `unchoke_compare_rr`
+    /// (src/choker.cpp, 2.0.8) with a quota of 20 pieces of 100 bytes (2000 B) and
+    /// 60 s. Neighbour 1: unchoked 70 s, sent 3000 B since: both quotas used, so it
+    /// ranks last although it got the most this round. Neighbour 2: unchoked 70 s
+    /// but sent only 1500 B: keeps its slot. Neighbour 3: unchoked 30 s, sent
+    /// 5000 B: time quota not used, keeps its slot. Neighbours 4 and 5: choked (their
+    /// round counts as 0 even if a residual transfer was credited), waiting 200 s
+    /// and 100 s. With 3 slots: 2 and 3 (by round bytes: 3 sent 900, 2 sent 800),
+    /// then the longest waiting, 4.
+    #[test]
+    fn round_robin_quota_by_hand() {
+        let cands = [
+            hist(1, true, 1000.0, 3000.0, 70.0),
+            hist(2, true, 800.0, 1500.0, 70.0),
+            hist(3, true, 900.0, 5000.0, 30.0),
+            hist(4, false, 50.0, 0.0, 200.0),
+            hist(5, false, 0.0, 0.0, 100.0),
+        ];
+        let mut rr = RoundRobinQuota {
+            quota_bytes: 2000.0,
+            quota_time: 60.0,
+        };
+        assert!(rr.quota_complete(&cands[0]));
+        assert!(!rr.quota_complete(&cands[1]) && !rr.quota_complete(&cands[2]));
+        let mut out = Vec::new();
+        rr.choose(
+            &mut test_cx(&mut rng_from_seed(1), &mut 0),
+            &cands,
+            3,
+            &mut out,
+        );
+        assert_eq!(out, vec![2, 1, 3]);
+        // With 5 slots everyone, the quota-complete peer last.
+        out.clear();
+        rr.choose(
+            &mut test_cx(&mut rng_from_seed(1), &mut 0),
+            &cands,
+            5,
+            &mut out,
+        );
+        assert_eq!(out, vec![2, 1, 3, 4, 0]);
+        // Exactly at the quota (not more than) the slot is kept: 2000 B, 60 s.
+        assert!(!rr.quota_complete(&hist(6, true, 0.0, 2000.0, 70.0)));
+        assert!(!rr.quota_complete(&hist(6, true, 0.0, 3000.0, 60.0)));
+        // A choked peer never has a complete quota.
+        assert!(!rr.quota_complete(&hist(6, false, 0.0, 3000.0, 70.0)));
+    }
+
+    /// libtorrent's fastest-upload seed choker, by hand from
+    /// `unchoke_compare_fastest_upload`: bytes this round down (a choked peer's
+    /// residual bytes count), then longest since the last unchoke, then id.
+    #[test]
+    fn fastest_upload_by_hand() {
+        let cands = [
+            hist(1, true, 100.0, 0.0, 10.0),
+            hist(2, false, 300.0, 0.0, 5.0),
+            hist(3, false, 0.0, 0.0, 50.0),
+            hist(4, false, 0.0, 0.0, 80.0),
+            hist(5, true, 100.0, 0.0, 20.0),
+        ];
+        let mut out = Vec::new();
+        FastestUpload.choose(
+            &mut test_cx(&mut rng_from_seed(1), &mut 0),
+            &cands,
+            4,
+            &mut out,
+        );
+        assert_eq!(out, vec![1, 4, 0, 3]);
+    }
+
+    /// libtorrent's anti-leech seed choker, by hand from `anti_leech_score`: file
+    /// 1000 B, chunks 100 B. Scores |(h - 500) x 2000 / 1000|: 0 chunks -> 1000;
+    /// 2 chunks (200 B) -> 600; 5 chunks -> 0; 9 chunks -> 800; 3 chunks but 450 B
+    /// sent to it (h = max) -> 100. Order: 1000, 800, 600, 100, 0.
+    #[test]
+    fn anti_leech_by_hand() {
+        let mut al = AntiLeech {
+            file_bytes: 1000.0,
+            chunk_bytes: 100.0,
+        };
+        let c = |n, have, uploaded| Candidate {
             neighbour: n,
-            unchoked,
-            sent_round,
-            sent_rate,
-            since_unchoke: since,
-            recv_rate: f64::from(n),
+            have,
+            uploaded,
             ..Candidate::default()
-        }
+        };
+        let cands = [
+            c(1, 2, 0.0),
+            c(2, 5, 0.0),
+            c(3, 0, 0.0),
+            c(4, 9, 0.0),
+            c(5, 3, 450.0),
+        ];
+        let scores: Vec<i64> = cands.iter().map(|x| al.score(x)).collect();
+        assert_eq!(scores, vec![600, 0, 1000, 800, 100]);
+        let mut out = Vec::new();
+        al.choose(
+            &mut test_cx(&mut rng_from_seed(1), &mut 0),
+            &cands,
+            5,
+            &mut out,
+        );
+        assert_eq!(out, vec![2, 3, 0, 4, 1]);
+        // Equal scores: longest since the last unchoke first.
+        let mut a = c(7, 0, 0.0);
+        a.since_unchoke = 5.0;
+        let mut b = c(8, 10, 0.0);
+        b.since_unchoke = 9.0;
+        out.clear();
+        al.choose(
+            &mut test_cx(&mut rng_from_seed(1), &mut 0),
+            &[a, b],
+            1,
+            &mut out,
+        );
+        assert_eq!(out, vec![1], "both score 1000; neighbour 8 waited longer");
     }
 
     /// libtorrent's rate-based slot count by hand from `unchoke_sort` (src/choker.cpp,
@@ -223,11 +444,11 @@ mod tests {
     #[test]
     fn rate_based_slots_by_hand() {
         let cands = [
-            cand(1, true, 60_000.0, 0.0, 0.0),
-            cand(2, true, 45_000.0, 0.0, 0.0),
-            cand(3, true, 100_000.0, 0.0, 0.0),
-            cand(4, false, 15_000.0, 0.0, 0.0),
-            cand(5, false, 0.0, 0.0, 0.0),
+            hist(1, true, 60_000.0, 0.0, 0.0),
+            hist(2, true, 45_000.0, 0.0, 0.0),
+            hist(3, true, 100_000.0, 0.0, 0.0),
+            hist(4, false, 15_000.0, 0.0, 0.0),
+            hist(5, false, 0.0, 0.0, 0.0),
         ];
         let mut rb = RateBased { interval: 15.0 };
         assert_eq!(rb.slots(&cands), 2);
@@ -243,16 +464,16 @@ mod tests {
         rb.choose(&mut cx, &cands, 7, &mut out);
         assert_eq!(out, vec![4, 3]);
         // Nobody sent 1 KiB/s (15,359 B in 15 s is 1023 B/s): no regular slot.
-        let slow = [cand(1, true, 15_359.0, 0.0, 0.0)];
+        let slow = [hist(1, true, 15_359.0, 0.0, 0.0)];
         assert_eq!(rb.slots(&slow), 0);
         // A rate equal to its threshold counts: three at 5120 B/s over 1 s pass
         // 1024, 3072 and 5120; with the third at 5119 B/s it does not.
         let rb1 = RateBased { interval: 1.0 };
         let at = |third: f64| {
             [
-                cand(1, true, 5120.0, 0.0, 0.0),
-                cand(2, true, 5120.0, 0.0, 0.0),
-                cand(3, true, third, 0.0, 0.0),
+                hist(1, true, 5120.0, 0.0, 0.0),
+                hist(2, true, 5120.0, 0.0, 0.0),
+                hist(3, true, third, 0.0, 0.0),
             ]
         };
         assert_eq!(rb1.slots(&at(5120.0)), 3);
@@ -280,13 +501,34 @@ mod tests {
     #[test]
     fn mainline_seed_by_hand() {
         let cands = [
-            cand(1, true, 0.0, 300.0, 50.0),
-            cand(2, true, 0.0, 100.0, 10.0),
-            cand(3, true, 0.0, 500.0, 20.0),
-            cand(4, true, 0.0, 400.0, 40.0),
-            cand(5, false, 0.0, 0.0, 100.0),
-            cand(6, false, 0.0, 0.0, 100.0),
-            cand(7, false, 0.0, 0.0, 100.0),
+            Candidate {
+                sent_rate: 300.0,
+                ..hist(1, true, 0.0, 0.0, 50.0)
+            },
+            Candidate {
+                sent_rate: 100.0,
+                ..hist(2, true, 0.0, 0.0, 10.0)
+            },
+            Candidate {
+                sent_rate: 500.0,
+                ..hist(3, true, 0.0, 0.0, 20.0)
+            },
+            Candidate {
+                sent_rate: 400.0,
+                ..hist(4, true, 0.0, 0.0, 40.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(5, false, 0.0, 0.0, 100.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(6, false, 0.0, 0.0, 100.0)
+            },
+            Candidate {
+                sent_rate: 0.0,
+                ..hist(7, false, 0.0, 0.0, 100.0)
+            },
         ];
         let mut ms = MainlineSeed { interval: 10.0 };
         let mut rng = rng_from_seed(1);

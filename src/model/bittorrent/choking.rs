@@ -2,10 +2,12 @@
 //! neighbour, the periodic rechoke (tit-for-tat by the choker, the optimistic
 //! unchoke) and the inactivity timeout checked at each rechoke.
 
-use super::policy::{Candidate, ChokeContext, Choker};
+use super::policy::{Candidate, ChokeContext, Choker, RateBased};
 use super::timers::BtTimer;
 use super::{BitTorrent, Link, NONE, Sim};
+use crate::engine::Time;
 use crate::network::NodeId;
+use crate::scenario::{ChokerKind, LostInterest, OptimisticPick, SeedChoker};
 use rand::Rng;
 
 /// The sum of a rate history in `f64`, left to right from -0.0 (what
@@ -56,6 +58,12 @@ impl BitTorrent {
     /// The regular unchokes node `n` may hold between its rechokes, by the choker
     /// it uses now ([`Choker::slots_between_rechokes`]; `u32::MAX`: no limit).
     pub(super) fn slot_limit(&self, n: NodeId) -> u32 {
+        if self.cfg.choker == ChokerKind::RateBased {
+            // libtorrent's preemptive unchoke is off under `rate_based_choker`
+            // (`session_impl::preemptive_unchoke`, src/session_impl.cpp, 2.0.8), for
+            // seeds as for leechers: the slot count is one session-wide setting.
+            return 0;
+        }
         self.choker_for_ref(n)
             .slots_between_rechokes(self.slots())
             .unwrap_or(u32::MAX)
@@ -83,13 +91,57 @@ impl BitTorrent {
         }
     }
 
-    /// The other end of `ul`'s link at position `i` lost interest in `ul`: `ul`
-    /// chokes it and gives the slot to another.
+    /// The other end of `ul`'s link at position `i` lost interest in `ul`, which
+    /// unchokes it: what `ul` does follows `lost_interest` (each client's rule, with
+    /// its source, at [`LostInterest`]).
     pub(super) fn became_uninterested(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
-        if self.lk(ul, i).unchoking {
-            self.choke(sim, ul, i);
-            self.fill_slots(sim, ul);
+        let l = *self.lk(ul, i);
+        if !l.unchoking {
+            return;
         }
+        // Mainline's seed rule counts its new unchokes per periodic rechoke
+        // (`_rechoke_seed`); between them it only refills (`force_new_unchokes`
+        // false), which the refill does.
+        let mainline_seed =
+            self.nodes[ul as usize].complete && self.cfg.seed_choker == SeedChoker::Mainline;
+        let rule = match self.cfg.lost_interest {
+            LostInterest::Rechoke | LostInterest::NextTick if mainline_seed => LostInterest::Refill,
+            r => r,
+        };
+        match rule {
+            LostInterest::Refill => {
+                self.choke(sim, ul, i);
+                self.fill_slots(sim, ul);
+            }
+            LostInterest::NextTick => {
+                self.choke(sim, ul, i);
+                self.trigger_rechoke(sim, ul, l.optimistic);
+            }
+            LostInterest::Rechoke => {
+                self.choke(sim, ul, i);
+                self.choose_unchokes(sim, ul, false);
+            }
+            // The neighbour stays unchoked (it requests nothing) until the next
+            // periodic rechoke, which chokes it (it is no candidate).
+            LostInterest::NextRechoke => {}
+        }
+    }
+
+    /// Sets node `n`'s rechoke between the periodic ones at its next whole second
+    /// of virtual time (libtorrent's `trigger_unchoke`: the unchoke countdown set to
+    /// 0, acted on by the next 1-s `session_impl::on_tick`), once however many
+    /// neighbours lose interest before it; `new_optimistic`: the optimistic unchoke
+    /// was lost, so that rechoke picks a new one (`trigger_optimistic_unchoke`).
+    fn trigger_rechoke(&mut self, sim: &mut Sim, n: NodeId, new_optimistic: bool) {
+        let node = &mut self.nodes[n as usize];
+        if let Some(o) = &mut node.trigger {
+            *o |= new_optimistic;
+            return;
+        }
+        node.trigger = Some(new_optimistic);
+        const SEC: u64 = 1_000_000_000;
+        let at = Time((sim.now.0 / SEC).saturating_add(1).saturating_mul(SEC));
+        sim.set_timer(at, BtTimer::Trigger { node: n });
     }
 
     /// Unchokes interested neighbours of `n` while it has free regular slots (by the
@@ -148,6 +200,9 @@ impl BitTorrent {
             let h = &mut self.history[k];
             h.at = sim.now.as_secs_f64();
             h.mark = h.sent;
+            if optimistic {
+                h.opt_at = h.at;
+            }
         }
         sim.trace_choke(ul, dl, true, optimistic);
         if optimistic {
@@ -202,6 +257,50 @@ impl BitTorrent {
         if let Some(t) = &mut self.stats.trace {
             t.push((sim.now, n, "rechoke"));
         }
+        let optimistic_round = self.nodes[n as usize]
+            .rechokes
+            .is_multiple_of(self.optimistic_every);
+        self.choose_unchokes(sim, n, optimistic_round);
+        self.nodes[n as usize].rechokes += 1;
+        // Next rate period.
+        let b = self.buckets;
+        let width = 2 * b;
+        let node = &mut self.nodes[n as usize];
+        node.period += 1;
+        let bk = node.period as usize % b;
+        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
+        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
+            ring[bk] = 0.0;
+            ring[b + bk] = 0.0;
+        }
+        // With an inactivity timeout a rechoke may close idle connections, so it
+        // sleeps only once no connection is left in the swarm, and not at the
+        // instant the last one closed: so every node whose ticks fall at the same
+        // times starts to sleep at the same tick, armed in the order in which those
+        // ticks fire, and their ticks keep that order after the stretch (a node
+        // that slept a tick earlier than another would be armed before it).
+        let may = self.idle_checks == 0
+            || (self.conns.len() == self.free_conns.len()
+                && self.last_close.is_none_or(|t| t < sim.now));
+        let (at, skipped) = self.next_tick(sim, self.cfg.rechoke_interval, may);
+        if skipped > 0 {
+            self.skip_rechokes(n, skipped);
+        }
+        sim.set_timer(at, BtTimer::Rechoke { node: n });
+        if self.idle_checks > 0 {
+            self.close_idle(sim, n);
+        }
+        if self.starving(sim, n) {
+            self.announce(sim, n);
+        }
+    }
+
+    /// Node `n` chooses its unchokes, at a periodic rechoke (which the caller
+    /// counts) or between them (by `lost_interest`): the choker picks the regular
+    /// ones among the interested neighbours, the optimistic unchoke is kept or, at
+    /// an optimistic round (`optimistic_round`), picked anew by `optimistic_pick`,
+    /// and the changes are applied.
+    pub(super) fn choose_unchokes(&mut self, sim: &mut Sim, n: NodeId, optimistic_round: bool) {
         let window = self.cfg.rate_window;
         let mut cands = std::mem::take(&mut self.scratch.cands);
         // The link position of each candidate, and each link's candidate index
@@ -260,10 +359,29 @@ impl BitTorrent {
         } else {
             node.leech_state
         };
-        let optimistic_round = node.rechokes.is_multiple_of(self.optimistic_every);
         let round = node.rechokes;
+        let (rate_based, interval) = (
+            self.cfg.choker == ChokerKind::RateBased,
+            self.cfg.rechoke_interval,
+        );
+        let seed_choker = self.cfg.seed_choker;
         let choker = self.choker_for(n);
         let uses_optimistic = choker.uses_optimistic();
+        // Under libtorrent's `rate_based_choker` the slot count is session-wide and
+        // so also a seed's (`recalculate_unchoke_slots`, src/session_impl.cpp, 2.0.8):
+        // count + 1 unchokes, one of them the optimistic one. A seed choker without
+        // an optimistic unchoke gets all count + 1 as its slots (mainline's seed rule
+        // adds the one itself).
+        let slots = if complete && rate_based {
+            let count = RateBased { interval }.slots(&cands);
+            if uses_optimistic || seed_choker == SeedChoker::Mainline {
+                count
+            } else {
+                count + 1
+            }
+        } else {
+            slots
+        };
         if !free_rider {
             let mut cx = ChokeContext {
                 node: n,
@@ -280,7 +398,6 @@ impl BitTorrent {
         } else {
             node.leech_state = state;
         }
-        self.nodes[n as usize].rechokes += 1;
         let mut unchoke = std::mem::take(&mut self.scratch.unchoke);
         unchoke.clear();
         unchoke.resize(cands.len(), false);
@@ -292,7 +409,9 @@ impl BitTorrent {
         // Optimistic unchoke (a link position): keep the current one between
         // optimistic rounds.
         let mut opt = usize::MAX;
-        if uses_optimistic && !free_rider {
+        if uses_optimistic && !free_rider && self.cfg.optimistic_pick == OptimisticPick::List {
+            opt = self.list_optimistic(sim, n, &cands, &cand_link, &unchoke, optimistic_round);
+        } else if uses_optimistic && !free_rider {
             let cur = self.nodes[n as usize].optimistic;
             if !optimistic_round {
                 // Between optimistic rounds the optimistic unchoke stays while its
@@ -304,11 +423,21 @@ impl BitTorrent {
                     }
                 }
             } else {
+                let lb = self.lbase(n);
                 let choked = &mut self.scratch.choked;
                 choked.clear();
                 choked.extend((0..cands.len()).filter(|&i| !unchoke[i]));
                 if !choked.is_empty() {
-                    let k = sim.rng.random_range(0..choked.len());
+                    let k = match self.cfg.optimistic_pick {
+                        OptimisticPick::Oldest => {
+                            // The oldest last optimistic unchoke; ties (never, say)
+                            // in link order, the first kept.
+                            let history = &self.history;
+                            let at = |k: usize| history[lb + cand_link[choked[k]] as usize].opt_at;
+                            (1..choked.len()).fold(0, |b, k| if at(k) < at(b) { k } else { b })
+                        }
+                        _ => sim.rng.random_range(0..choked.len()),
+                    };
                     opt = cand_link[choked[k]] as usize;
                     self.stats.optimistic_unchokes += 1;
                     if let Some(t) = &mut self.stats.trace {
@@ -356,6 +485,10 @@ impl BitTorrent {
             } else if i == opt && unchoking && !optimistic {
                 // A regular unchoke that becomes the optimistic one.
                 sim.trace_choke_kind(n, self.lk(n, i as u32).other, true);
+                if self.track_history {
+                    let k = self.lbase(n) + i;
+                    self.history[k].opt_at = sim.now.as_secs_f64();
+                }
                 self.lk_mut(n, i as u32).optimistic = true;
                 self.nodes[n as usize].regular -= 1;
                 self.nodes[n as usize].optimistic = c;
@@ -374,32 +507,53 @@ impl BitTorrent {
         }
         self.scratch.keep = keep;
         self.scratch.touch = touch;
-        // Next rate period.
-        let node = &mut self.nodes[n as usize];
-        node.period += 1;
-        let bk = node.period as usize % b;
-        let (d, rb) = (self.deg[n as usize] as usize, self.rbase(n));
-        for ring in self.rates[rb..rb + d * width].chunks_exact_mut(width) {
-            ring[bk] = 0.0;
-            ring[b + bk] = 0.0;
-        }
         self.scratch.cand_of = cand_at;
         self.scratch.cands = cands;
         self.scratch.conns = cand_link;
         self.scratch.out = out;
         self.scratch.unchoke = unchoke;
-        let may = self.idle_checks == 0 || self.deg[n as usize] == 0;
-        let (at, skipped) = self.next_tick(sim, self.cfg.rechoke_interval, may);
-        if skipped > 0 {
-            self.skip_rechokes(n, skipped);
+    }
+
+    /// Mainline 4.0.1's optimistic unchoke (`Choker._round_robin`, `_rechoke`,
+    /// BitTorrent/Choker.py): at an optimistic round the list (`n`'s `opt_list`) is
+    /// first rotated to start at the first candidate in list order that was choked
+    /// before this rechoke; then, at every rechoke, the optimistic unchoke is the
+    /// first candidate in list order not chosen as a regular unchoke (`unchoke`).
+    /// Returns its link position (`usize::MAX`: none). Mainline also unchokes the
+    /// uninterested peers met before it in the list; swarmsim's unchokes go to
+    /// interested neighbours only.
+    fn list_optimistic(
+        &mut self,
+        sim: &Sim,
+        n: NodeId,
+        cands: &[Candidate],
+        cand_link: &[u32],
+        unchoke: &[bool],
+        optimistic_round: bool,
+    ) -> usize {
+        // The first candidate in list order (by neighbour id from the list's start,
+        // wrapping around) that `want` accepts.
+        let first = |start: NodeId, want: &dyn Fn(usize) -> bool| {
+            (0..cands.len())
+                .filter(|&k| want(k))
+                .min_by_key(|&k| (cands[k].neighbour < start, cands[k].neighbour))
+        };
+        let start = self.nodes[n as usize].opt_list;
+        if optimistic_round && let Some(k) = first(start, &|k| !cands[k].unchoked) {
+            self.nodes[n as usize].opt_list = cands[k].neighbour;
         }
-        sim.set_timer(at, BtTimer::Rechoke { node: n });
-        if self.idle_checks > 0 {
-            self.close_idle(sim, n);
+        let start = self.nodes[n as usize].opt_list;
+        let Some(k) = first(start, &|k| !unchoke[k]) else {
+            return usize::MAX;
+        };
+        let i = cand_link[k] as usize;
+        if self.nodes[n as usize].optimistic != self.lk(n, i as u32).conn {
+            self.stats.optimistic_unchokes += 1;
+            if let Some(t) = &mut self.stats.trace {
+                t.push((sim.now, n, "optimistic"));
+            }
         }
-        if self.starving(sim, n) {
-            self.announce(sim, n);
-        }
+        i
     }
 
     /// Fills the unchoke history of `n`'s rechoke candidates (`cands`, at link

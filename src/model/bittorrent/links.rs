@@ -206,6 +206,7 @@ impl BitTorrent {
                     at: sim.now.as_secs_f64(),
                     sent: 0.0,
                     mark: 0.0,
+                    opt_at: f64::NEG_INFINITY,
                 };
             }
         }
@@ -224,6 +225,7 @@ impl BitTorrent {
     /// slots given back, both links swap-removed, and each end still present fills
     /// its slots, retries and may announce.
     pub(super) fn disconnect(&mut self, sim: &mut Sim, id: u32) {
+        self.last_close = Some(sim.now);
         let [a, b] = self.conns[id as usize].ends;
         // Cancel transfers in both directions. Bytes a staying peer received are kept
         // (the blocks are whole); a leaving peer's are wasted.

@@ -29,6 +29,8 @@
 mod arrival;
 mod availability;
 mod blocks;
+#[cfg(test)]
+mod choke_rules_tests;
 mod chokers;
 mod choking;
 mod links;
@@ -36,6 +38,8 @@ mod memory;
 mod partials;
 pub mod policy;
 mod requests;
+#[cfg(test)]
+mod test_support;
 mod timers;
 mod tracker;
 
@@ -43,9 +47,9 @@ pub use memory::memory_per_peer;
 pub use timers::BtTimer;
 
 use super::{Protocol, SERVER, Transfer, bitset, node_of, peer_of};
-use crate::engine::{Time, prefetch};
+use crate::engine::Time;
 use crate::network::{FlowId, NodeId};
-use crate::scenario::{BitTorrentConfig, Scenario, Seeding};
+use crate::scenario::{BitTorrentConfig, ChokerKind, OptimisticPick, Scenario, Seeding};
 use availability::Counts;
 use policy::{Candidate, Choker, PiecePicker};
 
@@ -183,6 +187,9 @@ struct UnchokeRec {
     sent: f64,
     /// `sent` when the last unchoke began.
     mark: f64,
+    /// When this end last unchoked the neighbour optimistically, seconds
+    /// (`f64::NEG_INFINITY`: never; read by `optimistic_pick = "oldest"`).
+    opt_at: f64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -199,6 +206,13 @@ struct Node {
     /// The state of the node's seed choker, its own from its first rechoke as a
     /// seed (0 then).
     seed_state: u32,
+    /// `optimistic_pick = "list"`: the neighbour id the rotating list starts at (the
+    /// list is the interested neighbours in node-id order from the first id at or
+    /// above this, wrapping around).
+    opt_list: u32,
+    /// `lost_interest = "next-tick"`: a rechoke between the periodic ones is due
+    /// (its timer is set), and whether it also picks a new optimistic unchoke.
+    trigger: Option<bool>,
     announce_at: Option<Time>,
     last_announce: Option<Time>,
     /// When a part last finished arriving at this node (None: never).
@@ -327,6 +341,9 @@ pub struct BitTorrent {
     /// Whether periodic timers sleep through idle stretches (`next_tick`; off only
     /// in tests that compare the two).
     skip_idle: bool,
+    /// When a connection was last closed (None: never); with an inactivity timeout
+    /// a rechoke may sleep only after the last one closed (`BitTorrent::rechoke`).
+    last_close: Option<Time>,
     /// Counters (and an optional trace of rechokes).
     pub stats: Stats,
 }
@@ -398,8 +415,10 @@ impl BitTorrent {
             cfg.requests_in_flight = blocks::MAX_RUNS;
         }
         let count_avail = picker.uses_local_avail();
-        let track_history =
-            leech_choker.reads_unchoke_history() || seed_choker.reads_unchoke_history();
+        let track_history = leech_choker.reads_unchoke_history()
+            || seed_choker.reads_unchoke_history()
+            || cfg.optimistic_pick == OptimisticPick::Oldest
+            || cfg.choker == ChokerKind::RateBased;
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
@@ -471,6 +490,7 @@ impl BitTorrent {
             want_words,
             conns: Vec::new(),
             free_conns: Vec::new(),
+            last_close: None,
             tracker: vec![SERVER],
             tracker_pos: vec![NONE; n],
             seeding,
@@ -555,6 +575,40 @@ impl BitTorrent {
     }
 }
 
+/// The records the prefetch policy ([`super::prefetch`]) names; accessors only.
+impl BitTorrent {
+    /// Node `n`'s record.
+    #[inline]
+    pub(in crate::model) fn node_record(&self, n: NodeId) -> &impl Sized {
+        &self.nodes[n as usize]
+    }
+
+    /// Which block of links node `n` has (its entry in the block table).
+    #[inline]
+    pub(in crate::model) fn block_entry(&self, n: NodeId) -> &impl Sized {
+        &self.block[n as usize]
+    }
+
+    /// The first word of node `n`'s have row.
+    #[inline]
+    pub(in crate::model) fn have_row_start(&self, n: NodeId) -> &impl Sized {
+        &self.have[n as usize * self.words]
+    }
+
+    /// Node `n`'s first download in progress, if any.
+    #[inline]
+    pub(in crate::model) fn first_download(&self, n: NodeId) -> Option<&impl Sized> {
+        self.nodes[n as usize].downloads.first()
+    }
+
+    /// The first link slot of node `n`'s block of links, if it has a block.
+    #[inline]
+    pub(in crate::model) fn block_link_row(&self, n: NodeId) -> Option<&impl Sized> {
+        let b = self.block[n as usize];
+        (b != NONE).then(|| &self.links[b as usize * self.kcap])
+    }
+}
+
 impl Protocol for BitTorrent {
     type Timer = BtTimer;
 
@@ -565,21 +619,7 @@ impl Protocol for BitTorrent {
 
     #[inline]
     fn prefetch(&self, src: NodeId, dst: NodeId, deep: bool) {
-        let d = dst as usize;
-        if deep {
-            if let Some(p) = self.nodes[d].downloads.first() {
-                prefetch(p);
-            }
-            let b = self.block[d];
-            if b != NONE {
-                prefetch(&self.links[b as usize * self.kcap]);
-            }
-        } else {
-            prefetch(&self.nodes[d]);
-            prefetch(&self.block[d]);
-            prefetch(&self.have[d * self.words]);
-            prefetch(&self.block[src as usize]);
-        }
+        super::prefetch::bittorrent(self, src, dst, deep);
     }
 
     fn on_arrival(&mut self, sim: &mut Sim, p: u32) {

@@ -5,7 +5,10 @@ use super::policy::PickContext;
 use super::*;
 use crate::model::{RunResult, RunStatus, simulate};
 use crate::network::ModelKind;
-use crate::scenario::{Arrival, ChokerKind, PeerClass, PickerKind, ProtocolKind, SeedChoker};
+use crate::scenario::{
+    Arrival, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind, ProtocolKind,
+    SeedChoker,
+};
 use proptest::prelude::*;
 
 /// A class of `count` peers with upload `up` and download `down` (bytes/s).
@@ -174,6 +177,10 @@ fn case() -> impl Strategy<Value = Scenario> {
                 c.requests_in_flight = rif;
                 // Without, or with a short or a long inactivity timeout.
                 c.inactivity_timeout = [0.0, 10.0, 60.0][idle];
+                // Each client's optimistic pick and lost-interest rule (drawn from the
+                // seed, so that the other draws stay as they were).
+                c.optimistic_pick = OptimisticPick::ALL[(seed % 3) as usize].1;
+                c.lost_interest = LostInterest::ALL[(seed / 3 % 4) as usize].1;
                 s
             },
         )

@@ -13,6 +13,12 @@ pub enum BtTimer {
         /// The node that rechokes.
         node: NodeId,
     },
+    /// A rechoke between a node's periodic ones, due because a neighbour it
+    /// unchoked lost interest (`lost_interest = "next-tick"`).
+    Trigger {
+        /// The node that rechokes.
+        node: NodeId,
+    },
     /// A leecher's announce to the tracker.
     Announce {
         /// The node that announces.
@@ -150,6 +156,13 @@ impl BitTorrent {
     pub(super) fn fire(&mut self, sim: &mut Sim, timer: BtTimer) {
         match timer {
             BtTimer::Rechoke { node } => self.rechoke(sim, node),
+            BtTimer::Trigger { node } => {
+                if let Some(new_optimistic) = self.nodes[node as usize].trigger.take()
+                    && self.present[node as usize]
+                {
+                    self.choose_unchokes(sim, node, new_optimistic);
+                }
+            }
             BtTimer::Announce { node } => {
                 if self.present[node as usize] && !self.nodes[node as usize].complete {
                     self.announce(sim, node);
