@@ -40,7 +40,7 @@ pub mod units;
 pub use error::ScenarioError;
 pub use protocol::{
     Arrival, BitTorrentConfig, ChokerKind, LostInterest, MIN_TIMER_INTERVAL, OptimisticPick,
-    PickerKind, Preset, RequestModel, SeedChoker, Seeding, Written,
+    PickerKind, Preset, RequestModel, SeedChoker, Seeding, StartedOrder, Written,
 };
 pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,

@@ -99,6 +99,7 @@ request_queue_min = 2
 request_queue_max = 500
 optimistic_pick = "random"
 lost_interest = "refill"
+started_chunks = "by-rarity"
 preset = "libtorrent-2.0"
 "#;
 
@@ -143,6 +144,7 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ),
     ("protocol.optimistic_pick", &[]),
     ("protocol.lost_interest", &[]),
+    ("protocol.started_chunks", &[]),
     ("protocol.preset", &[]),
 ];
 

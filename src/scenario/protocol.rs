@@ -184,6 +184,26 @@ name_table!(RequestModel {
     "blocks" => Blocks,
 });
 
+/// How the block pipeline ranks the chunks a peer has started (has bytes of, or
+/// asked for) against new ones (`[protocol] started_chunks`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartedOrder {
+    /// Started chunks first: more of the chunk the connection is on, then another
+    /// started chunk, before any new chunk (mainline 4.0.1's strict priority,
+    /// Transmission 4.0.6's partial pieces first).
+    First,
+    /// Under the rarest-first picker, past its random first chunks: rarest first
+    /// over started and new chunks alike, a started chunk winning ties
+    /// (libtorrent 2.0.8, `piece_pos::priority`, include/libtorrent/piece_picker.hpp;
+    /// `piece_picker::pick_pieces`, src/piece_picker.cpp). Otherwise as `First`.
+    ByRarity,
+}
+
+name_table!(StartedOrder {
+    "first" => First,
+    "by-rarity" => ByRarity,
+});
+
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
 /// override them.
@@ -275,6 +295,12 @@ impl Preset {
                 // incoming_not_interested -> choke_this_peer -> trigger_unchoke: a
                 // full rechoke at the next 1-s session tick.
                 c.lost_interest = LostInterest::NextTick;
+                // Rarest first over started and new pieces alike: a piece being
+                // downloaded wins only ties of availability (piece_pos::priority,
+                // include/libtorrent/piece_picker.hpp: adjustment -3 against -2 of
+                // an open piece, availability x 12 apart; piece_picker::pick_pieces,
+                // src/piece_picker.cpp, walking m_pieces in that order).
+                c.started_chunks = StartedOrder::ByRarity;
             }
             Preset::Mainline4 => {
                 // BitTorrent/download.py _set_auto_uploads: 4 uploads at the default
@@ -315,6 +341,8 @@ impl Preset {
                 c.optimistic_pick = OptimisticPick::List;
                 // Choker.not_interested: _rechoke at once if the peer was unchoked.
                 c.lost_interest = LostInterest::Rechoke;
+                // PiecePicker.next: strict priority to pieces already started.
+                c.started_chunks = StartedOrder::First;
             }
             Preset::Transmission4 => {
                 // peer-mgr.cc rechokeUploads: upload-slots-per-torrent = 8 plus one
@@ -351,6 +379,8 @@ impl Preset {
                 // peer-msgs.cc: NOT_INTERESTED only clears peer_is_interested_; the
                 // next rechokeUploads (every RechokePeriod = 10 s) acts on it.
                 c.lost_interest = LostInterest::NextRechoke;
+                // peer-mgr-wishlist.cc: partial pieces before new ones.
+                c.started_chunks = StartedOrder::First;
             }
         }
     }
@@ -450,6 +480,8 @@ pub struct BitTorrentConfig {
     pub optimistic_pick: OptimisticPick,
     /// What a node does when a neighbour it unchokes stops being interested.
     pub lost_interest: LostInterest,
+    /// How the block pipeline ranks started chunks against new ones.
+    pub started_chunks: StartedOrder,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -487,6 +519,7 @@ impl Default for BitTorrentConfig {
             whole_pieces_threshold: 0.0,
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
+            started_chunks: StartedOrder::First,
             preset: None,
             written: Written(0),
         }
@@ -585,6 +618,7 @@ pub const PRESET_FIELDS: &[&str] = &[
     "allowed_fast",
     "optimistic_pick",
     "lost_interest",
+    "started_chunks",
 ];
 
 /// The fields `[protocol]` accepts besides `kind`.
@@ -617,6 +651,7 @@ pub const BT_FIELDS: &[&str] = &[
     "whole_pieces_threshold",
     "optimistic_pick",
     "lost_interest",
+    "started_chunks",
     "preset",
 ];
 
@@ -763,6 +798,9 @@ impl Checker {
         }
         if let Some(v) = t.get("rate_limit_overhead") {
             c.rate_limit_overhead = self.boolean(v, &f("rate_limit_overhead"))?;
+        }
+        if let Some(v) = t.get("started_chunks") {
+            c.started_chunks = self.choice(v, &f("started_chunks"), &StartedOrder::ALL)?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

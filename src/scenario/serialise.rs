@@ -136,6 +136,9 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
         let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
     }
+    if b.started_chunks != d.started_chunks {
+        let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -149,7 +152,7 @@ mod tests {
     use crate::network::ModelKind;
     use crate::scenario::{
         BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
-        ProtocolKind, RequestModel, SeedChoker,
+        ProtocolKind, RequestModel, SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -247,6 +250,7 @@ mod tests {
                 duration(false),
                 1u32..=2000,
                 0u32..=2000,
+                any::<bool>(),
             ),
             (
                 0u32..=40,
@@ -260,7 +264,7 @@ mod tests {
                     (mp, mc, minp, re),
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
-                    (blocks, bs, qt, qmin, qextra),
+                    (blocks, bs, qt, qmin, qextra, by_rarity),
                     (af, rlo, wpt),
                     (op, li),
                 )| {
@@ -297,6 +301,11 @@ mod tests {
                         whole_pieces_threshold: wpt,
                         optimistic_pick: OptimisticPick::ALL[op].1,
                         lost_interest: LostInterest::ALL[li].1,
+                        started_chunks: if by_rarity {
+                            StartedOrder::ByRarity
+                        } else {
+                            StartedOrder::First
+                        },
                         ..BitTorrentConfig::default()
                     }
                 },

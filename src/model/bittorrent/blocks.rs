@@ -30,7 +30,8 @@
 //! blocks of another chunk already started that the uploader has and that
 //! nobody was asked for (so a chunk can be assembled from several peers' blocks,
 //! `add_blocks_downloading`, src/piece_picker.cpp), then a new chunk from the piece
-//! picker; a chunk is acquired (HAVE to every neighbour) when its last block
+//! picker (`started_chunks = "by-rarity"` ranks started and new chunks together by
+//! rarity instead: partials.rs); a chunk is acquired (HAVE to every neighbour) when its last block
 //! arrives. End game as libtorrent's strict end game (`request_a_block`,
 //! src/request_blocks.cpp): blocks already asked of another peer are asked again
 //! only when every chunk the node lacks is being fetched, and only on a connection
@@ -241,6 +242,16 @@ impl BitTorrent {
         last: Option<u32>,
         fast_only: bool,
     ) -> Option<(Ask, f64)> {
+        // By rarity (`started_chunks = "by-rarity"`, partials.rs); finding nothing
+        // there, the default order below finds nothing either, and the end game
+        // follows. A choked connection asks only for allowed-fast chunks, in the
+        // default order below.
+        if !fast_only
+            && self.started_by_rarity(dl)
+            && let Some(ask) = self.choose_by_rarity(sim, dl, ul, room, last)
+        {
+            return Some(ask);
+        }
         // More blocks of the chunk the connection is on, then of another chunk
         // already started, nobody asked for them yet.
         if let Some(c) = last.filter(|&c| !fast_only || self.is_fast(dl, c)) {

@@ -35,6 +35,7 @@ mod chokers;
 mod choking;
 mod links;
 mod memory;
+mod partials;
 pub mod policy;
 mod requests;
 #[cfg(test)]
