@@ -32,15 +32,17 @@ macro_rules! name_table {
 mod bounds;
 mod check;
 mod error;
+mod presets;
 mod protocol;
 mod read;
 mod serialise;
 pub mod units;
 
 pub use error::ScenarioError;
+pub use presets::Preset;
 pub use protocol::{
     Arrival, BitTorrentConfig, ChokerKind, LostInterest, MIN_TIMER_INTERVAL, OptimisticPick,
-    PickerKind, Preset, RequestModel, SeedChoker, Seeding, StartedOrder, Written,
+    PickerKind, RequestModel, SeedChoker, Seeding, StartedOrder, Written,
 };
 pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,
