@@ -183,17 +183,7 @@ impl BitTorrent {
         let mut found: Option<(u32, f64)> = None;
         let mut k = 0;
         while k < open.len() {
-            let c = open[k].0;
-            let mut asked = 0.0;
-            while k < open.len() && open[k].0 == c {
-                let part = open[k].1;
-                let mut most = 0.0f64;
-                while k < open.len() && open[k].0 == c && open[k].1 == part {
-                    most = most.max(open[k].2);
-                    k += 1;
-                }
-                asked += most;
-            }
+            let (c, asked) = asked_of_next_chunk(&open, &mut k);
             let f = free(c, asked);
             if f > 0.5 {
                 found = Some((c, f));
@@ -457,6 +447,25 @@ fn whole_blocks(x: f64) -> u64 {
     } else {
         0
     }
+}
+
+/// In a list sorted by [`sort_open`] of `(chunk, part, bytes)` requests, the chunk
+/// at index `*k` and the bytes asked of it: each group (one part id, an original
+/// and its end-game duplicates) counts once, at the most any member has left.
+/// Moves `*k` past that chunk's entries.
+pub(super) fn asked_of_next_chunk(open: &[(u32, u32, f64)], k: &mut usize) -> (u32, f64) {
+    let c = open[*k].0;
+    let mut asked = 0.0;
+    while *k < open.len() && open[*k].0 == c {
+        let part = open[*k].1;
+        let mut most = 0.0f64;
+        while *k < open.len() && open[*k].0 == c && open[*k].1 == part {
+            most = most.max(open[*k].2);
+            *k += 1;
+        }
+        asked += most;
+    }
+    (c, asked)
 }
 
 /// Sorts `started_free`'s list by chunk and part (entries with equal keys are

@@ -14,6 +14,7 @@
 //! (`pick_pieces`, `prioritize_partials`); in the real-client grid a node never
 //! has that many.
 
+use super::blocks::asked_of_next_chunk;
 use super::policy::AvailRow;
 use super::requests::Ask;
 use super::{BitTorrent, Sim};
@@ -97,17 +98,7 @@ impl BitTorrent {
         let mut best: Option<((u32, bool, u32), f64)> = None;
         let mut k = 0;
         while k < open.len() {
-            let c = open[k].0;
-            let mut asked = 0.0;
-            while k < open.len() && open[k].0 == c {
-                let part = open[k].1;
-                let mut most = 0.0f64;
-                while k < open.len() && open[k].0 == c && open[k].1 == part {
-                    most = most.max(open[k].2);
-                    k += 1;
-                }
-                asked += most;
-            }
+            let (c, asked) = asked_of_next_chunk(&open, &mut k);
             let free = sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
             if free <= 0.5 {
                 continue;
