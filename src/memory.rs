@@ -3,11 +3,13 @@
 //!
 //! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
-//! its rate history (rate window / rechoke interval, 1 to 8; 2 by default):
+//! its rate history (rate window / rechoke interval, 1 to 8; 2 by default), `H` 1
+//! when the run keeps each link's unchoke history and `P` 1 under the block
+//! pipeline (0 otherwise):
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B) K)
+//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P) K)
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
@@ -176,6 +178,20 @@ mod tests {
         assert_eq!(s.protocol, ProtocolKind::Optimal);
         // By hand: C = 400, W = 7: 16 MiB + 1000 * (1024 + 24 * 7) = 16777216 + 1192000.
         assert_eq!(estimate_bytes(&s), 16_777_216.0 + 1_192_000.0);
+    }
+
+    #[test]
+    fn the_libtorrent_preset_counts_the_unchoke_history_and_the_pipeline() {
+        let s = bittorrent_1000(r#"preset = "libtorrent-2.0""#);
+        // By hand: the preset rechokes every 15 s over a 15 s window, so B = 1; its
+        // round-robin seed choker reads the unchoke history (H = 1); its requests
+        // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760) = 16777216 + 20720000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 20_720_000.0);
+        // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920) = 16777216 + 16880000.
+        let s = bittorrent_1000(r#"requests = "blocks""#);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 16_880_000.0);
     }
 
     #[test]

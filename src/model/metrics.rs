@@ -286,6 +286,59 @@ impl RunResult {
     }
 }
 
+/// A run's bytes summed over its peers (see [`RunResult::byte_totals`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ByteTotals {
+    /// Bytes the peers received, wasted ones included.
+    pub downloaded: f64,
+    /// Bytes the peers sent to other peers.
+    pub uploaded: f64,
+    /// Bytes the peers received from the server.
+    pub from_server: f64,
+    /// Bytes received in transfers that were cancelled (end-game duplicates).
+    pub wasted: f64,
+}
+
+impl RunResult {
+    /// The run's bytes summed over its peers.
+    pub fn byte_totals(&self) -> ByteTotals {
+        let mut t = ByteTotals::default();
+        for p in &self.peers {
+            t.downloaded += p.bytes_downloaded;
+            t.uploaded += p.bytes_uploaded;
+            t.from_server += p.bytes_from_server;
+            t.wasted += p.bytes_wasted;
+        }
+        t
+    }
+
+    /// Checks that every byte is accounted for: what the peers downloaded is what
+    /// they uploaded plus what the server sent, and, when every peer completed,
+    /// N F (each peer got the file once) plus what was wasted. Both within
+    /// 1e-6 N F (the sums are of floating-point transfer credits). Returns the
+    /// sums, or an error naming them.
+    pub fn check_bytes_conserved(&self) -> Result<ByteTotals, String> {
+        let t = self.byte_totals();
+        let nf = self.summary.peers as f64 * self.summary.file_bytes as f64;
+        let tol = 1e-6 * nf.max(1.0);
+        if (t.downloaded - (t.uploaded + t.from_server)).abs() > tol {
+            return Err(format!(
+                "downloaded {} != uploaded {} + from the server {}",
+                t.downloaded, t.uploaded, t.from_server
+            ));
+        }
+        if self.summary.status == RunStatus::Completed
+            && (t.downloaded - (nf + t.wasted)).abs() > tol
+        {
+            return Err(format!(
+                "downloaded {} != N F {nf} + wasted {}",
+                t.downloaded, t.wasted
+            ));
+        }
+        Ok(t)
+    }
+}
+
 /// Nearest-rank percentile of sorted values (NaN if empty): the value at rank
 /// `ceil(q * n)` (1-based).
 pub fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -298,7 +351,58 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::*;
+
+    /// Two peers of a 1000-byte file, by hand: peer 1 got 1000 B from the server
+    /// and uploaded 600 B to peer 2, which got 500 B from the server, 100 B of them
+    /// an end-game duplicate (wasted). Downloaded 1000 + 1100 = 2100 = uploaded 600
+    /// + server 1500, and = N F 2000 + wasted 100.
+    #[test]
+    fn bytes_conserved_by_hand() {
+        let peer = |down, server, up, wasted| PeerRecord {
+            bytes_downloaded: down,
+            bytes_from_server: server,
+            bytes_from_peers: down - server,
+            bytes_uploaded: up,
+            bytes_wasted: wasted,
+            ..PeerRecord::new(0, Time::ZERO)
+        };
+        let mut r = RunResult {
+            summary: Summary {
+                status: RunStatus::Completed,
+                peers: 2,
+                file_bytes: 1000,
+                ..Summary::default()
+            },
+            peers: vec![
+                peer(1000.0, 1000.0, 600.0, 0.0),
+                peer(1100.0, 500.0, 0.0, 100.0),
+            ],
+            class_names: vec![],
+            capacities: vec![],
+            samples: vec![],
+            sample_interval_s: 1.0,
+        };
+        let t = r.check_bytes_conserved().expect("conserved");
+        assert_eq!(
+            (t.downloaded, t.uploaded, t.from_server, t.wasted),
+            (2100.0, 600.0, 1500.0, 100.0)
+        );
+        // A byte uploaded that nobody received.
+        r.peers[0].bytes_uploaded = 601.0;
+        assert!(
+            r.check_bytes_conserved()
+                .unwrap_err()
+                .contains("uploaded 601")
+        );
+        // Consistent transfers, but a completed run short of N F + wasted.
+        r.peers[0].bytes_uploaded = 600.0;
+        r.peers[1].bytes_wasted = 0.0;
+        assert!(r.check_bytes_conserved().unwrap_err().contains("N F 2000"));
+        // The same run not completed: only the first identity holds.
+        r.summary.status = RunStatus::Stalled;
+        assert!(r.check_bytes_conserved().is_ok());
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -27,7 +27,7 @@ pub mod trace;
 pub use bittorrent::BitTorrent;
 pub use client_server::ClientServer;
 pub use event_loop::FlowNote;
-pub use metrics::{PeerRecord, RunResult, RunStatus, Summary, percentile};
+pub use metrics::{ByteTotals, PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
 pub use protocol::{NoTimer, PS_MIN_FLOWS, Protocol};
 pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};

@@ -11,13 +11,19 @@ impl<'t, T> Sim<'t, T> {
         let mut rng = rng_from_seed(s.seed);
         let mut up = Vec::with_capacity(n + 1);
         let mut down = Vec::with_capacity(n + 1);
-        up.push(s.server_upload);
+        // The share of the upload limits left to payload (BitTorrent's
+        // `rate_limit_overhead`; 1 otherwise).
+        let share = match s.protocol {
+            crate::scenario::ProtocolKind::BitTorrent => s.bittorrent.payload_share(),
+            _ => 1.0,
+        };
+        up.push(s.server_upload * share);
         down.push(f64::INFINITY);
         let mut peers = Vec::with_capacity(n);
         for (ci, c) in s.classes.iter().enumerate() {
             let times = arrival_times(&c.arrival, c.count, &mut rng);
             for t in times {
-                up.push(c.upload);
+                up.push(c.upload * share);
                 down.push(c.download);
                 peers.push(PeerRecord::new(ci as u32, t));
             }

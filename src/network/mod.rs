@@ -319,6 +319,22 @@ impl<P: FlowPayload> Network<P> {
     /// Grows an active flow by `extra` bytes from `now` on (more of the same
     /// stream); its rate is unchanged.
     pub fn grow_flow(&mut self, now: Time, id: FlowId, extra: f64) {
+        if self.is_grouped(id) {
+            // A grouped flow's `remaining` is its finish tag on the group's clock:
+            // the tag moves to `extra` past the bytes left now (none if it is
+            // already due, as a per-flow record's remaining stops at zero), in the
+            // group's ordered set too.
+            let s = &self.graph.slots[id as usize];
+            let (src, tag) = (s.flow.src, s.flow.remaining);
+            let g = self.group_mut(src);
+            let grown = tag.max(g.clock(now)) + extra;
+            g.remove(id, tag);
+            g.insert(id, grown);
+            let f = &mut self.graph.slots[id as usize].flow;
+            f.remaining = grown;
+            f.size += extra;
+            return;
+        }
         let flow = self.flow_mut(id);
         advance(flow, now);
         flow.remaining += extra;

@@ -1,6 +1,7 @@
 //! Tests of the processor-sharing groups against the per-flow bookkeeping.
 //!
-//! Every case replays one random sequence of flow additions, cancellations, shrinks
+//! Every case replays one random sequence of flow additions, cancellations, shrinks,
+//! growths
 //! and completions on two networks with the same capacities and model: one keeps
 //! every flow's bytes in its record (no groups), the other groups an uploader's
 //! flows from `min_flows` on. The expected values are the per-flow network's: rates
@@ -33,6 +34,9 @@ enum Op {
     Cancel(usize),
     /// Shrink the live flow at this index to this fraction of its bytes left.
     Shrink(usize, f64),
+    /// Lengthen the live flow at this index by this many bytes (a request
+    /// appended to the stream being served).
+    Grow(usize, f64),
     /// Advance to the earliest completion (per the per-flow network) and end it.
     Complete,
     /// Let this many milliseconds pass (at most up to the next completion).
@@ -68,6 +72,7 @@ fn ps_case(limited: bool) -> impl Strategy<Value = PsCase> {
                     .prop_map(|(src, dst, bytes)| Op::Add { src, dst, bytes }),
                 1 => any::<usize>().prop_map(Op::Cancel),
                 1 => (any::<usize>(), 0.0f64..1.0).prop_map(|(i, x)| Op::Shrink(i, x)),
+                1 => (any::<usize>(), 1e3f64..1e6).prop_map(|(i, x)| Op::Grow(i, x)),
                 4 => Just(Op::Complete),
                 1 => (1..50u32).prop_map(Op::Wait),
             ];
@@ -186,6 +191,11 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
                 per_flow.shrink_flow(now, f, left);
                 grouped.shrink_flow(now, f, left);
             }
+            Op::Grow(i, x) if !live.is_empty() => {
+                let f = live[i % live.len()];
+                per_flow.grow_flow(now, f, x);
+                grouped.grow_flow(now, f, x);
+            }
             Op::Complete => {
                 let next = live
                     .iter()
@@ -225,7 +235,7 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
                     .unwrap_or(Time::MAX);
                 now = Time(now.0 + ms as u64 * 1_000_000).min(due);
             }
-            Op::Cancel(_) | Op::Shrink(..) => continue,
+            Op::Cancel(_) | Op::Shrink(..) | Op::Grow(..) => continue,
         }
         per_flow.rebalance(now);
         grouped.rebalance(now);

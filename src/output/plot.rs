@@ -124,7 +124,7 @@ pub fn time_unit(max_s: f64) -> (&'static str, f64) {
 
 /// The temporary file a figure is drawn into (keeping the extension, which plotters
 /// uses to pick the image format), and whether it is SVG.
-fn figure_tmp(out: &Path) -> Result<(std::path::PathBuf, bool)> {
+pub(super) fn figure_tmp(out: &Path) -> Result<(std::path::PathBuf, bool)> {
     register_font();
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
@@ -166,16 +166,22 @@ macro_rules! render {
                 return Err(Cancelled(out.to_path_buf()).into());
             }
             Ok(())
-        })()
-        .and_then(|()| {
-            std::fs::rename(&tmp, out)
-                .with_context(|| format!("cannot rename {} to {}", tmp.display(), out.display()))
-        });
-        if drawn.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        drawn
+        })();
+        commit_figure(&tmp, out, drawn)
     }};
+}
+
+/// Ends drawing a figure into `tmp` (from [`figure_tmp`]): renames it to `out` if
+/// `drawn` succeeded, and removes it if drawing or the rename failed.
+pub(super) fn commit_figure(tmp: &Path, out: &Path, drawn: Result<()>) -> Result<()> {
+    let done = drawn.and_then(|()| {
+        std::fs::rename(tmp, out)
+            .with_context(|| format!("cannot rename {} to {}", tmp.display(), out.display()))
+    });
+    if done.is_err() {
+        let _ = std::fs::remove_file(tmp);
+    }
+    done
 }
 
 /// Draws the grid and axes every figure shares: short tick labels, the bundled font,

@@ -121,15 +121,8 @@ proptest! {
         }
         // Every byte accounted for: downloaded = uploaded by peers + sent by the
         // server, and, when every peer completed, N F + wasted.
-        let down: f64 = r.peers.iter().map(|p| p.bytes_downloaded).sum();
-        let up: f64 = r.peers.iter().map(|p| p.bytes_uploaded).sum();
-        let server: f64 = r.peers.iter().map(|p| p.bytes_from_server).sum();
-        let wasted: f64 = r.peers.iter().map(|p| p.bytes_wasted).sum();
-        let nf = s.peers() as f64 * s.file_bytes as f64;
-        let tol = 1e-6 * nf.max(1.0);
-        prop_assert!((down - (up + server)).abs() <= tol, "{down} != {up} + {server}\n{text}");
-        if m.status == RunStatus::Completed {
-            prop_assert!((down - (nf + wasted)).abs() <= tol, "{down} != {nf} + {wasted}\n{text}");
+        if let Err(e) = r.check_bytes_conserved() {
+            prop_assert!(false, "{e}\n{text}");
         }
         // Written and drawn.
         let dir = tempfile::tempdir().unwrap();

@@ -3,7 +3,9 @@
 //! (with every invariant of [`Scenario`] holding) or refuses it naming that field.
 
 use super::*;
+use crate::engine::Time;
 use proptest::prelude::*;
+use toml::{Table, Value};
 
 /// Two classes, every field given, so that each can be perturbed.
 const BASE: &str = r#"
@@ -97,6 +99,7 @@ request_queue_min = 2
 request_queue_max = 500
 optimistic_pick = "random"
 lost_interest = "refill"
+started_chunks = "by-rarity"
 preset = "libtorrent-2.0"
 "#;
 
@@ -141,6 +144,7 @@ const FIELDS_BT: &[(&str, &[&str])] = &[
     ),
     ("protocol.optimistic_pick", &[]),
     ("protocol.lost_interest", &[]),
+    ("protocol.started_chunks", &[]),
     ("protocol.preset", &[]),
 ];
 

@@ -1,5 +1,6 @@
 //! Scenario fields of the peer-to-peer protocols, peer arrivals and departures.
 
+use super::presets::Preset;
 use super::{Checker, Res, units};
 use toml::{Table, Value};
 
@@ -184,153 +185,25 @@ name_table!(RequestModel {
     "blocks" => Blocks,
 });
 
-/// A client preset (`[protocol] preset`): the defaults of the fields it covers,
-/// from the client's source (docs/PRESETS.md); fields written in the file
-/// override them.
+/// How the block pipeline ranks the chunks a peer has started (has bytes of, or
+/// asked for) against new ones (`[protocol] started_chunks`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    /// libtorrent (rasterbar) 2.0.8.
-    Libtorrent2,
-    /// The reference client ("mainline") 4.0.x.
-    Mainline4,
-    /// Transmission 4.0.6.
-    Transmission4,
+pub enum StartedOrder {
+    /// Started chunks first: more of the chunk the connection is on, then another
+    /// started chunk, before any new chunk (mainline 4.0.1's strict priority,
+    /// Transmission 4.0.6's partial pieces first).
+    First,
+    /// Under the rarest-first picker, past its random first chunks: rarest first
+    /// over started and new chunks alike, a started chunk winning ties
+    /// (libtorrent 2.0.8, `piece_pos::priority`, include/libtorrent/piece_picker.hpp;
+    /// `piece_picker::pick_pieces`, src/piece_picker.cpp). Otherwise as `First`.
+    ByRarity,
 }
 
-name_table!(Preset {
-    "libtorrent-2.0" => Libtorrent2,
-    "mainline-4" => Mainline4,
-    "transmission-4" => Transmission4,
+name_table!(StartedOrder {
+    "first" => First,
+    "by-rarity" => ByRarity,
 });
-
-impl Preset {
-    /// Whether this preset sets `field` (a name of `BT_FIELDS`): every preset
-    /// sets `PRESET_FIELDS`, and `libtorrent-2.0` also its round-robin seed
-    /// choker's quotas.
-    pub fn covers(self, field: &str) -> bool {
-        PRESET_FIELDS.contains(&field)
-            || (self == Preset::Libtorrent2
-                && matches!(field, "seed_quota_pieces" | "seed_quota_time"))
-    }
-
-    /// Sets the fields this preset covers ([`Preset::covers`]) in `c`. Each value's
-    /// source is in docs/CLIENT-RULES.md (the rules read from the client's code)
-    /// and docs/PRESETS.md.
-    pub fn apply(self, c: &mut BitTorrentConfig) {
-        match self {
-            Preset::Libtorrent2 => {
-                // session_impl::recalculate_unchoke_slots: unchoke_slots_limit = 8
-                // counts the one optimistic slot, so 7 regular.
-                c.unchoke_slots = 7;
-                // settings_pack: unchoke_interval = 15, optimistic_unchoke_interval = 30.
-                c.rechoke_interval = 15.0;
-                c.optimistic_interval = 30.0;
-                // compare_peers (src/choker.cpp): bytes received since the last
-                // rechoke, i.e. one round.
-                c.rate_window = 15.0;
-                c.choker = ChokerKind::TitForTat;
-                // seed_choking_algorithm = round_robin, seeding_piece_quota = 20,
-                // one minute (unchoke_compare_rr).
-                c.seed_choker = SeedChoker::RoundRobinQuota;
-                c.seed_quota_pieces = 20;
-                c.seed_quota_time = 60.0;
-                // piece_picker: initial_picker_threshold = 4, then rarest first.
-                c.picker = PickerKind::RarestFirst;
-                c.random_first = 4;
-                c.endgame = true;
-                // close_redundant_connections = true.
-                c.close_redundant = true;
-                // The request pipeline: 16 KiB blocks (default_block_size,
-                // include/libtorrent/disk_interface.hpp); the queue covers
-                // request_queue_time = 3 s of the connection's download rate, at least
-                // min_request_queue = 2, at most max_out_request_queue = 500
-                // (peer_connection::update_desired_queue_size, src/peer_connection.cpp,
-                // settings_pack defaults, libtorrent 2.0.8).
-                c.requests = RequestModel::Blocks;
-                c.block_size = 16384;
-                c.request_queue_time = 3.0;
-                c.request_queue_min = 2;
-                c.request_queue_max = 500;
-                // session_impl::recalculate_optimistic_unchoke_slots: the peer longest
-                // since its last optimistic unchoke (last_optimistic_unchoke_cmp).
-                c.optimistic_pick = OptimisticPick::Oldest;
-                // incoming_not_interested -> choke_this_peer -> trigger_unchoke: a
-                // full rechoke at the next 1-s session tick.
-                c.lost_interest = LostInterest::NextTick;
-            }
-            Preset::Mainline4 => {
-                // BitTorrent/download.py _set_auto_uploads: 4 uploads at the default
-                // max_upload_rate of 20 kB/s, of which Choker._rechoke keeps
-                // max_uploads - 1 by rate and one optimistic.
-                c.unchoke_slots = 3;
-                // Choker.py: rechoke every 10 s, optimistic (list rotation) every 30 s.
-                c.rechoke_interval = 10.0;
-                c.optimistic_interval = 30.0;
-                // CurrentRateMeasure.py: max_rate_period = 20 s.
-                c.rate_window = 20.0;
-                c.choker = ChokerKind::TitForTat;
-                // Choker._rechoke_seed: max_uploads slots, (max_uploads + 2) // 3
-                // new unchokes per 30 s in list order.
-                c.seed_choker = SeedChoker::Mainline;
-                // PiecePicker.py: rarest_first_cutoff = 4.
-                c.picker = PickerKind::RarestFirst;
-                c.random_first = 4;
-                c.endgame = true;
-                // Downloader/Connecter: a complete peer closes connections to seeds.
-                c.close_redundant = true;
-                // download_slice_size = 16 KiB (BitTorrent/defaultargs.py); the backlog
-                // 2 + int(4 s x rate / 16 KiB), about 50 at most
-                // (SingleDownload._backlog, BitTorrent/Downloader.py, 4.0.1): 4 s of
-                // the rate, at least 2, at most 50 (the constant 2 added above the
-                // minimum is not modelled).
-                c.requests = RequestModel::Blocks;
-                c.block_size = 16384;
-                c.request_queue_time = 4.0;
-                c.request_queue_min = 2;
-                c.request_queue_max = 50;
-                // Choker._round_robin rotates the connection list every 30 s to the
-                // first choked interested peer; _rechoke unchokes the first interested
-                // non-preferred peer in list order.
-                c.optimistic_pick = OptimisticPick::List;
-                // Choker.not_interested: _rechoke at once if the peer was unchoked.
-                c.lost_interest = LostInterest::Rechoke;
-            }
-            Preset::Transmission4 => {
-                // peer-mgr.cc rechokeUploads: upload-slots-per-torrent = 8 plus one
-                // optimistic, RechokePeriod = 10 s, kept for
-                // OptimisticUnchokeMultiplier = 4 rechokes.
-                c.unchoke_slots = 8;
-                c.rechoke_interval = 10.0;
-                c.optimistic_interval = 40.0;
-                // A 2-s rate history; one rechoke period is the shortest window here.
-                c.rate_window = 10.0;
-                c.choker = ChokerKind::TitForTat;
-                // When complete, ranked by our rate to them.
-                c.seed_choker = SeedChoker::Fastest;
-                // peer-mgr-wishlist.cc: no rarest first; partial pieces first (which
-                // the model's strict priority of started chunks gives), then random.
-                c.picker = PickerKind::Random;
-                c.random_first = 0;
-                c.endgame = true;
-                // shouldPeerBeClosed: a complete peer closes connections to seeds.
-                c.close_redundant = true;
-                // tr_block_info::BlockSize = 16 KiB; maxAvailableReqs
-                // (libtransmission/peer-msgs.cc, 4.0.6): RequestBufSecs = 10 s of the
-                // rate, at least 32, at most the peer's reqq (250 when not advertised).
-                c.requests = RequestModel::Blocks;
-                c.block_size = 16384;
-                c.request_queue_time = 10.0;
-                c.request_queue_min = 32;
-                c.request_queue_max = 250;
-                // rechokeUploads: a random choked interested peer (rand_pool).
-                c.optimistic_pick = OptimisticPick::Random;
-                // peer-msgs.cc: NOT_INTERESTED only clears peer_is_interested_; the
-                // next rechokeUploads (every RechokePeriod = 10 s) acts on it.
-                c.lost_interest = LostInterest::NextRechoke;
-            }
-        }
-    }
-}
 
 /// Which fields of `BT_FIELDS` a scenario file wrote, a bit per index: where a
 /// value came from, not a setting, so any two compare equal (two files that
@@ -409,10 +282,25 @@ pub struct BitTorrentConfig {
     pub request_queue_min: u32,
     /// Most blocks a connection keeps requested.
     pub request_queue_max: u32,
+    /// Chunks in each peer's allowed-fast set (BEP 6; `requests = "blocks"` only):
+    /// every neighbour serves a peer's requests for these chunks while choking it
+    /// (libtorrent's `allowed_fast_set_size`; 0: none).
+    pub allowed_fast: u32,
+    /// Whether the upload limit also pays for protocol and estimated TCP/IP
+    /// overhead, leaving payload a share of it (libtorrent's
+    /// `rate_limit_ip_overhead`; [`BitTorrentConfig::payload_share`]).
+    pub rate_limit_overhead: bool,
+    /// A connection whose download rate brings a whole chunk within this many
+    /// seconds keeps whole chunks requested, as many as the time brings (at most
+    /// 8 MiB), beyond its queue depth (libtorrent's `whole_pieces_threshold`;
+    /// `requests = "blocks"` only; 0: off).
+    pub whole_pieces_threshold: f64,
     /// Whom the optimistic unchoke goes to.
     pub optimistic_pick: OptimisticPick,
     /// What a node does when a neighbour it unchokes stops being interested.
     pub lost_interest: LostInterest,
+    /// How the block pipeline ranks started chunks against new ones.
+    pub started_chunks: StartedOrder,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -445,8 +333,12 @@ impl Default for BitTorrentConfig {
             request_queue_time: 3.0,
             request_queue_min: 2,
             request_queue_max: 500,
+            allowed_fast: 0,
+            rate_limit_overhead: false,
+            whole_pieces_threshold: 0.0,
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
+            started_chunks: StartedOrder::First,
             preset: None,
             written: Written(0),
         }
@@ -487,6 +379,31 @@ impl BitTorrentConfig {
             .collect()
     }
 
+    /// The share of a node's upload limit left to payload. 1 unless
+    /// `rate_limit_overhead`; then libtorrent 2.0.8's accounting per block of `B =
+    /// block_size` payload bytes sent: the PIECE message, `B + 13` bytes (length,
+    /// id, index, offset), goes through the rate limiter (`peer_connection::setup_send`
+    /// asks the bandwidth manager for every byte of the send buffer,
+    /// src/peer_connection.cpp); each TCP segment of at
+    /// most 1460 bytes is charged 40 bytes of IPv4 and TCP header
+    /// (`stat::trancieve_ip_packet`, include/libtorrent/stat.hpp: one header for the
+    /// segment, one for its ACK); and each read of an incoming message, here the
+    /// block's 17-byte REQUEST, charges the 40-byte header of its ACK to the upload
+    /// channel too (the same function, on the receive path). The IP charges are
+    /// drained from the peer class's channels every second
+    /// (`peer_connection::second_tick`, `session_impl::use_quota_overhead`). So the
+    /// share is `B / ((B + 13) * 1500 / 1460 + 40)`: 0.970 for 16 KiB blocks. Not
+    /// counted: HAVE and other small messages, and the ACKs of what the node
+    /// downloads, which libtorrent also charges to its upload (a leecher
+    /// downloading at twice its upload rate loses about 5 % more).
+    pub fn payload_share(&self) -> f64 {
+        if !self.rate_limit_overhead {
+            return 1.0;
+        }
+        let b = self.block_size as f64;
+        b / ((b + 13.0) * 1500.0 / 1460.0 + 40.0)
+    }
+
     /// How many consecutive rechokes must find a connection idle (neither end
     /// interested in the other) before it is closed: the inactivity timeout over
     /// the rechoke interval, rounded up (a timeout of 25 s with rechokes every
@@ -517,8 +434,10 @@ pub const PRESET_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "allowed_fast",
     "optimistic_pick",
     "lost_interest",
+    "started_chunks",
 ];
 
 /// The fields `[protocol]` accepts besides `kind`.
@@ -546,8 +465,12 @@ pub const BT_FIELDS: &[&str] = &[
     "request_queue_time",
     "request_queue_min",
     "request_queue_max",
+    "allowed_fast",
+    "rate_limit_overhead",
+    "whole_pieces_threshold",
     "optimistic_pick",
     "lost_interest",
+    "started_chunks",
     "preset",
 ];
 
@@ -687,6 +610,16 @@ impl Checker {
                     c.request_queue_max
                 ),
             ));
+        }
+        c.allowed_fast = int("allowed_fast", 0, 1_000_000, c.allowed_fast)?;
+        if let Some(v) = t.get("whole_pieces_threshold") {
+            c.whole_pieces_threshold = self.duration(v, &f("whole_pieces_threshold"), false)?;
+        }
+        if let Some(v) = t.get("rate_limit_overhead") {
+            c.rate_limit_overhead = self.boolean(v, &f("rate_limit_overhead"))?;
+        }
+        if let Some(v) = t.get("started_chunks") {
+            c.started_chunks = self.choice(v, &f("started_chunks"), &StartedOrder::ALL)?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

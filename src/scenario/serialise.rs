@@ -117,10 +117,27 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_min = {}", b.request_queue_min);
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
+    // Likewise the allowed-fast set and the rate limiter's overhead.
+    if b.allowed_fast != d.allowed_fast {
+        let _ = writeln!(t, "allowed_fast = {}", b.allowed_fast);
+    }
+    if b.whole_pieces_threshold != d.whole_pieces_threshold {
+        let _ = writeln!(
+            t,
+            "whole_pieces_threshold = {}",
+            secs(b.whole_pieces_threshold)
+        );
+    }
+    if b.rate_limit_overhead != d.rate_limit_overhead {
+        let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
+    }
     // The choke rules only when they differ from the default, as above.
     if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
         let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
         let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
+    }
+    if b.started_chunks != d.started_chunks {
+        let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
@@ -135,7 +152,7 @@ mod tests {
     use crate::network::ModelKind;
     use crate::scenario::{
         BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
-        ProtocolKind, RequestModel, SeedChoker,
+        ProtocolKind, RequestModel, SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -233,6 +250,12 @@ mod tests {
                 duration(false),
                 1u32..=2000,
                 0u32..=2000,
+                any::<bool>(),
+            ),
+            (
+                0u32..=40,
+                any::<bool>(),
+                prop_oneof![Just(0.0), duration(false)],
             ),
             (0usize..3, 0usize..4),
         )
@@ -241,7 +264,8 @@ mod tests {
                     (mp, mc, minp, re),
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
-                    (blocks, bs, qt, qmin, qextra),
+                    (blocks, bs, qt, qmin, qextra, by_rarity),
+                    (af, rlo, wpt),
                     (op, li),
                 )| {
                     BitTorrentConfig {
@@ -249,28 +273,11 @@ mod tests {
                         max_connections: mc,
                         min_peers: minp,
                         reannounce_interval: re,
-                        picker: [
-                            PickerKind::RarestFirst,
-                            PickerKind::Random,
-                            PickerKind::Sequential,
-                            PickerKind::GlobalRarest,
-                        ][pk],
+                        picker: PickerKind::ALL[pk].1,
                         random_first: rf,
                         endgame: eg,
-                        choker: [
-                            ChokerKind::TitForTat,
-                            ChokerKind::UnchokeAll,
-                            ChokerKind::RoundRobin,
-                            ChokerKind::RateBased,
-                        ][ck],
-                        seed_choker: [
-                            SeedChoker::Fastest,
-                            SeedChoker::RoundRobin,
-                            SeedChoker::RoundRobinQuota,
-                            SeedChoker::FastestUpload,
-                            SeedChoker::AntiLeech,
-                            SeedChoker::Mainline,
-                        ][sc],
+                        choker: ChokerKind::ALL[ck].1,
+                        seed_choker: SeedChoker::ALL[sc].1,
                         unchoke_slots: us,
                         rate_window: r * f64::from(k),
                         rechoke_interval: r,
@@ -289,8 +296,16 @@ mod tests {
                         request_queue_time: qt,
                         request_queue_min: qmin,
                         request_queue_max: (qmin + qextra).min(2000),
+                        allowed_fast: af,
+                        rate_limit_overhead: rlo,
+                        whole_pieces_threshold: wpt,
                         optimistic_pick: OptimisticPick::ALL[op].1,
                         lost_interest: LostInterest::ALL[li].1,
+                        started_chunks: if by_rarity {
+                            StartedOrder::ByRarity
+                        } else {
+                            StartedOrder::First
+                        },
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -215,3 +215,39 @@ fn server_upload_sweep_in_mbit_per_s_with_the_legend_outside() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--y nonsense"), "{}", stderr(&o));
 }
+
+/// `--by` naming some of the varied keys: rows that differ in a key left out would
+/// share a series and be drawn as one zig-zag line, so plot refuses (exit status 2)
+/// and names the key, its values and the table. A 2 x 2 x 2 grid (chunk, server
+/// upload, N): `--by file.chunk` leaves server.upload varying at every N; adding it
+/// to `--by` draws its 4 series.
+#[test]
+fn plot_by_refuses_to_merge_rows_that_differ_in_a_key_left_out() {
+    let t = format!(
+        "{CS}\n[sweep]\n[[sweep.vary]]\nkey = \"file.chunk\"\nvalues = [\"1 MB\", \"2 MB\"]\n\
+         [[sweep.vary]]\nkey = \"server.upload\"\nvalues = [\"8 Mbit/s\", \"16 Mbit/s\"]\n\
+         [[sweep.vary]]\nkey = \"peers.0.count\"\nvalues = [2, 4]\n"
+    );
+    let d = sweep(&t);
+    let o = run_in(
+        d.path(),
+        &["plot", "o", "--by", "file.chunk", "--out", "f.svg"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("points.csv"), "{e}");
+    assert!(e.contains("server.upload (8 Mbit/s, 16 Mbit/s)"), "{e}");
+    assert!(e.contains("--by server.upload"), "{e}");
+    assert!(
+        !e.contains("file.chunk ("),
+        "file.chunk splits the series: {e}"
+    );
+    assert!(!d.path().join("f.svg").exists(), "no figure left behind");
+    // With both keys: one series per (chunk, server upload) pair.
+    let svg = plot(&d, &["--by", "file.chunk", "--by", "server.upload"]);
+    let series = texts(&svg)
+        .into_iter()
+        .filter(|t| t.starts_with("client-server, file.chunk="))
+        .count();
+    assert_eq!(series, 4, "{:?}", texts(&svg));
+}

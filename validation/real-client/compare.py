@@ -69,6 +69,10 @@ CONFIGS = {
     "preset": {"_base": PRESET_BASE},
     # The preset with whole-chunk requests (the model without the pipeline).
     "preset-chunks": {"_base": PRESET_BASE, "requests": '"whole-chunk"'},
+    # The preset without one of its start-up and rate-limit rules (ablations).
+    "preset-no-fast": {"_base": PRESET_BASE, "allowed_fast": 0},
+    "preset-no-overhead": {"_base": PRESET_BASE, "rate_limit_overhead": "false"},
+    "preset-no-whole": {"_base": PRESET_BASE, "whole_pieces_threshold": '"0 s"'},
 }
 
 

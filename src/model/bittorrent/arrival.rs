@@ -23,6 +23,9 @@ struct ArrivalPass<'a> {
     listed: bool,
     may_unchoke: bool,
     rif: u32,
+    /// The allowed-fast rows (empty: none) and the words per row.
+    fast: &'a [u64],
+    words: usize,
 }
 
 impl ArrivalPass<'_> {
@@ -46,11 +49,16 @@ impl ArrivalPass<'_> {
             // (which would return at once if every request slot of `m` to us is
             // taken) or, if we choke it, our unchoke (only with a free slot).
             let delayed = self.any_latency && self.latency[self.n as usize] + self.latency[m] > 0.0;
+            // (One that we choke also requests `c` if it is in its allowed-fast set.)
             let reacts = delayed
                 || if l.unchoking {
                     (l.requested as u32) < self.rif
                 } else {
                     self.may_unchoke
+                        || (!self.fast.is_empty()
+                            && self.fast[m * self.words + self.c as usize / 64] >> (self.c % 64)
+                                & 1
+                                == 1)
                 };
             react[listed_to] = i as u32;
             listed_to += reacts as usize;
@@ -136,7 +144,10 @@ impl BitTorrent {
         react.clear();
         // Without latency or a free slot only the links we unchoke can react, and
         // their list is at hand: the pass then only counts and flags.
-        let listed = !self.any_latency && !may_unchoke && !self.unchoked_mask.is_empty();
+        let listed = !self.any_latency
+            && !may_unchoke
+            && !self.unchoked_mask.is_empty()
+            && self.fast.is_empty();
         {
             let (d, lb) = (self.deg[n as usize] as usize, self.lbase(n));
             let links = &self.links[lb..lb + d];
@@ -158,6 +169,8 @@ impl BitTorrent {
                 listed,
                 may_unchoke,
                 rif,
+                fast: &self.fast,
+                words: w,
             };
             // (One loop per counter width.)
             let listed_to = match &mut self.avail {
@@ -213,7 +226,7 @@ impl BitTorrent {
                     },
                 );
                 self.messages_in_flight += 1;
-            } else if unchoking || self.can_unchoke(n, limit) {
+            } else if unchoking || self.can_unchoke(n, limit) || self.is_fast(m, c) {
                 // (Read as each neighbour is reached: an unchoke takes a slot.)
                 self.on_have(sim, m, peer, c);
             }

@@ -30,7 +30,8 @@
 //! blocks of another chunk already started that the uploader has and that
 //! nobody was asked for (so a chunk can be assembled from several peers' blocks,
 //! `add_blocks_downloading`, src/piece_picker.cpp), then a new chunk from the piece
-//! picker; a chunk is acquired (HAVE to every neighbour) when its last block
+//! picker (`started_chunks = "by-rarity"` ranks started and new chunks together by
+//! rarity instead: partials.rs); a chunk is acquired (HAVE to every neighbour) when its last block
 //! arrives. End game as libtorrent's strict end game (`request_a_block`,
 //! src/request_blocks.cpp): blocks already asked of another peer are asked again
 //! only when every chunk the node lacks is being fetched, and only on a connection
@@ -51,6 +52,38 @@ use rand::Rng;
 pub(super) const MAX_RUNS: u32 = 250;
 
 impl BitTorrent {
+    /// Draws every peer's allowed-fast set (BEP 6): `allowed_fast` distinct chunks
+    /// (all of them if the file has no more), uniformly, from the simulation's RNG,
+    /// peers in id order. libtorrent 2.0.8 (`peer_connection::send_allowed_set`,
+    /// src/peer_connection.cpp) derives the set from SHA-1 of the peer's address and
+    /// the info-hash, so every neighbour sends a peer the same set; it leaves out the
+    /// pieces the peer has when it becomes interested (here: none, peers start
+    /// empty). Only under the block pipeline.
+    pub(super) fn draw_allowed_fast(&mut self, sim: &mut Sim) {
+        let k = self.cfg.allowed_fast;
+        if k == 0 || !self.blocks() {
+            return;
+        }
+        let (n, w, chunks) = (self.nodes.len(), self.words, self.chunks);
+        self.fast = vec![0u64; n * w];
+        for node in 1..n as NodeId {
+            if k >= chunks {
+                for c in 0..chunks {
+                    Self::set_bit(&mut self.fast, w, node, c, true);
+                }
+                continue;
+            }
+            let mut drawn = 0;
+            while drawn < k {
+                let c = sim.rng.random_range(0..chunks);
+                if !self.is_fast(node, c) {
+                    Self::set_bit(&mut self.fast, w, node, c, true);
+                    drawn += 1;
+                }
+            }
+        }
+    }
+
     /// Whether the block pipeline is on.
     #[inline(always)]
     pub(super) fn blocks(&self) -> bool {
@@ -143,8 +176,9 @@ impl BitTorrent {
     }
 
     /// The depth of `dl`'s queue over its link at position `i`, in blocks, given
-    /// the rate of the part being served (0: use the last part's mean rate).
-    fn queue_depth(&self, dl: NodeId, i: u32, served: f64) -> u64 {
+    /// the rate of the part being served (0: use the last part's mean rate) and
+    /// the chunk size.
+    fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> u64 {
         let rate = if served > 0.0 {
             served
         } else {
@@ -158,19 +192,43 @@ impl BitTorrent {
         } else {
             u64::MAX
         };
-        want.clamp(c.request_queue_min as u64, c.request_queue_max as u64)
+        let depth = want.clamp(c.request_queue_min as u64, c.request_queue_max as u64);
+        // Whole-piece runs: a connection fast enough to bring a chunk in
+        // `whole_pieces_threshold` seconds asks for as many whole chunks as that
+        // time brings (at most 8 MiB of them), beyond the depth: libtorrent's
+        // request_a_block (src/request_blocks.cpp, 2.0.8) sets
+        // prefer_contiguous_blocks = min(rate x threshold, 8 MiB) / piece_length
+        // pieces' blocks, and the picker then returns whole pieces, "possibly more
+        // blocks than we requested".
+        if c.whole_pieces_threshold > 0.0 {
+            let pieces = ((rate * c.whole_pieces_threshold).min(8.0 * 1048576.0) / chunk).floor();
+            if pieces >= 1.0 {
+                let per = (chunk / c.block_size as f64).ceil();
+                return depth.max((pieces * per) as u64);
+            }
+        }
+        depth
     }
 
     /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
     /// lowest such chunk and those bytes. A part's group (an original and its
     /// end-game duplicates, one part id) asks for its bytes once, at the most any
     /// member has left.
-    fn started_free(&mut self, sim: &Sim, dl: NodeId, ul: NodeId) -> Option<(u32, f64)> {
-        let node = &self.nodes[dl as usize];
+    fn started_free(
+        &mut self,
+        sim: &Sim,
+        dl: NodeId,
+        ul: NodeId,
+        fast_only: bool,
+    ) -> Option<(u32, f64)> {
         let mut open = std::mem::take(&mut self.scratch.open);
         open.clear();
         let (have, w) = (&self.have, self.words);
-        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
+        let ul_has = |c: u32| {
+            have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1
+                && (!fast_only || self.is_fast(dl, c))
+        };
+        let node = &self.nodes[dl as usize];
         open.extend(
             node.downloads
                 .iter()
@@ -182,17 +240,7 @@ impl BitTorrent {
         let mut found: Option<(u32, f64)> = None;
         let mut k = 0;
         while k < open.len() {
-            let c = open[k].0;
-            let mut asked = 0.0;
-            while k < open.len() && open[k].0 == c {
-                let part = open[k].1;
-                let mut most = 0.0f64;
-                while k < open.len() && open[k].0 == c && open[k].1 == part {
-                    most = most.max(open[k].2);
-                    k += 1;
-                }
-                asked += most;
-            }
+            let (c, asked) = asked_of_next_chunk(&open, &mut k);
             let f = free(c, asked);
             if f > 0.5 {
                 found = Some((c, f));
@@ -231,36 +279,48 @@ impl BitTorrent {
     }
 
     /// What `dl` asks of `ul` over `conn` with `room` bytes of queue free, `last`
-    /// the chunk of the connection's last request.
+    /// the chunk of the connection's last request; only chunks of `dl`'s
+    /// allowed-fast set if `fast_only` (`ul` chokes it).
     fn choose_blocks(
         &mut self,
         sim: &mut Sim,
-        dl: NodeId,
-        ul: NodeId,
-        conn: u32,
+        (dl, ul, conn): (NodeId, NodeId, u32),
         room: f64,
         last: Option<u32>,
+        fast_only: bool,
     ) -> Option<(Ask, f64)> {
+        // By rarity (`started_chunks = "by-rarity"`, partials.rs); finding nothing
+        // there, the default order below finds nothing either, and the end game
+        // follows. A choked connection asks only for allowed-fast chunks, in the
+        // default order below.
+        if !fast_only
+            && self.started_by_rarity(dl)
+            && let Some(ask) = self.choose_by_rarity(sim, dl, ul, room, last)
+        {
+            return Some(ask);
+        }
         // More blocks of the chunk the connection is on, then of another chunk
         // already started, nobody asked for them yet.
-        if let Some(c) = last {
+        if let Some(c) = last.filter(|&c| !fast_only || self.is_fast(dl, c)) {
             let free = self.free_of(sim, dl, c);
             if free > 0.5 {
                 return Some((Ask::New(c), free.min(room)));
             }
         }
-        if let Some((c, free)) = self.started_free(sim, dl, ul) {
+        if let Some((c, free)) = self.started_free(sim, dl, ul, fast_only) {
             return Some((Ask::New(c), free.min(room)));
         }
-        if let Some(Ask::New(c)) = self.choose_new(sim, dl, ul) {
+        if let Some(Ask::New(c)) = self.choose_new(sim, dl, ul, fast_only) {
             debug_assert!(!self.is_pending(dl, c));
             let free = sim.chunk_size(c) as f64 - self.received(dl, c);
             return Some((Ask::New(c), free.min(room)));
         }
         // Strict end game: a busy block again only when every missing chunk is
-        // being fetched and nothing is outstanding on this connection.
+        // being fetched and nothing is outstanding on this connection; never from
+        // a neighbour that chokes us (there libtorrent's picker asks only for the
+        // allowed-fast pieces and does not enter end game, `request_a_block`).
         let node = &self.nodes[dl as usize];
-        if !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
+        if fast_only || !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
             return None;
         }
         let groups = Groups::new(&mut self.scratch.parts, &node.downloads);
@@ -297,7 +357,12 @@ impl BitTorrent {
                 return;
             }
             let l = self.lk(dl, i);
-            if !l.unchoked || l.in_flight as u32 >= MAX_RUNS {
+            // A neighbour that chokes `dl` serves only its allowed-fast chunks (and
+            // a free rider, which uploads nothing, none).
+            let fast_only = !l.unchoked;
+            if (fast_only && (self.fast.is_empty() || self.nodes[ul as usize].free_rider))
+                || l.in_flight as u32 >= MAX_RUNS
+            {
                 break;
             }
             let busy = l.in_flight > 0;
@@ -309,14 +374,15 @@ impl BitTorrent {
                 debug_assert_eq!(served.map(f64::to_bits), r.map(f64::to_bits));
             }
             serving = served.is_some();
-            let depth = self.queue_depth(dl, i, served.unwrap_or(0.0));
+            let depth = self.queue_depth(dl, i, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
             if out >= depth {
                 break;
             }
             let room = (depth - out) as f64 * b;
             let tail = self.conn_tail(dl, conn, busy);
             let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
-            let Some((ask, bytes)) = self.choose_blocks(sim, dl, ul, conn, room, last) else {
+            let Some((ask, bytes)) = self.choose_blocks(sim, (dl, ul, conn), room, last, fast_only)
+            else {
                 break;
             };
             let (chunk, part, bytes) = match ask {
@@ -404,7 +470,7 @@ impl BitTorrent {
             return;
         };
         let p = node.downloads[k];
-        debug_assert!(l.unchoked && !self.has(dl, p.chunk));
+        debug_assert!((l.unchoked || self.is_fast(dl, p.chunk)) && !self.has(dl, p.chunk));
         self.unqueue(sim, dl, &p);
         let f = sim.start_transfer_bytes(l.other, dl, p.chunk, p.bytes);
         self.nodes[dl as usize].downloads[k].flow = f;
@@ -434,6 +500,25 @@ fn whole_blocks(x: f64) -> u64 {
     } else {
         0
     }
+}
+
+/// In a list sorted by [`sort_open`] of `(chunk, part, bytes)` requests, the chunk
+/// at index `*k` and the bytes asked of it: each group (one part id, an original
+/// and its end-game duplicates) counts once, at the most any member has left.
+/// Moves `*k` past that chunk's entries.
+pub(super) fn asked_of_next_chunk(open: &[(u32, u32, f64)], k: &mut usize) -> (u32, f64) {
+    let c = open[*k].0;
+    let mut asked = 0.0;
+    while *k < open.len() && open[*k].0 == c {
+        let part = open[*k].1;
+        let mut most = 0.0f64;
+        while *k < open.len() && open[*k].0 == c && open[*k].1 == part {
+            most = most.max(open[*k].2);
+            *k += 1;
+        }
+        asked += most;
+    }
+    (c, asked)
 }
 
 /// Sorts `started_free`'s list by chunk and part (entries with equal keys are

@@ -151,9 +151,115 @@ fn a_choke_drops_the_queue() {
     assert!(p.stats.choke_cancels > 0);
 }
 
+/// Allowed-fast sets (BEP 6) covering the whole file: the server (100,000 B/s, one
+/// unchoke slot, the next rechoke at 10 s) serves the leecher it chokes as well as
+/// the one it unchokes, one flow each, so each gets u / 2 and both have the 470,000-B
+/// file at 2 F / u = 9.4 s. The leechers upload nothing (free riders), so the
+/// server is their only source. Without the sets the unchoked one is served alone
+/// and completes at F / u = 4.7 s (then the other, at 9.4 s).
+#[test]
+fn allowed_fast_chunks_are_served_while_choked() {
+    for net in [ModelKind::Fast, ModelKind::MaxMin] {
+        let mut s = with_blocks(
+            bt(
+                470_000,
+                100_000,
+                100_000.0,
+                vec![class(2, 0.0, f64::INFINITY)],
+            ),
+            16_384,
+            2,
+            500,
+        );
+        s.network = net;
+        s.bittorrent.unchoke_slots = 1;
+        s.bittorrent.rechoke_interval = 10.0;
+        s.bittorrent.rate_window = 10.0;
+        s.bittorrent.optimistic_interval = 1000.0;
+        // Five chunks (4 of 100,000 B and one of 70,000 B): a set of 5 is all.
+        s.bittorrent.allowed_fast = 5;
+        let r = simulate(&s);
+        assert_eq!(r.summary.status, RunStatus::Completed);
+        for p in &r.peers {
+            let t = p.completion.unwrap().as_secs_f64();
+            assert!((t - 9.4).abs() < 1e-6, "{t} s, {net:?}");
+        }
+    }
+}
+
+/// The limiter's overhead (`rate_limit_overhead`): one uploader of 100,000 B/s and
+/// one downloader, 470,000 B in 16 KiB blocks. Per 16,384-B block the limit pays
+/// the PIECE message (16,397 B), 40 B of TCP/IP header per 1,460 B of it
+/// (16,397 x 1,500 / 1,460 = 16,846.23 B) and 40 B for the ACK of the REQUEST:
+/// 16,886.23 B, a payload share of 16,384 / 16,886.23 = 0.970258. The file takes
+/// 4.7 s / 0.970258 = 4.84407 s (without the rule 4.7 s).
+#[test]
+fn rate_limit_overhead_leaves_payload_its_share_of_the_limit() {
+    let mut s = with_blocks(
+        bt(
+            470_000,
+            100_000,
+            100_000.0,
+            vec![class(1, 0.0, f64::INFINITY)],
+        ),
+        16_384,
+        2,
+        500,
+    );
+    s.bittorrent.rate_limit_overhead = true;
+    let r = simulate(&s);
+    let t = r.peers[0].completion.unwrap().as_secs_f64();
+    assert!((t - 4.84407).abs() < 1e-5, "{t} s");
+}
+
+/// Whole-piece runs (`whole_pieces_threshold`). One uploader (100,000 B/s), one
+/// downloader, 1,000,000 B in ten 100,000-B chunks, 16 KiB blocks, a queue of 3 s
+/// (18 blocks at that rate: 3 x 100,000 / 16,384 = 18.3). With a threshold of
+/// 20 s the connection brings min(20 x 100,000, 8 MiB) / 100,000 = 20 chunks'
+/// worth in that time, so it keeps 20 whole chunks (140 blocks) requested: once
+/// its first part (2 blocks, the minimum before a rate is known) is served, it
+/// asks for the whole rest of the file. At 2.5 s it has 2.5 x 100,000 = 250,000 B
+/// and its requests cover the other 750,000 B. Without the rule they cover at
+/// most 18 blocks (294,912 B).
+#[test]
+fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
+    let u = 100_000.0;
+    let f = 1_000_000u64;
+    for (threshold, all_asked) in [(20.0, true), (0.0, false)] {
+        let mut s = with_blocks(
+            bt(f, 100_000, u, vec![class(1, 0.0, f64::INFINITY)]),
+            16_384,
+            2,
+            500,
+        );
+        s.bittorrent.request_queue_time = 3.0;
+        s.bittorrent.whole_pieces_threshold = threshold;
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(2.5).unwrap());
+        let node = &p.nodes[1];
+        let got = node.partial.iter().map(|x| x.1).sum::<f64>() + p.held[1] as f64 * 100_000.0;
+        let served = node.downloads.iter().find(|q| q.flow != NONE).unwrap();
+        let got = got + sim.network().delivered(served.flow, sim.now) - served.credited;
+        assert!((got - 2.5 * u).abs() < 1e-3, "{got}");
+        let asked: f64 = node
+            .downloads
+            .iter()
+            .map(|q| q.bytes - q.credited)
+            .sum::<f64>()
+            - (sim.network().delivered(served.flow, sim.now) - served.credited);
+        if all_asked {
+            assert!((got + asked - f as f64).abs() < 1e-3, "{got} + {asked}");
+        } else {
+            assert!(asked <= 18.0 * 16_384.0 + 1e-3, "{asked}");
+        }
+    }
+}
+
 /// Random heterogeneous swarms under the block pipeline: random block sizes (chunk
 /// sizes are rarely a whole number of blocks), queue rules, pickers, chokers,
-/// latency and churn, under both bandwidth models.
+/// allowed-fast sets, the limiter's overhead, latency and churn, under both
+/// bandwidth models.
 fn case() -> impl Strategy<Value = Scenario> {
     (
         (2u64..30, 4_000u64..64_000, 1e3f64..2e4),
@@ -167,9 +273,17 @@ fn case() -> impl Strategy<Value = Scenario> {
         ),
         (500u64..40_000, 0.0f64..6.0, 1u32..40, 0u32..60),
         any::<u64>(),
+        (0u32..8, any::<bool>(), 1u32..4),
     )
         .prop_map(
-            |((chunks, chunk, u), cls, (picker, choker, fast, lat, churn), queue, seed)| {
+            |(
+                (chunks, chunk, u),
+                cls,
+                (picker, choker, fast, lat, churn),
+                queue,
+                seed,
+                (allowed, overhead, slots),
+            )| {
                 let (block, time, min, extra) = queue;
                 let classes = cls
                     .into_iter()
@@ -213,6 +327,12 @@ fn case() -> impl Strategy<Value = Scenario> {
                     ChokerKind::UnchokeAll,
                     ChokerKind::RoundRobin,
                 ][choker];
+                // Allowed-fast sets and the limiter's overhead, with few slots so
+                // that many neighbours choke (and serve the sets).
+                s.bittorrent.allowed_fast = allowed;
+                s.bittorrent.rate_limit_overhead = overhead;
+                s.bittorrent.whole_pieces_threshold = if overhead { 20.0 } else { 0.0 };
+                s.bittorrent.unchoke_slots = slots;
                 s
             },
         )

@@ -78,13 +78,16 @@ impl BitTorrent {
     }
 
     /// `dl` became interested in the other end `ul` of its link at position `i`: it
-    /// requests if `ul` unchokes it, otherwise `ul` unchokes it if it has a free slot.
+    /// requests if `ul` unchokes it, otherwise `ul` unchokes it if it has a free slot
+    /// (and, still choked, `dl` asks for its allowed-fast chunks).
     pub(super) fn became_interested(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
         let l = *self.lk(dl, i);
         if !l.unchoked {
             let ul = l.other;
             if self.can_unchoke(ul, self.slot_limit(ul)) {
                 self.unchoke(sim, ul, l.peer, false);
+            } else if !self.fast.is_empty() {
+                self.try_request(sim, dl, i);
             }
         } else {
             self.try_request(sim, dl, i);
@@ -214,13 +217,15 @@ impl BitTorrent {
     }
 
     /// `ul` chokes the other end of its link at position `i`; transfers on it stop,
-    /// bytes are kept.
+    /// bytes are kept, except those of the other end's allowed-fast chunks, which
+    /// stay queued (libtorrent's `send_choke` rejects every queued request but
+    /// those, src/peer_connection.cpp).
     pub(super) fn choke(&mut self, sim: &mut Sim, ul: NodeId, i: u32) {
         let l = *self.lk(ul, i);
         if !l.unchoking {
             return;
         }
-        let (dl, conn, was_optimistic) = (l.other, l.conn, l.optimistic);
+        let (dl, pd, conn, was_optimistic) = (l.other, l.peer, l.conn, l.optimistic);
         sim.trace_choke(ul, dl, false, was_optimistic);
         self.lk_mut(ul, i).optimistic = false;
         self.set_choking(ul, i, true);
@@ -232,7 +237,8 @@ impl BitTorrent {
         let mut k = 0;
         let mut any = false;
         while k < self.nodes[dl as usize].downloads.len() {
-            if self.nodes[dl as usize].downloads[k].conn == conn {
+            let p = self.nodes[dl as usize].downloads[k];
+            if p.conn == conn && !self.is_fast(dl, p.chunk) {
                 self.stats.choke_cancels += 1;
                 self.cancel_part(sim, dl, k, true);
                 any = true;
@@ -242,6 +248,10 @@ impl BitTorrent {
         }
         if any {
             self.retry_all(sim, dl);
+        }
+        if !self.fast.is_empty() {
+            // The allowed-fast requests left are served in turn, and topped up.
+            self.try_request(sim, dl, pd);
         }
     }
 

@@ -35,6 +35,7 @@ mod chokers;
 mod choking;
 mod links;
 mod memory;
+mod partials;
 pub mod policy;
 mod requests;
 #[cfg(test)]
@@ -191,6 +192,16 @@ struct UnchokeRec {
     opt_at: f64,
 }
 
+/// Whether a run keeps each link's unchoke history ([`UnchokeRec`]): when one of
+/// its chokers reads it, its optimistic pick is the oldest unchoke, or its
+/// leecher choker is rate-based.
+fn tracks_history(cfg: &BitTorrentConfig, leech: &dyn Choker, seed: &dyn Choker) -> bool {
+    leech.reads_unchoke_history()
+        || seed.reads_unchoke_history()
+        || cfg.optimistic_pick == OptimisticPick::Oldest
+        || cfg.choker == ChokerKind::RateBased
+}
+
 #[derive(Clone, Debug, Default)]
 struct Node {
     pending_count: u32,
@@ -267,6 +278,10 @@ pub struct BitTorrent {
     /// Whether any node has a latency (if not, messages are never delayed).
     any_latency: bool,
     have: Vec<u64>,
+    /// Each node's allowed-fast set (`allowed_fast` chunks, a row of `words` per
+    /// node; `blocks.rs`): the chunks every neighbour serves it while choking it.
+    /// Empty when the scenario has none or requests whole chunks.
+    fast: Vec<u64>,
     /// Chunks each node has (dense: read for interest tests).
     held: Vec<u32>,
     pending: Vec<u64>,
@@ -416,10 +431,7 @@ impl BitTorrent {
             cfg.requests_in_flight = blocks::MAX_RUNS;
         }
         let count_avail = picker.uses_local_avail();
-        let track_history = leech_choker.reads_unchoke_history()
-            || seed_choker.reads_unchoke_history()
-            || cfg.optimistic_pick == OptimisticPick::Oldest
-            || cfg.choker == ChokerKind::RateBased;
+        let track_history = tracks_history(&cfg, &*leech_choker, &*seed_choker);
         let chunks = s.chunks() as u32;
         let words = (chunks as usize).div_ceil(64);
         let n = s.peers() as usize + 1;
@@ -472,6 +484,7 @@ impl BitTorrent {
             any_latency: latency.iter().any(|&l| l > 0.0),
             latency,
             have,
+            fast: Vec::new(),
             held,
             pending: vec![0u64; n * words],
             avail: Counts::new(if count_avail { n } else { 1 } * chunks as usize, kcap),
@@ -514,6 +527,7 @@ impl BitTorrent {
             bt.unchoked_mask = vec![0; n];
             bt.unchoking_mask = vec![0; n];
         }
+        bt.draw_allowed_fast(sim);
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: SERVER });
@@ -552,6 +566,11 @@ impl BitTorrent {
     }
 
     /// Whether chunk `c` is requested by node `n`.
+    fn is_fast(&self, n: NodeId, c: u32) -> bool {
+        !self.fast.is_empty()
+            && self.fast[n as usize * self.words + c as usize / 64] >> (c % 64) & 1 == 1
+    }
+
     fn is_pending(&self, n: NodeId, c: u32) -> bool {
         bitset::get_at(&self.pending, n as usize * self.words, c as usize)
     }

@@ -147,24 +147,40 @@ impl BitTorrent {
                 return Some(Ask::New(c));
             }
         }
-        if let Some(ask) = self.choose_new(sim, dl, ul) {
+        if let Some(ask) = self.choose_new(sim, dl, ul, false) {
             return Some(ask);
         }
         self.choose_more(sim, dl, ul, conn)
     }
 
     /// A chunk `ul` has that `dl` lacks and has not requested, from the piece
-    /// picker.
-    pub(super) fn choose_new(&mut self, sim: &mut Sim, dl: NodeId, ul: NodeId) -> Option<Ask> {
+    /// picker; only one of `dl`'s allowed-fast set if `fast_only` (libtorrent
+    /// masks the neighbour's bitfield with the set, `request_a_block`,
+    /// src/request_blocks.cpp).
+    pub(super) fn choose_new(
+        &mut self,
+        sim: &mut Sim,
+        dl: NodeId,
+        ul: NodeId,
+        fast_only: bool,
+    ) -> Option<Ask> {
         let w = self.words;
         let (h_ul, h_dl, p_dl) = (
             Self::row(&self.have, w, ul),
             Self::row(&self.have, w, dl),
             Self::row(&self.pending, w, dl),
         );
+        let f_dl = if fast_only {
+            Self::row(&self.fast, w, dl)
+        } else {
+            &[][..]
+        };
         let mut any = false;
         for i in 0..w {
-            let x = h_ul[i] & !h_dl[i] & !p_dl[i];
+            let mut x = h_ul[i] & !h_dl[i] & !p_dl[i];
+            if fast_only {
+                x &= f_dl[i];
+            }
             self.scratch.words[i] = x;
             any |= x != 0;
         }

@@ -183,7 +183,8 @@ impl BitTorrent {
                 let ul = self.other(conn, dl);
                 let p = self.nodes[dl as usize].downloads[k];
                 debug_assert_eq!(self.lk(dl, p.pos).conn, conn);
-                if !self.lk(dl, p.pos).unchoked || self.has(dl, p.chunk) {
+                let choked = !self.lk(dl, p.pos).unchoked && !self.is_fast(dl, p.chunk);
+                if choked || self.has(dl, p.chunk) {
                     self.cancel_part(sim, dl, k, true);
                     self.retry_all(sim, dl);
                 } else if self.blocks() {

@@ -1,0 +1,118 @@
+//! The block pipeline's piece order under `started_chunks = "by-rarity"`, as
+//! libtorrent 2.0.8 picks (`piece_picker::pick_pieces`, src/piece_picker.cpp):
+//! the pieces are walked in priority order, availability first, and a piece being
+//! downloaded ranks before an open one of the same availability
+//! (`piece_pos::priority`, include/libtorrent/piece_picker.hpp: availability x 12
+//! plus -3 for a downloading piece, -2 for an open one). So a chunk the node has
+//! started competes with new ones by rarity, and wins only ties; under the default
+//! order (`"first"`) any started chunk comes before a new one.
+//!
+//! Among started chunks of the same availability the connection's own chunk
+//! comes first, then the lowest index (libtorrent's order inside one priority is
+//! that of its piece list). Not modelled: libtorrent's switch to partial pieces
+//! first when a node has more than 1.5 x its connections of them
+//! (`pick_pieces`, `prioritize_partials`); in the real-client grid a node never
+//! has that many.
+
+use super::blocks::asked_of_next_chunk;
+use super::policy::AvailRow;
+use super::requests::Ask;
+use super::{BitTorrent, Sim};
+use crate::network::NodeId;
+use crate::scenario::{PickerKind, StartedOrder};
+
+impl BitTorrent {
+    /// Whether `dl` ranks started chunks by rarity now: `by-rarity` with the
+    /// rarest-first picker past its random first chunks (below
+    /// `initial_picker_threshold` libtorrent picks random pieces and finishes
+    /// partial ones first, `peer_connection::picker_options`, src/peer_connection.cpp,
+    /// which the default order gives).
+    pub(super) fn started_by_rarity(&self, dl: NodeId) -> bool {
+        self.cfg.started_chunks == StartedOrder::ByRarity
+            && self.cfg.picker == PickerKind::RarestFirst
+            && self.count_avail
+            && self.held[dl as usize] >= self.cfg.random_first
+    }
+
+    /// How many of `dl`'s neighbours have chunk `c`.
+    fn avail_at(&self, dl: NodeId, c: u32) -> u32 {
+        let base = dl as usize * self.chunks as usize;
+        match self.avail.row(base, self.chunks as usize) {
+            AvailRow::U8(r) => u32::from(r[c as usize]),
+            AvailRow::U32(r) => r[c as usize],
+        }
+    }
+
+    /// What `dl` asks of `ul` by rarity, with `room` bytes of queue free, `last`
+    /// the chunk of the connection's last request: the rarest of the started
+    /// chunks `ul` has (with bytes nobody was asked for) and the picker's new
+    /// chunk, the started one on a tie. `None` when there is neither.
+    pub(super) fn choose_by_rarity(
+        &mut self,
+        sim: &mut Sim,
+        dl: NodeId,
+        ul: NodeId,
+        room: f64,
+        last: Option<u32>,
+    ) -> Option<(Ask, f64)> {
+        let started = self.rarest_started(sim, dl, ul, last);
+        if let Some(Ask::New(c)) = self.choose_new(sim, dl, ul, false) {
+            // (The picker chose among the rarest new chunks.)
+            if started.is_none_or(|(_, _, a)| a > self.avail_at(dl, c)) {
+                let free = sim.chunk_size(c) as f64 - self.received(dl, c);
+                return Some((Ask::New(c), free.min(room)));
+            }
+        }
+        started.map(|(c, free, _)| (Ask::New(c), free.min(room)))
+    }
+
+    /// The started chunk of `dl` that `ul` has, with bytes nobody was asked for,
+    /// first by `(availability, not last, chunk)`: the chunk, those bytes and its
+    /// availability. A part's group (an original and its end-game duplicates, one
+    /// part id) asks for its bytes once, at the most any member has left.
+    fn rarest_started(
+        &mut self,
+        sim: &Sim,
+        dl: NodeId,
+        ul: NodeId,
+        last: Option<u32>,
+    ) -> Option<(u32, f64, u32)> {
+        let node = &self.nodes[dl as usize];
+        let (have, w) = (&self.have, self.words);
+        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
+        let mut open = std::mem::take(&mut self.scratch.open);
+        open.clear();
+        open.extend(
+            node.downloads
+                .iter()
+                .filter(|p| ul_has(p.chunk))
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
+        // Chunks partly received with nothing asked (no part: nothing asked).
+        for &(c, _) in &node.partial {
+            if ul_has(c) && !node.downloads.iter().any(|p| p.chunk == c) {
+                open.push((c, u32::MAX, 0.0));
+            }
+        }
+        open.sort_unstable_by_key(|e| (e.0, e.1));
+        let mut best: Option<((u32, bool, u32), f64)> = None;
+        let mut k = 0;
+        while k < open.len() {
+            let (c, asked) = asked_of_next_chunk(&open, &mut k);
+            let free = sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
+            if free <= 0.5 {
+                continue;
+            }
+            let key = (self.avail_at(dl, c), last != Some(c), c);
+            if best.is_none_or(|(b, _)| key < b) {
+                best = Some((key, free));
+            }
+        }
+        self.scratch.open = open;
+        best.map(|((a, _, c), free)| (c, free, a))
+    }
+}
+
+#[cfg(test)]
+#[path = "partials_tests.rs"]
+mod tests;
