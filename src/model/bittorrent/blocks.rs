@@ -211,9 +211,9 @@ impl BitTorrent {
     }
 
     /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
-    /// lowest such chunk and those bytes. A part's group (an original and its
-    /// end-game duplicates, one part id) asks for its bytes once, at the most any
-    /// member has left.
+    /// lowest such chunk and those bytes (from the record of started chunks,
+    /// started.rs). A chunk partly received with nothing asked counts whatever its
+    /// rest.
     fn started_free(
         &mut self,
         sim: &Sim,
@@ -221,43 +221,17 @@ impl BitTorrent {
         ul: NodeId,
         fast_only: bool,
     ) -> Option<(u32, f64)> {
-        let mut open = std::mem::take(&mut self.scratch.open);
-        open.clear();
+        self.refresh_started(sim, dl);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| {
             have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1
                 && (!fast_only || self.is_fast(dl, c))
         };
-        let node = &self.nodes[dl as usize];
-        open.extend(
-            node.downloads
-                .iter()
-                .filter(|p| ul_has(p.chunk))
-                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
-        );
-        sort_open(&mut open);
-        let free = |c: u32, asked: f64| sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
-        let mut found: Option<(u32, f64)> = None;
-        let mut k = 0;
-        while k < open.len() {
-            let (c, asked) = asked_of_next_chunk(&open, &mut k);
-            let f = free(c, asked);
-            if f > 0.5 {
-                found = Some((c, f));
-                break;
-            }
-        }
-        // Chunks partly received with nothing asked.
-        for &(c, got) in &node.partial {
-            if found.is_some_and(|(fc, _)| fc < c) {
-                continue;
-            }
-            if ul_has(c) && open.binary_search_by_key(&c, |e| e.0).is_err() {
-                found = Some((c, sim.chunk_size(c) as f64 - got));
-            }
-        }
-        self.scratch.open = open;
-        found
+        self.nodes[dl as usize]
+            .started
+            .iter()
+            .find(|s| (s.idle || s.free > 0.5) && ul_has(s.chunk))
+            .map(|s| (s.chunk, s.free))
     }
 
     /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
@@ -411,6 +385,7 @@ impl BitTorrent {
                                 self.unqueue(sim, dl, &t);
                             }
                             self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            self.parts_changed(dl);
                             if t.flow == NONE {
                                 let t = self.nodes[dl as usize].downloads[k];
                                 self.enqueue(sim, dl, &t);
@@ -438,6 +413,7 @@ impl BitTorrent {
             let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
             self.enqueue(sim, dl, &entry);
             self.nodes[dl as usize].downloads.push(entry);
+            self.parts_changed(dl);
             serving = false;
         }
         if !serving {
@@ -524,7 +500,7 @@ pub(super) fn asked_of_next_chunk(open: &[(u32, u32, f64)], k: &mut usize) -> (u
 /// Sorts `started_free`'s list by chunk and part (entries with equal keys are
 /// members of one group, read only for their maximum, so their order does not
 /// matter): by insertion while the list is short, as it is outside end game.
-fn sort_open(v: &mut [(u32, u32, f64)]) {
+pub(super) fn sort_open(v: &mut [(u32, u32, f64)]) {
     if v.len() > 32 {
         return v.sort_unstable_by_key(|e| (e.0, e.1));
     }

@@ -88,6 +88,7 @@ impl BitTorrent {
                     let half = left / 2.0;
                     sim.shrink_transfer(p.flow, half);
                     self.nodes[dl as usize].downloads[k].bytes -= half;
+                    self.parts_changed(dl);
                     self.stats.splits += 1;
                     (p.chunk, self.new_part(dl), half)
                 }
@@ -104,6 +105,7 @@ impl BitTorrent {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }
             self.nodes[dl as usize].downloads.push(entry);
+            self.parts_changed(dl);
         }
     }
 
@@ -319,6 +321,7 @@ impl BitTorrent {
         if bytes <= 0.0 {
             return;
         }
+        self.parts_changed(n);
         let p = &mut self.nodes[n as usize].partial;
         match p.iter_mut().find(|(pc, _)| *pc == c) {
             Some((_, b)) => *b += bytes,
@@ -349,6 +352,7 @@ impl BitTorrent {
             self.rebase(sim, dl, q.chunk, q.part);
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.parts_changed(dl);
         debug_assert!(self.conns[p.conn as usize].alive);
         self.unqueue(sim, dl, &p);
         self.add_in_flight(dl, p.pos, -1);
@@ -395,6 +399,7 @@ impl BitTorrent {
             // Nothing received since the last settlement; remaining ranges agree.
             return;
         }
+        self.parts_changed(dl);
         self.add_partial(dl, chunk, furthest);
         sim.add_waste(dl, progress - furthest);
         let left = left.max(0.0);
@@ -459,6 +464,7 @@ impl BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.parts_changed(dl);
         self.nodes[dl as usize].last_got = Some(sim.now);
         debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
         self.add_in_flight(dl, p.pos, -1);
