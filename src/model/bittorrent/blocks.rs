@@ -235,20 +235,30 @@ impl BitTorrent {
     }
 
     /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
-    /// an original and its end-game duplicates counted once, at its most).
-    fn free_of(&self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
-        let d = &self.nodes[dl as usize].downloads;
+    /// an original and its end-game duplicates counted once, at its most; groups
+    /// summed in the order of their first part in the list).
+    fn free_of(&mut self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
+        let mut d = std::mem::take(&mut self.scratch.open);
+        d.clear();
+        d.extend(
+            self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .filter(|p| p.chunk == c)
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
         let mut asked = 0.0;
         for (k, p) in d.iter().enumerate() {
-            if p.chunk != c || d[..k].iter().any(|q| q.chunk == c && q.part == p.part) {
+            if d[..k].iter().any(|q| q.1 == p.1) {
                 continue;
             }
             asked += d[k..]
                 .iter()
-                .filter(|q| q.chunk == c && q.part == p.part)
-                .map(|q| q.bytes - q.credited)
+                .filter(|q| q.1 == p.1)
+                .map(|q| q.2)
                 .fold(0.0, f64::max);
         }
+        self.scratch.open = d;
         sim.chunk_size(c) as f64 - self.received(dl, c) - asked
     }
 
@@ -385,7 +395,7 @@ impl BitTorrent {
                                 self.unqueue(sim, dl, &t);
                             }
                             self.nodes[dl as usize].downloads[k].bytes += bytes;
-                            self.parts_changed(dl);
+                            self.parts_changed(dl, c);
                             if t.flow == NONE {
                                 let t = self.nodes[dl as usize].downloads[k];
                                 self.enqueue(sim, dl, &t);
@@ -413,7 +423,7 @@ impl BitTorrent {
             let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
             self.enqueue(sim, dl, &entry);
             self.nodes[dl as usize].downloads.push(entry);
-            self.parts_changed(dl);
+            self.parts_changed(dl, chunk);
             serving = false;
         }
         if !serving {

@@ -235,9 +235,10 @@ struct Node {
     /// Source of part ids.
     next_part: u32,
     /// Under the block pipeline, the started chunks and their bytes nobody was
-    /// asked for (started.rs), and whether that record is stale.
+    /// asked for (started.rs), and the chunks whose entries are stale (more than
+    /// a few: the whole record).
     started: Vec<started::Started>,
-    started_stale: bool,
+    started_dirty: Vec<u32>,
 }
 
 /// Counters and an optional trace, for tests and reports.

@@ -121,7 +121,7 @@ impl BitTorrent {
         node.downloads = Vec::new();
         node.partial = Vec::new();
         node.started = Vec::new();
-        node.started_stale = false;
+        node.started_dirty = Vec::new();
         sim.depart(peer_of(n));
     }
 
