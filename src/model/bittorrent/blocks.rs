@@ -303,10 +303,19 @@ impl BitTorrent {
         // being fetched and nothing is outstanding on this connection; never from
         // a neighbour that chokes us (there libtorrent's picker asks only for the
         // allowed-fast pieces and does not enter end game, `request_a_block`).
-        let node = &self.nodes[dl as usize];
-        if fast_only || !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
+        // (The connection has parts outstanding exactly when it has a last one.)
+        let busy = last.is_some();
+        debug_assert_eq!(
+            busy,
+            self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .any(|q| q.conn == conn)
+        );
+        if fast_only || busy || !self.in_endgame(dl) {
             return None;
         }
+        let node = &self.nodes[dl as usize];
         let groups = Groups::new(&mut self.scratch.parts, &node.downloads);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;

@@ -166,6 +166,10 @@ impl BitTorrent {
         ul: NodeId,
         fast_only: bool,
     ) -> Option<Ask> {
+        // (Every chunk `dl` lacks requested, as all through end game: nothing.)
+        if self.held[dl as usize] + self.nodes[dl as usize].pending_count >= self.chunks {
+            return None;
+        }
         let w = self.words;
         let (h_ul, h_dl, p_dl) = (
             Self::row(&self.have, w, ul),
