@@ -16,7 +16,7 @@ pub(super) fn case_flash_crowd() -> Result<Vec<Check>> {
             &[format!("protocol.preset=\"{name}\"")],
         )?);
     }
-    let results = run_all(&jobs);
+    let results = run_all(&jobs)?;
     let mut rows = Vec::new();
     for (s, r) in jobs.iter().zip(&results) {
         rows.extend(flash_crowd_rows(s, r));

@@ -198,6 +198,7 @@ mod golden;
 mod layers;
 mod limits;
 mod optimal;
+mod panics;
 mod report;
 mod robust;
 mod run;
