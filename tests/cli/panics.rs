@@ -61,15 +61,7 @@ fn a_panicking_run_stops_the_sweep_at_once_naming_the_run() {
     // The run in flight (minutes of work) was stopped, not waited for.
     eprintln!("sweep ended {took:?} after it started");
     // Nothing looks complete: no runs.csv or points.csv; a journal of its header only.
-    assert_eq!(
-        files(&p.join("out")),
-        [
-            "journal.csv",
-            "journal_by_class.csv",
-            "manifest.toml",
-            "sweep.toml"
-        ]
-    );
+    assert_eq!(files(&p.join("out")), STOPPED_SWEEP_FILES);
     assert_eq!(read(&p.join("out/journal.csv")).lines().count(), 1);
 }
 
