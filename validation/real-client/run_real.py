@@ -27,17 +27,18 @@ lt-settings.csv). Changed from the defaults, with the reason:
     every outgoing connection starts with an encrypted handshake, a Diffie-Hellman key
     exchange (two 768-bit modular exponentiations at each end). With all N(N+1)/2
     connections of a swarm on one host these took 3.3 CPU-seconds at the start of a
-    32-leecher swarm (0.27 without), and the seed sent nothing until 4.3 s on an idle
-    host (1.6 s without) and 8.6 s on a loaded one; a host running one peer would spend
-    about 0.1 s on them. Payload was plaintext either way (prefer_rc4 is off);
+    32-leecher swarm (0.27 without); the seed sent its first payload at 4.3 s on an
+    idle host (1.8 s without), and on a host loaded by other jobs it had sent 0.11 of
+    its limit by 8.6 s. A host running one peer would spend about 0.1 s on them
+    (3.3 s / 33 peers). The payload is plaintext either way (prefer_rc4 is off);
   - aio_threads 2 (fewer disk threads: 33 sessions share 2 cores; data is on tmpfs).
 
 Needs Debian's python3-libtorrent (run with /usr/bin/python3):
     apt-get install -y python3-libtorrent
 
-Usage:
-    /usr/bin/python3 validation/real-client/run_real.py [--reps 3] [--only NAME,...]
-        [--out validation/real-client] [--work /dev/shm/swarmsim-real]
+Usage (at raised priority on a shared host; swarms.csv records the niceness and load):
+    nice -n -10 /usr/bin/python3 validation/real-client/run_real.py [--reps 3]
+        [--only NAME,...] [--out validation/real-client] [--work /dev/shm/swarmsim-real]
 Appends one row per leecher per repetition to runs.csv and one row per swarm to
 swarms.csv in --out (rows of a setting and repetition already there are skipped, so an
 interrupted grid can be resumed), and writes settings.csv (the grid) and
