@@ -40,9 +40,9 @@
 //! drops the connection's queue: the uploader rejects every queued request
 //! (`peer_connection::send_choke`), the bytes of the block under way are kept.
 
-use super::requests::Ask;
-use super::{BitTorrent, NONE, SERVER, Sim};
-use crate::network::NodeId;
+use super::requests::{Ask, Groups};
+use super::{BitTorrent, NONE, Part, SERVER, Sim};
+use crate::network::{FlowId, NodeId};
 use crate::scenario::RequestModel;
 use rand::Rng;
 
@@ -90,42 +90,99 @@ impl BitTorrent {
         self.cfg.requests == RequestModel::Blocks
     }
 
-    /// In one pass over `dl`'s parts over `conn`: the blocks outstanding (each
-    /// part's rest, in whole blocks), the rate of the part being served (`None` if
-    /// none is; 0 if not yet rated) and the index of the last request (the highest
-    /// part id).
-    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>, Option<usize>) {
+    /// The blocks outstanding on `dl`'s link at position `i` (each part's rest, in
+    /// whole blocks) and the rate of the part being served (`None` if none is; 0
+    /// if not yet rated), from the link's [`Queue`] record.
+    #[inline]
+    fn queue_state(&self, sim: &Sim, dl: NodeId, i: u32) -> (u64, Option<f64>) {
+        let e = &self.queues[self.lbase(dl) + i as usize];
+        if e.flow == NONE {
+            return (e.waiting, None);
+        }
+        let rest = Self::left(sim, e.flow);
+        let rate = sim.network().graph().flow(e.flow).rate;
         let b = self.cfg.block_size as f64;
-        let (mut out, mut rate, mut tail) = (0u64, None, None::<(u32, usize)>);
-        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+        (e.waiting + whole_blocks(rest / b - 1e-9), Some(rate))
+    }
+
+    /// [`Self::queue_state`] recomputed from `dl`'s parts over `conn` (what the
+    /// record must agree with).
+    #[cfg(debug_assertions)]
+    fn queue_state_scanned(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>) {
+        let (mut out, mut rate) = (0u64, None);
+        for p in self.nodes[dl as usize].downloads.iter() {
             if p.conn != conn {
                 continue;
             }
-            let rest = if p.flow != NONE {
+            if p.flow != NONE {
                 rate = Some(sim.network().graph().flow(p.flow).rate);
-                Self::left(sim, p.flow)
-            } else {
-                p.bytes - p.credited
-            };
-            out += whole_blocks(rest / b - 1e-9);
-            if tail.is_none_or(|(id, _)| p.part > id) {
+            }
+            out += self.part_blocks(sim, p);
+        }
+        (out, rate)
+    }
+
+    /// A part's rest in whole blocks: what is left of its flow if served, else its
+    /// bytes not yet credited.
+    fn part_blocks(&self, sim: &Sim, p: &Part) -> u64 {
+        let rest = if p.flow != NONE {
+            Self::left(sim, p.flow)
+        } else {
+            p.bytes - p.credited
+        };
+        whole_blocks(rest / self.cfg.block_size as f64 - 1e-9)
+    }
+
+    /// The index among `dl`'s downloads of the last request over `conn` (the
+    /// highest part id), if any (`busy`: the link has requests outstanding).
+    fn conn_tail(&self, dl: NodeId, conn: u32, busy: bool) -> Option<usize> {
+        if !busy {
+            return None;
+        }
+        let mut tail = None::<(u32, usize)>;
+        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+            if p.conn == conn && tail.is_none_or(|(id, _)| p.part > id) {
                 tail = Some((p.part, k));
             }
         }
-        (out, rate, tail.map(|t| t.1))
+        tail.map(|t| t.1)
     }
 
-    /// The depth of `dl`'s queue over `conn`, in blocks, given the rate of the
-    /// part being served (0: use the last part's mean rate) and the chunk size.
-    fn queue_depth(&self, dl: NodeId, conn: u32, served: f64, chunk: f64) -> u64 {
+    /// Counts part `p`, waiting (not yet served), in its link's queue record.
+    #[inline]
+    pub(super) fn enqueue(&mut self, sim: &Sim, dl: NodeId, p: &Part) {
+        if self.blocks() {
+            debug_assert_eq!(p.flow, NONE);
+            let n = self.part_blocks(sim, p);
+            let q = self.lbase(dl) + p.pos as usize;
+            self.queues[q].waiting += n;
+        }
+    }
+
+    /// Takes part `p` (as it stands in the list, before its removal or change)
+    /// out of its link's queue record.
+    #[inline]
+    pub(super) fn unqueue(&mut self, sim: &Sim, dl: NodeId, p: &Part) {
+        if self.blocks() {
+            let q = self.lbase(dl) + p.pos as usize;
+            if p.flow != NONE {
+                debug_assert_eq!(self.queues[q].flow, p.flow);
+                self.queues[q].flow = NONE;
+            } else {
+                let n = self.part_blocks(sim, p);
+                self.queues[q].waiting -= n;
+            }
+        }
+    }
+
+    /// The depth of `dl`'s queue over its link at position `i`, in blocks, given
+    /// the rate of the part being served (0: use the last part's mean rate) and
+    /// the chunk size.
+    fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> u64 {
         let rate = if served > 0.0 {
             served
         } else {
-            self.nodes[dl as usize]
-                .pipe
-                .iter()
-                .find(|e| e.conn == conn)
-                .map_or(0.0, |e| e.rate)
+            self.queues[self.lbase(dl) + i as usize].rate
         };
         let c = &self.cfg;
         let want = rate * c.request_queue_time / c.block_size as f64;
@@ -266,20 +323,13 @@ impl BitTorrent {
         if fast_only || !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
             return None;
         }
-        let sorted = &mut self.scratch.parts;
-        sorted.clear();
-        sorted.extend(node.downloads.iter().map(|q| q.part));
-        sorted.sort_unstable();
-        let alone = |part: u32| {
-            let i = sorted.partition_point(|&x| x < part);
-            sorted.get(i + 1) != Some(&part)
-        };
+        let groups = Groups::new(&mut self.scratch.parts, &node.downloads);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
         let mut n = 0u32;
         let mut choice = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if alone(p.part) && ul_has(p.chunk) {
+            if groups.alone(p.part) && ul_has(p.chunk) {
                 n += 1;
                 if sim.rng.random_range(0..n) == 0 {
                     choice = Some(k);
@@ -315,13 +365,21 @@ impl BitTorrent {
             {
                 break;
             }
-            let (out, served, tail) = self.conn_state(sim, dl, conn);
+            let busy = l.in_flight > 0;
+            let (out, served) = self.queue_state(sim, dl, i);
+            #[cfg(debug_assertions)]
+            {
+                let (o, r) = self.queue_state_scanned(sim, dl, conn);
+                debug_assert_eq!(out, o);
+                debug_assert_eq!(served.map(f64::to_bits), r.map(f64::to_bits));
+            }
             serving = served.is_some();
-            let depth = self.queue_depth(dl, conn, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
+            let depth = self.queue_depth(dl, i, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
             if out >= depth {
                 break;
             }
             let room = (depth - out) as f64 * b;
+            let tail = self.conn_tail(dl, conn, busy);
             let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
             let Some((ask, bytes)) = self.choose_blocks(sim, (dl, ul, conn), room, last, fast_only)
             else {
@@ -349,8 +407,14 @@ impl BitTorrent {
                         if t.chunk == c && alone {
                             if t.flow != NONE {
                                 sim.grow_transfer(t.flow, bytes);
+                            } else {
+                                self.unqueue(sim, dl, &t);
                             }
                             self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            if t.flow == NONE {
+                                let t = self.nodes[dl as usize].downloads[k];
+                                self.enqueue(sim, dl, &t);
+                            }
                             continue;
                         }
                     }
@@ -372,6 +436,7 @@ impl BitTorrent {
                 Ask::Split(_) => unreachable!("the block pipeline never splits"),
             };
             let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
+            self.enqueue(sim, dl, &entry);
             self.nodes[dl as usize].downloads.push(entry);
             serving = false;
         }
@@ -384,17 +449,20 @@ impl BitTorrent {
     /// starts on the oldest request that reached it.
     pub(super) fn serve_next(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
         let l = *self.lk(dl, i);
+        let q = self.lbase(dl) + i as usize;
+        if self.queues[q].flow != NONE || l.in_flight == 0 {
+            return;
+        }
         let node = &self.nodes[dl as usize];
-        // One pass: none if a part is being served, else the lowest arrived.
+        debug_assert!(
+            !node
+                .downloads
+                .iter()
+                .any(|p| p.conn == l.conn && p.flow != NONE)
+        );
         let mut next: Option<(u32, usize)> = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if p.conn != l.conn {
-                continue;
-            }
-            if p.flow != NONE {
-                return;
-            }
-            if p.arrived && next.is_none_or(|(id, _)| p.part < id) {
+            if p.conn == l.conn && p.arrived && next.is_none_or(|(id, _)| p.part < id) {
                 next = Some((p.part, k));
             }
         }
@@ -403,38 +471,23 @@ impl BitTorrent {
         };
         let p = node.downloads[k];
         debug_assert!((l.unchoked || self.is_fast(dl, p.chunk)) && !self.has(dl, p.chunk));
+        self.unqueue(sim, dl, &p);
         let f = sim.start_transfer_bytes(l.other, dl, p.chunk, p.bytes);
-        let e = &mut self.nodes[dl as usize].downloads[k];
+        self.nodes[dl as usize].downloads[k].flow = f;
+        let e = &mut self.queues[q];
         e.flow = f;
-        let now = sim.now.as_secs_f64();
-        let pipe = &mut self.nodes[dl as usize].pipe;
-        match pipe.iter_mut().find(|e| e.conn == l.conn) {
-            Some(e) => e.started = now,
-            None => pipe.push(PipeRate {
-                conn: l.conn,
-                started: now,
-                rate: 0.0,
-            }),
-        }
+        e.started = sim.now.as_secs_f64();
     }
 
-    /// A part of `dl`'s over `conn` of `bytes` finished being served now: the
-    /// connection's rate estimate becomes its mean rate.
-    pub(super) fn note_served(&mut self, sim: &Sim, dl: NodeId, conn: u32, bytes: f64) {
+    /// A part of `dl`'s over its link at position `i` of `bytes` finished being
+    /// served now: the connection's rate estimate becomes its mean rate.
+    pub(super) fn note_served(&mut self, sim: &Sim, dl: NodeId, i: u32, bytes: f64) {
         let now = sim.now.as_secs_f64();
-        if let Some(e) = self.nodes[dl as usize]
-            .pipe
-            .iter_mut()
-            .find(|e| e.conn == conn)
-            && now > e.started
-        {
+        let q = self.lbase(dl) + i as usize;
+        let e = &mut self.queues[q];
+        if now > e.started {
             e.rate = bytes / (now - e.started);
         }
-    }
-
-    /// Forgets `n`'s rate estimate of the closed connection `conn`.
-    pub(super) fn forget_pipe(&mut self, n: NodeId, conn: u32) {
-        self.nodes[n as usize].pipe.retain(|e| e.conn != conn);
     }
 }
 
@@ -486,14 +539,30 @@ fn sort_open(v: &mut [(u32, u32, f64)]) {
     }
 }
 
-/// A connection's download rate as the block pipeline estimates it.
+/// The block pipeline's record of a connection's queue at its downloader, kept in
+/// the link table's block layout (moved with its link) so that a full queue is
+/// recognised and a top-up sized without a pass over the downloader's parts.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct PipeRate {
-    conn: u32,
+pub(super) struct Queue {
+    /// The flow of the part being served (`NONE`: none is).
+    flow: FlowId,
+    /// Blocks outstanding in the parts waiting to be served: each one's bytes not
+    /// yet credited, in whole blocks.
+    waiting: u64,
     /// When the part being served started, seconds.
     started: f64,
     /// Mean rate of the last part served, bytes per second (0: none yet).
     rate: f64,
+}
+
+impl Queue {
+    /// A new connection's record: nothing requested, no rate yet.
+    pub(super) const EMPTY: Queue = Queue {
+        flow: NONE,
+        waiting: 0,
+        started: 0.0,
+        rate: 0.0,
+    };
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! fixed-size blocks, opening (with the bitfield exchange) and closing connections,
 //! and the choke flags and request counts kept in step at both ends of a link.
 
+use super::blocks::Queue;
 use super::{BitTorrent, Bits, Conn, Link, NONE, Sim, UnchokeRec};
 use crate::model::bitset::assign128;
 use crate::network::NodeId;
@@ -103,6 +104,9 @@ impl BitTorrent {
                 if self.track_history {
                     self.history.resize(self.links.len(), UnchokeRec::default());
                 }
+                if self.blocks() {
+                    self.queues.resize(self.links.len(), Queue::EMPTY);
+                }
                 b as u32
             }
         };
@@ -200,6 +204,10 @@ impl BitTorrent {
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
             self.rates[r..r + width].fill(0.0);
+            if self.blocks() {
+                let q = self.lbase(me) + pos as usize;
+                self.queues[q] = Queue::EMPTY;
+            }
             if self.track_history {
                 let h = self.lbase(me) + pos as usize;
                 self.history[h] = UnchokeRec {
@@ -240,10 +248,6 @@ impl BitTorrent {
                 }
             }
         }
-        if self.blocks() {
-            self.forget_pipe(a, id);
-            self.forget_pipe(b, id);
-        }
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
         for (end, me) in [a, b].into_iter().enumerate() {
@@ -271,6 +275,9 @@ impl BitTorrent {
             );
             if self.track_history {
                 self.history[lb + pos as usize] = self.history[lb + last as usize];
+            }
+            if self.blocks() {
+                self.queues[lb + pos as usize] = self.queues[lb + last as usize];
             }
             self.deg[n as usize] = last;
             let kw = self.want_words;
