@@ -139,6 +139,9 @@ pub fn to_toml(s: &Scenario) -> String {
     if b.started_chunks != d.started_chunks {
         let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
+    if b.request_rate != d.request_rate {
+        let _ = writeln!(t, "request_rate = {}", quoted(b.request_rate.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -152,7 +155,7 @@ mod tests {
     use crate::network::ModelKind;
     use crate::scenario::{
         BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
-        ProtocolKind, RequestModel, SeedChoker, StartedOrder,
+        ProtocolKind, RequestModel, RequestRate, SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -257,7 +260,7 @@ mod tests {
                 any::<bool>(),
                 prop_oneof![Just(0.0), duration(false)],
             ),
-            (0usize..3, 0usize..4),
+            (0usize..3, 0usize..4, 0usize..2),
         )
             .prop_map(
                 |(
@@ -266,7 +269,7 @@ mod tests {
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra, by_rarity),
                     (af, rlo, wpt),
-                    (op, li),
+                    (op, li, rr),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -306,6 +309,7 @@ mod tests {
                         } else {
                             StartedOrder::First
                         },
+                        request_rate: RequestRate::ALL[rr].1,
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -41,9 +41,9 @@
 //! (`peer_connection::send_choke`), the bytes of the block under way are kept.
 
 use super::requests::Ask;
-use super::{BitTorrent, NONE, SERVER, Sim};
+use super::{BitTorrent, BtTimer, NONE, SERVER, Sim};
 use crate::network::NodeId;
-use crate::scenario::RequestModel;
+use crate::scenario::{RequestModel, RequestRate};
 use rand::Rng;
 
 /// Most parts (runs) a connection keeps outstanding under the block pipeline: the
@@ -118,14 +118,13 @@ impl BitTorrent {
     /// The depth of `dl`'s queue over `conn`, in blocks, given the rate of the
     /// part being served (0: use the last part's mean rate) and the chunk size.
     fn queue_depth(&self, dl: NodeId, conn: u32, served: f64, chunk: f64) -> u64 {
-        let rate = if served > 0.0 {
+        let pipe = || self.nodes[dl as usize].pipe.iter().find(|e| e.conn == conn);
+        let rate = if self.ewma_rate() {
+            pipe().map_or(0.0, |e| e.avg)
+        } else if served > 0.0 {
             served
         } else {
-            self.nodes[dl as usize]
-                .pipe
-                .iter()
-                .find(|e| e.conn == conn)
-                .map_or(0.0, |e| e.rate)
+            pipe().map_or(0.0, |e| e.rate)
         };
         let c = &self.cfg;
         let want = rate * c.request_queue_time / c.block_size as f64;
@@ -414,6 +413,9 @@ impl BitTorrent {
                 conn: l.conn,
                 started: now,
                 rate: 0.0,
+                avg: 0.0,
+                got: 0.0,
+                seen: 0.0,
             }),
         }
     }
@@ -430,6 +432,53 @@ impl BitTorrent {
         {
             e.rate = bytes / (now - e.started);
         }
+    }
+
+    /// Whether the queue follows libtorrent's averaged download rate
+    /// (`request_rate = "ewma-5s"`, under the block pipeline).
+    #[inline(always)]
+    pub(super) fn ewma_rate(&self) -> bool {
+        self.blocks() && self.cfg.request_rate == RequestRate::Ewma5s
+    }
+
+    /// `bytes` that `dl` received over `conn` were credited (a part's flow ended
+    /// or was cancelled): counted towards the connection's next rate sample.
+    pub(super) fn note_received(&mut self, dl: NodeId, conn: u32, bytes: f64) {
+        if let Some(e) = self.nodes[dl as usize]
+            .pipe
+            .iter_mut()
+            .find(|e| e.conn == conn)
+        {
+            e.got += bytes;
+        }
+    }
+
+    /// Node `n`'s once-a-second update of its connections' download rates
+    /// (`request_rate = "ewma-5s"`): each connection's bytes received in the
+    /// last second (those credited plus what the part being served delivered so
+    /// far) enter `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
+    /// `stat_channel::second_tick` (src/stat.cpp), called from
+    /// `peer_connection::second_tick` once a session tick (src/peer_connection.cpp),
+    /// does for `download_payload_rate()`; its integer truncation is not
+    /// modelled. The next update is a second later while `n` is a leecher.
+    pub(super) fn rate_tick(&mut self, sim: &mut Sim, n: NodeId) {
+        if !self.present[n as usize] || self.nodes[n as usize].complete {
+            return;
+        }
+        let now = sim.now;
+        let node = &mut self.nodes[n as usize];
+        for e in node.pipe.iter_mut() {
+            let mut total = e.got;
+            for p in node.downloads.iter() {
+                if p.conn == e.conn && p.flow != NONE {
+                    total += sim.network().delivered(p.flow, now);
+                }
+            }
+            e.avg = 0.8 * e.avg + 0.2 * (total - e.seen);
+            e.seen = total;
+        }
+        let at = sim.after(1.0);
+        sim.set_timer(at, BtTimer::RateTick { node: n });
     }
 
     /// Forgets `n`'s rate estimate of the closed connection `conn`.
@@ -494,6 +543,12 @@ pub(super) struct PipeRate {
     started: f64,
     /// Mean rate of the last part served, bytes per second (0: none yet).
     rate: f64,
+    /// `request_rate = "ewma-5s"`: the averaged rate, bytes per second.
+    avg: f64,
+    /// Bytes received over the connection whose flows have ended (credited).
+    got: f64,
+    /// Bytes received over the connection up to the last rate update.
+    seen: f64,
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use crate::engine::Time;
 use crate::model::trace::MemorySink;
 use crate::model::{RunStatus, simulate, simulate_observed};
 use crate::network::ModelKind;
-use crate::scenario::{Arrival, ChokerKind, PickerKind, Scenario, SeedChoker, Seeding};
+use crate::scenario::{
+    Arrival, ChokerKind, PickerKind, RequestRate, Scenario, SeedChoker, Seeding,
+};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 
@@ -256,6 +258,45 @@ fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
     }
 }
 
+/// The averaged rate behind the queue (`request_rate = "ewma-5s"`). One uploader
+/// (100,000 B/s), one downloader, a 3-s queue of 16 KiB blocks (at least 2), no
+/// whole-piece runs. The link is never idle (no latency), so the downloader gets
+/// 100,000 B in every second and its rate after the k-th 1-s update is
+/// r_k = 4/5 r_(k-1) + 1/5 x 100,000 from r_0 = 0: 20,000, 36,000, 48,800 B/s
+/// after 1, 2 and 3 s. From 3 s to 4 s the queue is then at most
+/// floor(3 x 48,800 / 16,384) = 8 blocks; following the current rate it is
+/// floor(3 x 100,000 / 16,384) = 18 (tops up when a part ends: more than 8
+/// asked at 3.5 s). Neither changes the time the file takes, F / u = 4.7 s.
+#[test]
+fn averaged_rate_sizes_the_queue_from_libtorrents_five_second_average() {
+    let u = 100_000.0;
+    for rule in [RequestRate::Ewma5s, RequestRate::Current] {
+        let mut s = with_blocks(
+            bt(470_000, 100_000, u, vec![class(1, 0.0, f64::INFINITY)]),
+            16_384,
+            2,
+            500,
+        );
+        s.bittorrent.request_queue_time = 3.0;
+        s.bittorrent.request_rate = rule;
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(3.5).unwrap());
+        let conn = p.nodes[1].pipe[0].conn;
+        let (out, _, _) = p.conn_state(&sim, 1, conn);
+        if rule == RequestRate::Ewma5s {
+            let avg = p.nodes[1].pipe[0].avg;
+            assert!((avg - 48_800.0).abs() < 1e-6, "rate {avg}");
+            assert!(out <= 8, "{out} blocks asked");
+        } else {
+            assert!(out > 8, "{out} blocks asked");
+        }
+        let r = simulate(&s);
+        let t = r.peers[0].completion.unwrap().as_secs_f64();
+        assert!((t - 4.7).abs() < 1e-6, "{t} s, {rule:?}");
+    }
+}
+
 /// Random heterogeneous swarms under the block pipeline: random block sizes (chunk
 /// sizes are rarely a whole number of blocks), queue rules, pickers, chokers,
 /// allowed-fast sets, the limiter's overhead, latency and churn, under both
@@ -333,6 +374,11 @@ fn case() -> impl Strategy<Value = Scenario> {
                 s.bittorrent.rate_limit_overhead = overhead;
                 s.bittorrent.whole_pieces_threshold = if overhead { 20.0 } else { 0.0 };
                 s.bittorrent.unchoke_slots = slots;
+                // The averaged rate behind the queue in half the cases (the seed's
+                // parity: no new draw, so the other draws stay as they were).
+                if seed % 2 == 0 {
+                    s.bittorrent.request_rate = RequestRate::Ewma5s;
+                }
                 s
             },
         )

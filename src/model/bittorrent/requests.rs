@@ -299,6 +299,9 @@ impl BitTorrent {
         let bd = self.nodes[dl as usize].period as usize % b;
         let rd = self.rbase(dl) + pd * width + bd;
         self.rates[rd] += bytes as f32;
+        if self.ewma_rate() {
+            self.note_received(dl, l.conn, bytes);
+        }
     }
 
     /// Adds `bytes` received of chunk `c` to node `n`'s partial chunks.

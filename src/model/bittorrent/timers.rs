@@ -47,6 +47,12 @@ pub enum BtTimer {
         /// The chunk the sender now has.
         chunk: u32,
     },
+    /// A leecher's once-a-second update of its connections' averaged download
+    /// rates (`request_rate = "ewma-5s"`).
+    RateTick {
+        /// The node whose rates are updated.
+        node: NodeId,
+    },
     /// The watchdog checks that something moved.
     Watchdog,
 }
@@ -207,6 +213,7 @@ impl BitTorrent {
                     self.on_have(sim, to, i, chunk);
                 }
             }
+            BtTimer::RateTick { node } => self.rate_tick(sim, node),
             BtTimer::Watchdog => self.watchdog(sim),
         }
     }
