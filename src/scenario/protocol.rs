@@ -227,6 +227,31 @@ name_table!(RequestRate {
     "ewma-5s" => Ewma5s,
 });
 
+/// When a connection with no block requested on it asks again
+/// (`[protocol] idle_retry`; `requests = "blocks"` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleRetry {
+    /// At every event that can give it something to ask for: a HAVE from its
+    /// uploader, requests cancelled or ended on the node's other connections.
+    AtOnce,
+    /// libtorrent 2.0.8: only when its uploader unchokes it, when the node becomes
+    /// interested in the uploader (a HAVE of a chunk from a neighbour it was not
+    /// interested in: `peer_connection::incoming_have` -> `torrent::peer_is_interesting`),
+    /// and, while the uploader unchokes it and it is interested, at the node's
+    /// 1-s tick once 5 s have passed since its last request on the connection
+    /// (`peer_connection::second_tick`, src/peer_connection.cpp: the strict end
+    /// game's retry; `request_a_block`, src/request_blocks.cpp, puts a connection
+    /// whose pick finds too few free blocks in end-game mode). A HAVE from an
+    /// uploader it is already interested in, and cancels and rejects on other
+    /// connections, do not make it ask.
+    Every5s,
+}
+
+name_table!(IdleRetry {
+    "at-once" => AtOnce,
+    "every-5s" => Every5s,
+});
+
 /// Which fields of `BT_FIELDS` a scenario file wrote, a bit per index: where a
 /// value came from, not a setting, so any two compare equal (two files that
 /// resolve to the same settings describe the same scenario), and its `Debug`
@@ -325,6 +350,8 @@ pub struct BitTorrentConfig {
     pub started_chunks: StartedOrder,
     /// Which download rate sizes the block queue and the whole-chunk runs.
     pub request_rate: RequestRate,
+    /// When a connection with nothing requested on it asks again.
+    pub idle_retry: IdleRetry,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -364,6 +391,7 @@ impl Default for BitTorrentConfig {
             lost_interest: LostInterest::Refill,
             started_chunks: StartedOrder::First,
             request_rate: RequestRate::Current,
+            idle_retry: IdleRetry::AtOnce,
             preset: None,
             written: Written(0),
         }
@@ -497,6 +525,7 @@ pub const BT_FIELDS: &[&str] = &[
     "lost_interest",
     "started_chunks",
     "request_rate",
+    "idle_retry",
     "preset",
 ];
 
@@ -649,6 +678,9 @@ impl Checker {
         }
         if let Some(v) = t.get("request_rate") {
             c.request_rate = self.choice(v, &f("request_rate"), &RequestRate::ALL)?;
+        }
+        if let Some(v) = t.get("idle_retry") {
+            c.idle_retry = self.choice(v, &f("idle_retry"), &IdleRetry::ALL)?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

@@ -43,7 +43,7 @@
 use super::requests::Ask;
 use super::{BitTorrent, BtTimer, NONE, SERVER, Sim};
 use crate::network::NodeId;
-use crate::scenario::{RequestModel, RequestRate};
+use crate::scenario::{IdleRetry, RequestModel, RequestRate};
 use rand::Rng;
 
 /// Most parts (runs) a connection keeps outstanding under the block pipeline: the
@@ -301,6 +301,7 @@ impl BitTorrent {
         let b = self.cfg.block_size as f64;
         // Whether a part is being served on the connection (then none need start).
         let mut serving = false;
+        let mut asked = false;
         loop {
             if self.held[dl as usize] == self.chunks {
                 return;
@@ -326,6 +327,7 @@ impl BitTorrent {
             else {
                 break;
             };
+            asked = true;
             let (chunk, part, bytes) = match ask {
                 Ask::New(c) => {
                     if !self.is_pending(dl, c) {
@@ -374,6 +376,10 @@ impl BitTorrent {
             self.nodes[dl as usize].downloads.push(entry);
             serving = false;
         }
+        if asked && self.idle_rule() {
+            let now = sim.now.as_secs_f64();
+            self.pipe_mut(dl, conn, now).asked = now;
+        }
         if !serving {
             self.serve_next(sim, dl, i);
         }
@@ -416,6 +422,7 @@ impl BitTorrent {
                 avg: 0.0,
                 got: 0.0,
                 seen: 0.0,
+                asked: now,
             }),
         }
     }
@@ -453,32 +460,111 @@ impl BitTorrent {
         }
     }
 
-    /// Node `n`'s once-a-second update of its connections' download rates
-    /// (`request_rate = "ewma-5s"`): each connection's bytes received in the
-    /// last second (those credited plus what the part being served delivered so
-    /// far) enter `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
+    /// Whether idle connections ask again only at libtorrent's triggers
+    /// (`idle_retry = "every-5s"`, under the block pipeline).
+    #[inline(always)]
+    pub(super) fn idle_rule(&self) -> bool {
+        self.blocks() && self.cfg.idle_retry == IdleRetry::Every5s
+    }
+
+    /// `n`'s rate record of `conn`, made (as of now) if it has none.
+    pub(super) fn pipe_mut(&mut self, n: NodeId, conn: u32, now: f64) -> &mut PipeRate {
+        let pipe = &mut self.nodes[n as usize].pipe;
+        let k = match pipe.iter().position(|e| e.conn == conn) {
+            Some(k) => k,
+            None => {
+                pipe.push(PipeRate {
+                    conn,
+                    started: now,
+                    rate: 0.0,
+                    avg: 0.0,
+                    got: 0.0,
+                    seen: 0.0,
+                    asked: now,
+                });
+                pipe.len() - 1
+            }
+        };
+        &mut pipe[k]
+    }
+
+    /// `dl` requests over its link at position `i` at an event that libtorrent
+    /// does not request at when the connection has nothing requested
+    /// (`idle_retry = "every-5s"`: then only a busy connection tops up here).
+    pub(super) fn wake(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        if self.idle_rule() && self.lk(dl, i).in_flight == 0 {
+            return;
+        }
+        self.try_request(sim, dl, i);
+    }
+
+    /// Whether `m` was interested in `u` before `u` got chunk `c` (`u` has a chunk
+    /// other than `c` that `m` lacks).
+    pub(super) fn interested_but(&self, m: NodeId, u: NodeId, c: u32) -> bool {
+        let w = self.words;
+        let (rm, ru) = (
+            &self.have[m as usize * w..][..w],
+            &self.have[u as usize * w..][..w],
+        );
+        rm.iter().zip(ru).enumerate().any(|(k, (x, y))| {
+            let mask = if k == c as usize / 64 {
+                !(1u64 << (c % 64))
+            } else {
+                !0
+            };
+            y & !x & mask != 0
+        })
+    }
+
+    /// Node `n`'s once-a-second tick, while it is a leecher.
+    ///
+    /// `request_rate = "ewma-5s"`: each connection's bytes received in the last
+    /// second (those credited plus what the part being served delivered so far)
+    /// enter `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
     /// `stat_channel::second_tick` (src/stat.cpp), called from
     /// `peer_connection::second_tick` once a session tick (src/peer_connection.cpp),
-    /// does for `download_payload_rate()`; its integer truncation is not
-    /// modelled. The next update is a second later while `n` is a leecher.
-    pub(super) fn rate_tick(&mut self, sim: &mut Sim, n: NodeId) {
+    /// does for `download_payload_rate()`; its integer truncation is not modelled.
+    ///
+    /// `idle_retry = "every-5s"`: a connection whose uploader unchokes `n`, which
+    /// `n` is interested in and has nothing requested on, asks again if its last
+    /// request (or retry, or the connection's opening) was at least 5 s ago
+    /// (`peer_connection::second_tick`: `m_endgame_mode && m_interesting`, both
+    /// queues empty, `now - 5 s >= m_last_request`).
+    pub(super) fn tick(&mut self, sim: &mut Sim, n: NodeId) {
         if !self.present[n as usize] || self.nodes[n as usize].complete {
             return;
         }
         let now = sim.now;
-        let node = &mut self.nodes[n as usize];
-        for e in node.pipe.iter_mut() {
-            let mut total = e.got;
-            for p in node.downloads.iter() {
-                if p.conn == e.conn && p.flow != NONE {
-                    total += sim.network().delivered(p.flow, now);
+        if self.ewma_rate() {
+            let node = &mut self.nodes[n as usize];
+            for e in node.pipe.iter_mut() {
+                let mut total = e.got;
+                for p in node.downloads.iter() {
+                    if p.conn == e.conn && p.flow != NONE {
+                        total += sim.network().delivered(p.flow, now);
+                    }
+                }
+                e.avg = 0.8 * e.avg + 0.2 * (total - e.seen);
+                e.seen = total;
+            }
+        }
+        if self.idle_rule() {
+            let t = now.as_secs_f64();
+            // Requests open or close no connection, so the links stay where they are.
+            for i in 0..self.deg[n as usize] {
+                let l = *self.lk(n, i);
+                if !l.unchoked || l.in_flight != 0 || !self.interested(n, l.other) {
+                    continue;
+                }
+                let e = self.pipe_mut(n, l.conn, t);
+                if t - e.asked >= 5.0 - 1e-9 {
+                    e.asked = t;
+                    self.try_request(sim, n, i);
                 }
             }
-            e.avg = 0.8 * e.avg + 0.2 * (total - e.seen);
-            e.seen = total;
         }
         let at = sim.after(1.0);
-        sim.set_timer(at, BtTimer::RateTick { node: n });
+        sim.set_timer(at, BtTimer::Tick { node: n });
     }
 
     /// Forgets `n`'s rate estimate of the closed connection `conn`.
@@ -549,6 +635,9 @@ pub(super) struct PipeRate {
     got: f64,
     /// Bytes received over the connection up to the last rate update.
     seen: f64,
+    /// `idle_retry = "every-5s"`: when the node last asked over the connection
+    /// (or retried, or the connection opened), seconds.
+    asked: f64,
 }
 
 #[cfg(test)]

@@ -197,6 +197,11 @@ impl BitTorrent {
                 idle: 0,
             };
             Self::set_bit(&mut self.want, self.want_words, me, pos, true);
+            if self.idle_rule() {
+                // (libtorrent's `m_last_request` counts from the connection's start.)
+                let now = sim.now.as_secs_f64();
+                self.pipe_mut(me, id, now);
+            }
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
             self.rates[r..r + width].fill(0.0);

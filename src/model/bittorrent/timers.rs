@@ -47,10 +47,11 @@ pub enum BtTimer {
         /// The chunk the sender now has.
         chunk: u32,
     },
-    /// A leecher's once-a-second update of its connections' averaged download
-    /// rates (`request_rate = "ewma-5s"`).
-    RateTick {
-        /// The node whose rates are updated.
+    /// A leecher's once-a-second tick: its connections' averaged download rates
+    /// (`request_rate = "ewma-5s"`) and the retries of its idle connections
+    /// (`idle_retry = "every-5s"`).
+    Tick {
+        /// The node that ticks.
         node: NodeId,
     },
     /// The watchdog checks that something moved.
@@ -213,7 +214,7 @@ impl BitTorrent {
                     self.on_have(sim, to, i, chunk);
                 }
             }
-            BtTimer::RateTick { node } => self.rate_tick(sim, node),
+            BtTimer::Tick { node } => self.tick(sim, node),
             BtTimer::Watchdog => self.watchdog(sim),
         }
     }

@@ -133,9 +133,9 @@ impl BitTorrent {
         self.tracker.push(n);
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: n });
-        if self.ewma_rate() {
+        if self.ewma_rate() || self.idle_rule() {
             let at = sim.after(1.0);
-            sim.set_timer(at, BtTimer::RateTick { node: n });
+            sim.set_timer(at, BtTimer::Tick { node: n });
         }
     }
 }
