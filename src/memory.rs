@@ -4,12 +4,12 @@
 //! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
 //! its rate history (rate window / rechoke interval, 1 to 8; 2 by default), `H` 1
-//! when the run keeps each link's unchoke history and `P` 1 under the block
-//! pipeline (0 otherwise):
+//! when the run keeps each link's unchoke history, `P` 1 under the block
+//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise):
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 32 P) K)
+//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K)
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
@@ -185,13 +185,13 @@ mod tests {
         let s = bittorrent_1000(r#"preset = "libtorrent-2.0""#);
         // By hand: the preset rechokes every 15 s over a 15 s window, so B = 1; its
         // round-robin seed choker reads the unchoke history (H = 1); its requests
-        // are blocks (P = 1): (78 + 16 + 64 + 32) * 80 = 15200 bytes of connections:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 15200) = 16777216 + 18160000.
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 18_160_000.0);
-        // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 32) * 80 = 11360:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 11360) = 16777216 + 14320000.
+        // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760) = 16777216 + 20720000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 20_720_000.0);
+        // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920) = 16777216 + 16880000.
         let s = bittorrent_1000(r#"requests = "blocks""#);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 14_320_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 16_880_000.0);
     }
 
     #[test]

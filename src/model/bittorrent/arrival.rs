@@ -91,6 +91,7 @@ impl BitTorrent {
             let p = self.nodes[n as usize].downloads[k];
             if p.chunk == c {
                 self.nodes[n as usize].downloads.swap_remove(k);
+                self.unqueue(sim, n, &p);
                 if p.flow != NONE {
                     let got = sim.cancel_transfer(p.flow, false);
                     sim.add_waste(n, got - p.credited);

@@ -40,9 +40,9 @@
 //! drops the connection's queue: the uploader rejects every queued request
 //! (`peer_connection::send_choke`), the bytes of the block under way are kept.
 
-use super::requests::Ask;
-use super::{BitTorrent, BtTimer, NONE, SERVER, Sim};
-use crate::network::NodeId;
+use super::requests::{Ask, Groups};
+use super::{BitTorrent, BtTimer, NONE, Part, SERVER, Sim};
+use crate::network::{FlowId, NodeId};
 use crate::scenario::{IdleRetry, RequestModel, RequestRate};
 use rand::Rng;
 
@@ -90,41 +90,101 @@ impl BitTorrent {
         self.cfg.requests == RequestModel::Blocks
     }
 
-    /// In one pass over `dl`'s parts over `conn`: the blocks outstanding (each
-    /// part's rest, in whole blocks), the rate of the part being served (`None` if
-    /// none is; 0 if not yet rated) and the index of the last request (the highest
-    /// part id).
-    fn conn_state(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>, Option<usize>) {
+    /// The blocks outstanding on `dl`'s link at position `i` (each part's rest, in
+    /// whole blocks) and the rate of the part being served (`None` if none is; 0
+    /// if not yet rated), from the link's [`Queue`] record.
+    #[inline]
+    fn queue_state(&self, sim: &Sim, dl: NodeId, i: u32) -> (u64, Option<f64>) {
+        let e = &self.queues[self.lbase(dl) + i as usize];
+        if e.flow == NONE {
+            return (e.waiting, None);
+        }
+        let rest = Self::left(sim, e.flow);
+        let rate = sim.network().graph().flow(e.flow).rate;
         let b = self.cfg.block_size as f64;
-        let (mut out, mut rate, mut tail) = (0u64, None, None::<(u32, usize)>);
-        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+        (e.waiting + whole_blocks(rest / b - 1e-9), Some(rate))
+    }
+
+    /// [`Self::queue_state`] recomputed from `dl`'s parts over `conn` (what the
+    /// record must agree with).
+    #[cfg(debug_assertions)]
+    fn queue_state_scanned(&self, sim: &Sim, dl: NodeId, conn: u32) -> (u64, Option<f64>) {
+        let (mut out, mut rate) = (0u64, None);
+        for p in self.nodes[dl as usize].downloads.iter() {
             if p.conn != conn {
                 continue;
             }
-            let rest = if p.flow != NONE {
+            if p.flow != NONE {
                 rate = Some(sim.network().graph().flow(p.flow).rate);
-                Self::left(sim, p.flow)
-            } else {
-                p.bytes - p.credited
-            };
-            out += whole_blocks(rest / b - 1e-9);
-            if tail.is_none_or(|(id, _)| p.part > id) {
+            }
+            out += self.part_blocks(sim, p);
+        }
+        (out, rate)
+    }
+
+    /// A part's rest in whole blocks: what is left of its flow if served, else its
+    /// bytes not yet credited.
+    fn part_blocks(&self, sim: &Sim, p: &Part) -> u64 {
+        let rest = if p.flow != NONE {
+            Self::left(sim, p.flow)
+        } else {
+            p.bytes - p.credited
+        };
+        whole_blocks(rest / self.cfg.block_size as f64 - 1e-9)
+    }
+
+    /// The index among `dl`'s downloads of the last request over `conn` (the
+    /// highest part id), if any (`busy`: the link has requests outstanding).
+    fn conn_tail(&self, dl: NodeId, conn: u32, busy: bool) -> Option<usize> {
+        if !busy {
+            return None;
+        }
+        let mut tail = None::<(u32, usize)>;
+        for (k, p) in self.nodes[dl as usize].downloads.iter().enumerate() {
+            if p.conn == conn && tail.is_none_or(|(id, _)| p.part > id) {
                 tail = Some((p.part, k));
             }
         }
-        (out, rate, tail.map(|t| t.1))
+        tail.map(|t| t.1)
     }
 
-    /// The depth of `dl`'s queue over `conn`, in blocks, given the rate of the
-    /// part being served (0: use the last part's mean rate) and the chunk size.
-    fn queue_depth(&self, dl: NodeId, conn: u32, served: f64, chunk: f64) -> u64 {
-        let pipe = || self.nodes[dl as usize].pipe.iter().find(|e| e.conn == conn);
+    /// Counts part `p`, waiting (not yet served), in its link's queue record.
+    #[inline]
+    pub(super) fn enqueue(&mut self, sim: &Sim, dl: NodeId, p: &Part) {
+        if self.blocks() {
+            debug_assert_eq!(p.flow, NONE);
+            let n = self.part_blocks(sim, p);
+            let q = self.lbase(dl) + p.pos as usize;
+            self.queues[q].waiting += n;
+        }
+    }
+
+    /// Takes part `p` (as it stands in the list, before its removal or change)
+    /// out of its link's queue record.
+    #[inline]
+    pub(super) fn unqueue(&mut self, sim: &Sim, dl: NodeId, p: &Part) {
+        if self.blocks() {
+            let q = self.lbase(dl) + p.pos as usize;
+            if p.flow != NONE {
+                debug_assert_eq!(self.queues[q].flow, p.flow);
+                self.queues[q].flow = NONE;
+            } else {
+                let n = self.part_blocks(sim, p);
+                self.queues[q].waiting -= n;
+            }
+        }
+    }
+
+    /// The depth of `dl`'s queue over its link at position `i`, in blocks, given
+    /// the rate of the part being served (0: use the last part's mean rate) and
+    /// the chunk size.
+    fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> u64 {
         let rate = if self.ewma_rate() {
-            pipe().map_or(0.0, |e| e.avg)
+            self.ticks[self.lbase(dl) + i as usize].avg
         } else if served > 0.0 {
             served
         } else {
-            pipe().map_or(0.0, |e| e.rate)
+            self.queues[self.lbase(dl) + i as usize].rate
         };
         let c = &self.cfg;
         let want = rate * c.request_queue_time / c.block_size as f64;
@@ -265,20 +325,13 @@ impl BitTorrent {
         if fast_only || !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
             return None;
         }
-        let sorted = &mut self.scratch.parts;
-        sorted.clear();
-        sorted.extend(node.downloads.iter().map(|q| q.part));
-        sorted.sort_unstable();
-        let alone = |part: u32| {
-            let i = sorted.partition_point(|&x| x < part);
-            sorted.get(i + 1) != Some(&part)
-        };
+        let groups = Groups::new(&mut self.scratch.parts, &node.downloads);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
         let mut n = 0u32;
         let mut choice = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if alone(p.part) && ul_has(p.chunk) {
+            if groups.alone(p.part) && ul_has(p.chunk) {
                 n += 1;
                 if sim.rng.random_range(0..n) == 0 {
                     choice = Some(k);
@@ -315,13 +368,21 @@ impl BitTorrent {
             {
                 break;
             }
-            let (out, served, tail) = self.conn_state(sim, dl, conn);
+            let busy = l.in_flight > 0;
+            let (out, served) = self.queue_state(sim, dl, i);
+            #[cfg(debug_assertions)]
+            {
+                let (o, r) = self.queue_state_scanned(sim, dl, conn);
+                debug_assert_eq!(out, o);
+                debug_assert_eq!(served.map(f64::to_bits), r.map(f64::to_bits));
+            }
             serving = served.is_some();
-            let depth = self.queue_depth(dl, conn, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
+            let depth = self.queue_depth(dl, i, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
             if out >= depth {
                 break;
             }
             let room = (depth - out) as f64 * b;
+            let tail = self.conn_tail(dl, conn, busy);
             let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
             let Some((ask, bytes)) = self.choose_blocks(sim, (dl, ul, conn), room, last, fast_only)
             else {
@@ -350,8 +411,14 @@ impl BitTorrent {
                         if t.chunk == c && alone {
                             if t.flow != NONE {
                                 sim.grow_transfer(t.flow, bytes);
+                            } else {
+                                self.unqueue(sim, dl, &t);
                             }
                             self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            if t.flow == NONE {
+                                let t = self.nodes[dl as usize].downloads[k];
+                                self.enqueue(sim, dl, &t);
+                            }
                             continue;
                         }
                     }
@@ -373,12 +440,13 @@ impl BitTorrent {
                 Ask::Split(_) => unreachable!("the block pipeline never splits"),
             };
             let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
+            self.enqueue(sim, dl, &entry);
             self.nodes[dl as usize].downloads.push(entry);
             serving = false;
         }
         if asked && self.idle_rule() {
-            let now = sim.now.as_secs_f64();
-            self.pipe_mut(dl, conn, now).asked = now;
+            let q = self.lbase(dl) + i as usize;
+            self.ticks[q].asked = sim.now.as_secs_f64();
         }
         if !serving {
             self.serve_next(sim, dl, i);
@@ -389,17 +457,20 @@ impl BitTorrent {
     /// starts on the oldest request that reached it.
     pub(super) fn serve_next(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
         let l = *self.lk(dl, i);
+        let q = self.lbase(dl) + i as usize;
+        if self.queues[q].flow != NONE || l.in_flight == 0 {
+            return;
+        }
         let node = &self.nodes[dl as usize];
-        // One pass: none if a part is being served, else the lowest arrived.
+        debug_assert!(
+            !node
+                .downloads
+                .iter()
+                .any(|p| p.conn == l.conn && p.flow != NONE)
+        );
         let mut next: Option<(u32, usize)> = None;
         for (k, p) in node.downloads.iter().enumerate() {
-            if p.conn != l.conn {
-                continue;
-            }
-            if p.flow != NONE {
-                return;
-            }
-            if p.arrived && next.is_none_or(|(id, _)| p.part < id) {
+            if p.conn == l.conn && p.arrived && next.is_none_or(|(id, _)| p.part < id) {
                 next = Some((p.part, k));
             }
         }
@@ -408,35 +479,21 @@ impl BitTorrent {
         };
         let p = node.downloads[k];
         debug_assert!((l.unchoked || self.is_fast(dl, p.chunk)) && !self.has(dl, p.chunk));
+        self.unqueue(sim, dl, &p);
         let f = sim.start_transfer_bytes(l.other, dl, p.chunk, p.bytes);
-        let e = &mut self.nodes[dl as usize].downloads[k];
+        self.nodes[dl as usize].downloads[k].flow = f;
+        let e = &mut self.queues[q];
         e.flow = f;
-        let now = sim.now.as_secs_f64();
-        let pipe = &mut self.nodes[dl as usize].pipe;
-        match pipe.iter_mut().find(|e| e.conn == l.conn) {
-            Some(e) => e.started = now,
-            None => pipe.push(PipeRate {
-                conn: l.conn,
-                started: now,
-                rate: 0.0,
-                avg: 0.0,
-                got: 0.0,
-                seen: 0.0,
-                asked: now,
-            }),
-        }
+        e.started = sim.now.as_secs_f64();
     }
 
-    /// A part of `dl`'s over `conn` of `bytes` finished being served now: the
-    /// connection's rate estimate becomes its mean rate.
-    pub(super) fn note_served(&mut self, sim: &Sim, dl: NodeId, conn: u32, bytes: f64) {
+    /// A part of `dl`'s over its link at position `i` of `bytes` finished being
+    /// served now: the connection's rate estimate becomes its mean rate.
+    pub(super) fn note_served(&mut self, sim: &Sim, dl: NodeId, i: u32, bytes: f64) {
         let now = sim.now.as_secs_f64();
-        if let Some(e) = self.nodes[dl as usize]
-            .pipe
-            .iter_mut()
-            .find(|e| e.conn == conn)
-            && now > e.started
-        {
+        let q = self.lbase(dl) + i as usize;
+        let e = &mut self.queues[q];
+        if now > e.started {
             e.rate = bytes / (now - e.started);
         }
     }
@@ -448,18 +505,6 @@ impl BitTorrent {
         self.blocks() && self.cfg.request_rate == RequestRate::Ewma5s
     }
 
-    /// `bytes` that `dl` received over `conn` were credited (a part's flow ended
-    /// or was cancelled): counted towards the connection's next rate sample.
-    pub(super) fn note_received(&mut self, dl: NodeId, conn: u32, bytes: f64) {
-        if let Some(e) = self.nodes[dl as usize]
-            .pipe
-            .iter_mut()
-            .find(|e| e.conn == conn)
-        {
-            e.got += bytes;
-        }
-    }
-
     /// Whether idle connections ask again only at libtorrent's triggers
     /// (`idle_retry = "every-5s"`, under the block pipeline).
     #[inline(always)]
@@ -467,25 +512,20 @@ impl BitTorrent {
         self.blocks() && self.cfg.idle_retry == IdleRetry::Every5s
     }
 
-    /// `n`'s rate record of `conn`, made (as of now) if it has none.
-    pub(super) fn pipe_mut(&mut self, n: NodeId, conn: u32, now: f64) -> &mut PipeRate {
-        let pipe = &mut self.nodes[n as usize].pipe;
-        let k = match pipe.iter().position(|e| e.conn == conn) {
-            Some(k) => k,
-            None => {
-                pipe.push(PipeRate {
-                    conn,
-                    started: now,
-                    rate: 0.0,
-                    avg: 0.0,
-                    got: 0.0,
-                    seen: 0.0,
-                    asked: now,
-                });
-                pipe.len() - 1
-            }
-        };
-        &mut pipe[k]
+    /// Whether leechers tick once a second ([`Self::tick`]) and the link slots
+    /// keep a [`TickRec`].
+    #[inline(always)]
+    pub(super) fn ticking(&self) -> bool {
+        self.ewma_rate() || self.idle_rule()
+    }
+
+    /// `bytes` that `dl` received over its link at position `i` were credited (a
+    /// part's flow ended or was cancelled): counted towards the link's next rate
+    /// sample.
+    #[inline]
+    pub(super) fn note_received(&mut self, dl: NodeId, i: u32, bytes: f64) {
+        let q = self.lbase(dl) + i as usize;
+        self.ticks[q].got += bytes;
     }
 
     /// `dl` requests over its link at position `i` at an event that libtorrent
@@ -518,9 +558,9 @@ impl BitTorrent {
 
     /// Node `n`'s once-a-second tick, while it is a leecher.
     ///
-    /// `request_rate = "ewma-5s"`: each connection's bytes received in the last
-    /// second (those credited plus what the part being served delivered so far)
-    /// enter `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
+    /// `request_rate = "ewma-5s"`: each link's bytes received in the last second
+    /// (those credited plus what the part being served delivered so far) enter
+    /// `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
     /// `stat_channel::second_tick` (src/stat.cpp), called from
     /// `peer_connection::second_tick` once a session tick (src/peer_connection.cpp),
     /// does for `download_payload_rate()`; its integer truncation is not modelled.
@@ -535,41 +575,36 @@ impl BitTorrent {
             return;
         }
         let now = sim.now;
+        let (lb, d) = (self.lbase(n), self.deg[n as usize] as usize);
         if self.ewma_rate() {
-            let node = &mut self.nodes[n as usize];
-            for e in node.pipe.iter_mut() {
-                let mut total = e.got;
-                for p in node.downloads.iter() {
-                    if p.conn == e.conn && p.flow != NONE {
-                        total += sim.network().delivered(p.flow, now);
-                    }
+            for q in lb..lb + d {
+                let f = self.queues[q].flow;
+                let r = &mut self.ticks[q];
+                let mut total = r.got;
+                if f != NONE {
+                    total += sim.network().delivered(f, now);
                 }
-                e.avg = 0.8 * e.avg + 0.2 * (total - e.seen);
-                e.seen = total;
+                r.avg = 0.8 * r.avg + 0.2 * (total - r.seen);
+                r.seen = total;
             }
         }
         if self.idle_rule() {
             let t = now.as_secs_f64();
             // Requests open or close no connection, so the links stay where they are.
-            for i in 0..self.deg[n as usize] {
+            for i in 0..d as u32 {
                 let l = *self.lk(n, i);
                 if !l.unchoked || l.in_flight != 0 || !self.interested(n, l.other) {
                     continue;
                 }
-                let e = self.pipe_mut(n, l.conn, t);
-                if t - e.asked >= 5.0 - 1e-9 {
-                    e.asked = t;
+                let r = &mut self.ticks[lb + i as usize];
+                if t - r.asked >= 5.0 - 1e-9 {
+                    r.asked = t;
                     self.try_request(sim, n, i);
                 }
             }
         }
         let at = sim.after(1.0);
         sim.set_timer(at, BtTimer::Tick { node: n });
-    }
-
-    /// Forgets `n`'s rate estimate of the closed connection `conn`.
-    pub(super) fn forget_pipe(&mut self, n: NodeId, conn: u32) {
-        self.nodes[n as usize].pipe.retain(|e| e.conn != conn);
     }
 }
 
@@ -621,23 +656,58 @@ fn sort_open(v: &mut [(u32, u32, f64)]) {
     }
 }
 
-/// A connection's download rate as the block pipeline estimates it.
+/// The block pipeline's record of a connection's queue at its downloader, kept in
+/// the link table's block layout (moved with its link) so that a full queue is
+/// recognised and a top-up sized without a pass over the downloader's parts.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct PipeRate {
-    conn: u32,
+pub(super) struct Queue {
+    /// The flow of the part being served (`NONE`: none is).
+    flow: FlowId,
+    /// Blocks outstanding in the parts waiting to be served: each one's bytes not
+    /// yet credited, in whole blocks.
+    waiting: u64,
     /// When the part being served started, seconds.
     started: f64,
     /// Mean rate of the last part served, bytes per second (0: none yet).
     rate: f64,
-    /// `request_rate = "ewma-5s"`: the averaged rate, bytes per second.
+}
+
+impl Queue {
+    /// A new connection's record: nothing requested, no rate yet.
+    pub(super) const EMPTY: Queue = Queue {
+        flow: NONE,
+        waiting: 0,
+        started: 0.0,
+        rate: 0.0,
+    };
+}
+
+/// The per-link record of a leecher's 1-s tick (`request_rate = "ewma-5s"` or
+/// `idle_retry = "every-5s"`), kept in the link table's block layout (moved with
+/// its link) only when one of them is on.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TickRec {
+    /// The averaged download rate, bytes per second.
     avg: f64,
-    /// Bytes received over the connection whose flows have ended (credited).
+    /// Bytes received over the link whose flows have ended (credited).
     got: f64,
-    /// Bytes received over the connection up to the last rate update.
+    /// Bytes received over the link up to the last rate update.
     seen: f64,
-    /// `idle_retry = "every-5s"`: when the node last asked over the connection
-    /// (or retried, or the connection opened), seconds.
-    asked: f64,
+    /// When the node last asked over the link (or retried, or the connection
+    /// opened), seconds.
+    pub(super) asked: f64,
+}
+
+impl TickRec {
+    /// A new connection's record, opened at `now` seconds.
+    pub(super) fn new(now: f64) -> TickRec {
+        TickRec {
+            avg: 0.0,
+            got: 0.0,
+            seen: 0.0,
+            asked: now,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -283,10 +283,10 @@ fn averaged_rate_sizes_the_queue_from_libtorrents_five_second_average() {
         let mut sim = Sim::new(&s);
         let mut p = BitTorrent::new(&s, &mut sim);
         sim.run(&mut p, Time::from_secs_ceil(3.5).unwrap());
-        let conn = p.nodes[1].pipe[0].conn;
-        let (out, _, _) = p.conn_state(&sim, 1, conn);
+        let i = (0..p.deg[1]).find(|&i| p.lk(1, i).other == SERVER).unwrap();
+        let (out, _) = p.queue_state(&sim, 1, i);
         if rule == RequestRate::Ewma5s {
-            let avg = p.nodes[1].pipe[0].avg;
+            let avg = p.ticks[p.lbase(1) + i as usize].avg;
             assert!((avg - 48_800.0).abs() < 1e-6, "rate {avg}");
             assert!(out <= 8, "{out} blocks asked");
         } else {

@@ -2,6 +2,7 @@
 //! fixed-size blocks, opening (with the bitfield exchange) and closing connections,
 //! and the choke flags and request counts kept in step at both ends of a link.
 
+use super::blocks::{Queue, TickRec};
 use super::{BitTorrent, Bits, Conn, Link, NONE, Sim, UnchokeRec};
 use crate::model::bitset::assign128;
 use crate::network::NodeId;
@@ -103,6 +104,12 @@ impl BitTorrent {
                 if self.track_history {
                     self.history.resize(self.links.len(), UnchokeRec::default());
                 }
+                if self.blocks() {
+                    self.queues.resize(self.links.len(), Queue::EMPTY);
+                }
+                if self.ticking() {
+                    self.ticks.resize(self.links.len(), TickRec::new(0.0));
+                }
                 b as u32
             }
         };
@@ -197,14 +204,18 @@ impl BitTorrent {
                 idle: 0,
             };
             Self::set_bit(&mut self.want, self.want_words, me, pos, true);
-            if self.idle_rule() {
-                // (libtorrent's `m_last_request` counts from the connection's start.)
-                let now = sim.now.as_secs_f64();
-                self.pipe_mut(me, id, now);
-            }
             // (A reused slot holds a closed link's history.)
             let r = self.rbase(me) + pos as usize * width;
             self.rates[r..r + width].fill(0.0);
+            if self.blocks() {
+                let q = self.lbase(me) + pos as usize;
+                self.queues[q] = Queue::EMPTY;
+            }
+            if self.ticking() {
+                // (libtorrent's `m_last_request` counts from the connection's start.)
+                let q = self.lbase(me) + pos as usize;
+                self.ticks[q] = TickRec::new(sim.now.as_secs_f64());
+            }
             if self.track_history {
                 let h = self.lbase(me) + pos as usize;
                 self.history[h] = UnchokeRec {
@@ -245,10 +256,6 @@ impl BitTorrent {
                 }
             }
         }
-        if self.blocks() {
-            self.forget_pipe(a, id);
-            self.forget_pipe(b, id);
-        }
         self.add_avail(a, b, -1);
         self.add_avail(b, a, -1);
         for (end, me) in [a, b].into_iter().enumerate() {
@@ -276,6 +283,12 @@ impl BitTorrent {
             );
             if self.track_history {
                 self.history[lb + pos as usize] = self.history[lb + last as usize];
+            }
+            if self.blocks() {
+                self.queues[lb + pos as usize] = self.queues[lb + last as usize];
+            }
+            if self.ticking() {
+                self.ticks[lb + pos as usize] = self.ticks[lb + last as usize];
             }
             self.deg[n as usize] = last;
             let kw = self.want_words;

@@ -233,8 +233,6 @@ struct Node {
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
-    /// Under the block pipeline, each connection's download rate estimate.
-    pipe: Vec<blocks::PipeRate>,
 }
 
 /// Counters and an optional trace, for tests and reports.
@@ -311,6 +309,14 @@ pub struct BitTorrent {
     history: Vec<UnchokeRec>,
     /// Whether a choker reads the unchoke history.
     track_history: bool,
+    /// Under the block pipeline, each link slot's queue record (the downloader's
+    /// end of the connection), in the same block layout (moved with its link);
+    /// empty otherwise.
+    queues: Vec<blocks::Queue>,
+    /// Each link slot's [`blocks::TickRec`] (the averaged rate and the last
+    /// request), in the same block layout, while a leecher's 1-s tick is on
+    /// ([`BitTorrent::ticking`]); empty otherwise.
+    ticks: Vec<blocks::TickRec>,
     /// Each node's block of links (`NONE` before it arrives and after it leaves).
     block: Vec<u32>,
     /// Each node's number of links.
@@ -492,6 +498,8 @@ impl BitTorrent {
             rates: Vec::new(),
             history: Vec::new(),
             track_history,
+            queues: Vec::new(),
+            ticks: Vec::new(),
             block: vec![NONE; n],
             deg: vec![0; n],
             free_blocks: Vec::new(),

@@ -20,6 +20,26 @@ pub(super) enum Ask {
     Duplicate(usize),
 }
 
+/// The part ids of a node's downloads, sorted, to tell which part is alone in its
+/// group (no end-game duplicate): end-game lists can be long.
+pub(super) struct Groups<'a>(&'a [u32]);
+
+impl<'a> Groups<'a> {
+    /// The groups of `parts`, sorted into the buffer `ids`.
+    pub(super) fn new(ids: &'a mut Vec<u32>, parts: &[Part]) -> Groups<'a> {
+        ids.clear();
+        ids.extend(parts.iter().map(|q| q.part));
+        ids.sort_unstable();
+        Groups(ids)
+    }
+
+    /// Whether part id `part` (one of the parts') is the only part of its group.
+    pub(super) fn alone(&self, part: u32) -> bool {
+        let i = self.0.partition_point(|&x| x < part);
+        self.0.get(i + 1) != Some(&part)
+    }
+}
+
 /// BitTorrent's request size: a part is never split below two of these.
 const BLOCK: f64 = 16384.0;
 
@@ -231,16 +251,9 @@ impl BitTorrent {
         if !self.in_endgame(dl) {
             return None;
         }
-        // A part is a candidate if usable and alone in its group; the group sizes
-        // come from the sorted part ids (endgame lists can be long).
-        let sorted = &mut self.scratch.parts;
-        sorted.clear();
-        sorted.extend(node.downloads.iter().map(|q| q.part));
-        sorted.sort_unstable();
-        let alone = |part: u32| {
-            let i = sorted.partition_point(|&x| x < part);
-            sorted.get(i + 1) != Some(&part)
-        };
+        // A part is a candidate if usable and alone in its group.
+        let alone = Groups::new(&mut self.scratch.parts, &node.downloads);
+        let alone = |part| alone.alone(part);
         let mut n = 0u32;
         let mut choice = None;
         for (k, p) in node.downloads.iter().enumerate() {
@@ -300,7 +313,7 @@ impl BitTorrent {
         let rd = self.rbase(dl) + pd * width + bd;
         self.rates[rd] += bytes as f32;
         if self.ewma_rate() {
-            self.note_received(dl, l.conn, bytes);
+            self.note_received(dl, i, bytes);
         }
     }
 
@@ -340,6 +353,7 @@ impl BitTorrent {
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
         debug_assert!(self.conns[p.conn as usize].alive);
+        self.unqueue(sim, dl, &p);
         self.add_in_flight(dl, p.pos, -1);
         if p.flow != NONE {
             let got = sim.cancel_transfer(p.flow, false);
@@ -393,9 +407,11 @@ impl BitTorrent {
             if p.part != part || p.chunk != chunk {
                 continue;
             }
-            let e = &mut self.nodes[dl as usize].downloads[k];
             if p.flow == NONE {
-                e.bytes = left;
+                self.unqueue(sim, dl, &p);
+                self.nodes[dl as usize].downloads[k].bytes = left;
+                let e = self.nodes[dl as usize].downloads[k];
+                self.enqueue(sim, dl, &e);
             } else {
                 let d = sim.network().delivered(p.flow, now);
                 if p.bytes - d > left {
@@ -450,7 +466,8 @@ impl BitTorrent {
         debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
         self.add_in_flight(dl, p.pos, -1);
         if self.blocks() {
-            self.note_served(sim, dl, p.conn, p.bytes);
+            self.unqueue(sim, dl, &p);
+            self.note_served(sim, dl, p.pos, p.bytes);
         }
         self.credit(dl, p.pos, p.bytes);
         self.add_partial(dl, p.chunk, p.bytes - p.credited);
@@ -464,6 +481,7 @@ impl BitTorrent {
             .position(|q| q.part == p.part && q.chunk == p.chunk)
         {
             let q = self.nodes[dl as usize].downloads.swap_remove(j);
+            self.unqueue(sim, dl, &q);
             self.add_in_flight(dl, q.pos, -1);
             if q.flow != NONE {
                 let got = sim.cancel_transfer(q.flow, false);

@@ -133,7 +133,7 @@ impl BitTorrent {
         self.tracker.push(n);
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: n });
-        if self.ewma_rate() || self.idle_rule() {
+        if self.ticking() {
             let at = sim.after(1.0);
             sim.set_timer(at, BtTimer::Tick { node: n });
         }
