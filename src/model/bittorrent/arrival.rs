@@ -80,6 +80,7 @@ impl BitTorrent {
         let node = &mut self.nodes[n as usize];
         self.held[n as usize] += 1;
         node.partial.retain(|&(pc, _)| pc != c);
+        self.parts_changed(n, c);
         self.copies[c as usize] += 1;
         self.completions_since_watchdog += 1;
         sim.record_chunk(peer_of(n));

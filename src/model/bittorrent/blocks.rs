@@ -213,9 +213,9 @@ impl BitTorrent {
     }
 
     /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
-    /// lowest such chunk and those bytes. A part's group (an original and its
-    /// end-game duplicates, one part id) asks for its bytes once, at the most any
-    /// member has left.
+    /// lowest such chunk and those bytes (from the record of started chunks,
+    /// started.rs). A chunk partly received with nothing asked counts whatever its
+    /// rest.
     fn started_free(
         &mut self,
         sim: &Sim,
@@ -223,60 +223,44 @@ impl BitTorrent {
         ul: NodeId,
         fast_only: bool,
     ) -> Option<(u32, f64)> {
-        let mut open = std::mem::take(&mut self.scratch.open);
-        open.clear();
+        self.refresh_started(sim, dl);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| {
             have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1
                 && (!fast_only || self.is_fast(dl, c))
         };
-        let node = &self.nodes[dl as usize];
-        open.extend(
-            node.downloads
-                .iter()
-                .filter(|p| ul_has(p.chunk))
-                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
-        );
-        sort_open(&mut open);
-        let free = |c: u32, asked: f64| sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
-        let mut found: Option<(u32, f64)> = None;
-        let mut k = 0;
-        while k < open.len() {
-            let (c, asked) = asked_of_next_chunk(&open, &mut k);
-            let f = free(c, asked);
-            if f > 0.5 {
-                found = Some((c, f));
-                break;
-            }
-        }
-        // Chunks partly received with nothing asked.
-        for &(c, got) in &node.partial {
-            if found.is_some_and(|(fc, _)| fc < c) {
-                continue;
-            }
-            if ul_has(c) && open.binary_search_by_key(&c, |e| e.0).is_err() {
-                found = Some((c, sim.chunk_size(c) as f64 - got));
-            }
-        }
-        self.scratch.open = open;
-        found
+        self.nodes[dl as usize]
+            .started
+            .iter()
+            .find(|s| (s.idle || s.free > 0.5) && ul_has(s.chunk))
+            .map(|s| (s.chunk, s.free))
     }
 
     /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
-    /// an original and its end-game duplicates counted once, at its most).
-    fn free_of(&self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
-        let d = &self.nodes[dl as usize].downloads;
+    /// an original and its end-game duplicates counted once, at its most; groups
+    /// summed in the order of their first part in the list).
+    fn free_of(&mut self, sim: &Sim, dl: NodeId, c: u32) -> f64 {
+        let mut d = std::mem::take(&mut self.scratch.open);
+        d.clear();
+        d.extend(
+            self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .filter(|p| p.chunk == c)
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
         let mut asked = 0.0;
         for (k, p) in d.iter().enumerate() {
-            if p.chunk != c || d[..k].iter().any(|q| q.chunk == c && q.part == p.part) {
+            if d[..k].iter().any(|q| q.1 == p.1) {
                 continue;
             }
             asked += d[k..]
                 .iter()
-                .filter(|q| q.chunk == c && q.part == p.part)
-                .map(|q| q.bytes - q.credited)
+                .filter(|q| q.1 == p.1)
+                .map(|q| q.2)
                 .fold(0.0, f64::max);
         }
+        self.scratch.open = d;
         sim.chunk_size(c) as f64 - self.received(dl, c) - asked
     }
 
@@ -321,10 +305,19 @@ impl BitTorrent {
         // being fetched and nothing is outstanding on this connection; never from
         // a neighbour that chokes us (there libtorrent's picker asks only for the
         // allowed-fast pieces and does not enter end game, `request_a_block`).
-        let node = &self.nodes[dl as usize];
-        if fast_only || !self.in_endgame(dl) || node.downloads.iter().any(|q| q.conn == conn) {
+        // (The connection has parts outstanding exactly when it has a last one.)
+        let busy = last.is_some();
+        debug_assert_eq!(
+            busy,
+            self.nodes[dl as usize]
+                .downloads
+                .iter()
+                .any(|q| q.conn == conn)
+        );
+        if fast_only || busy || !self.in_endgame(dl) {
             return None;
         }
+        let node = &self.nodes[dl as usize];
         let groups = Groups::new(&mut self.scratch.parts, &node.downloads);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
@@ -415,6 +408,7 @@ impl BitTorrent {
                                 self.unqueue(sim, dl, &t);
                             }
                             self.nodes[dl as usize].downloads[k].bytes += bytes;
+                            self.parts_changed(dl, c);
                             if t.flow == NONE {
                                 let t = self.nodes[dl as usize].downloads[k];
                                 self.enqueue(sim, dl, &t);
@@ -442,6 +436,7 @@ impl BitTorrent {
             let entry = self.send_request(sim, (dl, ul, conn, i), chunk, part, bytes);
             self.enqueue(sim, dl, &entry);
             self.nodes[dl as usize].downloads.push(entry);
+            self.parts_changed(dl, chunk);
             serving = false;
         }
         if asked && self.idle_rule() {
@@ -641,7 +636,7 @@ pub(super) fn asked_of_next_chunk(open: &[(u32, u32, f64)], k: &mut usize) -> (u
 /// Sorts `started_free`'s list by chunk and part (entries with equal keys are
 /// members of one group, read only for their maximum, so their order does not
 /// matter): by insertion while the list is short, as it is outside end game.
-fn sort_open(v: &mut [(u32, u32, f64)]) {
+pub(super) fn sort_open(v: &mut [(u32, u32, f64)]) {
     if v.len() > 32 {
         return v.sort_unstable_by_key(|e| (e.0, e.1));
     }

@@ -38,6 +38,7 @@ mod memory;
 mod partials;
 pub mod policy;
 mod requests;
+mod started;
 #[cfg(test)]
 mod test_support;
 mod timers;
@@ -233,6 +234,11 @@ struct Node {
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
+    /// Under the block pipeline, the started chunks and their bytes nobody was
+    /// asked for (started.rs), and the chunks whose entries are stale (more than
+    /// a few: the whole record).
+    started: Vec<started::Started>,
+    started_dirty: Vec<u32>,
 }
 
 /// Counters and an optional trace, for tests and reports.

@@ -14,7 +14,6 @@
 //! (`pick_pieces`, `prioritize_partials`); in the real-client grid a node never
 //! has that many.
 
-use super::blocks::asked_of_next_chunk;
 use super::policy::AvailRow;
 use super::requests::Ask;
 use super::{BitTorrent, Sim};
@@ -77,38 +76,20 @@ impl BitTorrent {
         ul: NodeId,
         last: Option<u32>,
     ) -> Option<(u32, f64, u32)> {
-        let node = &self.nodes[dl as usize];
+        self.refresh_started(sim, dl);
         let (have, w) = (&self.have, self.words);
         let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
-        let mut open = std::mem::take(&mut self.scratch.open);
-        open.clear();
-        open.extend(
-            node.downloads
-                .iter()
-                .filter(|p| ul_has(p.chunk))
-                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
-        );
-        // Chunks partly received with nothing asked (no part: nothing asked).
-        for &(c, _) in &node.partial {
-            if ul_has(c) && !node.downloads.iter().any(|p| p.chunk == c) {
-                open.push((c, u32::MAX, 0.0));
-            }
-        }
-        open.sort_unstable_by_key(|e| (e.0, e.1));
         let mut best: Option<((u32, bool, u32), f64)> = None;
-        let mut k = 0;
-        while k < open.len() {
-            let (c, asked) = asked_of_next_chunk(&open, &mut k);
-            let free = sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
-            if free <= 0.5 {
+        for s in &self.nodes[dl as usize].started {
+            let c = s.chunk;
+            if s.free <= 0.5 || !ul_has(c) {
                 continue;
             }
             let key = (self.avail_at(dl, c), last != Some(c), c);
             if best.is_none_or(|(b, _)| key < b) {
-                best = Some((key, free));
+                best = Some((key, s.free));
             }
         }
-        self.scratch.open = open;
         best.map(|((a, _, c), free)| (c, free, a))
     }
 }

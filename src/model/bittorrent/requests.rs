@@ -88,6 +88,7 @@ impl BitTorrent {
                     let half = left / 2.0;
                     sim.shrink_transfer(p.flow, half);
                     self.nodes[dl as usize].downloads[k].bytes -= half;
+                    self.parts_changed(dl, p.chunk);
                     self.stats.splits += 1;
                     (p.chunk, self.new_part(dl), half)
                 }
@@ -104,6 +105,7 @@ impl BitTorrent {
                 entry.flow = sim.start_transfer_bytes(ul, dl, chunk, bytes);
             }
             self.nodes[dl as usize].downloads.push(entry);
+            self.parts_changed(dl, chunk);
         }
     }
 
@@ -164,6 +166,10 @@ impl BitTorrent {
         ul: NodeId,
         fast_only: bool,
     ) -> Option<Ask> {
+        // (Every chunk `dl` lacks requested, as all through end game: nothing.)
+        if self.held[dl as usize] + self.nodes[dl as usize].pending_count >= self.chunks {
+            return None;
+        }
         let w = self.words;
         let (h_ul, h_dl, p_dl) = (
             Self::row(&self.have, w, ul),
@@ -322,6 +328,7 @@ impl BitTorrent {
         if bytes <= 0.0 {
             return;
         }
+        self.parts_changed(n, c);
         let p = &mut self.nodes[n as usize].partial;
         match p.iter_mut().find(|(pc, _)| *pc == c) {
             Some((_, b)) => *b += bytes,
@@ -352,6 +359,7 @@ impl BitTorrent {
             self.rebase(sim, dl, q.chunk, q.part);
         }
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.parts_changed(dl, p.chunk);
         debug_assert!(self.conns[p.conn as usize].alive);
         self.unqueue(sim, dl, &p);
         self.add_in_flight(dl, p.pos, -1);
@@ -398,6 +406,7 @@ impl BitTorrent {
             // Nothing received since the last settlement; remaining ranges agree.
             return;
         }
+        self.parts_changed(dl, chunk);
         self.add_partial(dl, chunk, furthest);
         sim.add_waste(dl, progress - furthest);
         let left = left.max(0.0);
@@ -462,6 +471,7 @@ impl BitTorrent {
             .position(|p| p.flow == f)
             .expect("a finished transfer is in its downloader's list");
         let p = self.nodes[dl as usize].downloads.swap_remove(k);
+        self.parts_changed(dl, p.chunk);
         self.nodes[dl as usize].last_got = Some(sim.now);
         debug_assert_eq!(self.lk(dl, p.pos).other, t.src);
         self.add_in_flight(dl, p.pos, -1);

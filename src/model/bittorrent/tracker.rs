@@ -120,6 +120,8 @@ impl BitTorrent {
         let node = &mut self.nodes[n as usize];
         node.downloads = Vec::new();
         node.partial = Vec::new();
+        node.started = Vec::new();
+        node.started_dirty = Vec::new();
         sim.depart(peer_of(n));
     }
 

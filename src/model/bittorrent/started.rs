@@ -1,0 +1,157 @@
+//! The block pipeline's record of a node's started chunks: each chunk it has
+//! parts of, or has partly received with none, and the bytes of it neither
+//! received nor asked of anyone. What a top-up asks of a neighbour (the default
+//! order's `started_free`, `by-rarity`'s `rarest_started`) reads the record
+//! through the uploader's bitfield instead of sorting the node's parts at every
+//! top-up: in end game the part lists are long and a part's end has the node
+//! top up every connection, most of which find nothing.
+//!
+//! A changed chunk's entry is recomputed, from the node's parts of it and its
+//! received bytes, at the record's first read after the change
+//! ([`BitTorrent::parts_changed`], called wherever a part is added, removed or
+//! resized and wherever received bytes are counted); debug builds rebuild the
+//! whole record at every read and compare.
+
+use super::blocks::asked_of_next_chunk;
+use super::{BitTorrent, Sim};
+use crate::network::NodeId;
+
+/// One started chunk of a node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Started {
+    /// The chunk.
+    pub(super) chunk: u32,
+    /// Its bytes neither received nor asked of anyone: the chunk size, less the
+    /// bytes received, less each group's (an original and its end-game
+    /// duplicates, one part id) bytes not yet credited at its most, groups summed
+    /// in part-id order.
+    pub(super) free: f64,
+    /// Whether the node has no part of it (partly received, nothing asked).
+    pub(super) idle: bool,
+}
+
+/// Changed chunks past which a refresh rebuilds the whole record.
+const REBUILD: usize = 8;
+
+impl BitTorrent {
+    /// Node `n`'s parts of chunk `c`, or its received bytes of `c`, changed: the
+    /// chunk's entry in its record of started chunks is brought up to date at the
+    /// record's next read.
+    #[inline]
+    pub(super) fn parts_changed(&mut self, n: NodeId, c: u32) {
+        if !self.blocks() {
+            return;
+        }
+        let d = &mut self.nodes[n as usize].started_dirty;
+        if d.len() <= REBUILD && !d.contains(&c) {
+            d.push(c);
+        }
+    }
+
+    /// Brings `dl`'s record of started chunks (`Node::started`, by chunk) up to
+    /// date: each changed chunk's entry, or the whole record after many changes.
+    pub(super) fn refresh_started(&mut self, sim: &Sim, dl: NodeId) {
+        let n = dl as usize;
+        if !self.nodes[n].started_dirty.is_empty() {
+            let mut list = std::mem::take(&mut self.nodes[n].started);
+            let mut dirty = std::mem::take(&mut self.nodes[n].started_dirty);
+            if dirty.len() > REBUILD {
+                self.build_started(sim, dl, &mut list);
+            } else {
+                for &c in &dirty {
+                    let entry = self.started_entry(sim, dl, c);
+                    match (list.binary_search_by_key(&c, |s| s.chunk), entry) {
+                        (Ok(i), Some(e)) => list[i] = e,
+                        (Ok(i), None) => {
+                            list.remove(i);
+                        }
+                        (Err(i), Some(e)) => list.insert(i, e),
+                        (Err(_), None) => {}
+                    }
+                }
+            }
+            dirty.clear();
+            let node = &mut self.nodes[n];
+            node.started = list;
+            node.started_dirty = dirty;
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut fresh = Vec::new();
+            self.build_started(sim, dl, &mut fresh);
+            debug_assert_eq!(fresh, self.nodes[n].started, "stale started chunks");
+        }
+    }
+
+    /// Chunk `c`'s entry in `dl`'s record of started chunks (`None`: not started),
+    /// computed as [`Self::build_started`] does.
+    fn started_entry(&mut self, sim: &Sim, dl: NodeId, c: u32) -> Option<Started> {
+        let mut open = std::mem::take(&mut self.scratch.open);
+        open.clear();
+        let node = &self.nodes[dl as usize];
+        open.extend(
+            node.downloads
+                .iter()
+                .filter(|p| p.chunk == c)
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
+        let entry = if open.is_empty() {
+            node.partial
+                .iter()
+                .find(|p| p.0 == c)
+                .map(|&(c, got)| Started {
+                    chunk: c,
+                    free: sim.chunk_size(c) as f64 - got,
+                    idle: true,
+                })
+        } else {
+            super::blocks::sort_open(&mut open);
+            let (_, asked) = asked_of_next_chunk(&open, &mut 0);
+            Some(Started {
+                chunk: c,
+                free: sim.chunk_size(c) as f64 - self.received(dl, c) - asked,
+                idle: false,
+            })
+        };
+        self.scratch.open = open;
+        entry
+    }
+
+    /// Builds `dl`'s record of started chunks into `list`.
+    fn build_started(&mut self, sim: &Sim, dl: NodeId, list: &mut Vec<Started>) {
+        list.clear();
+        let mut open = std::mem::take(&mut self.scratch.open);
+        open.clear();
+        let node = &self.nodes[dl as usize];
+        open.extend(
+            node.downloads
+                .iter()
+                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+        );
+        super::blocks::sort_open(&mut open);
+        let mut k = 0;
+        while k < open.len() {
+            let (c, asked) = asked_of_next_chunk(&open, &mut k);
+            let free = sim.chunk_size(c) as f64 - self.received(dl, c) - asked;
+            list.push(Started {
+                chunk: c,
+                free,
+                idle: false,
+            });
+        }
+        let with_parts = list.len();
+        for &(c, got) in &node.partial {
+            if open.binary_search_by_key(&c, |e| e.0).is_err() {
+                list.push(Started {
+                    chunk: c,
+                    free: sim.chunk_size(c) as f64 - got,
+                    idle: true,
+                });
+            }
+        }
+        if list.len() > with_parts {
+            list.sort_unstable_by_key(|s| s.chunk);
+        }
+        self.scratch.open = open;
+    }
+}
