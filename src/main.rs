@@ -39,6 +39,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // (If even standard error cannot be written, the exit status says it.)
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            if let Some(note) = swarmsim::cli::error_note(&e) {
+                let _ = writeln!(std::io::stderr(), "note: {note}");
+            }
             ExitCode::from(swarmsim::cli::exit_status(&e))
         }
     }

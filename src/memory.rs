@@ -4,12 +4,12 @@
 //! The estimate (bytes), with `N` peers, `C` chunks, `W = ceil(C / 64)` bitfield words
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
 //! its rate history (rate window / rechoke interval, 1 to 8; 2 by default), `H` 1
-//! when the run keeps each link's unchoke history and `P` 1 under the block
-//! pipeline (0 otherwise):
+//! when the run keeps each link's unchoke history, `P` 1 under the block
+//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise):
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P) K)
+//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K)
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!

@@ -2,7 +2,7 @@
 //! request the trace and the figures).
 
 use super::CANCEL;
-use crate::model::{Progress, RunResult, TraceSink, simulate_observed};
+use crate::model::{Progress, RunResult, TraceSink, catch_run, simulate_observed};
 use crate::output::folder::{self, Ours, check_owner};
 use crate::output::{self, Folder, manifest, plot};
 use crate::scenario::Scenario;
@@ -98,13 +98,24 @@ pub fn run(req: &RunRequest, progress: Option<Arc<Progress>>) -> Result<RunEnd> 
     };
     let start = Instant::now();
     let sink = tracer.as_mut().map(|t| t as &mut dyn TraceSink);
-    let Some(r) = simulate_observed(s, &CANCEL, progress, sink) else {
-        if let Some(t) = tracer {
-            t.abandon();
+    let simulated = catch_run(s, || simulate_observed(s, &CANCEL, progress, sink));
+    let r = match simulated {
+        Ok(Some(r)) => r,
+        end => {
+            if let Some(t) = tracer {
+                t.abandon();
+            }
+            // (A panic is an error; the folder's staging goes with `folder`.)
+            end.map_err(|p| {
+                anyhow::Error::new(p).context(format!(
+                    "the run stopped and nothing was written to {}",
+                    dir.display()
+                ))
+            })?;
+            return Ok(RunEnd::Interrupted {
+                secs: start.elapsed().as_secs_f64(),
+            });
         }
-        return Ok(RunEnd::Interrupted {
-            secs: start.elapsed().as_secs_f64(),
-        });
     };
     let wall = start.elapsed().as_secs_f64();
     output::stage_run(&mut folder, &r, wall)?;

@@ -32,6 +32,16 @@ fn command_line() -> Vec<String> {
 #[error("cannot write to standard output: {0}")]
 pub struct StdoutError(std::io::Error);
 
+/// Sets its flag when dropped: ends a display thread that a scope waits for, also
+/// when a panic unwinds through the scope.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Set when a line could not be written to standard error.
 static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
 
@@ -332,9 +342,20 @@ pub fn is_input_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A line to print after the error, if it calls for one: for a run that panicked,
+/// that this is a bug to report.
+pub fn error_note(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain()
+        .any(|c| c.is::<crate::model::RunPanicked>())
+        .then_some(
+            "a panic is a bug in swarmsim, not in the scenario: please report it with the \
+             scenario file and the command line",
+        )
+}
+
 /// The exit status for an error: 130 if a signal interrupted the command, 2 for bad
 /// input (scenario, `--set`, command line, a folder holding other results), 1 for
-/// other failures (e.g. a folder that cannot be written).
+/// other failures (e.g. a folder that cannot be written, a run that panicked).
 pub fn exit_status(e: &anyhow::Error) -> u8 {
     if e.chain().any(|c| c.is::<Interrupted>()) {
         130

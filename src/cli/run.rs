@@ -2,7 +2,7 @@
 
 use super::progress::run_progress;
 use super::text::run_report;
-use super::{Interrupted, command_line, say, say_err};
+use super::{Interrupted, SetOnDrop, command_line, say, say_err};
 use crate::app::run::{RunDone, RunEnd, RunRequest, default_dir};
 use crate::app::shell_line;
 use crate::model::Progress;
@@ -12,7 +12,7 @@ use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// The switches of `swarmsim run`.
@@ -55,9 +55,9 @@ pub(super) fn run_command(
         if show {
             scope.spawn(|| run_progress(&watch, &finished, start));
         }
-        let end = crate::app::run::run(&req, show.then(|| watch.clone()));
-        finished.store(true, Ordering::Relaxed);
-        end
+        // (Set on the way out, also by a panic: the scope waits for the display.)
+        let _finished = SetOnDrop(&finished);
+        crate::app::run::run(&req, show.then(|| watch.clone()))
     })?;
     let done = match end {
         RunEnd::Done(d) => d,

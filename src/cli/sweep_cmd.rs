@@ -1,7 +1,7 @@
 //! `swarmsim sweep`: the sweep use case ([`crate::app::sweep`]) with its progress
 //! display and summary.
 
-use super::{Interrupted, SweepArgs, command_line, say, say_err};
+use super::{Interrupted, SetOnDrop, SweepArgs, command_line, say, say_err};
 use crate::app::shell_line;
 use crate::app::sweep::{SweepRequest, prepare};
 use crate::output;
@@ -165,9 +165,10 @@ pub(super) fn sweep_command(a: SweepArgs) -> Result<()> {
                 }
             });
         }
-        let d = prepared.execute(&progress);
-        finished.store(true, Ordering::Relaxed);
-        d
+        // (Set on the way out, also by a panic unwinding through here: the scope
+        // waits for the line printer, which would otherwise print forever.)
+        let _finished = SetOnDrop(&finished);
+        prepared.execute(&progress)
     })?;
     if let Some(b) = &bar {
         b.finish();

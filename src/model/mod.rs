@@ -5,13 +5,15 @@
 //! and the per-peer metrics, turns flow completions into protocol callbacks and keeps
 //! every flow's completion event in step with its rate. A protocol implements
 //! [`Protocol`]. The model never reads the wall clock, prints or touches files: it
-//! returns a [`RunResult`].
+//! returns a [`RunResult`]. (The one thing it reads from outside is the test hook of
+//! `panics`, an environment variable.)
 //!
 //! The kernel's files: this one holds the types ([`Sim`], [`Event`], [`Transfer`],
 //! [`Sample`]) and the `simulate` entry points; `protocol` the [`Protocol`] trait;
 //! `sim` the services protocols call (transfers, timers, trace, metrics);
 //! `event_loop` the loop and the completion bookkeeping; `prefetch` the prefetch
-//! hints issued ahead of the next events.
+//! hints issued ahead of the next events; `panics` a panicking run caught as an
+//! error ([`catch_run`]).
 
 pub mod bitset;
 pub mod bittorrent;
@@ -19,6 +21,7 @@ pub mod client_server;
 mod event_loop;
 mod metrics;
 pub mod optimal;
+mod panics;
 mod prefetch;
 mod protocol;
 mod sim;
@@ -29,6 +32,7 @@ pub use client_server::ClientServer;
 pub use event_loop::FlowNote;
 pub use metrics::{ByteTotals, PeerRecord, RunResult, RunStatus, Summary, percentile};
 pub use optimal::Optimal;
+pub use panics::{RunPanicked, TEST_PANIC_SEED_VAR, catch_run, panic_message};
 pub use protocol::{NoTimer, PS_MIN_FLOWS, Protocol};
 pub use trace::{ChokeAction, ChokeChange, ChunkArrival, MemorySink, TraceSink};
 
@@ -227,6 +231,7 @@ pub fn simulate_protocol_observed<P: Protocol>(
     sink: Option<&mut dyn TraceSink>,
     make: impl FnOnce(&mut Sim<P::Timer>) -> P,
 ) -> Option<RunResult> {
+    panics::test_hook(s);
     let mut sim = Sim::new(s);
     sim.progress = progress;
     if let Some(sink) = sink {

@@ -208,3 +208,74 @@ fn grouped_client_server_attains_d_cs() {
         assert_eq!(p.bytes_downloaded, 3e6);
     }
 }
+
+/// A protocol that makes the server's processor-sharing group dissolve and then
+/// cancels every one of its flows in the same callback: the server sends chunk 0 to
+/// each peer of class 0 (unlimited downloads) as it arrives; at 1 s a timer starts a
+/// flow to the last peer (a limited download, which dissolves the group) and cancels
+/// all of the server's flows, the new one too. Nothing is sent after that.
+struct DissolveThenCancel {
+    flows: Vec<FlowId>,
+    last: u32,
+}
+
+impl Protocol for DissolveThenCancel {
+    type Timer = ();
+
+    fn on_arrival(&mut self, sim: &mut Sim<()>, p: u32) {
+        if p == self.last {
+            sim.set_timer(sim.after(1.0), ());
+        } else {
+            self.flows.push(sim.start_transfer(SERVER, node_of(p), 0));
+        }
+    }
+
+    fn on_transfer_done(&mut self, _sim: &mut Sim<()>, f: FlowId, t: Transfer) {
+        panic!("flow {f} ({t:?}) finished, but every flow was cancelled at 1 s");
+    }
+
+    fn on_timer(&mut self, sim: &mut Sim<()>, _: ()) {
+        assert!(
+            sim.network().has_group(SERVER),
+            "the server's flows are grouped"
+        );
+        self.flows
+            .push(sim.start_transfer(SERVER, node_of(self.last), 0));
+        assert!(
+            !sim.network().has_group(SERVER),
+            "a limited download dissolves it"
+        );
+        for f in std::mem::take(&mut self.flows) {
+            sim.cancel_transfer(f, false);
+        }
+    }
+
+    fn processor_sharing(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_dissolved_group_whose_flows_are_all_cancelled_leaves_no_completion_filed() {
+    // 4 peers with unlimited downloads (grouped from 2 flows on) and 1 limited;
+    // F = 1 MB in one chunk, u_s = 100 kB/s: the group's flows would finish at 40 s.
+    // Every flow is cancelled at 1 s, so no transfer may finish afterwards: the run
+    // reaches its horizon of 100 s with no flow and nobody complete.
+    let s = scenario(
+        1_000_000,
+        1_000_000,
+        1e5,
+        vec![(4, f64::INFINITY), (1, 1e4)],
+        ModelKind::MaxMin,
+    );
+    let mut sim: Sim<()> = Sim::new(&s);
+    sim.enable_processor_sharing(Some(2));
+    let mut p = DissolveThenCancel {
+        flows: Vec::new(),
+        last: 4,
+    };
+    let horizon = Time::from_secs_ceil(100.0).unwrap();
+    assert_eq!(sim.run(&mut p, horizon), RunStatus::Horizon);
+    assert_eq!(sim.network().active_flows(), 0);
+    assert!(sim.peers.iter().all(|r| r.completion.is_none()));
+}

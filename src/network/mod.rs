@@ -121,6 +121,8 @@ pub struct Network<P = ()> {
     dirty_groups: Vec<NodeId>,
     /// Groups whose rate the last rebalance set (see [`Network::changed_groups`]).
     changed_groups: Vec<NodeId>,
+    /// Nodes whose group dissolved since the last rebalance.
+    dissolved: Vec<NodeId>,
 }
 
 impl<P: FlowPayload> Network<P> {
@@ -152,6 +154,7 @@ impl<P: FlowPayload> Network<P> {
             n_groups: 0,
             dirty_groups: Vec::new(),
             changed_groups: Vec::new(),
+            dissolved: Vec::new(),
         }
     }
 
@@ -386,7 +389,10 @@ impl<P: FlowPayload> Network<P> {
     /// [`Network::changed_groups`] then names the groups that changed.
     pub fn rebalance(&mut self, now: Time) -> &[FlowId] {
         self.changed.clear();
-        if !self.dirty_groups.is_empty() || !self.changed_groups.is_empty() {
+        if !self.dirty_groups.is_empty()
+            || !self.changed_groups.is_empty()
+            || !self.dissolved.is_empty()
+        {
             self.rate_groups(now);
         }
         if self.touched.is_empty() {

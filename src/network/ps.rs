@@ -207,10 +207,12 @@ impl<P: FlowPayload> Network<P> {
 
     /// Ends node `u`'s group: every flow goes back to its own record (bytes left at
     /// `now`, rate zero until the rebalance) and to the lists, and `u`'s upload is
-    /// touched so that the model rates them.
+    /// touched so that the model rates them; the next rebalance lists `u` among
+    /// [`Network::changed_groups`].
     pub(super) fn dissolve_group(&mut self, now: Time, u: NodeId) {
         let g = self.groups[u as usize].take().expect("a group");
         self.n_groups -= 1;
+        self.dissolved.push(u);
         let v = g.clock(now);
         for (tag, id) in g.flows() {
             let s = &mut self.graph.slots[id as usize];
@@ -301,6 +303,16 @@ impl<P: FlowPayload> Network<P> {
             }
         }
         self.dirty_groups.clear();
+        // A group that dissolved (and did not form again) is listed too: the next
+        // completion its owner filed for it is void, also if none of its flows is
+        // left to be rated (all cancelled before this rebalance).
+        for k in 0..self.dissolved.len() {
+            let u = self.dissolved[k];
+            if self.groups[u as usize].is_none() && !self.changed_groups.contains(&u) {
+                self.changed_groups.push(u);
+            }
+        }
+        self.dissolved.clear();
     }
 
     /// [`Network::completion_time`] for a grouped flow.
@@ -310,9 +322,10 @@ impl<P: FlowPayload> Network<P> {
         self.group(f.src).finish_time(f.remaining)
     }
 
-    /// The nodes whose group's rate the last [`Network::rebalance`] set: their next
-    /// completion ([`Network::group_completion`]) may have moved. A node listed may
-    /// have lost its group since.
+    /// The nodes whose group's rate the last [`Network::rebalance`] set, and those
+    /// whose group dissolved before it (and has not formed again): their next
+    /// completion ([`Network::group_completion`]) may have moved, or is void. A node
+    /// listed may have no group.
     #[inline]
     pub fn changed_groups(&self) -> &[NodeId] {
         &self.changed_groups

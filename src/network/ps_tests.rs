@@ -169,6 +169,7 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
     let mut live: Vec<FlowId> = Vec::new();
     let mut now = Time::ZERO;
     let mut done = Vec::new();
+    let mut had_group = vec![false; c.up.len()];
     for op in &c.ops {
         match *op {
             Op::Add { src, dst, bytes } => {
@@ -240,6 +241,19 @@ fn replay_both(c: &PsCase, exact: bool) -> Vec<(FlowId, Time, Time)> {
         per_flow.rebalance(now);
         grouped.rebalance(now);
         assert_agree(&per_flow, &grouped, &live, now, exact);
+        // An uploader whose group went away is listed among the changed groups:
+        // the next completion its owner filed for the group is void (and with all
+        // its flows cancelled nothing else would tell the owner).
+        for (u, had) in had_group.iter_mut().enumerate() {
+            let has = grouped.has_group(u as NodeId);
+            if *had && !has {
+                assert!(
+                    grouped.changed_groups().contains(&(u as NodeId)),
+                    "node {u}'s group dissolved unlisted"
+                );
+            }
+            *had = has;
+        }
     }
     done
 }

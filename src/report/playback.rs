@@ -110,23 +110,7 @@ pub fn build(
     let mut diff = vec![0i64; (FRAMES + 1) * cols_n];
     // Links in progress at each frame between groups (the server is group `groups`).
     let mut links: Vec<HashMap<(u16, u16), u32>> = vec![HashMap::new(); FRAMES];
-    let mut reader = csv::Reader::from_path(&path)
-        .map_err(|e| ReportError(format!("{}: {e}", path.display())))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| ReportError(format!("{}: {e}", path.display())))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let want = ["time_s", "peer", "chunk", "sender", "bytes", "duration_s"];
-    if header != want {
-        return Err(ReportError(format!(
-            "{}: the header is {}; expected {}",
-            path.display(),
-            header.join(","),
-            want.join(",")
-        )));
-    }
+    let mut reader = open_trace(&path, crate::output::trace::CHUNKS_HEADER)?;
     let mut rec = csv::StringRecord::new();
     let mut line = 1usize;
     while reader
@@ -312,6 +296,22 @@ pub fn build(
     })
 }
 
+/// Opens a trace file for reading, refusing it unless its header is `want` (the
+/// trace writer's, comma-separated).
+fn open_trace(path: &Path, want: &str) -> Result<csv::Reader<std::fs::File>, ReportError> {
+    let bad = |e: csv::Error| ReportError(format!("{}: {e}", path.display()));
+    let mut reader = csv::Reader::from_path(path).map_err(bad)?;
+    let header = reader.headers().map_err(bad)?;
+    if !header.iter().eq(want.split(',')) {
+        return Err(ReportError(format!(
+            "{}: the header is {}; expected {want}",
+            path.display(),
+            header.iter().collect::<Vec<_>>().join(",")
+        )));
+    }
+    Ok(reader)
+}
+
 /// Points of the unchokes series: the counts at this many evenly spaced times.
 pub const UNCHOKE_POINTS: usize = 2000;
 
@@ -325,22 +325,7 @@ pub fn unchokes(path: &Path, end: f64) -> Result<[Vec<(f64, f64)>; 2], ReportErr
         1.0
     };
     let bad = |e: csv::Error| ReportError(format!("{}: {e}", path.display()));
-    let mut reader = csv::Reader::from_path(path).map_err(bad)?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(bad)?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let want = ["time_s", "node", "neighbour", "action", "kind"];
-    if header != want {
-        return Err(ReportError(format!(
-            "{}: the header is {}; expected {}",
-            path.display(),
-            header.join(","),
-            want.join(",")
-        )));
-    }
+    let mut reader = open_trace(path, crate::output::trace::CHOKES_HEADER)?;
     let mut counts = [0i64; 2];
     let mut out: [Vec<(f64, f64)>; 2] = [Vec::new(), Vec::new()];
     // Appends the counts at every sample time before `t`.
@@ -395,6 +380,28 @@ pub fn unchokes(path: &Path, end: f64) -> Result<[Vec<(f64, f64)>; 2], ReportErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trace_of_other_columns_is_refused_naming_both_headers() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("chokes.csv");
+        // A chunks.csv header where chokes.csv's is expected; then a header with one
+        // quoted field holding a comma, whose text joined by commas is the right one.
+        std::fs::write(&p, "time_s,peer,chunk,sender,bytes,duration_s\n").unwrap();
+        let e = unchokes(&p, 1.0).unwrap_err();
+        assert_eq!(
+            e.0,
+            format!(
+                "{}: the header is time_s,peer,chunk,sender,bytes,duration_s; expected \
+                 time_s,node,neighbour,action,kind",
+                p.display()
+            )
+        );
+        std::fs::write(&p, "\"time_s,node\",neighbour,action,kind\n").unwrap();
+        assert!(unchokes(&p, 1.0).is_err());
+        std::fs::write(&p, "time_s,node,neighbour,action,kind\n").unwrap();
+        assert!(unchokes(&p, 1.0).is_ok());
+    }
 
     #[test]
     fn frames_start_at_or_after_the_time() {

@@ -41,8 +41,9 @@ pub mod units;
 pub use error::ScenarioError;
 pub use presets::Preset;
 pub use protocol::{
-    Arrival, BitTorrentConfig, ChokerKind, LostInterest, MIN_TIMER_INTERVAL, OptimisticPick,
-    PickerKind, RequestModel, SeedChoker, Seeding, StartedOrder, Written,
+    Arrival, BitTorrentConfig, ChokerKind, IdleRetry, LostInterest, MIN_TIMER_INTERVAL,
+    OptimisticPick, PickerKind, RequestModel, RequestRate, SeedChoker, Seeding, StartedOrder,
+    Written,
 };
 pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,

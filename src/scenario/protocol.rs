@@ -205,6 +205,53 @@ name_table!(StartedOrder {
     "by-rarity" => ByRarity,
 });
 
+/// Which download rate of a connection sizes its block queue and its whole-chunk
+/// runs (`[protocol] request_rate`; `requests = "blocks"` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestRate {
+    /// The rate of the part being served now, or between two parts the mean rate
+    /// of the last one served.
+    Current,
+    /// libtorrent 2.0.8's payload download rate (`stat_channel`,
+    /// include/libtorrent/stat.hpp and src/stat.cpp): once a second, from the
+    /// node's arrival on, `rate = 4/5 rate + 1/5 (bytes received over the
+    /// connection in the last second)`, 0 at first; read by
+    /// `peer_connection::update_desired_queue_size` (src/peer_connection.cpp) and
+    /// `request_a_block` (src/request_blocks.cpp) as
+    /// `statistics().download_payload_rate()`.
+    Ewma5s,
+}
+
+name_table!(RequestRate {
+    "current" => Current,
+    "ewma-5s" => Ewma5s,
+});
+
+/// When a connection with no block requested on it asks again
+/// (`[protocol] idle_retry`; `requests = "blocks"` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleRetry {
+    /// At every event that can give it something to ask for: a HAVE from its
+    /// uploader, requests cancelled or ended on the node's other connections.
+    AtOnce,
+    /// libtorrent 2.0.8: only when its uploader unchokes it, when the node becomes
+    /// interested in the uploader (a HAVE of a chunk from a neighbour it was not
+    /// interested in: `peer_connection::incoming_have` -> `torrent::peer_is_interesting`),
+    /// and, while the uploader unchokes it and it is interested, at the node's
+    /// 1-s tick once 5 s have passed since its last request on the connection
+    /// (`peer_connection::second_tick`, src/peer_connection.cpp: the strict end
+    /// game's retry; `request_a_block`, src/request_blocks.cpp, puts a connection
+    /// whose pick finds too few free blocks in end-game mode). A HAVE from an
+    /// uploader it is already interested in, and cancels and rejects on other
+    /// connections, do not make it ask.
+    Every5s,
+}
+
+name_table!(IdleRetry {
+    "at-once" => AtOnce,
+    "every-5s" => Every5s,
+});
+
 /// Which fields of `BT_FIELDS` a scenario file wrote, a bit per index: where a
 /// value came from, not a setting, so any two compare equal (two files that
 /// resolve to the same settings describe the same scenario), and its `Debug`
@@ -301,6 +348,10 @@ pub struct BitTorrentConfig {
     pub lost_interest: LostInterest,
     /// How the block pipeline ranks started chunks against new ones.
     pub started_chunks: StartedOrder,
+    /// Which download rate sizes the block queue and the whole-chunk runs.
+    pub request_rate: RequestRate,
+    /// When a connection with nothing requested on it asks again.
+    pub idle_retry: IdleRetry,
     /// The client preset that set the defaults, if any.
     pub preset: Option<Preset>,
     /// Which fields of `BT_FIELDS` were written in the file (or by `--set`).
@@ -339,6 +390,8 @@ impl Default for BitTorrentConfig {
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
             started_chunks: StartedOrder::First,
+            request_rate: RequestRate::Current,
+            idle_retry: IdleRetry::AtOnce,
             preset: None,
             written: Written(0),
         }
@@ -471,6 +524,8 @@ pub const BT_FIELDS: &[&str] = &[
     "optimistic_pick",
     "lost_interest",
     "started_chunks",
+    "request_rate",
+    "idle_retry",
     "preset",
 ];
 
@@ -620,6 +675,12 @@ impl Checker {
         }
         if let Some(v) = t.get("started_chunks") {
             c.started_chunks = self.choice(v, &f("started_chunks"), &StartedOrder::ALL)?;
+        }
+        if let Some(v) = t.get("request_rate") {
+            c.request_rate = self.choice(v, &f("request_rate"), &RequestRate::ALL)?;
+        }
+        if let Some(v) = t.get("idle_retry") {
+            c.idle_retry = self.choice(v, &f("idle_retry"), &IdleRetry::ALL)?;
         }
         if let Some(v) = t.get("endgame") {
             c.endgame = self.boolean(v, &f("endgame"))?;

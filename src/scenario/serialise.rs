@@ -139,6 +139,12 @@ pub fn to_toml(s: &Scenario) -> String {
     if b.started_chunks != d.started_chunks {
         let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
+    if b.request_rate != d.request_rate {
+        let _ = writeln!(t, "request_rate = {}", quoted(b.request_rate.name()));
+    }
+    if b.idle_retry != d.idle_retry {
+        let _ = writeln!(t, "idle_retry = {}", quoted(b.idle_retry.name()));
+    }
     let _ = writeln!(t, "\n[network]");
     let _ = writeln!(t, "model = {}", quoted(s.network.name()));
     let _ = writeln!(t, "\n[output]");
@@ -151,8 +157,8 @@ mod tests {
     use super::*;
     use crate::network::ModelKind;
     use crate::scenario::{
-        BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PeerClass, PickerKind,
-        ProtocolKind, RequestModel, SeedChoker, StartedOrder,
+        BitTorrentConfig, ChokerKind, IdleRetry, LostInterest, OptimisticPick, PeerClass,
+        PickerKind, ProtocolKind, RequestModel, RequestRate, SeedChoker, StartedOrder,
     };
     use proptest::prelude::*;
 
@@ -257,7 +263,7 @@ mod tests {
                 any::<bool>(),
                 prop_oneof![Just(0.0), duration(false)],
             ),
-            (0usize..3, 0usize..4),
+            (0usize..3, 0usize..4, 0usize..2, 0usize..2),
         )
             .prop_map(
                 |(
@@ -266,7 +272,7 @@ mod tests {
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra, by_rarity),
                     (af, rlo, wpt),
-                    (op, li),
+                    (op, li, rr, ir),
                 )| {
                     BitTorrentConfig {
                         max_peers: mp,
@@ -306,6 +312,8 @@ mod tests {
                         } else {
                             StartedOrder::First
                         },
+                        request_rate: RequestRate::ALL[rr].1,
+                        idle_retry: IdleRetry::ALL[ir].1,
                         ..BitTorrentConfig::default()
                     }
                 },

@@ -16,6 +16,15 @@ pub struct Options {
     pub keep_runs: bool,
 }
 
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The folder of a sweep's kept runs ([`Options::keep_runs`]).
 pub const KEPT_RUNS_DIR: &str = "runs";
 
@@ -60,8 +69,28 @@ pub(super) fn full_header(plan: &Plan) -> Vec<String> {
 /// A run's `runs.csv` row and its `runs_by_class.csv` rows.
 pub(super) type RunRows = (Vec<String>, Vec<Vec<String>>);
 
+/// Where a run stands in the grid, for errors: `run 3 (point 1: peers.0.count = 500,
+/// replication 1)`.
+pub fn run_place(plan: &Plan, run: &Run) -> String {
+    let point: Vec<String> = plan
+        .keys
+        .iter()
+        .zip(&run.params)
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    format!(
+        "run {} (point {}{}{}, replication {})",
+        run.index,
+        run.point,
+        if point.is_empty() { "" } else { ": " },
+        point.join(", "),
+        run.replication
+    )
+}
+
 /// Simulates one run (inside its worker) and returns its `runs.csv` row and its
-/// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished.
+/// `runs_by_class.csv` rows; `None` if `cancel` was set before it finished. A run
+/// that panics is an error naming it ([`run_place`], [`crate::model::RunPanicked`]).
 pub(super) fn run_row(
     plan: &Plan,
     run: &Run,
@@ -69,7 +98,9 @@ pub(super) fn run_row(
     keep: Option<&Path>,
 ) -> Result<Option<RunRows>> {
     let start = Instant::now();
-    let Some(r) = simulate_with(&run.scenario, cancel) else {
+    let r = catch_run(&run.scenario, || simulate_with(&run.scenario, cancel))
+        .map_err(|p| anyhow::Error::new(p).context(run_place(plan, run)))?;
+    let Some(r) = r else {
         return Ok(None);
     };
     let wall = start.elapsed().as_secs_f64();
@@ -115,6 +146,10 @@ pub fn execute(
 /// As [`execute`], but once `cancel` is set no run starts, the runs in flight stop
 /// (and are not journalled), and it returns with [`Outcome::interrupted`] set after
 /// closing the journal, whose lines are all complete; nothing is left staged.
+///
+/// A run that panics, or a journal line that cannot be written, stops the sweep the
+/// same way (the runs in flight stop at their next event), and the error is
+/// returned, naming the run ([`run_place`]), its seed and the panic's message.
 pub fn execute_cancellable(
     plan: &Plan,
     folder: &mut Folder,
@@ -187,50 +222,86 @@ pub fn execute_cancellable(
         .num_threads(opts.jobs.max(1))
         .build()
         .context("cannot start the worker threads")?;
-    pool.install(|| {
-        pending
-            .par_iter()
-            .with_max_len(1)
-            .try_for_each(|run| -> Result<()> {
+    let keep = opts.keep_runs.then_some(dir.as_path());
+    // The runs watch `stop`, set by a run that failed (so that the runs in flight
+    // stop too) or copied from `cancel` by a watcher while the workers run.
+    let stop = AtomicBool::new(cancel.load(Ordering::Relaxed));
+    let workers_done = AtomicBool::new(false);
+    let ran = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !workers_done.load(Ordering::Relaxed) {
                 if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
+                    stop.store(true, Ordering::Relaxed);
                 }
-                let Some((row, by_class)) =
-                    run_row(plan, run, cancel, opts.keep_runs.then_some(dir.as_path()))?
-                else {
-                    return Ok(());
-                };
-                let line = csv_line(&row)?;
-                let mut class_lines = Vec::new();
-                for r in &by_class {
-                    class_lines.extend(csv_line(r)?);
-                }
-                let n = {
-                    let mut g = shared
-                        .lock()
-                        .map_err(|_| anyhow::anyhow!("a worker failed"))?;
-                    // (The class rows first: a run is finished once its line is in
-                    // the main journal, and then its class rows are there too.)
-                    g.3.write_all(&class_lines)
-                        .and_then(|_| g.3.flush())
-                        .with_context(|| format!("cannot write {}", class_journal.display()))?;
-                    g.4.extend(by_class);
-                    g.0.write_all(&line)
-                        .and_then(|_| g.0.flush())
-                        .with_context(|| format!("cannot write {}", journal.display()))?;
-                    g.1.insert(run.index, row);
-                    g.2 += 1;
-                    g.2
-                };
-                progress(n, total);
-                Ok(())
-            })
-    })?;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        });
+        // (Set on the way out, also if a worker's panic unwinds through here: the
+        // scope waits for the watcher.)
+        let _done = SetOnDrop(&workers_done);
+        pool.install(|| {
+            pending
+                .par_iter()
+                .with_max_len(1)
+                .try_for_each(|run| -> Result<()> {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
+                    let rows = run_row(plan, run, &stop, keep).and_then(|rows| {
+                        let Some((row, by_class)) = rows else {
+                            return Ok(None);
+                        };
+                        let line = csv_line(&row)?;
+                        let mut class_lines = Vec::new();
+                        for r in &by_class {
+                            class_lines.extend(csv_line(r)?);
+                        }
+                        Ok(Some((row, by_class, line, class_lines)))
+                    });
+                    let (row, by_class, line, class_lines) = match rows {
+                        Ok(Some(r)) => r,
+                        Ok(None) => return Ok(()),
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    };
+                    let n = {
+                        let mut g = shared
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("a worker failed"))?;
+                        // (The class rows first: a run is finished once its line is
+                        // in the main journal, and then its class rows are there too.)
+                        g.3.write_all(&class_lines)
+                            .and_then(|_| g.3.flush())
+                            .with_context(|| format!("cannot write {}", class_journal.display()))?;
+                        g.4.extend(by_class);
+                        g.0.write_all(&line)
+                            .and_then(|_| g.0.flush())
+                            .with_context(|| format!("cannot write {}", journal.display()))?;
+                        g.1.insert(run.index, row);
+                        g.2 += 1;
+                        g.2
+                    };
+                    progress(n, total);
+                    Ok(())
+                })
+        })
+    });
     let (jf, done, _, cf, class_rows) = shared
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a worker failed"))?;
     jf.sync_all().ok();
     cf.sync_all().ok();
+    if let Err(e) = ran {
+        // Like an interrupted sweep: the journal holds the finished runs, in whole
+        // lines; nothing is staged.
+        return Err(e.context(format!(
+            "the sweep stopped: {} of {total} runs are finished and kept in {}; {RUNS_FILE} was not written",
+            done.len(),
+            journal.display()
+        )));
+    }
     if cancel.load(Ordering::Relaxed) {
         return Ok(Outcome {
             runs: total,

@@ -8,7 +8,7 @@
 //! the files do not depend on the thread count or the shard. This module never
 //! prints: progress goes through a callback given by the caller.
 
-use crate::model::simulate_with;
+use crate::model::{catch_run, simulate_with};
 use crate::output::quantity::Quantity;
 use crate::output::read::read_csv;
 use crate::output::{self, Folder, POINTS_FILE, RUNS_FILE, SweepError, classes, num};

@@ -25,7 +25,7 @@ pub(super) fn case_bounds() -> Result<Vec<Check>> {
         .iter()
         .map(|(n, _, _)| load("kurose-ross.toml", &[format!("peers.0.count={n}")]))
         .collect::<Result<Vec<_>>>()?;
-    let results = run_all(&scenarios);
+    let results = run_all(&scenarios)?;
     let mut rows = Vec::new();
     let src = "Kurose & Ross 2.5 (F/u = 1 h, u_s = 10 u)";
     for ((n, cs_h, p2p_h), (s, r)) in table.iter().zip(scenarios.iter().zip(&results)) {
@@ -101,7 +101,7 @@ pub(super) fn case_client_server(quick: bool) -> Result<Vec<Check>> {
             ..base.clone()
         });
     }
-    let results = run_all(&scenarios);
+    let results = run_all(&scenarios)?;
     let mut rows = Vec::new();
     for (kind, parity) in [("N F/u_s", 0), ("F/d_min", 1)] {
         let mut worst_rel: f64 = 0.0;
@@ -230,7 +230,7 @@ pub(super) fn case_p2p_bound(quick: bool) -> Result<Vec<Check>> {
             }
         }
     }
-    let results = run_all(&jobs);
+    let results = run_all(&jobs)?;
     let per_combo = 2 * swarms;
     for (k, sets) in combos.iter().enumerate() {
         let mut min_ratio = f64::INFINITY;

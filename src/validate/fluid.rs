@@ -123,7 +123,7 @@ fn qiu_srikant_rows(quick: bool, preset: Option<Preset>) -> Result<Vec<Check>> {
             jobs.push(s);
         }
     }
-    let results = run_all(&jobs);
+    let results = run_all(&jobs)?;
     let mut rows = Vec::new();
     for (i, x) in settings.iter().enumerate() {
         let runs = &results[i * reps as usize..(i + 1) * reps as usize];

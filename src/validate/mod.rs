@@ -8,7 +8,7 @@
 //! and never writes files; `cli` does.
 
 use crate::engine::SimRng;
-use crate::model::{RunResult, simulate};
+use crate::model::{RunResult, catch_run, simulate};
 use crate::scenario::{Arrival, PeerClass, Scenario, Seeding};
 use anyhow::{Context, Result};
 use rand::Rng;
@@ -131,9 +131,14 @@ pub fn load(name: &str, sets: &[String]) -> Result<Scenario> {
     Ok(Scenario::from_toml(text, &path, sets)?)
 }
 
-/// Simulates every scenario on the rayon pool; results in input order.
-fn run_all(scenarios: &[Scenario]) -> Vec<RunResult> {
-    scenarios.par_iter().map(simulate).collect()
+/// Simulates every scenario on the rayon pool; results in input order. A run that
+/// panics is an error naming it ([`crate::model::RunPanicked`]).
+fn run_all(scenarios: &[Scenario]) -> Result<Vec<RunResult>> {
+    let all: Result<Vec<RunResult>, _> = scenarios
+        .par_iter()
+        .map(|s| catch_run(s, || simulate(s)))
+        .collect();
+    all.context("a validation case stopped; validation.csv was not written")
 }
 
 /// Runs every case (`quick`: the subset for CI) and returns the table's rows.

@@ -74,7 +74,7 @@ pub(super) fn case_models(quick: bool) -> Result<Vec<Check>> {
         .iter()
         .flat_map(|(_, a, b)| [a.clone(), b.clone()])
         .collect();
-    let res = run_all(&jobs);
+    let res = run_all(&jobs)?;
     for (k, (what, s, _)) in pairs.iter().enumerate() {
         let diff = identical(&res[2 * k], &res[2 * k + 1]);
         rows.push(Check {
@@ -100,7 +100,7 @@ pub(super) fn case_models(quick: bool) -> Result<Vec<Check>> {
     let cs = load("models-agree-cs.toml", &[])?;
     let mut cs_fast = cs.clone();
     cs_fast.network = ModelKind::Fast;
-    let r = run_all(&[cs.clone(), cs_fast]);
+    let r = run_all(&[cs.clone(), cs_fast])?;
     let f = cs.file_bytes as f64;
     let d = cs.classes[0].download;
     let n_slow = cs.classes[0].count as f64;
@@ -137,7 +137,7 @@ pub(super) fn case_models(quick: bool) -> Result<Vec<Check>> {
         jobs.push(s);
         jobs.push(fa);
     }
-    let res = run_all(&jobs);
+    let res = run_all(&jobs)?;
     let mut diffs = Vec::new();
     let mut ok = true;
     for pair in res.chunks(2) {

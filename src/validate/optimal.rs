@@ -41,7 +41,7 @@ pub(super) fn case_optimal(quick: bool) -> Result<Vec<Check>> {
             )
         })
         .collect::<Result<Vec<_>>>()?;
-    let results = run_all(&scenarios);
+    let results = run_all(&scenarios)?;
     for ((n, m), r) in pairs.iter().zip(&results) {
         let log2n = 63 - n.leading_zeros() as u64;
         let t_star = (m + log2n) as f64;
@@ -91,7 +91,7 @@ pub(super) fn case_optimal(quick: bool) -> Result<Vec<Check>> {
                 ..s.clone()
             })
             .collect();
-        let res = run_all(&jobs);
+        let res = run_all(&jobs)?;
         let ratios: Vec<f64> = res.iter().map(|r| r.summary.p2p_bound_ratio).collect();
         let worst = ratios.iter().cloned().fold(0.0, f64::max);
         let mut sorted = ratios.clone();

@@ -505,8 +505,8 @@ fn a_broken_command_fails_the_docs_test() {
 fn every_named_value_is_in_the_field_reference() {
     use swarmsim::network::ModelKind;
     use swarmsim::scenario::{
-        ChokerKind, LostInterest, OptimisticPick, PickerKind, Preset, ProtocolKind, RequestModel,
-        SeedChoker, StartedOrder,
+        ChokerKind, IdleRetry, LostInterest, OptimisticPick, PickerKind, Preset, ProtocolKind,
+        RequestModel, RequestRate, SeedChoker, StartedOrder,
     };
     let doc = std::fs::read_to_string(root().join("docs/SCENARIOS.md")).expect("read docs");
     let row = |field: &str| -> &str {
@@ -515,7 +515,7 @@ fn every_named_value_is_in_the_field_reference() {
             .unwrap_or_else(|| panic!("docs/SCENARIOS.md has no row for {field}"))
     };
     let names = |t: &[&'static str]| t.to_vec();
-    let fields: [(&str, Vec<&str>); 10] = [
+    let fields: [(&str, Vec<&str>); 12] = [
         ("`[protocol] kind`", names(&ProtocolKind::ALL.map(|p| p.0))),
         ("`[network] model`", names(&ModelKind::ALL.map(|p| p.0))),
         ("`preset`", names(&Preset::ALL.map(|p| p.0))),
@@ -529,6 +529,8 @@ fn every_named_value_is_in_the_field_reference() {
         ),
         ("`lost_interest`", names(&LostInterest::ALL.map(|p| p.0))),
         ("`started_chunks`", names(&StartedOrder::ALL.map(|p| p.0))),
+        ("`request_rate`", names(&RequestRate::ALL.map(|p| p.0))),
+        ("`idle_retry`", names(&IdleRetry::ALL.map(|p| p.0))),
     ];
     for (field, values) in fields {
         let r = row(field);

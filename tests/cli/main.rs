@@ -124,6 +124,16 @@ upload = "0 B/s"
 download = "1 TB/s"
 "#;
 
+/// What a sweep stopped before its end (a signal, a run that panicked) leaves in its
+/// folder: the manifest, the state and the journals of the finished runs; no
+/// runs.csv or points.csv, no temporary file.
+const STOPPED_SWEEP_FILES: [&str; 4] = [
+    "journal.csv",
+    "journal_by_class.csv",
+    "manifest.toml",
+    "sweep.toml",
+];
+
 /// Starts the binary in `dir` with `args`, its standard output and error piped.
 fn spawn_in(dir: &Path, args: &[&str]) -> std::process::Child {
     bin()
@@ -198,6 +208,7 @@ mod golden;
 mod layers;
 mod limits;
 mod optimal;
+mod panics;
 mod report;
 mod robust;
 mod run;

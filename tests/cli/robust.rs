@@ -577,15 +577,7 @@ values = [40, 500]
     eprintln!("sweep stopped {took:?} after SIGINT");
     // Only complete files: the manifest, the state, and journals of whole lines;
     // no runs.csv or points.csv, no temporary file.
-    assert_eq!(
-        files(&p.join("out")),
-        [
-            "journal.csv",
-            "journal_by_class.csv",
-            "manifest.toml",
-            "sweep.toml"
-        ]
-    );
+    assert_eq!(files(&p.join("out")), STOPPED_SWEEP_FILES);
     let j = read(&journal);
     assert!(j.ends_with('\n'));
     let width = j.lines().next().unwrap().split(',').count();

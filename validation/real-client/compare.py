@@ -73,6 +73,10 @@ CONFIGS = {
     "preset-no-fast": {"_base": PRESET_BASE, "allowed_fast": 0},
     "preset-no-overhead": {"_base": PRESET_BASE, "rate_limit_overhead": "false"},
     "preset-no-whole": {"_base": PRESET_BASE, "whole_pieces_threshold": '"0 s"'},
+    # The preset with libtorrent's averaged download rate behind the queue.
+    "preset-ewma": {"_base": PRESET_BASE, "request_rate": '"ewma-5s"'},
+    # The preset with libtorrent's triggers for an idle connection to ask again.
+    "preset-idle": {"_base": PRESET_BASE, "idle_retry": '"every-5s"'},
 }
 
 

@@ -23,14 +23,22 @@ lt-settings.csv). Changed from the defaults, with the reason:
     adds nothing but pairs dialling each other at once, one connection of each pair
     then being closed as a duplicate (140 in the first 17 s of that swarm);
   - uTP off (TCP streams only, as the simulator models them; uTP costs more CPU);
+  - protocol encryption off (out_enc_policy and in_enc_policy pe_disabled): by default
+    every outgoing connection starts with an encrypted handshake, a Diffie-Hellman key
+    exchange (two 768-bit modular exponentiations at each end). With all N(N+1)/2
+    connections of a swarm on one host these took 3.3 CPU-seconds at the start of a
+    32-leecher swarm (0.27 without); the seed sent its first payload at 4.3 s on an
+    idle host (1.8 s without), and on a host loaded by other jobs it had sent 0.11 of
+    its limit by 8.6 s. A host running one peer would spend about 0.1 s on them
+    (3.3 s / 33 peers). The payload is plaintext either way (prefer_rc4 is off);
   - aio_threads 2 (fewer disk threads: 33 sessions share 2 cores; data is on tmpfs).
 
 Needs Debian's python3-libtorrent (run with /usr/bin/python3):
     apt-get install -y python3-libtorrent
 
-Usage:
-    /usr/bin/python3 validation/real-client/run_real.py [--reps 3] [--only NAME,...]
-        [--out validation/real-client] [--work /dev/shm/swarmsim-real]
+Usage (at raised priority on a shared host; swarms.csv records the niceness and load):
+    nice -n -10 /usr/bin/python3 validation/real-client/run_real.py [--reps 3]
+        [--only NAME,...] [--out validation/real-client] [--work /dev/shm/swarmsim-real]
 Appends one row per leecher per repetition to runs.csv and one row per swarm to
 swarms.csv in --out (rows of a setting and repetition already there are skipped, so an
 interrupted grid can be resumed), and writes settings.csv (the grid) and
@@ -79,15 +87,19 @@ RUN_COLUMNS = [
     "setting", "rep", "leechers", "file_bytes", "piece_bytes", "leecher_upload_bytes_per_s",
     "seed_upload_bytes_per_s", "peer", "completion_s", "payload_uploaded_bytes",
     "payload_downloaded_bytes", "redundant_bytes", "failed_bytes", "swarm_end_s",
-    "upload_use", "max_upload_rate_10s",
+    "upload_use", "max_upload_rate_10s", "first_piece_s",
 ]
 SWARM_COLUMNS = [
     "setting", "rep", "leechers", "file_bytes", "piece_bytes", "leecher_upload_bytes_per_s",
     "seed_upload_bytes_per_s", "mean_completion_s", "max_completion_s",
     "seed_payload_uploaded_bytes", "seed_copies", "seed_max_upload_rate_10s",
     "mean_leecher_upload_use", "leecher_payload_uploaded_bytes", "cpu_s", "cpu_per_wall",
-    "started_utc",
+    "started_utc", "all_connected_s", "seed_first_unchoke_s", "seed_first_upload_s",
+    "seed_at_limit_s", "first_piece_min_s", "first_piece_mean_s", "nice", "loadavg_1m",
 ]
+# The start-up timeline is sampled every STARTUP_STEP seconds for the first STARTUP_SPAN.
+STARTUP_STEP = 0.25
+STARTUP_SPAN = 30.0
 
 
 def peer_ip(i):
@@ -108,11 +120,14 @@ def base_settings(ip, port, upload):
         "enable_natpmp": False,
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
+        "out_enc_policy": int(lt.enc_policy.pe_disabled),
+        "in_enc_policy": int(lt.enc_policy.pe_disabled),
         "aio_threads": 2,
         "upload_rate_limit": upload,
         "download_rate_limit": 0,
         "alert_mask": lt.alert.category_t.status_notification
-        | lt.alert.category_t.error_notification,
+        | lt.alert.category_t.error_notification
+        | lt.alert.category_t.piece_progress_notification,
     }
 
 
@@ -176,6 +191,7 @@ def run_swarm(work, name, rep, n, size, up, port0):
         sessions.append(s)
         handles.append(h)
     time.sleep(1.0)  # let every session bind its port
+    load1 = os.getloadavg()[0]
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.monotonic()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -184,20 +200,45 @@ def run_swarm(work, name, rep, n, size, up, port0):
     for i in range(1, n + 1):
         for j in range(i):
             handles[i].connect_peer((peer_ip(j), port0 + j))
-    done = {}
+    done, first_piece = {}, {}
     hist = [[] for _ in range(n + 1)]  # (t, total_payload_upload) once a second
     next_sample = 0.0
+    # Start-up timeline, sampled every STARTUP_STEP s for the first STARTUP_SPAN s: when
+    # every pair is connected, when the seed has unchoked its first leechers, when it
+    # first sent payload, and the end of its first 1-s window at >= 0.8 x its limit.
+    connected_at = unchoked_at = seed_first_at = seed_limit_at = None
+    seed_prev = [(0.0, 0)]  # the seed's (t, payload sent) over the last second
+    next_probe = 0.0
     while len(done) < n:
         time.sleep(0.05)
         now = time.monotonic() - t0
         for i in range(1, n + 1):
             for a in sessions[i].pop_alerts():
+                if isinstance(a, lt.piece_finished_alert) and i not in first_piece:
+                    first_piece[i] = now
                 if isinstance(a, lt.torrent_finished_alert) and i not in done:
                     done[i] = now
         if now >= next_sample:
             for i, h in enumerate(handles):
                 hist[i].append((now, h.status().total_payload_upload))
             next_sample += 1.0
+        if now >= next_probe and now < STARTUP_SPAN:
+            next_probe += STARTUP_STEP
+            if connected_at is None and all(h.status().num_peers == n for h in handles):
+                connected_at = now
+            if unchoked_at is None and any(
+                    not (p.flags & lt.peer_info.choked) for p in handles[0].get_peer_info()):
+                unchoked_at = now
+            sent = handles[0].status().total_payload_upload
+            if seed_first_at is None and sent > 0:
+                seed_first_at = now
+            seed_prev.append((now, sent))
+            while len(seed_prev) > 1 and now - seed_prev[1][0] >= 1.0:
+                seed_prev.pop(0)
+            t_a, sent_a = seed_prev[0]
+            if seed_limit_at is None and now - t_a >= 1.0 and (
+                    sent - sent_a) / (now - t_a) >= 0.8 * seed_up:
+                seed_limit_at = now
         if now > 900:
             raise RuntimeError("%s rep %d: swarm not complete after 900 s" % (name, rep))
     end = max(done.values())
@@ -223,6 +264,7 @@ def run_swarm(work, name, rep, n, size, up, port0):
             i, "%.3f" % done[i], st[i].total_payload_upload, st[i].total_payload_download,
             st[i].total_redundant_bytes, st[i].total_failed_bytes, "%.3f" % end,
             "%.4f" % (st[i].total_payload_upload / (up * end)), "%.0f" % max_rate(hist[i]),
+            "%.3f" % first_piece[i],
         ])
     seed_bytes = st[0].total_payload_upload
     leech_up = sum(s.total_payload_upload for s in st[1:])
@@ -230,13 +272,20 @@ def run_swarm(work, name, rep, n, size, up, port0):
         "%.3f" % (sum(done.values()) / n), "%.3f" % end, seed_bytes,
         "%.4f" % (seed_bytes / size), "%.0f" % max_rate(hist[0]),
         "%.4f" % (leech_up / (n * up * end)), leech_up, "%.2f" % cpu, "%.3f" % (cpu / end),
-        started,
+        started, opt(connected_at), opt(unchoked_at), opt(seed_first_at), opt(seed_limit_at),
+        "%.3f" % min(first_piece.values()), "%.3f" % (sum(first_piece.values()) / n),
+        os.getpriority(os.PRIO_PROCESS, 0), "%.2f" % load1,
     ]
     for s, h in zip(sessions, handles):
         s.remove_torrent(h)
     settings = sessions[0].get_settings()
     del handles, sessions
     return rows, swarm, settings
+
+
+def opt(t):
+    """A start-up time, or empty if it was not reached within STARTUP_SPAN."""
+    return "" if t is None else "%.3f" % t
 
 
 def append(path, header, rows):

@@ -237,8 +237,9 @@ impl BitTorrent {
         if done {
             self.finish(sim, n);
         } else {
+            // (Cancels of leftovers: libtorrent does not request at them.)
             for &i in &freed {
-                self.try_request(sim, n, i);
+                self.wake(sim, n, i);
             }
         }
         self.scratch.conns = freed;
@@ -252,6 +253,14 @@ impl BitTorrent {
     pub(super) fn on_have(&mut self, sim: &mut Sim, m: NodeId, i: u32, c: u32) {
         // The sender has `c` and `m` lacks it, so `m` wants something from it.
         if !self.present[m as usize] || self.has(m, c) {
+            return;
+        }
+        // libtorrent requests at a HAVE only if the peer was not interesting
+        // before (`peer_connection::incoming_have`, src/peer_connection.cpp).
+        if self.idle_rule()
+            && self.lk(m, i).in_flight == 0
+            && self.interested_but(m, self.lk(m, i).other, c)
+        {
             return;
         }
         debug_assert!(self.interested(m, self.lk(m, i).other));

@@ -41,9 +41,9 @@
 //! (`peer_connection::send_choke`), the bytes of the block under way are kept.
 
 use super::requests::{Ask, Groups};
-use super::{BitTorrent, NONE, Part, SERVER, Sim};
+use super::{BitTorrent, BtTimer, NONE, Part, SERVER, Sim};
 use crate::network::{FlowId, NodeId};
-use crate::scenario::RequestModel;
+use crate::scenario::{IdleRetry, RequestModel, RequestRate};
 use rand::Rng;
 
 /// Most parts (runs) a connection keeps outstanding under the block pipeline: the
@@ -179,7 +179,9 @@ impl BitTorrent {
     /// the rate of the part being served (0: use the last part's mean rate) and
     /// the chunk size.
     fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> u64 {
-        let rate = if served > 0.0 {
+        let rate = if self.ewma_rate() {
+            self.ticks[self.lbase(dl) + i as usize].avg
+        } else if served > 0.0 {
             served
         } else {
             self.queues[self.lbase(dl) + i as usize].rate
@@ -345,6 +347,7 @@ impl BitTorrent {
         let b = self.cfg.block_size as f64;
         // Whether a part is being served on the connection (then none need start).
         let mut serving = false;
+        let mut asked = false;
         loop {
             if self.held[dl as usize] == self.chunks {
                 return;
@@ -378,6 +381,7 @@ impl BitTorrent {
             else {
                 break;
             };
+            asked = true;
             let (chunk, part, bytes) = match ask {
                 Ask::New(c) => {
                     if !self.is_pending(dl, c) {
@@ -435,6 +439,10 @@ impl BitTorrent {
             self.parts_changed(dl, chunk);
             serving = false;
         }
+        if asked && self.idle_rule() {
+            let q = self.lbase(dl) + i as usize;
+            self.ticks[q].asked = sim.now.as_secs_f64();
+        }
         if !serving {
             self.serve_next(sim, dl, i);
         }
@@ -483,6 +491,115 @@ impl BitTorrent {
         if now > e.started {
             e.rate = bytes / (now - e.started);
         }
+    }
+
+    /// Whether the queue follows libtorrent's averaged download rate
+    /// (`request_rate = "ewma-5s"`, under the block pipeline).
+    #[inline(always)]
+    pub(super) fn ewma_rate(&self) -> bool {
+        self.blocks() && self.cfg.request_rate == RequestRate::Ewma5s
+    }
+
+    /// Whether idle connections ask again only at libtorrent's triggers
+    /// (`idle_retry = "every-5s"`, under the block pipeline).
+    #[inline(always)]
+    pub(super) fn idle_rule(&self) -> bool {
+        self.blocks() && self.cfg.idle_retry == IdleRetry::Every5s
+    }
+
+    /// Whether leechers tick once a second ([`Self::tick`]) and the link slots
+    /// keep a [`TickRec`].
+    #[inline(always)]
+    pub(super) fn ticking(&self) -> bool {
+        self.ewma_rate() || self.idle_rule()
+    }
+
+    /// `bytes` that `dl` received over its link at position `i` were credited (a
+    /// part's flow ended or was cancelled): counted towards the link's next rate
+    /// sample.
+    #[inline]
+    pub(super) fn note_received(&mut self, dl: NodeId, i: u32, bytes: f64) {
+        let q = self.lbase(dl) + i as usize;
+        self.ticks[q].got += bytes;
+    }
+
+    /// `dl` requests over its link at position `i` at an event that libtorrent
+    /// does not request at when the connection has nothing requested
+    /// (`idle_retry = "every-5s"`: then only a busy connection tops up here).
+    pub(super) fn wake(&mut self, sim: &mut Sim, dl: NodeId, i: u32) {
+        if self.idle_rule() && self.lk(dl, i).in_flight == 0 {
+            return;
+        }
+        self.try_request(sim, dl, i);
+    }
+
+    /// Whether `m` was interested in `u` before `u` got chunk `c` (`u` has a chunk
+    /// other than `c` that `m` lacks).
+    pub(super) fn interested_but(&self, m: NodeId, u: NodeId, c: u32) -> bool {
+        let w = self.words;
+        let (rm, ru) = (
+            &self.have[m as usize * w..][..w],
+            &self.have[u as usize * w..][..w],
+        );
+        rm.iter().zip(ru).enumerate().any(|(k, (x, y))| {
+            let mask = if k == c as usize / 64 {
+                !(1u64 << (c % 64))
+            } else {
+                !0
+            };
+            y & !x & mask != 0
+        })
+    }
+
+    /// Node `n`'s once-a-second tick, while it is a leecher.
+    ///
+    /// `request_rate = "ewma-5s"`: each link's bytes received in the last second
+    /// (those credited plus what the part being served delivered so far) enter
+    /// `rate = 4/5 rate + 1/5 sample`, as libtorrent 2.0.8's
+    /// `stat_channel::second_tick` (src/stat.cpp), called from
+    /// `peer_connection::second_tick` once a session tick (src/peer_connection.cpp),
+    /// does for `download_payload_rate()`; its integer truncation is not modelled.
+    ///
+    /// `idle_retry = "every-5s"`: a connection whose uploader unchokes `n`, which
+    /// `n` is interested in and has nothing requested on, asks again if its last
+    /// request (or retry, or the connection's opening) was at least 5 s ago
+    /// (`peer_connection::second_tick`: `m_endgame_mode && m_interesting`, both
+    /// queues empty, `now - 5 s >= m_last_request`).
+    pub(super) fn tick(&mut self, sim: &mut Sim, n: NodeId) {
+        if !self.present[n as usize] || self.nodes[n as usize].complete {
+            return;
+        }
+        let now = sim.now;
+        let (lb, d) = (self.lbase(n), self.deg[n as usize] as usize);
+        if self.ewma_rate() {
+            for q in lb..lb + d {
+                let f = self.queues[q].flow;
+                let r = &mut self.ticks[q];
+                let mut total = r.got;
+                if f != NONE {
+                    total += sim.network().delivered(f, now);
+                }
+                r.avg = 0.8 * r.avg + 0.2 * (total - r.seen);
+                r.seen = total;
+            }
+        }
+        if self.idle_rule() {
+            let t = now.as_secs_f64();
+            // Requests open or close no connection, so the links stay where they are.
+            for i in 0..d as u32 {
+                let l = *self.lk(n, i);
+                if !l.unchoked || l.in_flight != 0 || !self.interested(n, l.other) {
+                    continue;
+                }
+                let r = &mut self.ticks[lb + i as usize];
+                if t - r.asked >= 5.0 - 1e-9 {
+                    r.asked = t;
+                    self.try_request(sim, n, i);
+                }
+            }
+        }
+        let at = sim.after(1.0);
+        sim.set_timer(at, BtTimer::Tick { node: n });
     }
 }
 
@@ -558,6 +675,34 @@ impl Queue {
         started: 0.0,
         rate: 0.0,
     };
+}
+
+/// The per-link record of a leecher's 1-s tick (`request_rate = "ewma-5s"` or
+/// `idle_retry = "every-5s"`), kept in the link table's block layout (moved with
+/// its link) only when one of them is on.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TickRec {
+    /// The averaged download rate, bytes per second.
+    avg: f64,
+    /// Bytes received over the link whose flows have ended (credited).
+    got: f64,
+    /// Bytes received over the link up to the last rate update.
+    seen: f64,
+    /// When the node last asked over the link (or retried, or the connection
+    /// opened), seconds.
+    pub(super) asked: f64,
+}
+
+impl TickRec {
+    /// A new connection's record, opened at `now` seconds.
+    pub(super) fn new(now: f64) -> TickRec {
+        TickRec {
+            avg: 0.0,
+            got: 0.0,
+            seen: 0.0,
+            asked: now,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use crate::engine::Time;
 use crate::model::trace::MemorySink;
 use crate::model::{RunStatus, simulate, simulate_observed};
 use crate::network::ModelKind;
-use crate::scenario::{Arrival, ChokerKind, PickerKind, Scenario, SeedChoker, Seeding};
+use crate::scenario::{
+    Arrival, ChokerKind, IdleRetry, LostInterest, PickerKind, RequestRate, Scenario, SeedChoker,
+    Seeding,
+};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 
@@ -256,6 +259,107 @@ fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
     }
 }
 
+/// The averaged rate behind the queue (`request_rate = "ewma-5s"`). One uploader
+/// (100,000 B/s), one downloader, a 3-s queue of 16 KiB blocks (at least 2), no
+/// whole-piece runs. The link is never idle (no latency), so the downloader gets
+/// 100,000 B in every second and its rate after the k-th 1-s update is
+/// r_k = 4/5 r_(k-1) + 1/5 x 100,000 from r_0 = 0: 20,000, 36,000, 48,800 B/s
+/// after 1, 2 and 3 s. From 3 s to 4 s the queue is then at most
+/// floor(3 x 48,800 / 16,384) = 8 blocks; following the current rate it is
+/// floor(3 x 100,000 / 16,384) = 18 (tops up when a part ends: more than 8
+/// asked at 3.5 s). Neither changes the time the file takes, F / u = 4.7 s.
+#[test]
+fn averaged_rate_sizes_the_queue_from_libtorrents_five_second_average() {
+    let u = 100_000.0;
+    for rule in [RequestRate::Ewma5s, RequestRate::Current] {
+        let mut s = with_blocks(
+            bt(470_000, 100_000, u, vec![class(1, 0.0, f64::INFINITY)]),
+            16_384,
+            2,
+            500,
+        );
+        s.bittorrent.request_queue_time = 3.0;
+        s.bittorrent.request_rate = rule;
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(3.5).unwrap());
+        let i = (0..p.deg[1]).find(|&i| p.lk(1, i).other == SERVER).unwrap();
+        let (out, _) = p.queue_state(&sim, 1, i);
+        if rule == RequestRate::Ewma5s {
+            let avg = p.ticks[p.lbase(1) + i as usize].avg;
+            assert!((avg - 48_800.0).abs() < 1e-6, "rate {avg}");
+            assert!(out <= 8, "{out} blocks asked");
+        } else {
+            assert!(out > 8, "{out} blocks asked");
+        }
+        let r = simulate(&s);
+        let t = r.peers[0].completion.unwrap().as_secs_f64();
+        assert!((t - 4.7).abs() < 1e-6, "{t} s, {rule:?}");
+    }
+}
+
+/// When an idle connection asks again (`idle_retry`). The server (100,000 B/s)
+/// and two peers uploading 100,000 B/s: D (node 1, download capped at
+/// 20,000 B/s) and U (node 2, unlimited); three 100,000-B chunks asked in order
+/// (sequential picker), a queue deep enough for the whole file, no end game. At
+/// 0 s both ask the server for the whole file; it sends D 20,000 B/s and U the
+/// other 80,000, so U has chunk 0 at 100,000 / 80,000 = 1.25 s: D becomes
+/// interested in U, U unchokes it, and D has nothing free to ask (all is asked of
+/// the server), so the connection is idle. At 1.5 s the server chokes D (D holds
+/// 30,000 B of chunk 0) and D's requests there are dropped; the server
+/// unchokes it again only at its rechoke at 10 s (`lost_interest =
+/// "next-rechoke"`: U, complete at 3.3 s, leaves its slot idle), when D has
+/// asked U for everything. `"at-once"`: D asks U at once for the rest of chunk 0
+/// (70,000 B), then for chunks 1 and 2 at U's HAVEs while that is served, and
+/// gets 270,000 B at its 20,000 B/s: complete at 1.5 + 13.5 = 15 s.
+/// `"every-5s"` (libtorrent): the choke elsewhere and U's HAVEs (D is already
+/// interested) do not make it ask; its 1-s tick does once 5 s have passed since
+/// the connection opened (0 s), at 5 s: complete at 5 + 13.5 = 18.5 s.
+#[test]
+fn idle_connections_ask_again_only_at_libtorrents_triggers() {
+    for (rule, done) in [(IdleRetry::AtOnce, 15.0), (IdleRetry::Every5s, 18.5)] {
+        let mut s = with_blocks(
+            bt(
+                300_000,
+                100_000,
+                100_000.0,
+                vec![
+                    class(1, 100_000.0, 20_000.0),
+                    class(1, 100_000.0, f64::INFINITY),
+                ],
+            ),
+            16_384,
+            500,
+            500,
+        );
+        let c = &mut s.bittorrent;
+        c.picker = PickerKind::Sequential;
+        c.random_first = 0;
+        c.endgame = false;
+        c.lost_interest = LostInterest::NextRechoke;
+        c.idle_retry = rule;
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(1.5).unwrap());
+        assert_eq!(p.held[2], 1, "U has chunk 0 at 1.25 s");
+        let to_u = (0..p.deg[1]).find(|&i| p.lk(1, i).other == 2).unwrap();
+        assert!(p.lk(1, to_u).unchoked && p.lk(1, to_u).in_flight == 0);
+        let at_server = (0..p.deg[SERVER as usize])
+            .find(|&i| p.lk(SERVER, i).other == 1)
+            .unwrap();
+        p.choke(&mut sim, SERVER, at_server);
+        // (A no-op event now, after which the event loop gives the changed flows
+        // their rates, as after any event.)
+        sim.set_timer(sim.now, BtTimer::Trigger { node: SERVER });
+        let asked = p.lk(1, to_u).in_flight > 0;
+        assert_eq!(asked, rule == IdleRetry::AtOnce, "{rule:?}");
+        sim.run(&mut p, Time::from_secs_ceil(done - 0.01).unwrap());
+        assert!(!p.nodes[1].complete, "{rule:?} complete before {done} s");
+        sim.run(&mut p, Time::from_secs_ceil(done + 0.01).unwrap());
+        assert!(p.nodes[1].complete, "{rule:?} not complete at {done} s");
+    }
+}
+
 /// Random heterogeneous swarms under the block pipeline: random block sizes (chunk
 /// sizes are rarely a whole number of blocks), queue rules, pickers, chokers,
 /// allowed-fast sets, the limiter's overhead, latency and churn, under both
@@ -333,6 +437,15 @@ fn case() -> impl Strategy<Value = Scenario> {
                 s.bittorrent.rate_limit_overhead = overhead;
                 s.bittorrent.whole_pieces_threshold = if overhead { 20.0 } else { 0.0 };
                 s.bittorrent.unchoke_slots = slots;
+                // The averaged rate behind the queue in half the cases, libtorrent's
+                // idle retries in a third (from the seed: no new draw, so the other
+                // draws stay as they were).
+                if seed % 2 == 0 {
+                    s.bittorrent.request_rate = RequestRate::Ewma5s;
+                }
+                if seed % 3 == 0 {
+                    s.bittorrent.idle_retry = IdleRetry::Every5s;
+                }
                 s
             },
         )

@@ -311,7 +311,7 @@ impl Choker for MainlineSeed {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{hist, test_cx};
+    use super::super::test_support::{chosen, hist};
     use super::*;
     use crate::engine::Time;
     use crate::engine::rng_from_seed;
@@ -340,23 +340,9 @@ mod tests {
         };
         assert!(rr.quota_complete(&cands[0]));
         assert!(!rr.quota_complete(&cands[1]) && !rr.quota_complete(&cands[2]));
-        let mut out = Vec::new();
-        rr.choose(
-            &mut test_cx(&mut rng_from_seed(1), &mut 0),
-            &cands,
-            3,
-            &mut out,
-        );
-        assert_eq!(out, vec![2, 1, 3]);
+        assert_eq!(chosen(&mut rr, &cands, 3), vec![2, 1, 3]);
         // With 5 slots everyone, the quota-complete peer last.
-        out.clear();
-        rr.choose(
-            &mut test_cx(&mut rng_from_seed(1), &mut 0),
-            &cands,
-            5,
-            &mut out,
-        );
-        assert_eq!(out, vec![2, 1, 3, 4, 0]);
+        assert_eq!(chosen(&mut rr, &cands, 5), vec![2, 1, 3, 4, 0]);
         // Exactly at the quota (not more than) the slot is kept: 2000 B, 60 s.
         assert!(!rr.quota_complete(&hist(6, true, 0.0, 2000.0, 70.0)));
         assert!(!rr.quota_complete(&hist(6, true, 0.0, 3000.0, 60.0)));
@@ -376,14 +362,7 @@ mod tests {
             hist(4, false, 0.0, 0.0, 80.0),
             hist(5, true, 100.0, 0.0, 20.0),
         ];
-        let mut out = Vec::new();
-        FastestUpload.choose(
-            &mut test_cx(&mut rng_from_seed(1), &mut 0),
-            &cands,
-            4,
-            &mut out,
-        );
-        assert_eq!(out, vec![1, 4, 0, 3]);
+        assert_eq!(chosen(&mut FastestUpload, &cands, 4), vec![1, 4, 0, 3]);
     }
 
     /// libtorrent's anti-leech seed choker, by hand from `anti_leech_score`: file
@@ -411,27 +390,17 @@ mod tests {
         ];
         let scores: Vec<i64> = cands.iter().map(|x| al.score(x)).collect();
         assert_eq!(scores, vec![600, 0, 1000, 800, 100]);
-        let mut out = Vec::new();
-        al.choose(
-            &mut test_cx(&mut rng_from_seed(1), &mut 0),
-            &cands,
-            5,
-            &mut out,
-        );
-        assert_eq!(out, vec![2, 3, 0, 4, 1]);
+        assert_eq!(chosen(&mut al, &cands, 5), vec![2, 3, 0, 4, 1]);
         // Equal scores: longest since the last unchoke first.
         let mut a = c(7, 0, 0.0);
         a.since_unchoke = 5.0;
         let mut b = c(8, 10, 0.0);
         b.since_unchoke = 9.0;
-        out.clear();
-        al.choose(
-            &mut test_cx(&mut rng_from_seed(1), &mut 0),
-            &[a, b],
-            1,
-            &mut out,
+        assert_eq!(
+            chosen(&mut al, &[a, b], 1),
+            vec![1],
+            "both score 1000; neighbour 8 waited longer"
         );
-        assert_eq!(out, vec![1], "both score 1000; neighbour 8 waited longer");
     }
 
     /// libtorrent's rate-based slot count by hand from `unchoke_sort` (src/choker.cpp,
@@ -452,17 +421,7 @@ mod tests {
         ];
         let mut rb = RateBased { interval: 15.0 };
         assert_eq!(rb.slots(&cands), 2);
-        let (mut rng, mut st) = (rng_from_seed(1), 0);
-        let mut cx = ChokeContext {
-            node: 9,
-            now: Time::ZERO,
-            round: 0,
-            rng: &mut rng,
-            state: &mut st,
-        };
-        let mut out = Vec::new();
-        rb.choose(&mut cx, &cands, 7, &mut out);
-        assert_eq!(out, vec![4, 3]);
+        assert_eq!(chosen(&mut rb, &cands, 7), vec![4, 3]);
         // Nobody sent 1 KiB/s (15,359 B in 15 s is 1023 B/s): no regular slot.
         let slow = [hist(1, true, 15_359.0, 0.0, 0.0)];
         assert_eq!(rb.slots(&slow), 0);
@@ -500,35 +459,19 @@ mod tests {
     /// the kept 2, 3, 4, takes 5 (choked): 2, 3, 4, 5; cursor 5.
     #[test]
     fn mainline_seed_by_hand() {
+        // (id, unchoked, our rate to it, seconds since its unchoke)
+        let c = |n, unchoked, rate, since| Candidate {
+            sent_rate: rate,
+            ..hist(n, unchoked, 0.0, 0.0, since)
+        };
         let cands = [
-            Candidate {
-                sent_rate: 300.0,
-                ..hist(1, true, 0.0, 0.0, 50.0)
-            },
-            Candidate {
-                sent_rate: 100.0,
-                ..hist(2, true, 0.0, 0.0, 10.0)
-            },
-            Candidate {
-                sent_rate: 500.0,
-                ..hist(3, true, 0.0, 0.0, 20.0)
-            },
-            Candidate {
-                sent_rate: 400.0,
-                ..hist(4, true, 0.0, 0.0, 40.0)
-            },
-            Candidate {
-                sent_rate: 0.0,
-                ..hist(5, false, 0.0, 0.0, 100.0)
-            },
-            Candidate {
-                sent_rate: 0.0,
-                ..hist(6, false, 0.0, 0.0, 100.0)
-            },
-            Candidate {
-                sent_rate: 0.0,
-                ..hist(7, false, 0.0, 0.0, 100.0)
-            },
+            c(1, true, 300.0, 50.0),
+            c(2, true, 100.0, 10.0),
+            c(3, true, 500.0, 20.0),
+            c(4, true, 400.0, 40.0),
+            c(5, false, 0.0, 100.0),
+            c(6, false, 0.0, 100.0),
+            c(7, false, 0.0, 100.0),
         ];
         let mut ms = MainlineSeed { interval: 10.0 };
         let mut rng = rng_from_seed(1);

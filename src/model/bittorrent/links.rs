@@ -2,7 +2,7 @@
 //! fixed-size blocks, opening (with the bitfield exchange) and closing connections,
 //! and the choke flags and request counts kept in step at both ends of a link.
 
-use super::blocks::Queue;
+use super::blocks::{Queue, TickRec};
 use super::{BitTorrent, Bits, Conn, Link, NONE, Sim, UnchokeRec};
 use crate::model::bitset::assign128;
 use crate::network::NodeId;
@@ -107,6 +107,9 @@ impl BitTorrent {
                 if self.blocks() {
                     self.queues.resize(self.links.len(), Queue::EMPTY);
                 }
+                if self.ticking() {
+                    self.ticks.resize(self.links.len(), TickRec::new(0.0));
+                }
                 b as u32
             }
         };
@@ -208,6 +211,11 @@ impl BitTorrent {
                 let q = self.lbase(me) + pos as usize;
                 self.queues[q] = Queue::EMPTY;
             }
+            if self.ticking() {
+                // (libtorrent's `m_last_request` counts from the connection's start.)
+                let q = self.lbase(me) + pos as usize;
+                self.ticks[q] = TickRec::new(sim.now.as_secs_f64());
+            }
             if self.track_history {
                 let h = self.lbase(me) + pos as usize;
                 self.history[h] = UnchokeRec {
@@ -278,6 +286,9 @@ impl BitTorrent {
             }
             if self.blocks() {
                 self.queues[lb + pos as usize] = self.queues[lb + last as usize];
+            }
+            if self.ticking() {
+                self.ticks[lb + pos as usize] = self.ticks[lb + last as usize];
             }
             self.deg[n as usize] = last;
             let kw = self.want_words;

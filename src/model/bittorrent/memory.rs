@@ -1,8 +1,9 @@
 //! BitTorrent's share of the up-front memory estimate (`crate::memory`), beside
 //! the data structures it counts.
 
-use super::{Conn, Link, UnchokeRec, blocks::Queue, policy, rate_buckets, tracks_history};
-use crate::scenario::{BitTorrentConfig, RequestModel};
+use super::blocks::{Queue, TickRec};
+use super::{Conn, Link, UnchokeRec, policy, rate_buckets, tracks_history};
+use crate::scenario::{BitTorrentConfig, IdleRetry, RequestModel, RequestRate};
 
 // The per-connection figure below counts a 24-byte connection record and a 20-byte
 // link slot: a larger record must raise it.
@@ -12,11 +13,13 @@ const _: () = assert!(std::mem::size_of::<Link>() <= 20);
 const _: () = assert!(std::mem::size_of::<UnchokeRec>() <= 32);
 // The block pipeline's figure counts a 32-byte queue record per link slot.
 const _: () = assert!(std::mem::size_of::<Queue>() <= 32);
+// The 1-s tick's figure counts a 32-byte record per link slot.
+const _: () = assert!(std::mem::size_of::<TickRec>() <= 32);
 
 /// The estimated memory of one BitTorrent peer, in bytes, with `chunks` chunks
 /// (`C`), `W = ceil(C / 64)` bitfield words, `K` the connection limit
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
-/// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P) K`.
+/// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`.
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -34,7 +37,10 @@ const _: () = assert!(std::mem::size_of::<Queue>() <= 32);
 /// 64 bytes with doubling. `P` = 1 under the block pipeline (`requests =
 /// "blocks"`): each link slot's 32-byte queue record (the part being served, the
 /// blocks waiting, the rate estimate) in a fourth flat table, up to 64 bytes with
-/// doubling, which also covers the longer lists of queued block requests.
+/// doubling, which also covers the longer lists of queued block requests. `T` = 1
+/// when leechers tick once a second under the pipeline (`request_rate =
+/// "ewma-5s"` or `idle_retry = "every-5s"`): each link slot's 32-byte
+/// `TickRec` in a fifth flat table, up to 64 bytes with doubling.
 pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let w = (c / 64.0).ceil();
@@ -54,5 +60,8 @@ pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     } else {
         0.0
     };
-    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b + h + p) * k
+    let ticking = cfg.requests == RequestModel::Blocks
+        && (cfg.request_rate == RequestRate::Ewma5s || cfg.idle_retry == IdleRetry::Every5s);
+    let t = if ticking { 64.0 } else { 0.0 };
+    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b + h + p + t) * k
 }

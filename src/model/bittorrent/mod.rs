@@ -319,6 +319,10 @@ pub struct BitTorrent {
     /// end of the connection), in the same block layout (moved with its link);
     /// empty otherwise.
     queues: Vec<blocks::Queue>,
+    /// Each link slot's [`blocks::TickRec`] (the averaged rate and the last
+    /// request), in the same block layout, while a leecher's 1-s tick is on
+    /// ([`BitTorrent::ticking`]); empty otherwise.
+    ticks: Vec<blocks::TickRec>,
     /// Each node's block of links (`NONE` before it arrives and after it leaves).
     block: Vec<u32>,
     /// Each node's number of links.
@@ -501,6 +505,7 @@ impl BitTorrent {
             history: Vec::new(),
             track_history,
             queues: Vec::new(),
+            ticks: Vec::new(),
             block: vec![NONE; n],
             deg: vec![0; n],
             free_blocks: Vec::new(),

@@ -318,6 +318,9 @@ impl BitTorrent {
         let bd = self.nodes[dl as usize].period as usize % b;
         let rd = self.rbase(dl) + pd * width + bd;
         self.rates[rd] += bytes as f32;
+        if self.ewma_rate() {
+            self.note_received(dl, i, bytes);
+        }
     }
 
     /// Adds `bytes` received of chunk `c` to node `n`'s partial chunks.
@@ -450,7 +453,7 @@ impl BitTorrent {
             // (try_request would return at once otherwise.)
             if l.unchoked && (l.in_flight as u32) < self.cfg.requests_in_flight {
                 debug_assert!(self.conns[l.conn as usize].alive);
-                self.try_request(sim, n, i);
+                self.wake(sim, n, i);
             }
         }
         self.scratch.retry = list;
@@ -516,8 +519,14 @@ impl BitTorrent {
         if !self.nodes[dl as usize].complete {
             // (Nothing in this event closes a connection, so the freed links are
             // where they were.)
-            for &i in &freed {
-                self.try_request(sim, dl, i);
+            // (The first is the part's own link, where a block arrived; the others'
+            // duplicates were cancelled, at which libtorrent does not request.)
+            for (k, &i) in freed.iter().enumerate() {
+                if k == 0 {
+                    self.try_request(sim, dl, i);
+                } else {
+                    self.wake(sim, dl, i);
+                }
             }
             // The other idle links (unchoked, a request slot free, nothing to ask at
             // their last try) are asked again only where this part's end can have

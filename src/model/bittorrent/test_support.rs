@@ -1,8 +1,8 @@
 //! Builders shared by the choker unit tests: candidates with the fields a choker
-//! reads, and a choke context.
+//! reads, and a choker's choice.
 
-use super::policy::{Candidate, ChokeContext};
-use crate::engine::{SimRng, Time};
+use super::policy::{Candidate, ChokeContext, Choker};
+use crate::engine::{Time, rng_from_seed};
 use crate::network::NodeId;
 
 /// A candidate with the rates tit-for-tat (`recv`) and the fastest seed choker
@@ -38,13 +38,18 @@ pub(super) fn hist(
     }
 }
 
-/// A choke context at time 0, node 0, first round.
-pub(super) fn test_cx<'a>(rng: &'a mut SimRng, state: &'a mut u32) -> ChokeContext<'a> {
-    ChokeContext {
+/// The candidates `choker` unchokes with `slots` slots: its choice at time 0, node
+/// 0, first round, its state 0, the random draws of seed 1.
+pub(super) fn chosen(choker: &mut impl Choker, cands: &[Candidate], slots: usize) -> Vec<usize> {
+    let (mut rng, mut state) = (rng_from_seed(1), 0);
+    let mut cx = ChokeContext {
         node: 0,
         now: Time::ZERO,
         round: 0,
-        rng,
-        state,
-    }
+        rng: &mut rng,
+        state: &mut state,
+    };
+    let mut out = Vec::new();
+    choker.choose(&mut cx, cands, slots, &mut out);
+    out
 }

@@ -47,6 +47,13 @@ pub enum BtTimer {
         /// The chunk the sender now has.
         chunk: u32,
     },
+    /// A leecher's once-a-second tick: its connections' averaged download rates
+    /// (`request_rate = "ewma-5s"`) and the retries of its idle connections
+    /// (`idle_retry = "every-5s"`).
+    Tick {
+        /// The node that ticks.
+        node: NodeId,
+    },
     /// The watchdog checks that something moved.
     Watchdog,
 }
@@ -207,6 +214,7 @@ impl BitTorrent {
                     self.on_have(sim, to, i, chunk);
                 }
             }
+            BtTimer::Tick { node } => self.tick(sim, node),
             BtTimer::Watchdog => self.watchdog(sim),
         }
     }

@@ -135,5 +135,9 @@ impl BitTorrent {
         self.tracker.push(n);
         let at = sim.after(self.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: n });
+        if self.ticking() {
+            let at = sim.after(1.0);
+            sim.set_timer(at, BtTimer::Tick { node: n });
+        }
     }
 }
