@@ -13,7 +13,7 @@
 //! whole record at every read and compare.
 
 use super::blocks::asked_of_next_chunk;
-use super::{BitTorrent, Sim};
+use super::{BitTorrent, Part, Sim};
 use crate::network::NodeId;
 
 /// One started chunk of a node.
@@ -89,12 +89,7 @@ impl BitTorrent {
         let mut open = std::mem::take(&mut self.scratch.open);
         open.clear();
         let node = &self.nodes[dl as usize];
-        open.extend(
-            node.downloads
-                .iter()
-                .filter(|p| p.chunk == c)
-                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
-        );
+        open_parts(&node.downloads, Some(c), &mut open);
         let entry = if open.is_empty() {
             node.partial
                 .iter()
@@ -122,12 +117,7 @@ impl BitTorrent {
         list.clear();
         let mut open = std::mem::take(&mut self.scratch.open);
         open.clear();
-        let node = &self.nodes[dl as usize];
-        open.extend(
-            node.downloads
-                .iter()
-                .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
-        );
+        open_parts(&self.nodes[dl as usize].downloads, None, &mut open);
         super::blocks::sort_open(&mut open);
         let mut k = 0;
         while k < open.len() {
@@ -140,7 +130,7 @@ impl BitTorrent {
             });
         }
         let with_parts = list.len();
-        for &(c, got) in &node.partial {
+        for &(c, got) in &self.nodes[dl as usize].partial {
             if open.binary_search_by_key(&c, |e| e.0).is_err() {
                 list.push(Started {
                     chunk: c,
@@ -154,4 +144,15 @@ impl BitTorrent {
         }
         self.scratch.open = open;
     }
+}
+
+/// Appends the parts of `parts` (of chunk `only`, or all of them) as (chunk, part,
+/// bytes asked and not yet credited), the form `asked_of_next_chunk` reads once sorted.
+fn open_parts(parts: &[Part], only: Option<u32>, open: &mut Vec<(u32, u32, f64)>) {
+    open.extend(
+        parts
+            .iter()
+            .filter(|p| only.is_none_or(|c| p.chunk == c))
+            .map(|p| (p.chunk, p.part, p.bytes - p.credited)),
+    );
 }
