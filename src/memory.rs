@@ -5,11 +5,14 @@
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
 //! its rate history (rate window / rechoke interval, 1 to 8; 2 by default), `H` 1
 //! when the run keeps each link's unchoke history, `P` 1 under the block
-//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise):
+//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise), and `S`
+//! the started chunks a node is assumed to hold at once under the pipeline
+//! (`min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`):
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
-//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K)
+//! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K
+//!                              + P (80 (K + S) + 64 S + 64))
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
@@ -136,12 +139,18 @@ mod tests {
     /// 1,000 peers sharing 100 MiB in 400 chunks, with `protocol` as the
     /// `[protocol]` table.
     fn swarm_1000(protocol: &str) -> Scenario {
+        swarm_1000_chunk("256 KiB", protocol)
+    }
+
+    /// 1,000 peers sharing 100 MiB in chunks of `chunk`, with `protocol` as the
+    /// `[protocol]` table.
+    fn swarm_1000_chunk(chunk: &str, protocol: &str) -> Scenario {
         let text = format!(
             r#"
             name = "m"
             [file]
             size = "100 MiB"
-            chunk = "256 KiB"
+            chunk = "{chunk}"
             [server]
             upload = "10 Mbit/s"
             [[peers]]
@@ -185,13 +194,39 @@ mod tests {
         let s = bittorrent_1000(r#"preset = "libtorrent-2.0""#);
         // By hand: the preset rechokes every 15 s over a 15 s window, so B = 1; its
         // round-robin seed choker reads the unchoke history (H = 1); its requests
-        // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760) = 16777216 + 20720000.
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 20_720_000.0);
-        // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920) = 16777216 + 16880000.
+        // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections.
+        // It ranks started chunks by rarity: S = min(400, 64 + 400 / 8) = 114, so
+        // the pipeline's lists take 80 * (80 + 114) + 64 * 114 + 64 = 22880 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760 + 22880) = 16777216 + 43600000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 43_600_000.0);
+        // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920;
+        // started chunks first: S = min(400, 80 / 2) = 40, and the lists take
+        // 80 * (80 + 40) + 64 * 40 + 64 = 12224 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920 + 12224) = 16777216 + 29104000.
         let s = bittorrent_1000(r#"requests = "blocks""#);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 16_880_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 29_104_000.0);
+    }
+
+    #[test]
+    fn the_pipeline_lists_are_bounded_by_the_chunks() {
+        // By hand, 1,000 peers, C = 400, W = 7, B = 2, P = 1 and K = 1000 (so
+        // A = 4): (78 + 32 + 64) * 1000 = 174000 bytes of connections. Started
+        // chunks first would allow K / 2 = 500 started chunks, more than the 400
+        // chunks there are: S = 400, and the lists take
+        // 80 * (1000 + 400) + 64 * 400 + 64 = 137664 bytes:
+        // 16 MiB + 1000 * (2048 + 1600 + 112 + 174000 + 137664) = 16777216 + 315424000.
+        let s = bittorrent_1000("requests = \"blocks\"\nmax_connections = 1000");
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 315_424_000.0);
+        // By rarity with 8 chunks of 12.5 MiB (W = 1): S = min(8, 64 + 1) = 8;
+        // (78 + 32 + 64) * 80 = 13920 bytes of connections, and the lists
+        // 80 * (80 + 8) + 64 * 8 + 64 = 7616:
+        // 16 MiB + 1000 * (2048 + 16 + 16 + 13920 + 7616) = 16777216 + 23616000.
+        let s = swarm_1000_chunk(
+            "12800 KiB",
+            "kind = \"bittorrent\"\nrequests = \"blocks\"\nstarted_chunks = \"by-rarity\"",
+        );
+        assert_eq!(s.chunks(), 8);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 23_616_000.0);
     }
 
     #[test]

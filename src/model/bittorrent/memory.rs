@@ -2,8 +2,9 @@
 //! the data structures it counts.
 
 use super::blocks::{Queue, TickRec};
-use super::{Conn, Link, UnchokeRec, policy, rate_buckets, tracks_history};
-use crate::scenario::{BitTorrentConfig, IdleRetry, RequestModel, RequestRate};
+use super::started::Started;
+use super::{Conn, Link, Part, UnchokeRec, policy, rate_buckets, tracks_history};
+use crate::scenario::{BitTorrentConfig, IdleRetry, RequestModel, RequestRate, StartedOrder};
 
 // The per-connection figure below counts a 24-byte connection record and a 20-byte
 // link slot: a larger record must raise it.
@@ -15,11 +16,26 @@ const _: () = assert!(std::mem::size_of::<UnchokeRec>() <= 32);
 const _: () = assert!(std::mem::size_of::<Queue>() <= 32);
 // The 1-s tick's figure counts a 32-byte record per link slot.
 const _: () = assert!(std::mem::size_of::<TickRec>() <= 32);
+// The block pipeline's per-node lists ([`pipeline_lists`]) count a 40-byte part, a
+// 16-byte started-chunk entry and a 16-byte partly-received entry.
+const _: () = assert!(std::mem::size_of::<Part>() <= PART_BYTES as usize);
+const _: () = assert!(std::mem::size_of::<Started>() <= STARTED_BYTES as usize);
+const _: () = assert!(std::mem::size_of::<(u32, f64)>() <= PARTIAL_BYTES as usize);
+
+/// Bytes of one entry of a node's list of requested parts (`Node::downloads`).
+const PART_BYTES: f64 = 40.0;
+/// Bytes of one entry of a node's record of started chunks (`Node::started`).
+const STARTED_BYTES: f64 = 16.0;
+/// Bytes of one entry of a node's list of partly received chunks
+/// (`Node::partial`).
+const PARTIAL_BYTES: f64 = 16.0;
 
 /// The estimated memory of one BitTorrent peer, in bytes, with `chunks` chunks
 /// (`C`), `W = ceil(C / 64)` bitfield words, `K` the connection limit
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
-/// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`.
+/// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`, plus, under the
+/// block pipeline, the per-node lists that `pipeline_lists` counts
+/// (`80 (K + S) + 64 S + 64`).
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -37,10 +53,14 @@ const _: () = assert!(std::mem::size_of::<TickRec>() <= 32);
 /// 64 bytes with doubling. `P` = 1 under the block pipeline (`requests =
 /// "blocks"`): each link slot's 32-byte queue record (the part being served, the
 /// blocks waiting, the rate estimate) in a fourth flat table, up to 64 bytes with
-/// doubling, which also covers the longer lists of queued block requests. `T` = 1
-/// when leechers tick once a second under the pipeline (`request_rate =
-/// "ewma-5s"` or `idle_retry = "every-5s"`): each link slot's 32-byte
-/// `TickRec` in a fifth flat table, up to 64 bytes with doubling.
+/// doubling. `T` = 1 when leechers tick once a second under the pipeline
+/// (`request_rate = "ewma-5s"` or `idle_retry = "every-5s"`): each link slot's
+/// 32-byte `TickRec` in a fifth flat table, up to 64 bytes with doubling.
+/// Under the pipeline, each node's lists of requested parts, started chunks and
+/// partly received chunks add `80 (K + S) + 64 S + 64` bytes, `S` the started
+/// chunks a node is assumed to hold at once: `min(C, K / 2)`, or `min(C, 64 + C /
+/// 8)` with `started_chunks = "by-rarity"` (`pipeline_lists` and `started_bound`
+/// give each term and what it assumes).
 pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let w = (c / 64.0).ceil();
@@ -63,5 +83,69 @@ pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let ticking = cfg.requests == RequestModel::Blocks
         && (cfg.request_rate == RequestRate::Ewma5s || cfg.idle_retry == IdleRetry::Every5s);
     let t = if ticking { 64.0 } else { 0.0 };
-    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b + h + p + t) * k
+    2048.0 + a * c + 16.0 * w + (78.0 + 16.0 * b + h + p + t) * k + pipeline_lists(cfg, chunks)
+}
+
+/// The started chunks (`S`) a node is assumed to hold at once under the block
+/// pipeline, with `chunks` chunks (`C`) and `K` the connection limit: at most `C`
+/// (one entry per chunk, a strict bound), and realistically
+///
+/// - `started_chunks = "first"`: `K / 2`. A node starts a new chunk only when no
+///   chunk it has started has bytes nobody was asked for that the uploader has,
+///   so its started chunks stay near its connections with requests (those whose
+///   uploader unchokes it, and allowed-fast requests over choked ones). Measured
+///   (`homog-1k-fast`, `requests = "blocks"`; a node's peak, averaged over the
+///   nodes): 6 to 18 with `C` = 100 to 1,600 and `K` = 80 or 200.
+/// - `"by-rarity"`: `64 + C / 8`. A started chunk ranks with new ones by
+///   rarity, so the chunks a choke left partly received are not finished first
+///   and accumulate. Measured (`homog-1k-fast`, `libtorrent-2.0` preset, as
+///   above): 54 at `C` = 100, 88 to 100 at `C` = 400 (`K` = 40 to 200), 188 at
+///   `C` = 1,600.
+///
+/// A strict bound by the code alone is `C`; with it the estimate of the preset's
+/// benchmark would be three times its peak.
+fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
+    let c = chunks as f64;
+    let k = cfg.max_connections as f64;
+    let s = match cfg.started_chunks {
+        StartedOrder::First => k / 2.0,
+        StartedOrder::ByRarity => 64.0 + c / 8.0,
+    };
+    s.min(c)
+}
+
+/// The block pipeline's per-node lists, in bytes per peer (0 when requests are
+/// whole chunks): `2 (PART_BYTES (K + S) + STARTED_BYTES S + PARTIAL_BYTES S) + 64`
+/// = `80 (K + S) + 64 S + 64`, with `S` = [`started_bound`].
+///
+/// - Requested parts (`Node::downloads`, [`PART_BYTES`] each): `K + S`.
+///   End-game duplicates, strictly at most `K`: a duplicate is asked only on a
+///   connection with nothing outstanding, which then stays busy until all its
+///   parts end, so a connection has at most one at a time. The other parts,
+///   assumed one run per started chunk on average: a run asks for all the bytes
+///   of its chunk nobody was asked for, up to the queue's room, so a chunk has
+///   more than one only when the room cut a run short or several connections
+///   share the chunk, and many started chunks have none, being only partly
+///   received. The strict bound by the code, `min(MAX_RUNS, D + 1)` per
+///   connection with `D` the deepest queue (`request_queue_max`, or the blocks of
+///   8 MiB of whole-piece runs), is 250 parts per connection by default: 1.6 MB
+///   per node at `K` = 80, absurd; the measured peak (`homog-1k-fast`, preset) is
+///   108 parts a node on average at `K` = 80, `C` = 400.
+/// - The record of started chunks (`Node::started`, [`STARTED_BYTES`] each): `S`.
+/// - Partly received chunks (`Node::partial`, [`PARTIAL_BYTES`] each): at most `S`,
+///   since every one is a started chunk. (Requests of whole chunks leave a chunk
+///   partly received only at a choke or a split, and finish it first: a few
+///   entries, within the node record's kilobyte, so the whole-chunk estimate does
+///   not count them.)
+/// - Each list grows by doubling, so up to twice its entries: the factor 2.
+/// - The chunks whose started entries are stale (`Node::started_dirty`): at most
+///   nine four-byte entries (a few; more and the whole record is rebuilt), 16 with
+///   doubling: 64 bytes.
+fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
+    if cfg.requests != RequestModel::Blocks {
+        return 0.0;
+    }
+    let k = cfg.max_connections as f64;
+    let s = started_bound(cfg, chunks);
+    2.0 * (PART_BYTES * (k + s) + STARTED_BYTES * s + PARTIAL_BYTES * s) + 64.0
 }
