@@ -24,8 +24,8 @@
 //! 2 MiB pages, at most 2 MiB more per large table (a few dozen MiB at most in all,
 //! within the margins of the per-peer figures; the measured peak RSS of the
 //! benchmark runs stays well below the estimate). The estimate was checked against
-//! the peak RSS of the benchmark scenarios (docs/PERFORMANCE.md): it over-estimates,
-//! never under-estimates, those runs.
+//! the peak RSS of the benchmark scenarios, whole-chunk and block pipeline
+//! (docs/PERFORMANCE.md): it over-estimates, never under-estimates, those runs.
 
 use crate::scenario::{ProtocolKind, Scenario};
 use std::fmt;
