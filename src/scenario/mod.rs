@@ -7,7 +7,8 @@
 //!
 //! This file holds the scenario types and limits; `read.rs` reads text and applies
 //! `--set` overrides, `check.rs` checks the raw tree (the BitTorrent table in
-//! `protocol.rs`), `serialise.rs` writes a scenario back as TOML.
+//! `protocol.rs`, its request pipeline's fields in `requests.rs`), `serialise.rs`
+//! writes a scenario back as TOML.
 
 /// Gives an enum its name table: `ALL`, every value with its name in scenario files
 /// and outputs (the one table that the parser, `name()` and the error message
@@ -35,19 +36,20 @@ mod error;
 mod presets;
 mod protocol;
 mod read;
+mod requests;
 mod serialise;
 pub mod units;
 
 pub use error::ScenarioError;
 pub use presets::Preset;
 pub use protocol::{
-    Arrival, BitTorrentConfig, ChokerKind, IdleRetry, LostInterest, MIN_TIMER_INTERVAL,
-    OptimisticPick, PickerKind, RequestModel, RequestRate, SeedChoker, Seeding, StartedOrder,
-    Written,
+    Arrival, BitTorrentConfig, ChokerKind, LostInterest, MIN_TIMER_INTERVAL, OptimisticPick,
+    PickerKind, SeedChoker, Seeding, Written,
 };
 pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,
 };
+pub use requests::{IdleRetry, RequestModel, RequestRate, StartedOrder};
 pub use serialise::to_toml;
 
 use check::{Checker, Res};

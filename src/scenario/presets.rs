@@ -3,8 +3,9 @@
 
 use super::protocol::{
     BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PRESET_FIELDS, PickerKind,
-    RequestModel, SeedChoker, StartedOrder,
+    SeedChoker,
 };
+use super::requests::{RequestModel, StartedOrder};
 
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
