@@ -224,16 +224,23 @@ impl BitTorrent {
         fast_only: bool,
     ) -> Option<(u32, f64)> {
         self.refresh_started(sim, dl);
-        let (have, w) = (&self.have, self.words);
-        let ul_has = |c: u32| {
-            have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1
-                && (!fast_only || self.is_fast(dl, c))
-        };
-        self.nodes[dl as usize]
-            .started
-            .iter()
-            .find(|s| (s.idle || s.free > 0.5) && ul_has(s.chunk))
-            .map(|s| (s.chunk, s.free))
+        if fast_only && self.fast.is_empty() {
+            return None;
+        }
+        let w = self.words;
+        let (base_ul, base_dl) = (ul as usize * w, dl as usize * w);
+        for i in 0..w {
+            let mut x = (self.started_free[base_dl + i] | self.started_idle[base_dl + i])
+                & self.have[base_ul + i];
+            if fast_only {
+                x &= self.fast[base_dl + i];
+            }
+            if x != 0 {
+                let c = (i * 64) as u32 + x.trailing_zeros();
+                return Some((c, self.started_free_of(dl, c)));
+            }
+        }
+        None
     }
 
     /// Bytes of chunk `c` at `dl` neither received nor asked of anyone (a group of
@@ -446,6 +453,49 @@ impl BitTorrent {
         if !serving {
             self.serve_next(sim, dl, i);
         }
+    }
+
+    /// Whether a top-up of `dl`'s busy connection at link position `i` (one whose
+    /// uploader unchokes `dl`) would find nothing to add: every chunk `dl` lacks is
+    /// requested (so the picker has nothing new, and the strict end game does not
+    /// duplicate on a busy connection) and no started chunk has bytes nobody was
+    /// asked for. Its part being served goes on, so the top-up would change
+    /// nothing: a retry of every link skips it without reading its queue record.
+    pub(super) fn nothing_to_add(&mut self, sim: &Sim, dl: NodeId, i: u32) -> bool {
+        let n = dl as usize;
+        if self.held[n] + self.nodes[n].pending_count < self.chunks {
+            return false;
+        }
+        self.refresh_started(sim, dl);
+        let w = self.words;
+        let row = n * w..(n + 1) * w;
+        let none = self.started_free[row.clone()]
+            .iter()
+            .zip(&self.started_idle[row])
+            .all(|(f, d)| f | d == 0);
+        #[cfg(debug_assertions)]
+        if none {
+            // What the top-up would read: the connection's last chunk has nothing
+            // free either, and a part is being served (or none can start).
+            let l = *self.lk(dl, i);
+            debug_assert!(l.unchoked && l.in_flight > 0);
+            let tail = self
+                .conn_tail(dl, l.conn, true)
+                .expect("a busy link has a last part");
+            let c = self.nodes[n].downloads[tail].chunk;
+            debug_assert!(self.free_of(sim, dl, c) <= 0.5);
+            let q = self.lbase(dl) + i as usize;
+            debug_assert!(
+                self.queues[q].flow != NONE
+                    || !self.nodes[n]
+                        .downloads
+                        .iter()
+                        .any(|p| p.conn == l.conn && p.arrived)
+            );
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = i;
+        none
     }
 
     /// If nothing is being served over `dl`'s link at position `i`, the uploader

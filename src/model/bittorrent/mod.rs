@@ -230,7 +230,8 @@ struct Node {
     last_got: Option<Time>,
     /// Parts of chunks on their way to this node.
     downloads: Vec<Part>,
-    /// Chunks with bytes received but not all: (chunk, bytes received).
+    /// Chunks with bytes received but not all: (chunk, bytes received); sorted by
+    /// chunk under the block pipeline.
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
@@ -319,6 +320,12 @@ pub struct BitTorrent {
     /// end of the connection), in the same block layout (moved with its link);
     /// empty otherwise.
     queues: Vec<blocks::Queue>,
+    /// Under the block pipeline, each node's started chunks with bytes nobody was
+    /// asked for (`free` above half a byte) and those partly received with nothing
+    /// asked (`idle`), a row of `words` per node each, kept with the record of
+    /// started chunks (started.rs); empty otherwise.
+    started_free: Vec<u64>,
+    started_idle: Vec<u64>,
     /// Each link slot's [`blocks::TickRec`] (the averaged rate and the last
     /// request), in the same block layout, while a leecher's 1-s tick is on
     /// ([`BitTorrent::ticking`]); empty otherwise.
@@ -505,6 +512,8 @@ impl BitTorrent {
             history: Vec::new(),
             track_history,
             queues: Vec::new(),
+            started_free: Vec::new(),
+            started_idle: Vec::new(),
             ticks: Vec::new(),
             block: vec![NONE; n],
             deg: vec![0; n],
@@ -539,6 +548,10 @@ impl BitTorrent {
             bt.unchoking_mask = vec![0; n];
         }
         bt.draw_allowed_fast(sim);
+        if bt.blocks() {
+            bt.started_free = vec![0; n * words];
+            bt.started_idle = vec![0; n * words];
+        }
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
         sim.set_timer(at, BtTimer::Rechoke { node: SERVER });

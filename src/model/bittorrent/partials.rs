@@ -17,6 +17,7 @@
 use super::policy::AvailRow;
 use super::requests::Ask;
 use super::{BitTorrent, Sim};
+use crate::model::bitset;
 use crate::network::NodeId;
 use crate::scenario::{PickerKind, StartedOrder};
 
@@ -77,19 +78,19 @@ impl BitTorrent {
         last: Option<u32>,
     ) -> Option<(u32, f64, u32)> {
         self.refresh_started(sim, dl);
-        let (have, w) = (&self.have, self.words);
-        let ul_has = |c: u32| have[ul as usize * w + c as usize / 64] >> (c % 64) & 1 == 1;
-        let mut best: Option<((u32, bool, u32), f64)> = None;
-        for s in &self.nodes[dl as usize].started {
-            let c = s.chunk;
-            if s.free <= 0.5 || !ul_has(c) {
-                continue;
-            }
+        let w = self.words;
+        let (base_ul, base_dl) = (ul as usize * w, dl as usize * w);
+        let cands = bitset::ones_in(0..w, |i| {
+            self.started_free[base_dl + i] & self.have[base_ul + i]
+        });
+        let mut best: Option<(u32, bool, u32)> = None;
+        for c in cands {
             let key = (self.avail_at(dl, c), last != Some(c), c);
-            if best.is_none_or(|(b, _)| key < b) {
-                best = Some((key, s.free));
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
             }
         }
+        let best = best.map(|k| (k, self.started_free_of(dl, k.2)));
         best.map(|((a, _, c), free)| (c, free, a))
     }
 }

@@ -287,11 +287,20 @@ impl BitTorrent {
 
     /// Bytes of chunk `c` that `n` has received in finished or cancelled parts.
     pub(super) fn received(&self, n: NodeId, c: u32) -> f64 {
-        self.nodes[n as usize]
-            .partial
-            .iter()
-            .find(|p| p.0 == c)
-            .map_or(0.0, |p| p.1)
+        self.partly_received(n, c).unwrap_or(0.0)
+    }
+
+    /// Bytes of chunk `c` that `n` has received, if it has an entry among its
+    /// partial chunks. Under the block pipeline the list is kept sorted by chunk
+    /// (its order matters only to whole-chunk requests, which ask for the rest
+    /// of the first partial chunk first).
+    pub(super) fn partly_received(&self, n: NodeId, c: u32) -> Option<f64> {
+        let p = &self.nodes[n as usize].partial;
+        if self.blocks() {
+            p.binary_search_by_key(&c, |e| e.0).ok().map(|i| p[i].1)
+        } else {
+            p.iter().find(|e| e.0 == c).map(|e| e.1)
+        }
     }
 
     /// Whether `n` is in endgame: every chunk it lacks is requested, so idle links
@@ -329,7 +338,15 @@ impl BitTorrent {
             return;
         }
         self.parts_changed(n, c);
+        let sorted = self.blocks();
         let p = &mut self.nodes[n as usize].partial;
+        if sorted {
+            match p.binary_search_by_key(&c, |e| e.0) {
+                Ok(i) => p[i].1 += bytes,
+                Err(i) => p.insert(i, (c, bytes)),
+            }
+            return;
+        }
         match p.iter_mut().find(|(pc, _)| *pc == c) {
             Some((_, b)) => *b += bytes,
             None => p.push((c, bytes)),
@@ -453,6 +470,9 @@ impl BitTorrent {
             // (try_request would return at once otherwise.)
             if l.unchoked && (l.in_flight as u32) < self.cfg.requests_in_flight {
                 debug_assert!(self.conns[l.conn as usize].alive);
+                if l.in_flight > 0 && self.blocks() && self.nothing_to_add(sim, n, i) {
+                    continue;
+                }
                 self.wake(sim, n, i);
             }
         }

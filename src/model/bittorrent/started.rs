@@ -6,6 +6,11 @@
 //! top-up: in end game the part lists are long and a part's end has the node
 //! top up every connection, most of which find nothing.
 //!
+//! Two bitset rows per node mirror the record (`BitTorrent::started_free`,
+//! `started_idle`): the chunks with bytes nobody was asked for and those partly
+//! received with nothing asked, so that a top-up finds its candidates by word
+//! operations with the uploader's bitfield and looks up only those entries.
+//!
 //! A changed chunk's entry is recomputed, from the node's parts of it and its
 //! received bytes, at the record's first read after the change
 //! ([`BitTorrent::parts_changed`], called wherever a part is added, removed or
@@ -57,9 +62,16 @@ impl BitTorrent {
             let mut dirty = std::mem::take(&mut self.nodes[n].started_dirty);
             if dirty.len() > REBUILD {
                 self.build_started(sim, dl, &mut list);
+                let w = self.words;
+                Self::row_mut(&mut self.started_free, w, dl).fill(0);
+                Self::row_mut(&mut self.started_idle, w, dl).fill(0);
+                for e in &list {
+                    self.mark_started(dl, e.chunk, Some(e));
+                }
             } else {
                 for &c in &dirty {
                     let entry = self.started_entry(sim, dl, c);
+                    self.mark_started(dl, c, entry.as_ref());
                     match (list.binary_search_by_key(&c, |s| s.chunk), entry) {
                         (Ok(i), Some(e)) => list[i] = e,
                         (Ok(i), None) => {
@@ -80,7 +92,36 @@ impl BitTorrent {
             let mut fresh = Vec::new();
             self.build_started(sim, dl, &mut fresh);
             debug_assert_eq!(fresh, self.nodes[n].started, "stale started chunks");
+            let w = self.words;
+            for c in 0..self.chunks {
+                let e = fresh.iter().find(|s| s.chunk == c);
+                let free = crate::model::bitset::get_at(&self.started_free, n * w, c as usize);
+                let idle = crate::model::bitset::get_at(&self.started_idle, n * w, c as usize);
+                debug_assert_eq!(free, e.is_some_and(|e| e.free > 0.5), "stale free bit");
+                debug_assert_eq!(idle, e.is_some_and(|e| e.idle), "stale idle bit");
+            }
         }
+    }
+
+    /// Sets chunk `c`'s bits in `dl`'s rows of started chunks from its entry.
+    #[inline]
+    fn mark_started(&mut self, dl: NodeId, c: u32, entry: Option<&Started>) {
+        let w = self.words;
+        let free = entry.is_some_and(|e| e.free > 0.5);
+        let idle = entry.is_some_and(|e| e.idle);
+        Self::set_bit(&mut self.started_free, w, dl, c, free);
+        Self::set_bit(&mut self.started_idle, w, dl, c, idle);
+    }
+
+    /// The bytes nobody was asked for of chunk `c`, one of `dl`'s started chunks
+    /// (its record up to date).
+    #[inline]
+    pub(super) fn started_free_of(&self, dl: NodeId, c: u32) -> f64 {
+        let list = &self.nodes[dl as usize].started;
+        let i = list
+            .binary_search_by_key(&c, |s| s.chunk)
+            .expect("a marked chunk has an entry");
+        list[i].free
     }
 
     /// Chunk `c`'s entry in `dl`'s record of started chunks (`None`: not started),
@@ -91,14 +132,11 @@ impl BitTorrent {
         let node = &self.nodes[dl as usize];
         open_parts(&node.downloads, Some(c), &mut open);
         let entry = if open.is_empty() {
-            node.partial
-                .iter()
-                .find(|p| p.0 == c)
-                .map(|&(c, got)| Started {
-                    chunk: c,
-                    free: sim.chunk_size(c) as f64 - got,
-                    idle: true,
-                })
+            self.partly_received(dl, c).map(|got| Started {
+                chunk: c,
+                free: sim.chunk_size(c) as f64 - got,
+                idle: true,
+            })
         } else {
             super::blocks::sort_open(&mut open);
             let (_, asked) = asked_of_next_chunk(&open, &mut 0);

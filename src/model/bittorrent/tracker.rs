@@ -122,6 +122,11 @@ impl BitTorrent {
         node.partial = Vec::new();
         node.started = Vec::new();
         node.started_dirty = Vec::new();
+        if self.blocks() {
+            let w = self.words;
+            Self::row_mut(&mut self.started_free, w, n).fill(0);
+            Self::row_mut(&mut self.started_idle, w, n).fill(0);
+        }
         sim.depart(peer_of(n));
     }
 
