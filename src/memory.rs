@@ -5,14 +5,15 @@
 //! and `K` the BitTorrent connection limit (`max_connections`), `B` the buckets of
 //! its rate history (rate window / rechoke interval, 1 to 8; 2 by default), `H` 1
 //! when the run keeps each link's unchoke history, `P` 1 under the block
-//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise), and `S`
+//! pipeline and `T` 1 when its leechers tick once a second (0 otherwise), `S`
 //! the started chunks a node is assumed to hold at once under the pipeline
-//! (`min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`):
+//! (`min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`)
+//! and `F` 1 when its peers have allowed-fast sets:
 //!
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
 //! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K
-//!                              + P (80 (K + S) + 64 S + 64))
+//!                              + P (80 (K + S) + 64 S + (16 + 8 F) W + 64))
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
@@ -195,16 +196,18 @@ mod tests {
         // By hand: the preset rechokes every 15 s over a 15 s window, so B = 1; its
         // round-robin seed choker reads the unchoke history (H = 1); its requests
         // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections.
-        // It ranks started chunks by rarity: S = min(400, 64 + 400 / 8) = 114, so
-        // the pipeline's lists take 80 * (80 + 114) + 64 * 114 + 64 = 22880 bytes:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760 + 22880) = 16777216 + 43600000.
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 43_600_000.0);
+        // It ranks started chunks by rarity: S = min(400, 64 + 400 / 8) = 114, and
+        // gives allowed-fast sets (F = 1), so the pipeline's lists and rows take
+        // 80 * (80 + 114) + 64 * 114 + 24 * 7 + 64 = 23048 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760 + 23048) = 16777216 + 43768000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 43_768_000.0);
         // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920;
-        // started chunks first: S = min(400, 80 / 2) = 40, and the lists take
-        // 80 * (80 + 40) + 64 * 40 + 64 = 12224 bytes:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920 + 12224) = 16777216 + 29104000.
+        // started chunks first: S = min(400, 80 / 2) = 40, no allowed-fast sets
+        // (F = 0), and the lists and rows take 80 * (80 + 40) + 64 * 40 + 16 * 7 +
+        // 64 = 12336 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920 + 12336) = 16777216 + 29216000.
         let s = bittorrent_1000(r#"requests = "blocks""#);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 29_104_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 29_216_000.0);
     }
 
     #[test]
@@ -212,21 +215,22 @@ mod tests {
         // By hand, 1,000 peers, C = 400, W = 7, B = 2, P = 1 and K = 1000 (so
         // A = 4): (78 + 32 + 64) * 1000 = 174000 bytes of connections. Started
         // chunks first would allow K / 2 = 500 started chunks, more than the 400
-        // chunks there are: S = 400, and the lists take
-        // 80 * (1000 + 400) + 64 * 400 + 64 = 137664 bytes:
-        // 16 MiB + 1000 * (2048 + 1600 + 112 + 174000 + 137664) = 16777216 + 315424000.
+        // chunks there are: S = 400, and the lists and rows take
+        // 80 * (1000 + 400) + 64 * 400 + 16 * 7 + 64 = 137776 bytes:
+        // 16 MiB + 1000 * (2048 + 1600 + 112 + 174000 + 137776) = 16777216 + 315536000.
         let s = bittorrent_1000("requests = \"blocks\"\nmax_connections = 1000");
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 315_424_000.0);
-        // By rarity with 8 chunks of 12.5 MiB (W = 1): S = min(8, 64 + 1) = 8;
-        // (78 + 32 + 64) * 80 = 13920 bytes of connections, and the lists
-        // 80 * (80 + 8) + 64 * 8 + 64 = 7616:
-        // 16 MiB + 1000 * (2048 + 16 + 16 + 13920 + 7616) = 16777216 + 23616000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 315_536_000.0);
+        // By rarity with 8 chunks of 12.5 MiB (W = 1) and allowed-fast sets of 2
+        // (F = 1): S = min(8, 64 + 1) = 8; (78 + 32 + 64) * 80 = 13920 bytes of
+        // connections, and the lists and rows 80 * (80 + 8) + 64 * 8 + 24 * 1 + 64 =
+        // 7640: 16 MiB + 1000 * (2048 + 16 + 16 + 13920 + 7640) = 16777216 + 23640000.
         let s = swarm_1000_chunk(
             "12800 KiB",
-            "kind = \"bittorrent\"\nrequests = \"blocks\"\nstarted_chunks = \"by-rarity\"",
+            "kind = \"bittorrent\"\nrequests = \"blocks\"\nstarted_chunks = \"by-rarity\"\n\
+             allowed_fast = 2",
         );
         assert_eq!(s.chunks(), 8);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 23_616_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 23_640_000.0);
     }
 
     #[test]

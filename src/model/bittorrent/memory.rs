@@ -34,8 +34,8 @@ const PARTIAL_BYTES: f64 = 16.0;
 /// (`C`), `W = ceil(C / 64)` bitfield words, `K` the connection limit
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
 /// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`, plus, under the
-/// block pipeline, the per-node lists that `pipeline_lists` counts
-/// (`80 (K + S) + 64 S + 64`).
+/// block pipeline, the per-node lists and bitset rows that `pipeline_lists`
+/// counts (`80 (K + S) + 64 S + (16 + 8 F) W + 64`).
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -57,10 +57,11 @@ const PARTIAL_BYTES: f64 = 16.0;
 /// (`request_rate = "ewma-5s"` or `idle_retry = "every-5s"`): each link slot's
 /// 32-byte `TickRec` in a fifth flat table, up to 64 bytes with doubling.
 /// Under the pipeline, each node's lists of requested parts, started chunks and
-/// partly received chunks add `80 (K + S) + 64 S + 64` bytes, `S` the started
-/// chunks a node is assumed to hold at once: `min(C, K / 2)`, or `min(C, 64 + C /
-/// 8)` with `started_chunks = "by-rarity"` (`pipeline_lists` and `started_bound`
-/// give each term and what it assumes).
+/// partly received chunks and its bitset rows add `80 (K + S) + 64 S + (16 + 8 F)
+/// W + 64` bytes, `S` the started chunks a node is assumed to hold at once:
+/// `min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`;
+/// `F` = 1 with allowed-fast sets (`pipeline_lists` and `started_bound` give each
+/// term and what it assumes).
 pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let w = (c / 64.0).ceil();
@@ -114,9 +115,11 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     s.min(c)
 }
 
-/// The block pipeline's per-node lists, in bytes per peer (0 when requests are
-/// whole chunks): `2 (PART_BYTES (K + S) + STARTED_BYTES S + PARTIAL_BYTES S) + 64`
-/// = `80 (K + S) + 64 S + 64`, with `S` = [`started_bound`].
+/// The block pipeline's per-node lists and bitset rows, in bytes per peer (0 when
+/// requests are whole chunks): `2 (PART_BYTES (K + S) + STARTED_BYTES S +
+/// PARTIAL_BYTES S) + 64 + (16 + 8 F) W` = `80 (K + S) + 64 S + (16 + 8 F) W + 64`,
+/// with `S` = [`started_bound`], `W = ceil(C / 64)` and `F` = 1 when peers have
+/// allowed-fast sets.
 ///
 /// - Requested parts (`Node::downloads`, [`PART_BYTES`] each): `K + S`.
 ///   End-game duplicates, strictly at most `K`: a duplicate is asked only on a
@@ -141,11 +144,17 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
 /// - The chunks whose started entries are stale (`Node::started_dirty`): at most
 ///   nine four-byte entries (a few; more and the whole record is rebuilt), 16 with
 ///   doubling: 64 bytes.
+/// - Bitset rows, `W` words a node each, in flat tables of the exact size: the
+///   started chunks with bytes nobody was asked for and those partly received
+///   with nothing asked (`16 W`), and, when `allowed_fast` is above 0, the node's
+///   allowed-fast set (`8 W`).
 fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     if cfg.requests != RequestModel::Blocks {
         return 0.0;
     }
     let k = cfg.max_connections as f64;
     let s = started_bound(cfg, chunks);
-    2.0 * (PART_BYTES * (k + s) + STARTED_BYTES * s + PARTIAL_BYTES * s) + 64.0
+    let w = (chunks as f64 / 64.0).ceil();
+    let rows = if cfg.allowed_fast > 0 { 24.0 } else { 16.0 };
+    2.0 * (PART_BYTES * (k + s) + STARTED_BYTES * s + PARTIAL_BYTES * s) + 64.0 + rows * w
 }
