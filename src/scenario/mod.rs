@@ -193,7 +193,7 @@ impl Scenario {
     /// Known ways this scenario's BitTorrent swarm can stall, one message each
     /// (empty for the other protocols and when none applies). They are warnings, not
     /// errors: a run that stalls ends with status `stalled` and says why, and a
-    /// scenario may stall on purpose (`scenarios/free-riders-first.toml`). Two
+    /// scenario may stall on purpose (`scenarios/free-riders-first.toml`). Three
     /// configurations are named (docs/MODEL.md, "Where a swarm can stall"):
     ///
     /// - a class whose peers upload nothing and stay after completing: leechers stay
@@ -202,7 +202,12 @@ impl Scenario {
     ///   `close_redundant` closes a leecher's connection to it);
     /// - `max_connections` at most `min_peers` without an `inactivity_timeout`:
     ///   tables fill with peers that can give each other nothing (seeds keep their
-    ///   connections to the server and to each other) and never make room.
+    ///   connections to the server and to each other) and never make room;
+    /// - `max_connections` at most `max_peers`, more peers than `max_connections`
+    ///   and no `inactivity_timeout`: a peer that announces while the tracker lists
+    ///   at most `max_peers` nodes connects to all of them, so the server and the
+    ///   first `max_connections` peers can fill each other's tables, and the other
+    ///   peers, their tables full of each other, never reach a node with a chunk.
     pub fn stall_risks(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if self.protocol != ProtocolKind::BitTorrent {
@@ -228,6 +233,22 @@ impl Scenario {
                  `stalled` (docs/MODEL.md, where a swarm can stall); set protocol.inactivity_timeout \
                  (e.g. \"60 s\") or keep max_connections well above min_peers",
                 bt.max_connections, bt.min_peers
+            ));
+        }
+        if bt.max_connections <= bt.max_peers
+            && bt.inactivity_timeout <= 0.0
+            && self.peers() > u64::from(bt.max_connections)
+        {
+            notes.push(format!(
+                "protocol.max_connections = {} is at most protocol.max_peers = {}, with {} \
+                 peers and no inactivity_timeout: the server and the first peers to announce \
+                 can fill each other's connection tables, and the others never reach a node \
+                 holding a chunk, so the run can end `stalled` (docs/MODEL.md, where a swarm \
+                 can stall); set protocol.inactivity_timeout (e.g. \"60 s\") or keep \
+                 max_connections above max_peers",
+                bt.max_connections,
+                bt.max_peers,
+                self.peers()
             ));
         }
         notes

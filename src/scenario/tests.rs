@@ -594,9 +594,11 @@ fn timer_intervals_have_a_floor() {
 
 #[test]
 fn stall_risks_name_free_rider_seeds_and_tight_tables() {
-    // Scenario::stall_risks names the two configurations that docs/MODEL.md
+    // Scenario::stall_risks names the three configurations that docs/MODEL.md
     // documents as stalling (each of the 13 of 160 random swarms from
-    // scripts/stress.py that stalled had one), and nothing else.
+    // scripts/stress.py that stalled had one of the first two; the third is the
+    // flash crowd of tests/cli/robust.rs), and nothing else. The scenario has 30
+    // peers; `max_peers` 5 keeps the third rule out of the first two's cases.
     let risks = |kv: &[&str]| {
         let v: Vec<String> = kv.iter().map(|s| s.to_string()).collect();
         Scenario::from_toml(KR, "kr.toml", &v)
@@ -627,22 +629,49 @@ fn stall_risks_name_free_rider_seeds_and_tight_tables() {
     assert!(risks(&[bt, "peers.0.upload=1 bit/s"]).is_empty());
     // Tables no larger than min_peers, without an inactivity timeout: named; the
     // rule is "at most", so 21 against 20 is not.
-    let r = risks(&[bt, "protocol.max_connections=20"]);
+    let mp = "protocol.max_peers=5";
+    let r = risks(&[bt, mp, "protocol.max_connections=20"]);
     assert_eq!(r.len(), 1, "{r:?}");
     assert!(r[0].starts_with("protocol.max_connections = 20 is at most protocol.min_peers = 20"));
-    assert!(risks(&[bt, "protocol.max_connections=21"]).is_empty());
+    assert!(risks(&[bt, mp, "protocol.max_connections=21"]).is_empty());
     assert!(
         risks(&[
             bt,
-            "protocol.max_connections=5",
+            mp,
+            "protocol.max_connections=6",
             "protocol.inactivity_timeout=60 s"
         ])
         .is_empty()
     );
-    // Both at once: two notes, the class first.
-    let r = risks(&[bt, "peers.0.upload=0 bit/s", "protocol.max_connections=5"]);
-    assert_eq!(r.len(), 2, "{r:?}");
-    assert!(r[0].starts_with("peers.0") && r[1].starts_with("protocol.max_connections"));
+    // Tables no larger than max_peers (50), with more peers than a table holds and
+    // no inactivity timeout: named. "At most" and "more peers than": 29 is named,
+    // 30 (no more peers than that) is not, nor 29 with max_peers 28 or with a
+    // timeout.
+    let r = risks(&[bt, "protocol.max_connections=29"]);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].starts_with(
+            "protocol.max_connections = 29 is at most protocol.max_peers = 50, with 30 peers"
+        ),
+        "{}",
+        r[0]
+    );
+    assert!(risks(&[bt, "protocol.max_connections=30"]).is_empty());
+    assert!(risks(&[bt, "protocol.max_connections=29", "protocol.max_peers=28"]).is_empty());
+    assert!(
+        risks(&[
+            bt,
+            "protocol.max_connections=29",
+            "protocol.inactivity_timeout=60 s"
+        ])
+        .is_empty()
+    );
+    // All three at once: three notes, the class first.
+    let r = risks(&[bt, "peers.0.upload=0 bit/s", "protocol.max_connections=6"]);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert!(r[0].starts_with("peers.0"));
+    assert!(r[1].contains("at most protocol.min_peers"), "{}", r[1]);
+    assert!(r[2].contains("at most protocol.max_peers"), "{}", r[2]);
     // Other protocols have no tables: nothing, even with free riders.
     for kind in ["client-server", "optimal"] {
         let k = format!("protocol.kind={kind}");

@@ -400,6 +400,41 @@ fn late_arrivals_with_full_tables_stall_as_documented() {
 }
 
 #[test]
+fn a_flash_crowd_with_tables_no_larger_than_max_peers_stalls_as_documented() {
+    // The third configuration docs/MODEL.md names under "Where a swarm can stall":
+    // scenarios/bittorrent-flash-crowd.toml (100 peers arriving at once) with
+    // max_connections = 10, at most max_peers = 50, and min_peers = 5 (so that the
+    // min_peers rule does not apply). Each of the first peers to announce finds at
+    // most 50 nodes on the tracker and connects to all of them, so the server and
+    // the first 10 peers fill each other's 10 slots; the other 90 fill theirs with
+    // each other and never reach a node holding a chunk (none is starving: their
+    // tables are full). So exactly 10 peers complete. With max_peers = 9 below the
+    // table size the clique keeps a free slot each, and with an inactivity timeout
+    // the empty peers' idle connections close and they announce again: both
+    // complete.
+    let t = std::fs::read_to_string(root().join("scenarios/bittorrent-flash-crowd.toml")).unwrap();
+    let d = scratch(&t);
+    let base = ["protocol.max_connections=10", "protocol.min_peers=5"];
+    let s = run_summary(d.path(), "clique", &base);
+    assert_eq!(summary_field(&s, "status"), "stalled", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "10", "{s}");
+    let s = run_summary(
+        d.path(),
+        "fewer",
+        &[base[0], base[1], "protocol.max_peers=9"],
+    );
+    assert_eq!(summary_field(&s, "status"), "completed", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "100");
+    let s = run_summary(
+        d.path(),
+        "timeout",
+        &[base[0], base[1], "protocol.inactivity_timeout=60 s"],
+    );
+    assert_eq!(summary_field(&s, "status"), "completed", "{s}");
+    assert_eq!(summary_field(&s, "completed_peers"), "100");
+}
+
+#[test]
 fn free_riders_first_lock_the_uploaders_out_as_documented() {
     // scenarios/free-riders-first.toml: 100 free riders (listed first, so they
     // announce first) and 300 uploaders in a flash crowd, BitTorrent defaults.
@@ -638,6 +673,13 @@ fn check_and_run_name_the_known_ways_to_stall() {
         ),
         "{e}"
     );
+    // (Its tables are also no larger than max_peers = 50, with 50 peers: the third
+    // rule holds too.)
+    assert!(
+        e.contains("protocol.max_connections = 20 is at most protocol.max_peers = 50"),
+        "{e}"
+    );
+    assert_eq!(e.matches("note:").count(), 2, "{e}");
     assert_eq!(check("scenarios/bittorrent-flash-crowd.toml"), "");
     // `run` prints the same note before simulating (a 10-peer copy: quick).
     let t = std::fs::read_to_string(root().join("scenarios/free-riders-first.toml")).unwrap();
