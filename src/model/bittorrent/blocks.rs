@@ -228,12 +228,15 @@ impl BitTorrent {
             return None;
         }
         let w = self.words;
-        let (base_ul, base_dl) = (ul as usize * w, dl as usize * w);
+        let (free, idle, ul_has) = (
+            Self::row(&self.started_free, w, dl),
+            Self::row(&self.started_idle, w, dl),
+            Self::row(&self.have, w, ul),
+        );
         for i in 0..w {
-            let mut x = (self.started_free[base_dl + i] | self.started_idle[base_dl + i])
-                & self.have[base_ul + i];
+            let mut x = (free[i] | idle[i]) & ul_has[i];
             if fast_only {
-                x &= self.fast[base_dl + i];
+                x &= self.fast[dl as usize * w + i];
             }
             if x != 0 {
                 let c = (i * 64) as u32 + x.trailing_zeros();
@@ -468,10 +471,9 @@ impl BitTorrent {
         }
         self.refresh_started(sim, dl);
         let w = self.words;
-        let row = n * w..(n + 1) * w;
-        let none = self.started_free[row.clone()]
+        let none = Self::row(&self.started_free, w, dl)
             .iter()
-            .zip(&self.started_idle[row])
+            .zip(Self::row(&self.started_idle, w, dl))
             .all(|(f, d)| f | d == 0);
         #[cfg(debug_assertions)]
         if none {

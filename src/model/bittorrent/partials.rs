@@ -79,10 +79,11 @@ impl BitTorrent {
     ) -> Option<(u32, f64, u32)> {
         self.refresh_started(sim, dl);
         let w = self.words;
-        let (base_ul, base_dl) = (ul as usize * w, dl as usize * w);
-        let cands = bitset::ones_in(0..w, |i| {
-            self.started_free[base_dl + i] & self.have[base_ul + i]
-        });
+        let (free, ul_has) = (
+            Self::row(&self.started_free, w, dl),
+            Self::row(&self.have, w, ul),
+        );
+        let cands = bitset::ones_in(0..w, |i| free[i] & ul_has[i]);
         let mut best: Option<(u32, bool, u32)> = None;
         for c in cands {
             let key = (self.avail_at(dl, c), last != Some(c), c);
@@ -90,8 +91,7 @@ impl BitTorrent {
                 best = Some(key);
             }
         }
-        let best = best.map(|k| (k, self.started_free_of(dl, k.2)));
-        best.map(|((a, _, c), free)| (c, free, a))
+        best.map(|(a, _, c)| (c, self.started_free_of(dl, c), a))
     }
 }
 

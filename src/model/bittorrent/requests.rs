@@ -295,11 +295,19 @@ impl BitTorrent {
     /// (its order matters only to whole-chunk requests, which ask for the rest
     /// of the first partial chunk first).
     pub(super) fn partly_received(&self, n: NodeId, c: u32) -> Option<f64> {
+        let at = self.partial_at(n, c).ok()?;
+        Some(self.nodes[n as usize].partial[at].1)
+    }
+
+    /// Where chunk `c` is in `n`'s partial chunks (`Ok`), or where it goes
+    /// (`Err`): by binary search under the block pipeline, which keeps the list
+    /// sorted by chunk; otherwise by a pass, a new chunk going last.
+    fn partial_at(&self, n: NodeId, c: u32) -> Result<usize, usize> {
         let p = &self.nodes[n as usize].partial;
         if self.blocks() {
-            p.binary_search_by_key(&c, |e| e.0).ok().map(|i| p[i].1)
+            p.binary_search_by_key(&c, |e| e.0)
         } else {
-            p.iter().find(|e| e.0 == c).map(|e| e.1)
+            p.iter().position(|e| e.0 == c).ok_or(p.len())
         }
     }
 
@@ -338,18 +346,11 @@ impl BitTorrent {
             return;
         }
         self.parts_changed(n, c);
-        let sorted = self.blocks();
+        let at = self.partial_at(n, c);
         let p = &mut self.nodes[n as usize].partial;
-        if sorted {
-            match p.binary_search_by_key(&c, |e| e.0) {
-                Ok(i) => p[i].1 += bytes,
-                Err(i) => p.insert(i, (c, bytes)),
-            }
-            return;
-        }
-        match p.iter_mut().find(|(pc, _)| *pc == c) {
-            Some((_, b)) => *b += bytes,
-            None => p.push((c, bytes)),
+        match at {
+            Ok(i) => p[i].1 += bytes,
+            Err(i) => p.insert(i, (c, bytes)),
         }
     }
 

@@ -62,9 +62,7 @@ impl BitTorrent {
             let mut dirty = std::mem::take(&mut self.nodes[n].started_dirty);
             if dirty.len() > REBUILD {
                 self.build_started(sim, dl, &mut list);
-                let w = self.words;
-                Self::row_mut(&mut self.started_free, w, dl).fill(0);
-                Self::row_mut(&mut self.started_idle, w, dl).fill(0);
+                self.clear_started_rows(dl);
                 for e in &list {
                     self.mark_started(dl, e.chunk, Some(e));
                 }
@@ -101,6 +99,13 @@ impl BitTorrent {
                 debug_assert_eq!(idle, e.is_some_and(|e| e.idle), "stale idle bit");
             }
         }
+    }
+
+    /// Clears `dl`'s rows of started chunks (its record is rebuilt, or it left).
+    pub(super) fn clear_started_rows(&mut self, dl: NodeId) {
+        let w = self.words;
+        Self::row_mut(&mut self.started_free, w, dl).fill(0);
+        Self::row_mut(&mut self.started_idle, w, dl).fill(0);
     }
 
     /// Sets chunk `c`'s bits in `dl`'s rows of started chunks from its entry.

@@ -123,9 +123,7 @@ impl BitTorrent {
         node.started = Vec::new();
         node.started_dirty = Vec::new();
         if self.blocks() {
-            let w = self.words;
-            Self::row_mut(&mut self.started_free, w, n).fill(0);
-            Self::row_mut(&mut self.started_idle, w, n).fill(0);
+            self.clear_started_rows(n);
         }
         sim.depart(peer_of(n));
     }
