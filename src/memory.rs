@@ -13,7 +13,7 @@
 //! ```text
 //! client-server: 16 MiB + N * (1 KiB + 8 C)
 //! bittorrent:    16 MiB + N * (2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K
-//!                              + P (80 (K + S) + 64 S + (16 + 8 F) W + 64))
+//!                              + P (80 (K + S) + 16 C + (24 + 8 F) W + 64))
 //! optimal:       16 MiB + N * (1 KiB + 24 W)
 //! ```
 //!
@@ -197,17 +197,17 @@ mod tests {
         // round-robin seed choker reads the unchoke history (H = 1); its requests
         // are blocks (P = 1): (78 + 16 + 64 + 64) * 80 = 17760 bytes of connections.
         // It ranks started chunks by rarity: S = min(400, 64 + 400 / 8) = 114, and
-        // gives allowed-fast sets (F = 1), so the pipeline's lists and rows take
-        // 80 * (80 + 114) + 64 * 114 + 24 * 7 + 64 = 23048 bytes:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760 + 23048) = 16777216 + 43768000.
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 43_768_000.0);
+        // gives allowed-fast sets (F = 1), so the pipeline's list and rows take
+        // 80 * (80 + 114) + 16 * 400 + 32 * 7 + 64 = 22208 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 17760 + 22208) = 16777216 + 42928000.
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 42_928_000.0);
         // The pipeline alone: B = 2, H = 0, P = 1: (78 + 32 + 64) * 80 = 13920;
         // started chunks first: S = min(400, 80 / 2) = 40, no allowed-fast sets
-        // (F = 0), and the lists and rows take 80 * (80 + 40) + 64 * 40 + 16 * 7 +
-        // 64 = 12336 bytes:
-        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920 + 12336) = 16777216 + 29216000.
+        // (F = 0), and the list and rows take 80 * (80 + 40) + 16 * 400 + 24 * 7 +
+        // 64 = 16232 bytes:
+        // 16 MiB + 1000 * (2048 + 800 + 112 + 13920 + 16232) = 16777216 + 33112000.
         let s = bittorrent_1000(r#"requests = "blocks""#);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 29_216_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 33_112_000.0);
     }
 
     #[test]
@@ -215,22 +215,22 @@ mod tests {
         // By hand, 1,000 peers, C = 400, W = 7, B = 2, P = 1 and K = 1000 (so
         // A = 4): (78 + 32 + 64) * 1000 = 174000 bytes of connections. Started
         // chunks first would allow K / 2 = 500 started chunks, more than the 400
-        // chunks there are: S = 400, and the lists and rows take
-        // 80 * (1000 + 400) + 64 * 400 + 16 * 7 + 64 = 137776 bytes:
-        // 16 MiB + 1000 * (2048 + 1600 + 112 + 174000 + 137776) = 16777216 + 315536000.
+        // chunks there are: S = 400, and the list and rows take
+        // 80 * (1000 + 400) + 16 * 400 + 24 * 7 + 64 = 118632 bytes:
+        // 16 MiB + 1000 * (2048 + 1600 + 112 + 174000 + 118632) = 16777216 + 296392000.
         let s = bittorrent_1000("requests = \"blocks\"\nmax_connections = 1000");
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 315_536_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 296_392_000.0);
         // By rarity with 8 chunks of 12.5 MiB (W = 1) and allowed-fast sets of 2
         // (F = 1): S = min(8, 64 + 1) = 8; (78 + 32 + 64) * 80 = 13920 bytes of
-        // connections, and the lists and rows 80 * (80 + 8) + 64 * 8 + 24 * 1 + 64 =
-        // 7640: 16 MiB + 1000 * (2048 + 16 + 16 + 13920 + 7640) = 16777216 + 23640000.
+        // connections, and the list and rows 80 * (80 + 8) + 16 * 8 + 32 * 1 + 64 =
+        // 7264: 16 MiB + 1000 * (2048 + 16 + 16 + 13920 + 7264) = 16777216 + 23264000.
         let s = swarm_1000_chunk(
             "12800 KiB",
             "kind = \"bittorrent\"\nrequests = \"blocks\"\nstarted_chunks = \"by-rarity\"\n\
              allowed_fast = 2",
         );
         assert_eq!(s.chunks(), 8);
-        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 23_640_000.0);
+        assert_eq!(estimate_bytes(&s), 16_777_216.0 + 23_264_000.0);
     }
 
     #[test]

@@ -77,9 +77,8 @@ impl BitTorrent {
             Self::set_bit(&mut self.pending, self.words, n, c, false);
             self.nodes[n as usize].pending_count -= 1;
         }
-        let node = &mut self.nodes[n as usize];
         self.held[n as usize] += 1;
-        node.partial.retain(|&(pc, _)| pc != c);
+        self.clear_partial(n, c);
         self.parts_changed(n, c);
         self.copies[c as usize] += 1;
         self.completions_since_watchdog += 1;

@@ -132,8 +132,7 @@ fn a_choke_drops_the_queue() {
     let mut sim = Sim::new(&s);
     let mut p = BitTorrent::new(&s, &mut sim);
     let got = |p: &BitTorrent, n: NodeId| {
-        p.nodes[n as usize].partial.iter().map(|x| x.1).sum::<f64>()
-            + p.held[n as usize] as f64 * 250_000.0
+        (0..p.chunks).map(|c| p.received(n, c)).sum::<f64>() + p.held[n as usize] as f64 * 250_000.0
     };
     sim.run(&mut p, Time::from_secs_ceil(2.5).unwrap());
     let (first, second) = (1, 2);
@@ -241,7 +240,8 @@ fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
         let mut p = BitTorrent::new(&s, &mut sim);
         sim.run(&mut p, Time::from_secs_ceil(2.5).unwrap());
         let node = &p.nodes[1];
-        let got = node.partial.iter().map(|x| x.1).sum::<f64>() + p.held[1] as f64 * 100_000.0;
+        let got =
+            (0..p.chunks).map(|c| p.received(1, c)).sum::<f64>() + p.held[1] as f64 * 100_000.0;
         let served = node.downloads.iter().find(|q| q.flow != NONE).unwrap();
         let got = got + sim.network().delivered(served.flow, sim.now) - served.credited;
         assert!((got - 2.5 * u).abs() < 1e-3, "{got}");

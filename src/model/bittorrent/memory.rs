@@ -2,7 +2,6 @@
 //! the data structures it counts.
 
 use super::blocks::{Queue, TickRec};
-use super::started::Started;
 use super::{Conn, Link, Part, UnchokeRec, policy, rate_buckets, tracks_history};
 use crate::scenario::{BitTorrentConfig, IdleRetry, RequestModel, RequestRate, StartedOrder};
 
@@ -16,26 +15,19 @@ const _: () = assert!(std::mem::size_of::<UnchokeRec>() <= 32);
 const _: () = assert!(std::mem::size_of::<Queue>() <= 32);
 // The 1-s tick's figure counts a 32-byte record per link slot.
 const _: () = assert!(std::mem::size_of::<TickRec>() <= 32);
-// The block pipeline's per-node lists ([`pipeline_lists`]) count a 40-byte part, a
-// 16-byte started-chunk entry and a 16-byte partly-received entry.
+// The block pipeline's per-node list of parts ([`pipeline_lists`]) counts a 40-byte
+// part.
 const _: () = assert!(std::mem::size_of::<Part>() <= PART_BYTES as usize);
-const _: () = assert!(std::mem::size_of::<Started>() <= STARTED_BYTES as usize);
-const _: () = assert!(std::mem::size_of::<(u32, f64)>() <= PARTIAL_BYTES as usize);
 
 /// Bytes of one entry of a node's list of requested parts (`Node::downloads`).
 const PART_BYTES: f64 = 40.0;
-/// Bytes of one entry of a node's record of started chunks (`Node::started`).
-const STARTED_BYTES: f64 = 16.0;
-/// Bytes of one entry of a node's list of partly received chunks
-/// (`Node::partial`).
-const PARTIAL_BYTES: f64 = 16.0;
 
 /// The estimated memory of one BitTorrent peer, in bytes, with `chunks` chunks
 /// (`C`), `W = ceil(C / 64)` bitfield words, `K` the connection limit
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
 /// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`, plus, under the
-/// block pipeline, the per-node lists and bitset rows that `pipeline_lists`
-/// counts (`80 (K + S) + 64 S + (16 + 8 F) W + 64`).
+/// block pipeline, the per-node list, dense rows and bitset rows that
+/// `pipeline_lists` counts (`80 (K + S) + 16 C + (24 + 8 F) W + 64`).
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -56,9 +48,10 @@ const PARTIAL_BYTES: f64 = 16.0;
 /// doubling. `T` = 1 when leechers tick once a second under the pipeline
 /// (`request_rate = "ewma-5s"` or `idle_retry = "every-5s"`): each link slot's
 /// 32-byte `TickRec` in a fifth flat table, up to 64 bytes with doubling.
-/// Under the pipeline, each node's lists of requested parts, started chunks and
-/// partly received chunks and its bitset rows add `80 (K + S) + 64 S + (16 + 8 F)
-/// W + 64` bytes, `S` the started chunks a node is assumed to hold at once:
+/// Under the pipeline, each node's list of requested parts, its dense rows of
+/// bytes received and bytes nobody was asked for, and its bitset rows add
+/// `80 (K + S) + 16 C + (24 + 8 F) W + 64` bytes, `S` the started chunks a node is
+/// assumed to hold at once:
 /// `min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`;
 /// `F` = 1 with allowed-fast sets (`pipeline_lists` and `started_bound` give each
 /// term and what it assumes).
@@ -115,11 +108,11 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     s.min(c)
 }
 
-/// The block pipeline's per-node lists and bitset rows, in bytes per peer (0 when
-/// requests are whole chunks): `2 (PART_BYTES (K + S) + STARTED_BYTES S +
-/// PARTIAL_BYTES S) + 64 + (16 + 8 F) W` = `80 (K + S) + 64 S + (16 + 8 F) W + 64`,
-/// with `S` = [`started_bound`], `W = ceil(C / 64)` and `F` = 1 when peers have
-/// allowed-fast sets.
+/// The block pipeline's per-node list, dense rows and bitset rows, in bytes per
+/// peer (0 when requests are whole chunks): `2 PART_BYTES (K + S) + 64 + 16 C +
+/// (24 + 8 F) W` = `80 (K + S) + 16 C + (24 + 8 F) W + 64`, with `S` =
+/// [`started_bound`], `W = ceil(C / 64)` and `F` = 1 when peers have allowed-fast
+/// sets.
 ///
 /// - Requested parts (`Node::downloads`, [`PART_BYTES`] each): `K + S`.
 ///   End-game duplicates, strictly at most `K`: a duplicate is asked only on a
@@ -134,19 +127,16 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
 ///   the blocks of 8 MiB of whole-piece runs), is 250 parts per connection by default: 1.6 MB
 ///   per node at `K` = 80, absurd; the measured peak (`homog-1k-fast`, preset) is
 ///   108 parts a node on average at `K` = 80, `C` = 400.
-/// - The record of started chunks (`Node::started`, [`STARTED_BYTES`] each): `S`.
-/// - Partly received chunks (`Node::partial`, [`PARTIAL_BYTES`] each): at most `S`,
-///   since every one is a started chunk. (Requests of whole chunks leave a chunk
-///   partly received only at a choke or a split, and finish it first: a few
-///   entries, within the node record's kilobyte, so the whole-chunk estimate does
-///   not count them.)
-/// - Each list grows by doubling, so up to twice its entries: the factor 2.
+///   The list grows by doubling, so up to twice its entries: the factor 2.
 /// - The chunks whose started entries are stale (`Node::started_dirty`): at most
 ///   nine four-byte entries (a few; more and the whole record is rebuilt), 16 with
 ///   doubling: 64 bytes.
-/// - Bitset rows, `W` words a node each, in flat tables of the exact size: the
+/// - Dense rows, one eight-byte float per chunk each, in flat tables of the
+///   exact size: the bytes received of each chunk (`BitTorrent::got`) and the
+///   started chunks' bytes nobody was asked for (`BitTorrent::free`): `16 C`.
+/// - Bitset rows, `W` words a node each: the chunks with bytes received, the
 ///   started chunks with bytes nobody was asked for and those partly received
-///   with nothing asked (`16 W`), and, when `allowed_fast` is above 0, the node's
+///   with nothing asked (`24 W`), and, when `allowed_fast` is above 0, the node's
 ///   allowed-fast set (`8 W`).
 fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     if cfg.requests != RequestModel::Blocks {
@@ -155,6 +145,7 @@ fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let k = cfg.max_connections as f64;
     let s = started_bound(cfg, chunks);
     let w = (chunks as f64 / 64.0).ceil();
-    let rows = if cfg.allowed_fast > 0 { 24.0 } else { 16.0 };
-    2.0 * (PART_BYTES * (k + s) + STARTED_BYTES * s + PARTIAL_BYTES * s) + 64.0 + rows * w
+    let c = chunks as f64;
+    let rows = if cfg.allowed_fast > 0 { 32.0 } else { 24.0 };
+    2.0 * PART_BYTES * (k + s) + 64.0 + 16.0 * c + rows * w
 }

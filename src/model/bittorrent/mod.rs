@@ -109,7 +109,8 @@ struct Part {
     arrived: bool,
     /// Size of the transfer (its flow's size once started).
     bytes: f64,
-    /// Bytes of this transfer already counted as received (in `Node::partial`) or
+    /// Bytes of this transfer already counted as received (in `Node::partial`, or
+    /// `BitTorrent::got` under the block pipeline) or
     /// as wasted at a rebase; only the rest is credited when it ends.
     credited: f64,
 }
@@ -230,15 +231,14 @@ struct Node {
     last_got: Option<Time>,
     /// Parts of chunks on their way to this node.
     downloads: Vec<Part>,
-    /// Chunks with bytes received but not all: (chunk, bytes received); sorted by
-    /// chunk under the block pipeline.
+    /// Chunks with bytes received but not all: (chunk, bytes received), in the
+    /// order their first bytes arrived; empty under the block pipeline, which
+    /// keeps them in `BitTorrent::got` and `partly`.
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
-    /// Under the block pipeline, the started chunks and their bytes nobody was
-    /// asked for (started.rs), and the chunks whose entries are stale (more than
-    /// a few: the whole record).
-    started: Vec<started::Started>,
+    /// Under the block pipeline, the started chunks whose entries in the record
+    /// (started.rs) are stale (more than a few: the whole record).
     started_dirty: Vec<u32>,
 }
 
@@ -326,6 +326,17 @@ pub struct BitTorrent {
     /// started chunks (started.rs); empty otherwise.
     started_free: Vec<u64>,
     started_idle: Vec<u64>,
+    /// Under the block pipeline, the bytes each node has received of each chunk in
+    /// finished or cancelled parts (a row of `chunks` per node; 0 for a chunk held
+    /// whole or not started) and a row of `words` per node marking the chunks with
+    /// bytes received, which take the place of the nodes' `partial` lists (a
+    /// lookup is one read, not a search); empty otherwise.
+    got: Vec<f64>,
+    partly: Vec<u64>,
+    /// Under the block pipeline, each node's started chunks' bytes nobody was
+    /// asked for (a row of `chunks` per node, read only where the chunk's bit in
+    /// `started_free` or `started_idle` is set; started.rs); empty otherwise.
+    free: Vec<f64>,
     /// Each link slot's [`blocks::TickRec`] (the averaged rate and the last
     /// request), in the same block layout, while a leecher's 1-s tick is on
     /// ([`BitTorrent::ticking`]); empty otherwise.
@@ -407,6 +418,8 @@ struct Scratch {
     /// The block pipeline's parts of chunks an uploader has: (chunk, part, bytes
     /// asked and not yet credited).
     open: Vec<(u32, u32, f64)>,
+    /// A node's record of started chunks, rebuilt whole (started.rs).
+    started: Vec<started::Started>,
     /// Link positions a rechoke may change, and those it keeps unchoked.
     touch: Vec<u32>,
     keep: Vec<u32>,
@@ -514,6 +527,9 @@ impl BitTorrent {
             queues: Vec::new(),
             started_free: Vec::new(),
             started_idle: Vec::new(),
+            got: Vec::new(),
+            partly: Vec::new(),
+            free: Vec::new(),
             ticks: Vec::new(),
             block: vec![NONE; n],
             deg: vec![0; n],
@@ -551,6 +567,9 @@ impl BitTorrent {
         if bt.blocks() {
             bt.started_free = vec![0; n * words];
             bt.started_idle = vec![0; n * words];
+            bt.got = vec![0.0; n * chunks as usize];
+            bt.free = vec![0.0; n * chunks as usize];
+            bt.partly = vec![0; n * words];
         }
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);

@@ -290,25 +290,18 @@ impl BitTorrent {
         self.partly_received(n, c).unwrap_or(0.0)
     }
 
-    /// Bytes of chunk `c` that `n` has received, if it has an entry among its
-    /// partial chunks. Under the block pipeline the list is kept sorted by chunk
-    /// (its order matters only to whole-chunk requests, which ask for the rest
-    /// of the first partial chunk first).
+    /// Bytes of chunk `c` that `n` has received, if it has some (it has not
+    /// acquired `c` since): one read of the dense rows under the block pipeline,
+    /// a pass over `n`'s partial chunks otherwise.
+    #[inline]
     pub(super) fn partly_received(&self, n: NodeId, c: u32) -> Option<f64> {
-        let at = self.partial_at(n, c).ok()?;
-        Some(self.nodes[n as usize].partial[at].1)
-    }
-
-    /// Where chunk `c` is in `n`'s partial chunks (`Ok`), or where it goes
-    /// (`Err`): by binary search under the block pipeline, which keeps the list
-    /// sorted by chunk; otherwise by a pass, a new chunk going last.
-    fn partial_at(&self, n: NodeId, c: u32) -> Result<usize, usize> {
-        let p = &self.nodes[n as usize].partial;
         if self.blocks() {
-            p.binary_search_by_key(&c, |e| e.0)
-        } else {
-            p.iter().position(|e| e.0 == c).ok_or(p.len())
+            let got = self.got[n as usize * self.chunks as usize + c as usize];
+            // (Bytes are added only when positive, and cleared on acquiring.)
+            return (got > 0.0).then_some(got);
         }
+        let p = &self.nodes[n as usize].partial;
+        p.iter().find(|e| e.0 == c).map(|e| e.1)
     }
 
     /// Whether `n` is in endgame: every chunk it lacks is requested, so idle links
@@ -346,11 +339,25 @@ impl BitTorrent {
             return;
         }
         self.parts_changed(n, c);
-        let at = self.partial_at(n, c);
+        if self.blocks() {
+            self.got[n as usize * self.chunks as usize + c as usize] += bytes;
+            Self::set_bit(&mut self.partly, self.words, n, c, true);
+            return;
+        }
         let p = &mut self.nodes[n as usize].partial;
-        match at {
-            Ok(i) => p[i].1 += bytes,
-            Err(i) => p.insert(i, (c, bytes)),
+        match p.iter().position(|e| e.0 == c) {
+            Some(i) => p[i].1 += bytes,
+            None => p.push((c, bytes)),
+        }
+    }
+
+    /// Forgets node `n`'s bytes received of chunk `c` (it acquired `c`).
+    pub(super) fn clear_partial(&mut self, n: NodeId, c: u32) {
+        if self.blocks() {
+            self.got[n as usize * self.chunks as usize + c as usize] = 0.0;
+            Self::set_bit(&mut self.partly, self.words, n, c, false);
+        } else {
+            self.nodes[n as usize].partial.retain(|&(pc, _)| pc != c);
         }
     }
 

@@ -6,10 +6,12 @@
 //! top-up: in end game the part lists are long and a part's end has the node
 //! top up every connection, most of which find nothing.
 //!
-//! Two bitset rows per node mirror the record (`BitTorrent::started_free`,
-//! `started_idle`): the chunks with bytes nobody was asked for and those partly
-//! received with nothing asked, so that a top-up finds its candidates by word
-//! operations with the uploader's bitfield and looks up only those entries.
+//! The record is two bitset rows per node (`BitTorrent::started_free`,
+//! `started_idle`: the chunks with bytes nobody was asked for, and those partly
+//! received with nothing asked) and a dense row of those chunks' free bytes
+//! (`BitTorrent::free`), so that a top-up finds its candidates by word operations
+//! with the uploader's bitfield and reads their bytes without a search. Started
+//! chunks with neither bit (every byte asked) are not kept: nothing reads them.
 //!
 //! A changed chunk's entry is recomputed, from the node's parts of it and its
 //! received bytes, at the record's first read after the change
@@ -19,6 +21,7 @@
 
 use super::blocks::asked_of_next_chunk;
 use super::{BitTorrent, Part, Sim};
+use crate::model::bitset;
 use crate::network::NodeId;
 
 /// One started chunk of a node.
@@ -53,43 +56,33 @@ impl BitTorrent {
         }
     }
 
-    /// Brings `dl`'s record of started chunks (`Node::started`, by chunk) up to
-    /// date: each changed chunk's entry, or the whole record after many changes.
+    /// Brings `dl`'s record of started chunks up to date: each changed chunk's
+    /// entry, or the whole record after many changes.
     pub(super) fn refresh_started(&mut self, sim: &Sim, dl: NodeId) {
         let n = dl as usize;
         if !self.nodes[n].started_dirty.is_empty() {
-            let mut list = std::mem::take(&mut self.nodes[n].started);
             let mut dirty = std::mem::take(&mut self.nodes[n].started_dirty);
             if dirty.len() > REBUILD {
+                let mut list = std::mem::take(&mut self.scratch.started);
                 self.build_started(sim, dl, &mut list);
                 self.clear_started_rows(dl);
                 for e in &list {
                     self.mark_started(dl, e.chunk, Some(e));
                 }
+                self.scratch.started = list;
             } else {
                 for &c in &dirty {
                     let entry = self.started_entry(sim, dl, c);
                     self.mark_started(dl, c, entry.as_ref());
-                    match (list.binary_search_by_key(&c, |s| s.chunk), entry) {
-                        (Ok(i), Some(e)) => list[i] = e,
-                        (Ok(i), None) => {
-                            list.remove(i);
-                        }
-                        (Err(i), Some(e)) => list.insert(i, e),
-                        (Err(_), None) => {}
-                    }
                 }
             }
             dirty.clear();
-            let node = &mut self.nodes[n];
-            node.started = list;
-            node.started_dirty = dirty;
+            self.nodes[n].started_dirty = dirty;
         }
         #[cfg(debug_assertions)]
         {
             let mut fresh = Vec::new();
             self.build_started(sim, dl, &mut fresh);
-            debug_assert_eq!(fresh, self.nodes[n].started, "stale started chunks");
             let w = self.words;
             for c in 0..self.chunks {
                 let e = fresh.iter().find(|s| s.chunk == c);
@@ -97,6 +90,13 @@ impl BitTorrent {
                 let idle = crate::model::bitset::get_at(&self.started_idle, n * w, c as usize);
                 debug_assert_eq!(free, e.is_some_and(|e| e.free > 0.5), "stale free bit");
                 debug_assert_eq!(idle, e.is_some_and(|e| e.idle), "stale idle bit");
+                if free || idle {
+                    debug_assert_eq!(
+                        self.started_free_of(dl, c).to_bits(),
+                        e.unwrap().free.to_bits(),
+                        "stale free bytes"
+                    );
+                }
             }
         }
     }
@@ -108,7 +108,8 @@ impl BitTorrent {
         Self::row_mut(&mut self.started_idle, w, dl).fill(0);
     }
 
-    /// Sets chunk `c`'s bits in `dl`'s rows of started chunks from its entry.
+    /// Sets chunk `c`'s bits in `dl`'s rows of started chunks, and its bytes
+    /// nobody was asked for, from its entry.
     #[inline]
     fn mark_started(&mut self, dl: NodeId, c: u32, entry: Option<&Started>) {
         let w = self.words;
@@ -116,17 +117,24 @@ impl BitTorrent {
         let idle = entry.is_some_and(|e| e.idle);
         Self::set_bit(&mut self.started_free, w, dl, c, free);
         Self::set_bit(&mut self.started_idle, w, dl, c, idle);
+        if let Some(e) = entry.filter(|_| free || idle) {
+            self.free[dl as usize * self.chunks as usize + c as usize] = e.free;
+        }
     }
 
     /// The bytes nobody was asked for of chunk `c`, one of `dl`'s started chunks
-    /// (its record up to date).
+    /// with its bit in `started_free` or `started_idle` set (its record up to
+    /// date).
     #[inline]
     pub(super) fn started_free_of(&self, dl: NodeId, c: u32) -> f64 {
-        let list = &self.nodes[dl as usize].started;
-        let i = list
-            .binary_search_by_key(&c, |s| s.chunk)
-            .expect("a marked chunk has an entry");
-        list[i].free
+        let (w, i) = (self.words, c as usize / 64);
+        let marked =
+            Self::row(&self.started_free, w, dl)[i] | Self::row(&self.started_idle, w, dl)[i];
+        debug_assert!(
+            (marked >> (c % 64)) & 1 == 1,
+            "chunk {c} is not marked started"
+        );
+        self.free[dl as usize * self.chunks as usize + c as usize]
     }
 
     /// Chunk `c`'s entry in `dl`'s record of started chunks (`None`: not started),
@@ -173,11 +181,13 @@ impl BitTorrent {
             });
         }
         let with_parts = list.len();
-        for &(c, got) in &self.nodes[dl as usize].partial {
+        let w = self.words;
+        let partly = Self::row(&self.partly, w, dl);
+        for c in bitset::ones_in(0..w, |i| partly[i]) {
             if open.binary_search_by_key(&c, |e| e.0).is_err() {
                 list.push(Started {
                     chunk: c,
-                    free: sim.chunk_size(c) as f64 - got,
+                    free: sim.chunk_size(c) as f64 - self.received(dl, c),
                     idle: true,
                 });
             }

@@ -120,10 +120,12 @@ impl BitTorrent {
         let node = &mut self.nodes[n as usize];
         node.downloads = Vec::new();
         node.partial = Vec::new();
-        node.started = Vec::new();
         node.started_dirty = Vec::new();
         if self.blocks() {
             self.clear_started_rows(n);
+            let (w, c) = (self.words, self.chunks as usize);
+            Self::row_mut(&mut self.partly, w, n).fill(0);
+            self.got[n as usize * c..(n as usize + 1) * c].fill(0.0);
         }
         sim.depart(peer_of(n));
     }
