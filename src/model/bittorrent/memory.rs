@@ -27,7 +27,7 @@ const PART_BYTES: f64 = 40.0;
 /// (`max_connections`) and `B` the buckets of its rate history ([`rate_buckets`]):
 /// `2 KiB + A C + 16 W + (78 + 16 B + 64 H + 64 P + 64 T) K`, plus, under the
 /// block pipeline, the per-node list, dense rows and bitset rows that
-/// `pipeline_lists` counts (`80 (K + S) + 16 C + (24 + 8 F) W + 64`).
+/// `pipeline_lists` counts (`80 (K + S) + 16 C + (16 + 8 F) W + 64`).
 ///
 /// 1 KiB covers the kernel's records of a peer (metrics, capacities, flow lists,
 /// events, the output row), 1 KiB more its node record; `A C` the per-neighbour
@@ -50,7 +50,7 @@ const PART_BYTES: f64 = 40.0;
 /// 32-byte `TickRec` in a fifth flat table, up to 64 bytes with doubling.
 /// Under the pipeline, each node's list of requested parts, its dense rows of
 /// bytes received and bytes nobody was asked for, and its bitset rows add
-/// `80 (K + S) + 16 C + (24 + 8 F) W + 64` bytes, `S` the started chunks a node is
+/// `80 (K + S) + 16 C + (16 + 8 F) W + 64` bytes, `S` the started chunks a node is
 /// assumed to hold at once:
 /// `min(C, K / 2)`, or `min(C, 64 + C / 8)` with `started_chunks = "by-rarity"`;
 /// `F` = 1 with allowed-fast sets (`pipeline_lists` and `started_bound` give each
@@ -98,8 +98,8 @@ pub fn memory_per_peer(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
 ///   `C` = 1,600.
 ///
 /// The strict bound `C` would put the estimate of the preset's 10,000-peer
-/// benchmark (`C` = 400) at 643.6 MiB, 2.6 times its measured peak (248.7 MiB),
-/// against 425.4 MiB.
+/// benchmark (`C` = 400) at 643.1 MiB, 2.6 times its measured peak, against
+/// 424.9 MiB.
 fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let c = chunks as f64;
     let k = cfg.max_connections as f64;
@@ -112,7 +112,7 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
 
 /// The block pipeline's per-node list, dense rows and bitset rows, in bytes per
 /// peer (0 when requests are whole chunks): `2 PART_BYTES (K + S) + 64 + 16 C +
-/// (24 + 8 F) W` = `80 (K + S) + 16 C + (24 + 8 F) W + 64`, with `S` =
+/// (16 + 8 F) W` = `80 (K + S) + 16 C + (16 + 8 F) W + 64`, with `S` =
 /// [`started_bound`], `W = ceil(C / 64)` and `F` = 1 when peers have allowed-fast
 /// sets.
 ///
@@ -136,9 +136,9 @@ fn started_bound(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
 /// - Dense rows, one eight-byte float per chunk each, in flat tables of the
 ///   exact size: the bytes received of each chunk (`BitTorrent::got`) and the
 ///   started chunks' bytes nobody was asked for (`BitTorrent::free`): `16 C`.
-/// - Bitset rows, `W` words a node each: the chunks with bytes received, the
-///   started chunks with bytes nobody was asked for and those partly received
-///   with nothing asked (`24 W`), and, when `allowed_fast` is above 0, the node's
+/// - Bitset rows, `W` words a node each: the started chunks with bytes nobody
+///   was asked for and those partly received with nothing asked (`16 W`), and,
+///   when `allowed_fast` is above 0, the node's
 ///   allowed-fast set (`8 W`).
 fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     if cfg.requests != RequestModel::Blocks {
@@ -148,6 +148,6 @@ fn pipeline_lists(cfg: &BitTorrentConfig, chunks: u64) -> f64 {
     let s = started_bound(cfg, chunks);
     let w = (chunks as f64 / 64.0).ceil();
     let c = chunks as f64;
-    let rows = if cfg.allowed_fast > 0 { 32.0 } else { 24.0 };
+    let rows = if cfg.allowed_fast > 0 { 24.0 } else { 16.0 };
     2.0 * PART_BYTES * (k + s) + 64.0 + 16.0 * c + rows * w
 }

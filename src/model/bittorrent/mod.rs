@@ -233,7 +233,7 @@ struct Node {
     downloads: Vec<Part>,
     /// Chunks with bytes received but not all: (chunk, bytes received), in the
     /// order their first bytes arrived; empty under the block pipeline, which
-    /// keeps them in `BitTorrent::got` and `partly`.
+    /// keeps them in `BitTorrent::got`.
     partial: Vec<(u32, f64)>,
     /// Source of part ids.
     next_part: u32,
@@ -327,12 +327,11 @@ pub struct BitTorrent {
     started_free: Vec<u64>,
     started_idle: Vec<u64>,
     /// Under the block pipeline, the bytes each node has received of each chunk in
-    /// finished or cancelled parts (a row of `chunks` per node; 0 for a chunk held
-    /// whole or not started) and a row of `words` per node marking the chunks with
-    /// bytes received, which take the place of the nodes' `partial` lists (a
-    /// lookup is one read, not a search); empty otherwise.
+    /// finished or cancelled parts (a row of `chunks` per node, at
+    /// [`BitTorrent::cell`]; 0 for a chunk held whole or not started), which takes
+    /// the place of the nodes' `partial` lists (a lookup is one read, not a
+    /// search); empty otherwise.
     got: Vec<f64>,
-    partly: Vec<u64>,
     /// Under the block pipeline, each node's started chunks' bytes nobody was
     /// asked for (a row of `chunks` per node, read only where the chunk's bit in
     /// `started_free` or `started_idle` is set; started.rs); empty otherwise.
@@ -528,7 +527,6 @@ impl BitTorrent {
             started_free: Vec::new(),
             started_idle: Vec::new(),
             got: Vec::new(),
-            partly: Vec::new(),
             free: Vec::new(),
             ticks: Vec::new(),
             block: vec![NONE; n],
@@ -569,7 +567,6 @@ impl BitTorrent {
             bt.started_idle = vec![0; n * words];
             bt.got = vec![0.0; n * chunks as usize];
             bt.free = vec![0.0; n * chunks as usize];
-            bt.partly = vec![0; n * words];
         }
         bt.take_block(SERVER);
         let at = sim.after(bt.cfg.rechoke_interval);
@@ -621,6 +618,13 @@ impl BitTorrent {
     /// Sets or clears bit `c` of node `n`'s row (`words` words) of `v`.
     fn set_bit(v: &mut [u64], words: usize, n: NodeId, c: u32, on: bool) {
         bitset::assign_at(v, n as usize * words, c as usize, on);
+    }
+
+    /// Where chunk `c` of node `n` is in the block pipeline's dense rows (`got`,
+    /// `free`: a row of `chunks` per node).
+    #[inline(always)]
+    fn cell(&self, n: NodeId, c: u32) -> usize {
+        n as usize * self.chunks as usize + c as usize
     }
 
     /// Node `n`'s row of `words` words in `v`.

@@ -296,7 +296,7 @@ impl BitTorrent {
     #[inline]
     pub(super) fn partly_received(&self, n: NodeId, c: u32) -> Option<f64> {
         if self.blocks() {
-            let got = self.got[n as usize * self.chunks as usize + c as usize];
+            let got = self.got[self.cell(n, c)];
             // (Bytes are added only when positive, and cleared on acquiring.)
             return (got > 0.0).then_some(got);
         }
@@ -340,8 +340,8 @@ impl BitTorrent {
         }
         self.parts_changed(n, c);
         if self.blocks() {
-            self.got[n as usize * self.chunks as usize + c as usize] += bytes;
-            Self::set_bit(&mut self.partly, self.words, n, c, true);
+            let k = self.cell(n, c);
+            self.got[k] += bytes;
             return;
         }
         let p = &mut self.nodes[n as usize].partial;
@@ -354,8 +354,8 @@ impl BitTorrent {
     /// Forgets node `n`'s bytes received of chunk `c` (it acquired `c`).
     pub(super) fn clear_partial(&mut self, n: NodeId, c: u32) {
         if self.blocks() {
-            self.got[n as usize * self.chunks as usize + c as usize] = 0.0;
-            Self::set_bit(&mut self.partly, self.words, n, c, false);
+            let k = self.cell(n, c);
+            self.got[k] = 0.0;
         } else {
             self.nodes[n as usize].partial.retain(|&(pc, _)| pc != c);
         }

@@ -86,8 +86,8 @@ impl BitTorrent {
             let w = self.words;
             for c in 0..self.chunks {
                 let e = fresh.iter().find(|s| s.chunk == c);
-                let free = crate::model::bitset::get_at(&self.started_free, n * w, c as usize);
-                let idle = crate::model::bitset::get_at(&self.started_idle, n * w, c as usize);
+                let free = bitset::get_at(&self.started_free, n * w, c as usize);
+                let idle = bitset::get_at(&self.started_idle, n * w, c as usize);
                 debug_assert_eq!(free, e.is_some_and(|e| e.free > 0.5), "stale free bit");
                 debug_assert_eq!(idle, e.is_some_and(|e| e.idle), "stale idle bit");
                 if free || idle {
@@ -118,7 +118,8 @@ impl BitTorrent {
         Self::set_bit(&mut self.started_free, w, dl, c, free);
         Self::set_bit(&mut self.started_idle, w, dl, c, idle);
         if let Some(e) = entry.filter(|_| free || idle) {
-            self.free[dl as usize * self.chunks as usize + c as usize] = e.free;
+            let k = self.cell(dl, c);
+            self.free[k] = e.free;
         }
     }
 
@@ -127,14 +128,13 @@ impl BitTorrent {
     /// date).
     #[inline]
     pub(super) fn started_free_of(&self, dl: NodeId, c: u32) -> f64 {
-        let (w, i) = (self.words, c as usize / 64);
-        let marked =
-            Self::row(&self.started_free, w, dl)[i] | Self::row(&self.started_idle, w, dl)[i];
+        let (start, i) = (dl as usize * self.words, c as usize);
         debug_assert!(
-            (marked >> (c % 64)) & 1 == 1,
+            bitset::get_at(&self.started_free, start, i)
+                || bitset::get_at(&self.started_idle, start, i),
             "chunk {c} is not marked started"
         );
-        self.free[dl as usize * self.chunks as usize + c as usize]
+        self.free[self.cell(dl, c)]
     }
 
     /// Chunk `c`'s entry in `dl`'s record of started chunks (`None`: not started),
@@ -181,13 +181,13 @@ impl BitTorrent {
             });
         }
         let with_parts = list.len();
-        let w = self.words;
-        let partly = Self::row(&self.partly, w, dl);
-        for c in bitset::ones_in(0..w, |i| partly[i]) {
+        let base = self.cell(dl, 0);
+        let row = &self.got[base..base + self.chunks as usize];
+        for (c, &got) in (0..self.chunks).zip(row).filter(|&(_, &got)| got > 0.0) {
             if open.binary_search_by_key(&c, |e| e.0).is_err() {
                 list.push(Started {
                     chunk: c,
-                    free: sim.chunk_size(c) as f64 - self.received(dl, c),
+                    free: sim.chunk_size(c) as f64 - got,
                     idle: true,
                 });
             }

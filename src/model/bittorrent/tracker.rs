@@ -123,9 +123,8 @@ impl BitTorrent {
         node.started_dirty = Vec::new();
         if self.blocks() {
             self.clear_started_rows(n);
-            let (w, c) = (self.words, self.chunks as usize);
-            Self::row_mut(&mut self.partly, w, n).fill(0);
-            self.got[n as usize * c..(n as usize + 1) * c].fill(0.0);
+            let base = self.cell(n, 0);
+            self.got[base..base + self.chunks as usize].fill(0.0);
         }
         sim.depart(peer_of(n));
     }
