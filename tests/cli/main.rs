@@ -209,6 +209,7 @@ mod layers;
 mod limits;
 mod optimal;
 mod panics;
+mod real_client;
 mod report;
 mod robust;
 mod run;
