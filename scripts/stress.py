@@ -79,6 +79,7 @@ def pipeline(r, chokers):
         f"request_queue_min = {r.choice([1, 2, 4])}",
         f"request_queue_max = {r.choice([4, 50, 500])}",
         f'whole_pieces_threshold = "{r.choice([0, 0, 20])} s"',
+        f'whole_pieces_rule = "{r.choice(["kept", "adjacent-runs"])}"',
         f"allowed_fast = {r.choice([0, 0, 3])}",
         f'started_chunks = "{r.choice(["first", "by-rarity"])}"',
         f'request_rate = "{r.choice(["current", "ewma-5s"])}"',

@@ -169,7 +169,22 @@ pub(super) fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> Strin
             continue;
         };
         if let Some((_, from)) = sources.iter().find(|(f, _)| *f == k) {
-            let _ = writeln!(out, "  {k:<22}{v:<20}{from}");
+            let _ = writeln!(out, "  {k:<24}{v:<20}{from}");
+        }
+    }
+    // The fields the TOML leaves out at their default value.
+    let b = &s.bittorrent;
+    for (k, v) in [
+        ("whole_pieces_rule", b.whole_pieces_rule.name()),
+        ("request_rate", b.request_rate.name()),
+        ("idle_retry", b.idle_retry.name()),
+    ] {
+        if !section.lines().any(|l| l.starts_with(&format!("{k} = "))) {
+            let from = sources
+                .iter()
+                .find(|(f, _)| *f == k)
+                .map_or("default", |x| x.1);
+            let _ = writeln!(out, "  {k:<24}{:<20}{from}", format!("\"{v}\""));
         }
     }
     out

@@ -49,7 +49,7 @@ pub use protocol::{
 pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,
 };
-pub use requests::{IdleRetry, RequestModel, RequestRate, StartedOrder};
+pub use requests::{IdleRetry, RequestModel, RequestRate, StartedOrder, WholePiecesRule};
 pub use serialise::to_toml;
 
 use check::{Checker, Res};

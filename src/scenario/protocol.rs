@@ -1,7 +1,7 @@
 //! Scenario fields of the peer-to-peer protocols, peer arrivals and departures.
 
 use super::presets::Preset;
-use super::requests::{IdleRetry, RequestModel, RequestRate, StartedOrder};
+use super::requests::{IdleRetry, RequestModel, RequestRate, StartedOrder, WholePiecesRule};
 use super::{Checker, Res, units};
 use toml::{Table, Value};
 
@@ -258,6 +258,8 @@ pub struct BitTorrentConfig {
     /// 8 MiB), beyond its queue depth (libtorrent's `whole_pieces_threshold`;
     /// `requests = "blocks"` only; 0: off).
     pub whole_pieces_threshold: f64,
+    /// How a connection in whole-piece mode asks for its whole chunks.
+    pub whole_pieces_rule: WholePiecesRule,
     /// Whom the optimistic unchoke goes to.
     pub optimistic_pick: OptimisticPick,
     /// What a node does when a neighbour it unchokes stops being interested.
@@ -303,6 +305,7 @@ impl Default for BitTorrentConfig {
             allowed_fast: 0,
             rate_limit_overhead: false,
             whole_pieces_threshold: 0.0,
+            whole_pieces_rule: WholePiecesRule::Kept,
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
             started_chunks: StartedOrder::First,
@@ -437,6 +440,7 @@ pub const BT_FIELDS: &[&str] = &[
     "allowed_fast",
     "rate_limit_overhead",
     "whole_pieces_threshold",
+    "whole_pieces_rule",
     "optimistic_pick",
     "lost_interest",
     "started_chunks",

@@ -92,6 +92,28 @@ name_table!(IdleRetry {
     "every-5s" => Every5s,
 });
 
+/// How a connection in whole-piece mode (`whole_pieces_threshold`) asks for its
+/// whole chunks (`[protocol] whole_pieces_rule`; `requests = "blocks"` only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WholePiecesRule {
+    /// The queue is kept at the whole chunks' depth (as many whole chunks as the
+    /// threshold's time brings), topped up at every event that makes a peer
+    /// request; each chunk comes from the picker.
+    Kept,
+    /// libtorrent 2.0.8: a pick happens only while the connection has fewer blocks
+    /// requested than its queue depth (`request_a_block`, src/request_blocks.cpp:
+    /// whole pieces do not raise `desired_queue_size`), and it returns a run of
+    /// up to that many adjacent whole chunks around the one the picker chose
+    /// (`piece_picker::expand_piece`, src/piece_picker.cpp, unaligned: back while
+    /// the chunk before is free, then forward), asked in order.
+    AdjacentRuns,
+}
+
+name_table!(WholePiecesRule {
+    "kept" => Kept,
+    "adjacent-runs" => AdjacentRuns,
+});
+
 /// Most blocks a connection may keep requested (`request_queue_max`): the most any
 /// client here allows (libtorrent's `max_allowed_in_request_queue`).
 pub const MAX_REQUEST_QUEUE: u32 = 2000;
@@ -150,6 +172,9 @@ impl Checker {
         c.allowed_fast = int("allowed_fast", 0, 1_000_000, c.allowed_fast)?;
         if let Some(v) = t.get("whole_pieces_threshold") {
             c.whole_pieces_threshold = self.duration(v, &f("whole_pieces_threshold"), false)?;
+        }
+        if let Some(v) = t.get("whole_pieces_rule") {
+            c.whole_pieces_rule = self.choice(v, &f("whole_pieces_rule"), &WholePiecesRule::ALL)?;
         }
         if let Some(v) = t.get("rate_limit_overhead") {
             c.rate_limit_overhead = self.boolean(v, &f("rate_limit_overhead"))?;

@@ -128,6 +128,13 @@ pub fn to_toml(s: &Scenario) -> String {
             secs(b.whole_pieces_threshold)
         );
     }
+    if b.whole_pieces_rule != d.whole_pieces_rule {
+        let _ = writeln!(
+            t,
+            "whole_pieces_rule = {}",
+            quoted(b.whole_pieces_rule.name())
+        );
+    }
     if b.rate_limit_overhead != d.rate_limit_overhead {
         let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
     }
@@ -159,6 +166,7 @@ mod tests {
     use crate::scenario::{
         BitTorrentConfig, ChokerKind, IdleRetry, LostInterest, OptimisticPick, PeerClass,
         PickerKind, ProtocolKind, RequestModel, RequestRate, SeedChoker, StartedOrder,
+        WholePiecesRule,
     };
     use proptest::prelude::*;
 
@@ -262,6 +270,7 @@ mod tests {
                 0u32..=40,
                 any::<bool>(),
                 prop_oneof![Just(0.0), duration(false)],
+                0usize..2,
             ),
             (0usize..3, 0usize..4, 0usize..2, 0usize..2),
         )
@@ -271,7 +280,7 @@ mod tests {
                     (pk, rf, eg, ck, sc, cr),
                     (us, k, o, r, rif, idle),
                     (blocks, bs, qt, qmin, qextra, by_rarity),
-                    (af, rlo, wpt),
+                    (af, rlo, wpt, wr),
                     (op, li, rr, ir),
                 )| {
                     BitTorrentConfig {
@@ -305,6 +314,7 @@ mod tests {
                         allowed_fast: af,
                         rate_limit_overhead: rlo,
                         whole_pieces_threshold: wpt,
+                        whole_pieces_rule: WholePiecesRule::ALL[wr].1,
                         optimistic_pick: OptimisticPick::ALL[op].1,
                         lost_interest: LostInterest::ALL[li].1,
                         started_chunks: if by_rarity {

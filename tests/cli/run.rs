@@ -187,3 +187,60 @@ fn a_tiny_sample_interval_is_thinned_not_a_memory_flood() {
         times.last()
     );
 }
+
+/// `check` with a client preset lists every `[protocol]` field of BitTorrent once,
+/// with its value and where it came from: the preset's values (docs/PRESETS.md:
+/// libtorrent's `unchoke_slots_limit` = 8 less the optimistic slot, 7; its
+/// `whole_pieces_threshold` = 20 s), a field written in the file ("file"), and the
+/// fields the preset leaves at their default, including those the manifest's
+/// TOML omits at their default (`whole_pieces_rule`, `request_rate`).
+#[test]
+fn check_lists_every_resolved_protocol_field_with_its_source() {
+    let text = format!("{BASE}preset = \"libtorrent-2.0\"\nidle_retry = \"every-5s\"\n");
+    let d = scratch(&text);
+    let o = run_in(d.path(), &["check", "scenario.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let listed: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.contains("(resolved settings)"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let row = |k: &str| {
+        listed
+            .iter()
+            .find(|r| r[0] == k)
+            .unwrap_or_else(|| panic!("{k} listed in:\n{out}"))
+            .clone()
+    };
+    assert_eq!(
+        row("unchoke_slots"),
+        ["unchoke_slots", "7", "libtorrent-2.0"]
+    );
+    assert_eq!(
+        row("whole_pieces_threshold"),
+        ["whole_pieces_threshold", "\"20", "s\"", "libtorrent-2.0"]
+    );
+    assert_eq!(row("idle_retry"), ["idle_retry", "\"every-5s\"", "file"]);
+    assert_eq!(
+        row("whole_pieces_rule"),
+        ["whole_pieces_rule", "\"kept\"", "default"]
+    );
+    assert_eq!(
+        row("request_rate"),
+        ["request_rate", "\"current\"", "default"]
+    );
+    assert_eq!(row("preset"), ["preset", "\"libtorrent-2.0\"", "file"]);
+    // Each field once: the 19 fields every preset sets, the 4 more libtorrent's
+    // sets, the 4 tracker and table sizes, requests_in_flight, inactivity_timeout,
+    // whole_pieces_rule, request_rate, idle_retry and preset: the 33 fields of
+    // `[protocol]` besides `kind` (docs/SCENARIOS.md).
+    let mut names: Vec<&str> = listed.iter().map(|r| r[0]).collect();
+    let n = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), n, "a field listed twice:\n{out}");
+    assert_eq!(n, 33, "{out}");
+}

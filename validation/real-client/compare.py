@@ -77,6 +77,8 @@ CONFIGS = {
     "preset-ewma": {"_base": PRESET_BASE, "request_rate": '"ewma-5s"'},
     # The preset with libtorrent's triggers for an idle connection to ask again.
     "preset-idle": {"_base": PRESET_BASE, "idle_retry": '"every-5s"'},
+    # The preset with libtorrent's whole-piece picks: below the depth, adjacent runs.
+    "preset-runs": {"_base": PRESET_BASE, "whole_pieces_rule": '"adjacent-runs"'},
 }
 
 

@@ -43,7 +43,7 @@
 use super::requests::{Ask, Groups};
 use super::{BitTorrent, BtTimer, NONE, Part, SERVER, Sim};
 use crate::network::{FlowId, NodeId};
-use crate::scenario::{IdleRetry, RequestModel, RequestRate};
+use crate::scenario::{IdleRetry, RequestModel, RequestRate, WholePiecesRule};
 use rand::Rng;
 
 /// Most parts (runs) a connection keeps outstanding under the block pipeline: the
@@ -177,8 +177,10 @@ impl BitTorrent {
 
     /// The depth of `dl`'s queue over its link at position `i`, in blocks, given
     /// the rate of the part being served (0: use the last part's mean rate) and
-    /// the chunk size.
-    fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> u64 {
+    /// the chunk size, and the whole chunks of a whole-piece run (0: none). With
+    /// `whole_pieces_rule = "kept"` the depth covers the run; with
+    /// `"adjacent-runs"` it does not (the run is what a pick below it returns).
+    fn queue_depth(&self, dl: NodeId, i: u32, served: f64, chunk: f64) -> (u64, u32) {
         let rate = if self.ewma_rate() {
             self.ticks[self.lbase(dl) + i as usize].avg
         } else if served > 0.0 {
@@ -205,11 +207,51 @@ impl BitTorrent {
         if c.whole_pieces_threshold > 0.0 {
             let pieces = ((rate * c.whole_pieces_threshold).min(8.0 * 1048576.0) / chunk).floor();
             if pieces >= 1.0 {
+                if c.whole_pieces_rule == WholePiecesRule::AdjacentRuns {
+                    return (depth, pieces as u32);
+                }
                 let per = (chunk / c.block_size as f64).ceil();
-                return depth.max((pieces * per) as u64);
+                return (depth.max((pieces * per) as u64), pieces as u32);
             }
         }
-        depth
+        (depth, 0)
+    }
+
+    /// Whether a run may take chunk `k` (libtorrent's `piece_picker::can_pick`):
+    /// `ul` has it, and `dl` has none of it and asked nobody for it.
+    fn free_for_run(&self, dl: NodeId, ul: NodeId, k: u32) -> bool {
+        self.has(ul, k)
+            && !self.has(dl, k)
+            && !self.is_pending(dl, k)
+            && self.got[self.cell(dl, k)] <= 0.0
+    }
+
+    /// The run of adjacent chunks around `c`, a chunk the picker chose, of at most
+    /// `len` chunks: `piece_picker::expand_piece` (src/piece_picker.cpp, 2.0.8,
+    /// unaligned) goes back from `c` while the chunk before is free, at most
+    /// `len - 1` chunks, then forward to at most `len` chunks from where it began.
+    fn expand_run(&self, dl: NodeId, ul: NodeId, c: u32, len: u32) -> (u32, u32) {
+        let lower = c.saturating_sub(len - 1);
+        let mut start = c;
+        while start > lower && self.free_for_run(dl, ul, start - 1) {
+            start -= 1;
+        }
+        let upper = start.saturating_add(len).min(self.chunks);
+        let mut end = c + 1;
+        while end < upper && self.free_for_run(dl, ul, end) {
+            end += 1;
+        }
+        (start, end)
+    }
+
+    /// The next chunk of the top-up's run (`run`, last first) still free.
+    fn next_in_run(&mut self, dl: NodeId, ul: NodeId) -> Option<u32> {
+        while let Some(k) = self.run.pop() {
+            if self.free_for_run(dl, ul, k) {
+                return Some(k);
+            }
+        }
+        None
     }
 
     /// A chunk `dl` has started, `ul` has, with bytes nobody was asked for: the
@@ -358,6 +400,7 @@ impl BitTorrent {
         // Whether a part is being served on the connection (then none need start).
         let mut serving = false;
         let mut asked = false;
+        self.run.clear();
         loop {
             if self.held[dl as usize] == self.chunks {
                 return;
@@ -380,17 +423,44 @@ impl BitTorrent {
                 debug_assert_eq!(served.map(f64::to_bits), r.map(f64::to_bits));
             }
             serving = served.is_some();
-            let depth = self.queue_depth(dl, i, served.unwrap_or(0.0), sim.chunk_size(0) as f64);
-            if out >= depth {
+            let chunk = sim.chunk_size(0) as f64;
+            let (depth, run_len) = self.queue_depth(dl, i, served.unwrap_or(0.0), chunk);
+            // Adjacent runs (`whole_pieces_rule`): a pick happens only below the
+            // depth and returns whole chunks, the picked one's run asked in order
+            // (`request_a_block` picks `prefer_contiguous_blocks`, whole pieces
+            // "possibly more blocks than we requested").
+            let runs = run_len >= 1
+                && !fast_only
+                && self.cfg.whole_pieces_rule == WholePiecesRule::AdjacentRuns;
+            let next = if runs { self.next_in_run(dl, ul) } else { None };
+            if out >= depth && next.is_none() {
                 break;
             }
-            let room = (depth - out) as f64 * b;
+            let room = if runs {
+                depth.saturating_sub(out).max(whole_blocks(chunk / b)) as f64 * b
+            } else {
+                (depth - out) as f64 * b
+            };
             let tail = self.conn_tail(dl, conn, busy);
             let last = tail.map(|k| self.nodes[dl as usize].downloads[k].chunk);
-            let Some((ask, bytes)) = self.choose_blocks(sim, (dl, ul, conn), room, last, fast_only)
-            else {
+            let pick = match next {
+                Some(k) => Some((Ask::New(k), sim.chunk_size(k) as f64)),
+                None => self.choose_blocks(sim, (dl, ul, conn), room, last, fast_only),
+            };
+            let Some((mut ask, mut bytes)) = pick else {
                 break;
             };
+            if runs
+                && next.is_none()
+                && let Ask::New(c) = ask
+                && self.free_for_run(dl, ul, c)
+            {
+                let (start, end) = self.expand_run(dl, ul, c, run_len);
+                self.run.clear();
+                self.run.extend((start..end).rev().filter(|&k| k != start));
+                ask = Ask::New(start);
+                bytes = sim.chunk_size(start) as f64;
+            }
             asked = true;
             let (chunk, part, bytes) = match ask {
                 Ask::New(c) => {

@@ -9,7 +9,7 @@ use crate::model::{RunStatus, simulate, simulate_observed};
 use crate::network::ModelKind;
 use crate::scenario::{
     Arrival, ChokerKind, IdleRetry, LostInterest, PickerKind, RequestRate, Scenario, SeedChoker,
-    Seeding,
+    Seeding, WholePiecesRule,
 };
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
@@ -259,6 +259,113 @@ fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
     }
 }
 
+/// The swarm of the two whole-piece rule tests below: one uploader (100,000 B/s),
+/// one downloader, forty 100,000-B chunks, a 3-s queue of 16 KiB blocks (2 to 500),
+/// a 20.5-s threshold, with `rule`, `picker` and `seed`.
+fn runs_case(rule: WholePiecesRule, picker: PickerKind, seed: u64) -> Scenario {
+    let mut s = with_blocks(
+        bt(
+            4_000_000,
+            100_000,
+            100_000.0,
+            vec![class(1, 0.0, f64::INFINITY)],
+        ),
+        16_384,
+        2,
+        500,
+    );
+    s.seed = seed;
+    let c = &mut s.bittorrent;
+    c.request_queue_time = 3.0;
+    c.whole_pieces_threshold = 20.5;
+    c.whole_pieces_rule = rule;
+    c.picker = picker;
+    s
+}
+
+/// libtorrent's whole-piece picks (`whole_pieces_rule = "adjacent-runs"`) against
+/// the kept queue. One uploader (100,000 B/s), one downloader, 4,000,000 B in forty
+/// 100,000-B chunks (7 blocks each: 100,000 / 16,384 = 6.1), a 3-s queue (18 blocks
+/// at that rate), a 20.5-s threshold (20 whole chunks, clear of the rounding of the
+/// measured rate), the sequential picker. The
+/// first part is 2 blocks of chunk 0 (no rate yet); at its end (0.33 s) both rules
+/// ask for the rest of chunk 0 and chunks 1 to 20: the kept rule because 5 + 20 x 7
+/// blocks first reach its depth of 140, the runs because chunk 1's run goes forward
+/// 20 chunks (back, chunk 0 is taken). From then on one chunk is served a second,
+/// chunk k ending at 1 + k s. The kept rule asks for one more chunk at each end
+/// from chunk 1's (2 s) on, so by 18.5 s up to chunk 20 + 17 = 37. The runs ask
+/// only when fewer than 18 blocks are outstanding: at chunk 18's end (19 s; 2 x 7
+/// = 14 blocks left, at 18 s 21), then the run of chunks 21 to 39.
+#[test]
+fn adjacent_runs_pick_only_below_the_depth() {
+    let last_asked = |rule: WholePiecesRule, at: f64| {
+        let s = runs_case(rule, PickerKind::Sequential, 5);
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(at).unwrap());
+        let asked: Vec<u32> = (0..p.chunks)
+            .filter(|&c| p.has(1, c) || p.is_pending(1, c))
+            .collect();
+        // (Sequential: what was asked is a prefix.)
+        assert_eq!(asked, (0..asked.len() as u32).collect::<Vec<_>>());
+        asked.len() as u32 - 1
+    };
+    assert_eq!(last_asked(WholePiecesRule::Kept, 18.5), 37);
+    assert_eq!(last_asked(WholePiecesRule::AdjacentRuns, 18.5), 20);
+    assert_eq!(last_asked(WholePiecesRule::AdjacentRuns, 19.5), 39);
+}
+
+/// The runs are of adjacent chunks (`piece_picker::expand_piece`). As above with
+/// the random picker, for several seeds: at 1.5 s the downloader has asked for its
+/// first random chunk c0 and one run, picked at 0.33 s around a random free chunk:
+/// a range of adjacent chunks without c0, asked in order, of 20 chunks unless c0
+/// or the file's end stops it going forward. The range was asked whole at once
+/// (at least 21 blocks outstanding until 1.5 s, so no second pick) unless it is
+/// shorter than 3 chunks.
+#[test]
+fn adjacent_runs_ask_for_a_range_of_adjacent_chunks() {
+    let mut checked = 0;
+    for seed in 1..=12 {
+        let s = runs_case(WholePiecesRule::AdjacentRuns, PickerKind::Random, seed);
+        let mut sim = Sim::new(&s);
+        let mut p = BitTorrent::new(&s, &mut sim);
+        sim.run(&mut p, Time::from_secs_ceil(1.5).unwrap());
+        // The parts in request order (part ids grow): the run (c0 is held).
+        let mut parts: Vec<(u32, u32)> = p.nodes[1]
+            .downloads
+            .iter()
+            .map(|q| (q.part, q.chunk))
+            .collect();
+        parts.sort_unstable();
+        // (c0 arrived whole at 1 s; the run's first chunk arrives at 2 s.)
+        let held: Vec<u32> = (0..p.chunks).filter(|&c| p.has(1, c)).collect();
+        assert_eq!(held.len(), 1, "seed {seed}");
+        let c0 = held[0];
+        let run: Vec<u32> = parts.iter().map(|x| x.1).filter(|&c| c != c0).collect();
+        if run.len() < 3 {
+            continue;
+        }
+        let (start, end) = (run[0], run[run.len() - 1] + 1);
+        assert_eq!(
+            run,
+            (start..end).collect::<Vec<_>>(),
+            "seed {seed}: in order, adjacent"
+        );
+        assert!(!(start..end).contains(&c0), "seed {seed}");
+        assert!(
+            run.len() == 20 || end == c0 || end == p.chunks,
+            "seed {seed}: {start}..{end}, c0 {c0}"
+        );
+        let pending = (0..p.chunks).filter(|&c| p.is_pending(1, c)).count();
+        assert_eq!(pending, run.len(), "seed {seed}: nothing else asked");
+        checked += 1;
+    }
+    assert!(
+        checked >= 8,
+        "{checked} of 12 seeds gave a run of 3 chunks or more"
+    );
+}
+
 /// The averaged rate behind the queue (`request_rate = "ewma-5s"`). One uploader
 /// (100,000 B/s), one downloader, a 3-s queue of 16 KiB blocks (at least 2), no
 /// whole-piece runs. The link is never idle (no latency), so the downloader gets
@@ -438,13 +545,16 @@ fn case() -> impl Strategy<Value = Scenario> {
                 s.bittorrent.whole_pieces_threshold = if overhead { 20.0 } else { 0.0 };
                 s.bittorrent.unchoke_slots = slots;
                 // The averaged rate behind the queue in half the cases, libtorrent's
-                // idle retries in a third (from the seed: no new draw, so the other
-                // draws stay as they were).
+                // idle retries in a third, its whole-piece picks in a fifth (from the
+                // seed: no new draw, so the other draws stay as they were).
                 if seed % 2 == 0 {
                     s.bittorrent.request_rate = RequestRate::Ewma5s;
                 }
                 if seed % 3 == 0 {
                     s.bittorrent.idle_retry = IdleRetry::Every5s;
+                }
+                if seed % 5 == 0 {
+                    s.bittorrent.whole_pieces_rule = WholePiecesRule::AdjacentRuns;
                 }
                 s
             },

@@ -320,6 +320,9 @@ pub struct BitTorrent {
     /// end of the connection), in the same block layout (moved with its link);
     /// empty otherwise.
     queues: Vec<blocks::Queue>,
+    /// The rest of a top-up's run of adjacent whole chunks, last first
+    /// (`whole_pieces_rule = "adjacent-runs"`).
+    run: Vec<u32>,
     /// Under the block pipeline, each node's started chunks with bytes nobody was
     /// asked for (`free` above half a byte) and those partly received with nothing
     /// asked (`idle`), a row of `words` per node each, kept with the record of
@@ -524,6 +527,7 @@ impl BitTorrent {
             history: Vec::new(),
             track_history,
             queues: Vec::new(),
+            run: Vec::new(),
             started_free: Vec::new(),
             started_idle: Vec::new(),
             got: Vec::new(),
