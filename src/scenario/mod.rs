@@ -168,6 +168,19 @@ impl Scenario {
     pub fn unused_settings(&self) -> Vec<String> {
         let mut notes = Vec::new();
         if self.protocol == ProtocolKind::BitTorrent {
+            // The pipeline's fields, written, under whole-chunk requests; and the
+            // other way round.
+            let bt = &self.bittorrent;
+            let (unused, under): (&[&str], _) = match bt.requests {
+                RequestModel::WholeChunk => (protocol::PIPELINE_FIELDS, "whole-chunk"),
+                RequestModel::Blocks => (&["requests_in_flight"], "blocks"),
+            };
+            for f in unused.iter().filter(|f| bt.wrote(f)) {
+                notes.push(format!(
+                    "protocol.{f} is not used with protocol.requests = \"{under}\" \
+                     (docs/SCENARIOS.md)"
+                ));
+            }
             return notes;
         }
         let kind = self.protocol.name();

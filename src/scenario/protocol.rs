@@ -351,6 +351,14 @@ impl BitTorrentConfig {
             .collect()
     }
 
+    /// Whether `field` (a name of `BT_FIELDS`) was written in the file or by `--set`.
+    pub fn wrote(&self, field: &str) -> bool {
+        BT_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .is_some_and(|i| self.written.0 >> i & 1 == 1)
+    }
+
     /// The share of a node's upload limit left to payload. 1 unless
     /// `rate_limit_overhead`; then libtorrent 2.0.8's accounting per block of `B =
     /// block_size` payload bytes sent: the PIECE message, `B + 13` bytes (length,
@@ -388,6 +396,20 @@ impl BitTorrentConfig {
         k.clamp(1.0, MAX_IDLE_CHECKS as f64) as u8
     }
 }
+
+/// The `[protocol]` fields of the block pipeline alone (`requests = "blocks"`).
+pub const PIPELINE_FIELDS: &[&str] = &[
+    "block_size",
+    "request_queue_time",
+    "request_queue_min",
+    "request_queue_max",
+    "allowed_fast",
+    "whole_pieces_threshold",
+    "whole_pieces_rule",
+    "started_chunks",
+    "request_rate",
+    "idle_retry",
+];
 
 /// The fields every client preset sets (see [`Preset::covers`]).
 pub const PRESET_FIELDS: &[&str] = &[

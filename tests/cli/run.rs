@@ -244,3 +244,30 @@ fn check_lists_every_resolved_protocol_field_with_its_source() {
     assert_eq!(names.len(), n, "a field listed twice:\n{out}");
     assert_eq!(n, 33, "{out}");
 }
+
+/// A pipeline field written under whole-chunk requests, or `requests_in_flight`
+/// under the pipeline, is named in a note (it changes nothing; docs/SCENARIOS.md
+/// marks these fields `"blocks"` and whole-chunk only); the command still succeeds,
+/// and a preset's own values (not written) give no note.
+#[test]
+fn fields_of_the_other_request_model_are_named_in_a_note() {
+    for (extra, note) in [
+        (
+            "whole_pieces_rule = \"adjacent-runs\"\n",
+            Some("protocol.whole_pieces_rule is not used with protocol.requests = \"whole-chunk\""),
+        ),
+        (
+            "requests = \"blocks\"\nrequests_in_flight = 2\n",
+            Some("protocol.requests_in_flight is not used with protocol.requests = \"blocks\""),
+        ),
+        ("preset = \"libtorrent-2.0\"\n", None),
+    ] {
+        let d = scratch(&format!("{BASE}{extra}"));
+        let o = run_in(d.path(), &["check", "scenario.toml"]);
+        assert!(o.status.success(), "{extra}: {}", stderr(&o));
+        match note {
+            Some(n) => assert!(stderr(&o).contains(n), "{extra}: {}", stderr(&o)),
+            None => assert!(!stderr(&o).contains("note:"), "{extra}: {}", stderr(&o)),
+        }
+    }
+}
