@@ -154,9 +154,10 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
 
 /// The resolved `[protocol]` settings of a scenario with a client preset, one a
 /// line with where each came from (the file, the preset or the default): the
-/// `[protocol]` lines of the scenario's TOML as `swarmsim run` records it.
+/// `[protocol]` lines of the scenario's TOML with every field written
+/// ([`crate::scenario::to_toml_every_field`]).
 pub(super) fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> String {
-    let toml = crate::scenario::to_toml(s);
+    let toml = crate::scenario::to_toml_every_field(s);
     let sources = s.bittorrent.sources();
     let mut out = format!("{:<14}{} (resolved settings):\n", "preset", p.name());
     let section = toml
@@ -170,21 +171,6 @@ pub(super) fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> Strin
         };
         if let Some((_, from)) = sources.iter().find(|(f, _)| *f == k) {
             let _ = writeln!(out, "  {k:<24}{v:<20}{from}");
-        }
-    }
-    // The fields the TOML leaves out at their default value.
-    let b = &s.bittorrent;
-    for (k, v) in [
-        ("whole_pieces_rule", b.whole_pieces_rule.name()),
-        ("request_rate", b.request_rate.name()),
-        ("idle_retry", b.idle_retry.name()),
-    ] {
-        if !section.lines().any(|l| l.starts_with(&format!("{k} = "))) {
-            let from = sources
-                .iter()
-                .find(|(f, _)| *f == k)
-                .map_or("default", |x| x.1);
-            let _ = writeln!(out, "  {k:<24}{:<20}{from}", format!("\"{v}\""));
         }
     }
     out

@@ -50,7 +50,7 @@ pub use read::{
     apply_override, escape_controls, parse_override_value, parse_toml, read_scenario_file,
 };
 pub use requests::{IdleRetry, RequestModel, RequestRate, StartedOrder, WholePiecesRule};
-pub use serialise::to_toml;
+pub use serialise::{to_toml, to_toml_every_field};
 
 use check::{Checker, Res};
 

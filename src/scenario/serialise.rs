@@ -57,7 +57,20 @@ fn seeding(s: Seeding) -> String {
 
 /// The scenario as TOML text that [`Scenario::from_toml`] reads back to an equal
 /// scenario. Top-level keys come first, so a caller may append more tables.
+/// BitTorrent's newer fields are written only where they differ from their
+/// default, so that the files of scenarios without them stay as they were.
 pub fn to_toml(s: &Scenario) -> String {
+    write_toml(s, false)
+}
+
+/// [`to_toml`] with every `[protocol]` field written, at its default too (what
+/// `check` shows as a preset's resolved settings).
+pub fn to_toml_every_field(s: &Scenario) -> String {
+    write_toml(s, true)
+}
+
+/// The scenario as TOML; `every`: also the `[protocol]` fields at their default.
+fn write_toml(s: &Scenario, every: bool) -> String {
     let mut t = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(t, "name = {}", quoted(&s.name));
@@ -107,8 +120,9 @@ pub fn to_toml(s: &Scenario) -> String {
     // The request pipeline's fields only when they differ from the whole-chunk
     // default, so that the files of scenarios without them stay as they were.
     let d = BitTorrentConfig::default();
-    if (b.requests, b.block_size, b.request_queue_time)
-        != (d.requests, d.block_size, d.request_queue_time)
+    if every
+        || (b.requests, b.block_size, b.request_queue_time)
+            != (d.requests, d.block_size, d.request_queue_time)
         || (b.request_queue_min, b.request_queue_max) != (d.request_queue_min, d.request_queue_max)
     {
         let _ = writeln!(t, "requests = {}", quoted(b.requests.name()));
@@ -118,38 +132,38 @@ pub fn to_toml(s: &Scenario) -> String {
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
     // Likewise the allowed-fast set and the rate limiter's overhead.
-    if b.allowed_fast != d.allowed_fast {
+    if every || b.allowed_fast != d.allowed_fast {
         let _ = writeln!(t, "allowed_fast = {}", b.allowed_fast);
     }
-    if b.whole_pieces_threshold != d.whole_pieces_threshold {
+    if every || b.whole_pieces_threshold != d.whole_pieces_threshold {
         let _ = writeln!(
             t,
             "whole_pieces_threshold = {}",
             secs(b.whole_pieces_threshold)
         );
     }
-    if b.whole_pieces_rule != d.whole_pieces_rule {
+    if every || b.whole_pieces_rule != d.whole_pieces_rule {
         let _ = writeln!(
             t,
             "whole_pieces_rule = {}",
             quoted(b.whole_pieces_rule.name())
         );
     }
-    if b.rate_limit_overhead != d.rate_limit_overhead {
+    if every || b.rate_limit_overhead != d.rate_limit_overhead {
         let _ = writeln!(t, "rate_limit_overhead = {}", b.rate_limit_overhead);
     }
     // The choke rules only when they differ from the default, as above.
-    if (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
+    if every || (b.optimistic_pick, b.lost_interest) != (d.optimistic_pick, d.lost_interest) {
         let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
         let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
     }
-    if b.started_chunks != d.started_chunks {
+    if every || b.started_chunks != d.started_chunks {
         let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
-    if b.request_rate != d.request_rate {
+    if every || b.request_rate != d.request_rate {
         let _ = writeln!(t, "request_rate = {}", quoted(b.request_rate.name()));
     }
-    if b.idle_retry != d.idle_retry {
+    if every || b.idle_retry != d.idle_retry {
         let _ = writeln!(t, "idle_retry = {}", quoted(b.idle_retry.name()));
     }
     let _ = writeln!(t, "\n[network]");
@@ -382,7 +396,8 @@ mod tests {
             ProptestConfig { max_global_rejects: 100_000.max(10 * c.cases), ..c }
         })]
         /// Serialising then parsing gives back the very same scenario: every field,
-        /// every float bit for bit (f64 equality), whatever the class names hold.
+        /// every float bit for bit (f64 equality), whatever the class names hold;
+        /// with the `[protocol]` fields at their default written out too.
         #[test]
         fn parse_of_serialise_is_identity(s in scenario()) {
             // Only scenarios the checker accepts: no run could finish if the lower
@@ -390,10 +405,11 @@ mod tests {
             let b = s.bounds();
             let bound = if s.protocol.is_p2p() { b.d_p2p } else { b.d_cs };
             prop_assume!(bound < crate::engine::Time::MAX.as_secs_f64());
-            let text = to_toml(&s);
-            let back = Scenario::from_toml(&text, "manifest.toml", &[]);
-            prop_assert!(back.is_ok(), "{}\n{}", back.unwrap_err(), text);
-            prop_assert_eq!(back.unwrap(), s, "{}", text);
+            for text in [to_toml(&s), to_toml_every_field(&s)] {
+                let back = Scenario::from_toml(&text, "manifest.toml", &[]);
+                prop_assert!(back.is_ok(), "{}\n{}", back.unwrap_err(), text);
+                prop_assert_eq!(back.unwrap(), s.clone(), "{}", text);
+            }
         }
     }
 

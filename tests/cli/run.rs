@@ -243,6 +243,23 @@ fn check_lists_every_resolved_protocol_field_with_its_source() {
     names.dedup();
     assert_eq!(names.len(), n, "a field listed twice:\n{out}");
     assert_eq!(n, 33, "{out}");
+    // mainline-4's fields at the built-in defaults, which the manifest's TOML
+    // omits, are listed too: its own allowed_fast = 0 and started_chunks = "first"
+    // (docs/PRESETS.md), and the libtorrent fields it leaves alone.
+    let d = scratch(&format!("{BASE}preset = \"mainline-4\"\n"));
+    let out = stdout(&run_in(d.path(), &["check", "scenario.toml"]));
+    for (field, from) in [
+        ("allowed_fast", "mainline-4"),
+        ("started_chunks", "mainline-4"),
+        ("rate_limit_overhead", "default"),
+        ("whole_pieces_threshold", "default"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(field) && l.ends_with(from)),
+            "{field} from {from}:\n{out}"
+        );
+    }
 }
 
 /// A pipeline field written under whole-chunk requests, or `requests_in_flight`

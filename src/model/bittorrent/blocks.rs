@@ -223,7 +223,7 @@ impl BitTorrent {
         self.has(ul, k)
             && !self.has(dl, k)
             && !self.is_pending(dl, k)
-            && self.got[self.cell(dl, k)] <= 0.0
+            && self.partly_received(dl, k).is_none()
     }
 
     /// The run of adjacent chunks around `c`, a chunk the picker chose, of at most
