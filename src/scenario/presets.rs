@@ -5,7 +5,7 @@ use super::protocol::{
     BitTorrentConfig, ChokerKind, LostInterest, OptimisticPick, PRESET_FIELDS, PickerKind,
     SeedChoker,
 };
-use super::requests::{RequestModel, StartedOrder};
+use super::requests::{RequestModel, StartedOrder, WholePiecesRule};
 
 /// A client preset (`[protocol] preset`): the defaults of the fields it covers,
 /// from the client's source (docs/PRESETS.md); fields written in the file
@@ -38,7 +38,7 @@ impl Preset {
                     "seed_quota_pieces"
                         | "seed_quota_time"
                         | "rate_limit_overhead"
-                        | "whole_pieces_threshold"
+                        | "whole_pieces_rule"
                 ))
     }
 
@@ -90,8 +90,12 @@ impl Preset {
                 // TCP/IP headers are charged to the limit (payload_share).
                 c.rate_limit_overhead = true;
                 // whole_pieces_threshold = 20 s (settings_pack): whole pieces for a
-                // connection that brings one in 20 s (request_a_block).
+                // connection that brings one in 20 s (request_a_block). The queue is
+                // kept at the whole pieces' depth ("kept"), not libtorrent's own
+                // "adjacent-runs", which leaves the real-client grid further from
+                // the real swarms (docs/PRESETS.md).
                 c.whole_pieces_threshold = 20.0;
+                c.whole_pieces_rule = WholePiecesRule::Kept;
                 // session_impl::recalculate_optimistic_unchoke_slots: the peer longest
                 // since its last optimistic unchoke (last_optimistic_unchoke_cmp).
                 c.optimistic_pick = OptimisticPick::Oldest;
@@ -138,6 +142,9 @@ impl Preset {
                 // No Fast Extension (BEP 6) in 4.0.x: Connecter.py knows the
                 // messages CHOKE to CANCEL only.
                 c.allowed_fast = 0;
+                // No whole-piece mode: the backlog is blocks of the picked pieces
+                // (SingleDownload._request_more, BitTorrent/Downloader.py).
+                c.whole_pieces_threshold = 0.0;
                 // Choker._round_robin rotates the connection list every 30 s to the
                 // first choked interested peer; _rechoke unchokes the first interested
                 // non-preferred peer in list order.
@@ -177,6 +184,9 @@ impl Preset {
                 // The allowed-fast sender (updateFastSet, protocolSendAllowedFast,
                 // libtransmission/peer-msgs.cc, 4.0.x) is compiled out (#if 0).
                 c.allowed_fast = 0;
+                // No whole-piece mode: requests are block spans of the wishlist's
+                // pieces (peer-mgr-wishlist.cc, 4.0.6).
+                c.whole_pieces_threshold = 0.0;
                 // rechokeUploads: a random choked interested peer (rand_pool).
                 c.optimistic_pick = OptimisticPick::Random;
                 // peer-msgs.cc: NOT_INTERESTED only clears peer_is_interested_; the

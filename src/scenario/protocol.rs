@@ -255,8 +255,8 @@ pub struct BitTorrentConfig {
     pub rate_limit_overhead: bool,
     /// A connection whose download rate brings a whole chunk within this many
     /// seconds keeps whole chunks requested, as many as the time brings (at most
-    /// 8 MiB), beyond its queue depth (libtorrent's `whole_pieces_threshold`;
-    /// `requests = "blocks"` only; 0: off).
+    /// 8 MiB), beyond its queue depth (libtorrent's `whole_pieces_threshold`, and
+    /// its default, 20 s; `requests = "blocks"` only; 0: off, block by block).
     pub whole_pieces_threshold: f64,
     /// How a connection in whole-piece mode asks for its whole chunks.
     pub whole_pieces_rule: WholePiecesRule,
@@ -304,8 +304,8 @@ impl Default for BitTorrentConfig {
             request_queue_max: 500,
             allowed_fast: 0,
             rate_limit_overhead: false,
-            whole_pieces_threshold: 0.0,
-            whole_pieces_rule: WholePiecesRule::Kept,
+            whole_pieces_threshold: 20.0,
+            whole_pieces_rule: WholePiecesRule::AdjacentRuns,
             optimistic_pick: OptimisticPick::Random,
             lost_interest: LostInterest::Refill,
             started_chunks: StartedOrder::First,
@@ -429,6 +429,7 @@ pub const PRESET_FIELDS: &[&str] = &[
     "request_queue_min",
     "request_queue_max",
     "allowed_fast",
+    "whole_pieces_threshold",
     "optimistic_pick",
     "lost_interest",
     "started_chunks",

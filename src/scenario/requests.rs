@@ -98,14 +98,14 @@ name_table!(IdleRetry {
 pub enum WholePiecesRule {
     /// The queue is kept at the whole chunks' depth (as many whole chunks as the
     /// threshold's time brings), topped up at every event that makes a peer
-    /// request; each chunk comes from the picker.
+    /// request; each chunk comes from the picker (the `libtorrent-2.0` preset's).
     Kept,
     /// libtorrent 2.0.8: a pick happens only while the connection has fewer blocks
     /// requested than its queue depth (`request_a_block`, src/request_blocks.cpp:
     /// whole pieces do not raise `desired_queue_size`), and it returns a run of
     /// up to that many adjacent whole chunks around the one the picker chose
     /// (`piece_picker::expand_piece`, src/piece_picker.cpp, unaligned: back while
-    /// the chunk before is free, then forward), asked in order.
+    /// the chunk before is free, then forward), asked in order. The default.
     AdjacentRuns,
 }
 

@@ -191,9 +191,10 @@ fn a_tiny_sample_interval_is_thinned_not_a_memory_flood() {
 /// `check` with a client preset lists every `[protocol]` field of BitTorrent once,
 /// with its value and where it came from: the preset's values (docs/PRESETS.md:
 /// libtorrent's `unchoke_slots_limit` = 8 less the optimistic slot, 7; its
-/// `whole_pieces_threshold` = 20 s), a field written in the file ("file"), and the
-/// fields the preset leaves at their default, including those the manifest's
-/// TOML omits at their default (`whole_pieces_rule`, `request_rate`).
+/// `whole_pieces_threshold` = 20 s, the built-in default, and its kept queue
+/// instead of the default `"adjacent-runs"`), a field written in the file
+/// ("file"), and the fields the preset leaves at their default, including those
+/// the manifest's TOML omits at their default (`request_rate`).
 #[test]
 fn check_lists_every_resolved_protocol_field_with_its_source() {
     let text = format!("{BASE}preset = \"libtorrent-2.0\"\nidle_retry = \"every-5s\"\n");
@@ -226,16 +227,16 @@ fn check_lists_every_resolved_protocol_field_with_its_source() {
     assert_eq!(row("idle_retry"), ["idle_retry", "\"every-5s\"", "file"]);
     assert_eq!(
         row("whole_pieces_rule"),
-        ["whole_pieces_rule", "\"kept\"", "default"]
+        ["whole_pieces_rule", "\"kept\"", "libtorrent-2.0"]
     );
     assert_eq!(
         row("request_rate"),
         ["request_rate", "\"current\"", "default"]
     );
     assert_eq!(row("preset"), ["preset", "\"libtorrent-2.0\"", "file"]);
-    // Each field once: the 19 fields every preset sets, the 4 more libtorrent's
+    // Each field once: the 20 fields every preset sets, the 4 more libtorrent's
     // sets, the 4 tracker and table sizes, requests_in_flight, inactivity_timeout,
-    // whole_pieces_rule, request_rate, idle_retry and preset: the 33 fields of
+    // request_rate, idle_retry and preset: the 33 fields of
     // `[protocol]` besides `kind` (docs/SCENARIOS.md).
     let mut names: Vec<&str> = listed.iter().map(|r| r[0]).collect();
     let n = names.len();
@@ -245,14 +246,16 @@ fn check_lists_every_resolved_protocol_field_with_its_source() {
     assert_eq!(n, 33, "{out}");
     // mainline-4's fields at the built-in defaults, which the manifest's TOML
     // omits, are listed too: its own allowed_fast = 0 and started_chunks = "first"
-    // (docs/PRESETS.md), and the libtorrent fields it leaves alone.
+    // (docs/PRESETS.md), and the libtorrent fields it leaves alone; its
+    // whole_pieces_threshold = 0 s (no whole-piece mode) differs from the default.
     let d = scratch(&format!("{BASE}preset = \"mainline-4\"\n"));
     let out = stdout(&run_in(d.path(), &["check", "scenario.toml"]));
     for (field, from) in [
         ("allowed_fast", "mainline-4"),
         ("started_chunks", "mainline-4"),
         ("rate_limit_overhead", "default"),
-        ("whole_pieces_threshold", "default"),
+        ("whole_pieces_threshold", "mainline-4"),
+        ("whole_pieces_rule", "default"),
     ] {
         assert!(
             out.lines()

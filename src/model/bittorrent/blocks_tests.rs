@@ -22,6 +22,8 @@ fn with_blocks(mut s: Scenario, block: u64, min: u32, max: u32) -> Scenario {
     c.block_size = block;
     c.request_queue_min = min;
     c.request_queue_max = max;
+    // Block by block: no whole-piece mode (the tests of it set it).
+    c.whole_pieces_threshold = 0.0;
     s
 }
 
@@ -236,6 +238,7 @@ fn whole_piece_runs_ask_for_whole_chunks_beyond_the_depth() {
         );
         s.bittorrent.request_queue_time = 3.0;
         s.bittorrent.whole_pieces_threshold = threshold;
+        s.bittorrent.whole_pieces_rule = WholePiecesRule::Kept;
         let mut sim = Sim::new(&s);
         let mut p = BitTorrent::new(&s, &mut sim);
         sim.run(&mut p, Time::from_secs_ceil(2.5).unwrap());
@@ -545,17 +548,20 @@ fn case() -> impl Strategy<Value = Scenario> {
                 s.bittorrent.whole_pieces_threshold = if overhead { 20.0 } else { 0.0 };
                 s.bittorrent.unchoke_slots = slots;
                 // The averaged rate behind the queue in half the cases, libtorrent's
-                // idle retries in a third, its whole-piece picks in a fifth (from the
-                // seed: no new draw, so the other draws stay as they were).
+                // idle retries in a third, its whole-piece picks (the default) in
+                // three fifths and the kept queue in the rest (from the seed: no new
+                // draw, so the other draws stay as they were).
                 if seed % 2 == 0 {
                     s.bittorrent.request_rate = RequestRate::Ewma5s;
                 }
                 if seed % 3 == 0 {
                     s.bittorrent.idle_retry = IdleRetry::Every5s;
                 }
-                if seed % 5 == 0 {
-                    s.bittorrent.whole_pieces_rule = WholePiecesRule::AdjacentRuns;
-                }
+                s.bittorrent.whole_pieces_rule = if seed % 5 < 3 {
+                    WholePiecesRule::AdjacentRuns
+                } else {
+                    WholePiecesRule::Kept
+                };
                 s
             },
         )

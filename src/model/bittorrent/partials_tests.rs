@@ -41,6 +41,7 @@ fn by_rarity_sends_the_seed_a_rarer_new_chunk_before_a_started_one() {
         c.block_size = b;
         c.request_queue_min = 1;
         c.request_queue_max = 1;
+        c.whole_pieces_threshold = 0.0;
         c.random_first = 0;
         c.endgame = false;
         c.started_chunks = order;
