@@ -79,6 +79,9 @@ CONFIGS = {
     "preset-idle": {"_base": PRESET_BASE, "idle_retry": '"every-5s"'},
     # The preset with libtorrent's whole-piece picks: below the depth, adjacent runs.
     "preset-runs": {"_base": PRESET_BASE, "whole_pieces_rule": '"adjacent-runs"'},
+    # The preset with all three of libtorrent's request rules it leaves out.
+    "preset-lt-requests": {"_base": PRESET_BASE, "whole_pieces_rule": '"adjacent-runs"',
+                           "request_rate": '"ewma-5s"', "idle_retry": '"every-5s"'},
 }
 
 
