@@ -33,6 +33,7 @@ mod blocks;
 mod choke_rules_tests;
 mod chokers;
 mod choking;
+mod depth;
 mod links;
 mod memory;
 mod partials;
