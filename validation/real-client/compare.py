@@ -82,6 +82,13 @@ CONFIGS = {
     # The preset with all three of libtorrent's request rules it leaves out.
     "preset-lt-requests": {"_base": PRESET_BASE, "whole_pieces_rule": '"adjacent-runs"',
                            "request_rate": '"ewma-5s"', "idle_retry": '"every-5s"'},
+    # The real start-up, which swarmsim does not model, given as an input: the leechers
+    # arrive when the real seed sent its first payload (the setting's mean
+    # seed_first_upload_s in swarms.csv); the preset, and with libtorrent's whole-piece
+    # picks.
+    "preset-start": {"_base": PRESET_BASE, "_start": True},
+    "preset-runs-start": {"_base": PRESET_BASE, "_start": True,
+                          "whole_pieces_rule": '"adjacent-runs"'},
 }
 
 
@@ -90,7 +97,7 @@ def read_csv(path):
         return list(csv.DictReader(fh))
 
 
-def scenario(name, n, size, piece, up, seed_up, fields):
+def scenario(name, n, size, piece, up, seed_up, fields, start=None):
     lines = [
         'name = "%s"' % name,
         "seed = 1",
@@ -106,6 +113,11 @@ def scenario(name, n, size, piece, up, seed_up, fields):
         "count = %d" % n,
         'upload = "%d B/s"' % up,
         'download = "unlimited"',
+    ]
+    if start is not None:
+        lines.append('arrival = { process = "times", times = [%s] }'
+                     % ", ".join(['"%.3f s"' % start] * n))
+    lines += [
         "",
         "[protocol]",
         'kind = "bittorrent"',
@@ -115,9 +127,14 @@ def scenario(name, n, size, piece, up, seed_up, fields):
     return "\n".join(lines)
 
 
-def sim_setting(binary, work, s, cfg, seeds):
-    """Per seed: (mean completion, max completion, seed copies, leecher upload use)."""
+def sim_setting(binary, work, s, cfg, seeds, start):
+    """Per seed: (mean completion, max completion, seed copies, leecher upload use);
+    `start` is the leechers' arrival (seconds) where the configuration asks for it."""
     extra = dict(CONFIGS[cfg])
+    if not extra.pop("_start", False):
+        start = None
+    elif start is None:
+        raise RuntimeError("%s: no seed_first_upload_s in swarms.csv" % s["setting"])
     fields = dict(extra.pop("_base", BASE))
     fields.update(extra)
     n, size, piece = int(s["leechers"]), int(s["file_bytes"]), int(s["piece_bytes"])
@@ -125,7 +142,7 @@ def sim_setting(binary, work, s, cfg, seeds):
     name = "real-%s-%s" % (s["setting"], cfg)
     path = os.path.join(work, name + ".toml")
     with open(path, "w") as fh:
-        fh.write(scenario(name, n, size, piece, up, seed_up, fields))
+        fh.write(scenario(name, n, size, piece, up, seed_up, fields, start))
     out = []
     bound = None
     for seed in range(1, seeds + 1):
@@ -153,6 +170,13 @@ def real_setting(swarms, runs, name):
         out.append((float(r["mean_completion_s"]), float(r["max_completion_s"]),
                     float(r["seed_copies"]), use))
     return out
+
+
+def real_start(swarms, name):
+    """The setting's mean time to the seed's first payload, seconds (swarms.csv)."""
+    xs = [float(r["seed_first_upload_s"]) for r in swarms
+          if r["setting"] == name and r.get("seed_first_upload_s")]
+    return statistics.mean(xs) if xs else None
 
 
 def agg(vals, k):
@@ -194,7 +218,8 @@ def main():
                 real = real_setting(swarms, runs, s["setting"])
                 if not real:
                     continue
-                sim, bound = sim_setting(a.bin, work, s, cfg, a.seeds)
+                start = real_start(swarms, s["setting"])
+                sim, bound = sim_setting(a.bin, work, s, cfg, a.seeds, start)
                 row = [s["setting"], cfg, s["leechers"], s["file_bytes"],
                        s["leecher_upload_bytes_per_s"], len(real), a.seeds, "%.4g" % bound]
                 for k in range(4):
