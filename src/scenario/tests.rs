@@ -740,3 +740,47 @@ fn a_preset_sets_defaults_and_the_file_overrides_them() {
         "{msg}"
     );
 }
+
+/// `requests = "blocks"` without a preset takes libtorrent 2.0.8's request settings
+/// (`settings_pack` defaults: `request_queue_time` 3 s, `min_request_queue` 2,
+/// `max_out_request_queue` 500, `whole_pieces_threshold` 20 s; its whole-piece picks,
+/// `request_a_block` and `piece_picker::expand_piece`); each preset sets its own
+/// whole-piece fields (docs/PRESETS.md): libtorrent-2.0 20 s with the kept queue,
+/// mainline-4 and transmission-4 none (0 s), whatever the default.
+#[test]
+fn the_pipeline_defaults_are_libtorrents_and_presets_set_their_own_whole_pieces() {
+    use crate::scenario::{RequestModel, WholePiecesRule};
+    let base = |extra: &str| {
+        format!(
+            "name = \"p\"\n[file]\nsize = \"1 MiB\"\nchunk = \"256 KiB\"\n[server]\nupload = \"1 MiB/s\"\n[[peers]]\ncount = 2\nupload = \"100 KiB/s\"\ndownload = \"unlimited\"\n[protocol]\nkind = \"bittorrent\"\n{extra}"
+        )
+    };
+    let load = |extra: &str| {
+        Scenario::from_toml(&base(extra), "p.toml", &[])
+            .expect("valid")
+            .bittorrent
+    };
+    let b = load("requests = \"blocks\"\n");
+    assert_eq!(b.requests, RequestModel::Blocks);
+    assert_eq!(
+        (
+            b.request_queue_time,
+            b.request_queue_min,
+            b.request_queue_max
+        ),
+        (3.0, 2, 500)
+    );
+    assert_eq!(b.whole_pieces_threshold, 20.0);
+    assert_eq!(b.whole_pieces_rule, WholePiecesRule::AdjacentRuns);
+    for (preset, threshold, rule) in [
+        ("libtorrent-2.0", 20.0, WholePiecesRule::Kept),
+        ("mainline-4", 0.0, WholePiecesRule::AdjacentRuns),
+        ("transmission-4", 0.0, WholePiecesRule::AdjacentRuns),
+    ] {
+        let b = load(&format!("preset = \"{preset}\"\n"));
+        assert_eq!(b.whole_pieces_threshold, threshold, "{preset}");
+        assert_eq!(b.whole_pieces_rule, rule, "{preset}");
+        let from = |f: &str| b.sources().into_iter().find(|x| x.0 == f).unwrap().1;
+        assert_eq!(from("whole_pieces_threshold"), preset);
+    }
+}
