@@ -395,10 +395,11 @@ pub fn check_owner(dir: &Path, force: bool, ours: &Ours) -> Result<(), OutputErr
             )
         }
     };
-    // (Same name and seed, other settings: say so, not the same words twice.)
-    let found = if found == ours.what {
+    // (Same name, other settings or another version's resolution of them: say so,
+    // not the same words twice.)
+    let found = if found.starts_with(&ours.what) {
         format!(
-            "{found}, with other settings (see its {})",
+            "{found}, with other settings or from another swarmsim version (see its {})",
             manifest::MANIFEST_FILE
         )
     } else {

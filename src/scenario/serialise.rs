@@ -5,6 +5,7 @@
 
 use super::Scenario;
 use super::protocol::{Arrival, BitTorrentConfig, Seeding};
+use super::requests::RequestModel;
 use std::fmt::Write;
 use toml::Value;
 
@@ -58,7 +59,8 @@ fn seeding(s: Seeding) -> String {
 /// The scenario as TOML text that [`Scenario::from_toml`] reads back to an equal
 /// scenario. Top-level keys come first, so a caller may append more tables.
 /// BitTorrent's newer fields are written only where they differ from their
-/// default, so that the files of scenarios without them stay as they were.
+/// default, so that the files of scenarios without them stay as they were, but
+/// every field of the block pipeline under `requests = "blocks"`.
 pub fn to_toml(s: &Scenario) -> String {
     write_toml(s, false)
 }
@@ -118,9 +120,12 @@ fn write_toml(s: &Scenario, every: bool) -> String {
     let _ = writeln!(t, "seed_quota_pieces = {}", b.seed_quota_pieces);
     let _ = writeln!(t, "seed_quota_time = {}", secs(b.seed_quota_time));
     // The request pipeline's fields only when they differ from the whole-chunk
-    // default, so that the files of scenarios without them stay as they were.
+    // default, so that the files of scenarios without them stay as they were; but
+    // all of them, at their defaults too, under the pipeline, so that a manifest
+    // and a sweep's fingerprint pin what its run used even if a default changes.
     let d = BitTorrentConfig::default();
-    if every
+    let all = every || b.requests == RequestModel::Blocks;
+    if all
         || (b.requests, b.block_size, b.request_queue_time)
             != (d.requests, d.block_size, d.request_queue_time)
         || (b.request_queue_min, b.request_queue_max) != (d.request_queue_min, d.request_queue_max)
@@ -132,17 +137,17 @@ fn write_toml(s: &Scenario, every: bool) -> String {
         let _ = writeln!(t, "request_queue_max = {}", b.request_queue_max);
     }
     // Likewise the allowed-fast set and the rate limiter's overhead.
-    if every || b.allowed_fast != d.allowed_fast {
+    if all || b.allowed_fast != d.allowed_fast {
         let _ = writeln!(t, "allowed_fast = {}", b.allowed_fast);
     }
-    if every || b.whole_pieces_threshold != d.whole_pieces_threshold {
+    if all || b.whole_pieces_threshold != d.whole_pieces_threshold {
         let _ = writeln!(
             t,
             "whole_pieces_threshold = {}",
             secs(b.whole_pieces_threshold)
         );
     }
-    if every || b.whole_pieces_rule != d.whole_pieces_rule {
+    if all || b.whole_pieces_rule != d.whole_pieces_rule {
         let _ = writeln!(
             t,
             "whole_pieces_rule = {}",
@@ -157,13 +162,13 @@ fn write_toml(s: &Scenario, every: bool) -> String {
         let _ = writeln!(t, "optimistic_pick = {}", quoted(b.optimistic_pick.name()));
         let _ = writeln!(t, "lost_interest = {}", quoted(b.lost_interest.name()));
     }
-    if every || b.started_chunks != d.started_chunks {
+    if all || b.started_chunks != d.started_chunks {
         let _ = writeln!(t, "started_chunks = {}", quoted(b.started_chunks.name()));
     }
-    if every || b.request_rate != d.request_rate {
+    if all || b.request_rate != d.request_rate {
         let _ = writeln!(t, "request_rate = {}", quoted(b.request_rate.name()));
     }
-    if every || b.idle_retry != d.idle_retry {
+    if all || b.idle_retry != d.idle_retry {
         let _ = writeln!(t, "idle_retry = {}", quoted(b.idle_retry.name()));
     }
     let _ = writeln!(t, "\n[network]");

@@ -155,3 +155,40 @@ fn shard_parse() {
     let s = Shard { part: 2, count: 3 };
     assert!(s.owns(1) && s.owns(4) && !s.owns(0) && !s.owns(2));
 }
+
+/// Under the block pipeline a run's canonical TOML spells out every pipeline field,
+/// at its default too, so its fingerprint pins them: a sweep resumed after a
+/// pipeline default changed does not match runs made with the old one. Simulated
+/// by a run whose `whole_pieces_threshold` is the previous default, 0 s: its
+/// fingerprint differs from the default's. Whole-chunk runs write none of them, so
+/// theirs stay as they were.
+#[test]
+fn a_pipeline_run_fingerprint_pins_every_pipeline_field() {
+    let reference =
+        crate::scenario::to_toml(&Scenario::from_toml(FINGERPRINT_REFERENCE, "r", &[]).unwrap());
+    let run = |sets: &[&str]| {
+        let v: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let s = Scenario::from_toml(FINGERPRINT_REFERENCE, "r", &v).unwrap();
+        run_fingerprint_text(&crate::scenario::to_toml(&s), &reference)
+    };
+    let blocks = run(&["protocol.requests=blocks"]);
+    for line in [
+        "whole_pieces_threshold = \"20 s\"",
+        "whole_pieces_rule = \"adjacent-runs\"",
+        "started_chunks = \"first\"",
+        "request_rate = \"current\"",
+        "idle_retry = \"at-once\"",
+        "allowed_fast = 0",
+    ] {
+        assert!(blocks.contains(line), "{line} in\n{blocks}");
+    }
+    assert_ne!(
+        blocks,
+        run(&[
+            "protocol.requests=blocks",
+            "protocol.whole_pieces_threshold=0 s"
+        ])
+    );
+    let chunks = run(&[]);
+    assert!(!chunks.contains("whole_pieces"), "{chunks}");
+}

@@ -169,7 +169,7 @@ fn sweep_manifest_reproduces_the_sweep() {
     ));
     let o = run_in(p, &["sweep", "scenario.toml", "--out", "a", "--quiet"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: a already holds the sweep of scenario `grid` (seed 11); refusing to overwrite them with the sweep of scenario `grid`: use another --out, or --force to overwrite");
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: a already holds the sweep of scenario `grid` (seed 11), with other settings or from another swarmsim version (see its manifest.toml); refusing to overwrite them with the sweep of scenario `grid`: use another --out, or --force to overwrite");
     // merge carries the manifest over, and refuses a folder holding a run.
     ok(&run_in(p, &["merge", "a", "--out", "m"]));
     assert_eq!(
@@ -232,7 +232,7 @@ fn a_folder_holding_another_scenario_is_refused_unless_force() {
     );
     assert_eq!(o.status.code(), Some(2));
     // (Same name and seed: the message says the settings differ.)
-    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: out already holds the run of scenario `small` (seed 1), with other settings (see its manifest.toml); refusing to overwrite them with the run of scenario `small` (seed 1): use another --out, or --force to overwrite");
+    insta::assert_snapshot!(stderr(&o).trim_end(), @"error: out already holds the run of scenario `small` (seed 1), with other settings or from another swarmsim version (see its manifest.toml); refusing to overwrite them with the run of scenario `small` (seed 1): use another --out, or --force to overwrite");
     // Results without a manifest (e.g. from an older swarmsim) are not overwritten.
     std::fs::create_dir(p.join("old")).unwrap();
     std::fs::write(p.join("old/summary.csv"), "x\n").unwrap();
