@@ -64,14 +64,17 @@ def scenario(i, r):
 
 
 def pipeline(r, chokers):
-    """A client preset, or the block pipeline with its fields (and, if `chokers`,
-    the real clients' chokers) drawn at random; fields written after a preset
-    override it."""
+    """A client preset, the block pipeline at its defaults, or the pipeline with its
+    fields (and, if `chokers`, the real clients' chokers) drawn at random; fields
+    written after a preset override it."""
     lines = []
     if r.random() < 0.5:
         lines.append(f'preset = "{r.choice(["libtorrent-2.0", "mainline-4", "transmission-4"])}"')
         if r.random() < 0.5:
             return lines
+    elif r.random() < 0.3:
+        # The pipeline at its defaults (libtorrent's queue and whole-piece picks).
+        return lines + ['requests = "blocks"']
     lines += [
         'requests = "blocks"',
         f'block_size = "{r.choice([1000, 16384, 65536])} B"',
