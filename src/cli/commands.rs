@@ -1,7 +1,7 @@
 //! The shorter commands: `report`, `validate`, `merge`, `plot`, `bounds`, `check`.
 
 use super::sweep_cmd::{print_notes, stop_if_interrupted};
-use super::text::{describe, preset_settings, validation_table};
+use super::text::{describe, resolved_settings, validation_table};
 use super::{ScenarioArgs, command_line, say, say_err};
 use crate::output;
 use crate::scenario::Scenario;
@@ -107,7 +107,19 @@ pub(super) fn check(args: &ScenarioArgs) -> Result<()> {
         );
     }
     if let Some(p) = s.bittorrent.preset {
-        say(format_args!("{}", preset_settings(&s, p)))?;
+        say(format_args!(
+            "{}",
+            resolved_settings(&s, "preset", p.name())
+        ))?;
+    } else if s.protocol == crate::scenario::ProtocolKind::BitTorrent
+        && s.bittorrent.requests == crate::scenario::RequestModel::Blocks
+    {
+        // The pipeline's defaults are a client's (libtorrent's), not whole-chunk
+        // requests': show them too.
+        say(format_args!(
+            "{}",
+            resolved_settings(&s, "requests", "blocks")
+        ))?;
     }
     print_notes(&args.scenario, &plan);
     let (chunks_b, chokes_b) = output::trace::estimate_bytes(&s);

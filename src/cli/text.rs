@@ -152,14 +152,15 @@ pub fn validation_table(rows: &[validate::Check]) -> String {
     t
 }
 
-/// The resolved `[protocol]` settings of a scenario with a client preset, one a
-/// line with where each came from (the file, the preset or the default): the
-/// `[protocol]` lines of the scenario's TOML with every field written
-/// ([`crate::scenario::to_toml_every_field`]).
-pub(super) fn preset_settings(s: &Scenario, p: crate::scenario::Preset) -> String {
+/// The resolved `[protocol]` settings of a BitTorrent scenario, one a line with
+/// where each came from (the file, the preset or the default): the `[protocol]`
+/// lines of the scenario's TOML with every field written
+/// ([`crate::scenario::to_toml_every_field`]), under a heading `label` `value`
+/// (`preset libtorrent-2.0`, `requests blocks`).
+pub(super) fn resolved_settings(s: &Scenario, label: &str, value: &str) -> String {
     let toml = crate::scenario::to_toml_every_field(s);
     let sources = s.bittorrent.sources();
-    let mut out = format!("{:<14}{} (resolved settings):\n", "preset", p.name());
+    let mut out = format!("{label:<14}{value} (resolved settings):\n");
     let section = toml
         .split("\n[protocol]\n")
         .nth(1)

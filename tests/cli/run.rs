@@ -265,6 +265,40 @@ fn check_lists_every_resolved_protocol_field_with_its_source() {
     }
 }
 
+/// `check` of the block pipeline without a preset lists the resolved settings too,
+/// since its defaults are libtorrent 2.0.8's (docs/SCENARIOS.md: whole-piece mode
+/// at 20 s with its adjacent runs, a 3-s queue of 2 to 500 blocks); whole-chunk
+/// requests without a preset list none.
+#[test]
+fn check_lists_the_pipelines_resolved_settings() {
+    let d = scratch(&format!("{BASE}requests = \"blocks\"\n"));
+    let o = run_in(d.path(), &["check", "scenario.toml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("blocks (resolved settings):"), "{out}");
+    for (field, value, from) in [
+        ("requests", "\"blocks\"", "file"),
+        ("whole_pieces_threshold", "\"20 s\"", "default"),
+        ("whole_pieces_rule", "\"adjacent-runs\"", "default"),
+        ("request_queue_time", "\"3 s\"", "default"),
+        ("request_queue_max", "500", "default"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("  ") && l.trim_start().starts_with(&format!("{field} ")))
+            .unwrap_or_else(|| panic!("{field} listed in:\n{out}"));
+        let cells: Vec<&str> = line.split("  ").filter(|c| !c.is_empty()).collect();
+        assert_eq!(
+            cells.iter().map(|c| c.trim()).collect::<Vec<_>>(),
+            [field, value, from],
+            "{out}"
+        );
+    }
+    let d = scratch(BASE);
+    let out = stdout(&run_in(d.path(), &["check", "scenario.toml"]));
+    assert!(!out.contains("resolved settings"), "{out}");
+}
+
 /// A pipeline field written under whole-chunk requests, or `requests_in_flight`
 /// under the pipeline, is named in a note (it changes nothing; docs/SCENARIOS.md
 /// marks these fields `"blocks"` and whole-chunk only); the command still succeeds,
